@@ -1,0 +1,46 @@
+"""The one place that builds boto3 clients.
+
+Every client gets adaptive retries (client-side rate limiting on throttling, so ECR's API limits are respected
+without sleeps in our code) and a user agent suffix. Endpoints come from the standard environment
+(``AWS_ENDPOINT_URL``, ``AWS_ENDPOINT_URL_ECR``, ...) which boto3 honours by itself, or from an explicit
+``endpoint_url`` (the CLI's ``--endpoint-url``).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from ecr_scan_reporter import __version__
+
+RETRY_CONFIG = Config(
+    retries={"mode": "adaptive", "max_attempts": 10},
+    user_agent_extra=f"ecr-scan-reporter/{__version__}",
+    connect_timeout=10,
+    read_timeout=30,
+)
+
+_lock = threading.Lock()
+_clients: dict[tuple[str, str | None, str | None], Any] = {}
+
+
+def client(service: str, region: str | None = None, endpoint_url: str | None = None) -> Any:
+    """Return a cached boto3 client for ``service`` (one per service/region/endpoint per process)."""
+    key = (service, region, endpoint_url)
+    with _lock:
+        found = _clients.get(key)
+        if found is None:
+            found = boto3.session.Session().client(
+                service, region_name=region, endpoint_url=endpoint_url, config=RETRY_CONFIG
+            )
+            _clients[key] = found
+        return found
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests switch credentials and endpoints between cases)."""
+    with _lock:
+        _clients.clear()

@@ -1,0 +1,172 @@
+"""Environment -> one validated, typed settings object.
+
+Every Lambda reads its configuration once, at cold start, through :func:`Settings.from_env`. An invalid
+value raises :class:`ConfigError` naming the variable and the accepted form, so a misconfigured function
+fails loudly on its first invocation instead of misbehaving quietly.
+
+Variables (all optional unless a handler requires them):
+
+==================================  ==========================================================  =========
+variable                            accepted form                                               default
+==================================  ==========================================================  =========
+QUEUE_URL                           SQS queue URL (repositories: where to send; images: where   --
+                                    to re-enqueue a continuation)
+SNS_TOPIC_ARN                       arn:<partition>:sns:<region>:<account>:<name>               --
+REPOSITORY_INCLUDE_REGEX            Python regex, searched in the repository name               ``.*``
+REPOSITORY_EXCLUDE_REGEX            Python regex, searched in the repository name; empty = none  empty
+SCAN_EXPIRY_DAYS                    whole number of days, 1-365                                 7
+SEVERITY_THRESHOLDS                 JSON object, keys CRITICAL/HIGH/MEDIUM/LOW, values a        see below
+                                    non-negative integer or null (null or absent = ignored)
+NOTIFY_ON_SCAN_FAILURE              true/false                                                  true
+ONLY_IMAGES_PULLED_WITHIN_DAYS      whole number of days >= 1; empty = no filter               empty
+MAX_IMAGES_PER_REPOSITORY           whole number >= 1; empty = no limit                         empty
+TIME_BUDGET_RESERVE_SECONDS         whole number of seconds >= 1 kept in reserve before a       20
+                                    Lambda hands the rest of a repository to a continuation
+LOG_LEVEL                           DEBUG, INFO, WARNING or ERROR                               INFO
+==================================  ==========================================================  =========
+
+Default thresholds: CRITICAL 0, HIGH 0, MEDIUM and LOW ignored. A threshold N tolerates N findings; the image
+breaches when its count is greater than N.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+SEVERITIES: tuple[str, ...] = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
+DEFAULT_THRESHOLDS: Mapping[str, int | None] = MappingProxyType({"CRITICAL": 0, "HIGH": 0, "MEDIUM": None, "LOW": None})
+_SNS_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or malformed; the message names the variable and the accepted form."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    queue_url: str | None = None
+    sns_topic_arn: str | None = None
+    include_regex: re.Pattern[str] = field(default_factory=lambda: re.compile(".*"))
+    exclude_regex: re.Pattern[str] | None = None
+    scan_expiry_days: int = 7
+    severity_thresholds: Mapping[str, int | None] = field(default_factory=lambda: DEFAULT_THRESHOLDS)
+    notify_on_scan_failure: bool = True
+    only_images_pulled_within_days: int | None = None
+    max_images_per_repository: int | None = None
+    time_budget_reserve_seconds: int = 20
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, require: Iterable[str] = ()) -> Settings:
+        """Build settings from ``env`` (default ``os.environ``); ``require`` names fields that must be set."""
+        env = os.environ if env is None else env
+        settings = cls(
+            queue_url=_optional_str(env, "QUEUE_URL"),
+            sns_topic_arn=_sns_arn(env, "SNS_TOPIC_ARN"),
+            include_regex=_regex(env, "REPOSITORY_INCLUDE_REGEX") or re.compile(".*"),
+            exclude_regex=_regex(env, "REPOSITORY_EXCLUDE_REGEX"),
+            scan_expiry_days=_int(env, "SCAN_EXPIRY_DAYS", 7, low=1, high=365),
+            severity_thresholds=parse_thresholds(env.get("SEVERITY_THRESHOLDS", "").strip() or None),
+            notify_on_scan_failure=_bool(env, "NOTIFY_ON_SCAN_FAILURE", True),
+            only_images_pulled_within_days=_optional_int(env, "ONLY_IMAGES_PULLED_WITHIN_DAYS", low=1),
+            max_images_per_repository=_optional_int(env, "MAX_IMAGES_PER_REPOSITORY", low=1),
+            time_budget_reserve_seconds=_int(env, "TIME_BUDGET_RESERVE_SECONDS", 20, low=1, high=600),
+            log_level=_choice(env, "LOG_LEVEL", "INFO", _LOG_LEVELS),
+        )
+        for name in require:
+            if getattr(settings, name) in (None, ""):
+                raise ConfigError(f"{name.upper()} is required for this function and is not set")
+        return settings
+
+
+def parse_regex(value: str, name: str = "regex") -> re.Pattern[str]:
+    """Compile a repository regex, or raise ConfigError naming ``name``."""
+    try:
+        return re.compile(value)
+    except re.error as exc:
+        raise ConfigError(f"{name}={value!r} is not a valid regular expression ({exc})") from None
+
+
+def parse_thresholds(raw: str | None, name: str = "SEVERITY_THRESHOLDS") -> Mapping[str, int | None]:
+    """Parse the JSON thresholds object; ``None`` gives the defaults. Absent severities are ignored (None)."""
+    if raw is None:
+        return DEFAULT_THRESHOLDS
+    form = 'a JSON object such as {"CRITICAL": 0, "HIGH": 0, "MEDIUM": null, "LOW": null}'
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{name} is not valid JSON ({exc.msg}); expected {form}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{name} must be {form}")
+    thresholds: dict[str, int | None] = dict.fromkeys(SEVERITIES)
+    for key, value in data.items():
+        severity = str(key).upper()
+        if severity not in SEVERITIES:
+            raise ConfigError(f"{name} has unknown severity {key!r}; accepted: {', '.join(SEVERITIES)}")
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"{name}[{severity}]={value!r} must be a non-negative whole number or null")
+        thresholds[severity] = value
+    return MappingProxyType(thresholds)
+
+
+def _optional_str(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def _sns_arn(env: Mapping[str, str], name: str) -> str | None:
+    value = _optional_str(env, name)
+    if value is not None and not _SNS_ARN.match(value):
+        raise ConfigError(f"{name}={value!r} is not an SNS topic ARN (arn:aws:sns:<region>:<account-id>:<name>)")
+    return value
+
+
+def _regex(env: Mapping[str, str], name: str) -> re.Pattern[str] | None:
+    value = env.get(name, "")
+    return parse_regex(value, name) if value.strip() else None
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int | None = None) -> int:
+    value = _optional_int(env, name, low=low, high=high)
+    return default if value is None else value
+
+
+def _optional_int(env: Mapping[str, str], name: str, low: int, high: int | None = None) -> int | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
+    if not re.fullmatch(r"[0-9]+", raw):
+        raise ConfigError(f"{name}={raw!r} must be a whole number {bounds}")
+    value = int(raw)
+    if value < low or (high is not None and value > high):
+        raise ConfigError(f"{name}={raw!r} must be a whole number {bounds}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("true", "1", "yes"):
+        return True
+    if raw in ("false", "0", "no"):
+        return False
+    raise ConfigError(f"{name}={raw!r} must be true or false")
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = env.get(name, "").strip().upper()
+    if not raw:
+        return default
+    if raw not in choices:
+        raise ConfigError(f"{name}={raw!r} must be one of {', '.join(choices)}")
+    return raw

@@ -1,0 +1,68 @@
+# ecr-scan-reporter — every command a user, a developer and CI need.
+#   make test      the whole suite (lint, unit, package check, terraform test, compliance, e2e)
+#   make demo      deploy to local emulators, run one sweep, show the notifications, tear down
+#   make bench     benchmarks (not part of make test)
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+ROOT        := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+BUILD       := $(ROOT)/.build
+VENV        := $(ROOT)/.venv
+PY          := $(VENV)/bin/python
+PYTHON      ?= python3
+STAMP       := $(VENV)/.installed
+
+export PYTHONPATH := $(ROOT)/lambda$(if $(PYTHONPATH),:$(PYTHONPATH))
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+$(STAMP): requirements-dev.txt lambda/pyproject.toml
+	@echo "==> creating $(VENV) from pinned requirements"
+	@$(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip==25.3
+	@$(PY) -m pip install --quiet -r requirements-dev.txt
+	@$(PY) -m pip install --quiet --no-deps --no-build-isolation -e lambda
+	@touch $@
+
+.PHONY: venv
+venv: $(STAMP) ## create the virtualenv from pinned requirements
+
+.PHONY: lint
+lint: $(STAMP) ## ruff (lint + format check) and terraform fmt
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+	@terraform fmt -check -recursive -diff .
+
+.PHONY: fmt
+fmt: $(STAMP) ## format python and terraform
+	@$(VENV)/bin/ruff check --fix .
+	@$(VENV)/bin/ruff format .
+	@terraform fmt -recursive .
+
+.PHONY: package
+package: ## rebuild the committed Lambda zip (reproducible)
+	@$(PYTHON) lambda/build_zip.py
+
+.PHONY: package-check
+package-check: ## fail when the committed Lambda zip does not match the sources
+	@$(PYTHON) lambda/build_zip.py --check
+
+.PHONY: unit
+unit: $(STAMP) ## python unit tests (pure + moto in-process)
+	@$(PY) -m pytest tests/unit -q
+
+include $(wildcard mk/*.mk)
+
+.PHONY: test
+test: lint package-check unit tf-test compliance e2e ## the whole suite, as CI runs it
+
+.PHONY: clean
+clean: ## remove the venv, build files and terraform working directories
+	rm -rf $(VENV) $(BUILD) .pytest_cache .ruff_cache
+	find . -name .terraform -type d -prune -exec rm -rf {} +
+	find . -name '.terraform.lock.hcl' -delete

@@ -13,6 +13,8 @@ VENV        := $(ROOT)/.venv
 PY          := $(VENV)/bin/python
 PYTHON      ?= python3
 STAMP       := $(VENV)/.installed
+# Some machines configure pip with local index folders that may not exist; their warnings are noise.
+PIP_NOISE   := is ignored: it is neither a file nor a directory
 
 export PYTHONPATH := $(ROOT)/lambda$(if $(PYTHONPATH),:$(PYTHONPATH))
 export PYTHONDONTWRITEBYTECODE := 1
@@ -24,9 +26,9 @@ help: ## list the targets
 $(STAMP): requirements-dev.txt lambda/pyproject.toml
 	@echo "==> creating $(VENV) from pinned requirements"
 	@$(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install --quiet --upgrade pip==25.3
-	@$(PY) -m pip install --quiet -r requirements-dev.txt
-	@$(PY) -m pip install --quiet --no-deps --no-build-isolation -e lambda
+	@$(PY) -m pip install --quiet --upgrade pip==25.3 2> >(grep -v "$(PIP_NOISE)" >&2)
+	@$(PY) -m pip install --quiet -r requirements-dev.txt 2> >(grep -v "$(PIP_NOISE)" >&2)
+	@$(PY) -m pip install --quiet --no-deps --no-build-isolation -e lambda 2> >(grep -v "$(PIP_NOISE)" >&2)
 	@touch $@
 
 .PHONY: venv

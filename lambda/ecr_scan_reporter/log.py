@@ -40,20 +40,26 @@ class JsonFormatter(logging.Formatter):
 
 
 def setup(level: str = "INFO") -> None:
-    """Configure the root logger once: keep Lambda's JSON handler when present, else log JSON to stderr."""
+    """Configure the root logger for JSON, leaving handlers that others installed in place.
+
+    - In Lambda with the JSON log format, the runtime's handler already writes JSON (extra fields included).
+    - In Lambda with the text format, the runtime's handlers get :class:`JsonFormatter`.
+    - Elsewhere (the CLI), a stderr handler with :class:`JsonFormatter` is added when the root has none, so
+      handlers installed by a host application or a test runner are never removed.
+    """
     root = logging.getLogger()
     root.setLevel(level)
     for noisy in ("botocore", "boto3", "urllib3"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
-    if os.environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON" and root.handlers:
+    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") and root.handlers:
+        if os.environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() != "JSON":
+            for handler in root.handlers:
+                handler.setFormatter(JsonFormatter())
         return
-    if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
-        return
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    root.addHandler(handler)
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        root.addHandler(handler)
 
 
 def get_logger(name: str) -> logging.Logger:

@@ -1,0 +1,157 @@
+"""ECR / Inspector scan events -> one typed :class:`ScanResult`.
+
+Two EventBridge shapes are accepted (documented samples under ``tests/unit/fixtures/events/``):
+
+- ``aws.ecr`` / ``ECR Image Scan`` (basic scanning): ``detail.scan-status`` COMPLETE or FAILED, the repository
+  by name, the account and region from the event envelope.
+- ``aws.inspector2`` / ``Inspector2 Scan`` (enhanced scanning): ``detail.scan-status`` e.g.
+  INITIAL_SCAN_COMPLETE, ``detail.repository-name`` given as a repository ARN, counts including ``TOTAL``.
+
+Anything malformed raises :class:`MalformedEvent` naming what is wrong; a well-formed event that is not an ECR
+image scan (another detail-type, an Inspector scan of an EC2 instance or Lambda function) raises
+:class:`UnsupportedEvent`. Nothing here calls AWS.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any, Final, Literal
+
+from ecr_scan_reporter.config import SEVERITIES
+
+COMPLETE: Final = "COMPLETE"
+FAILED: Final = "FAILED"
+#: Every severity ECR reports (most severe first); the first four are the ones with thresholds.
+ALL_SEVERITIES: tuple[str, ...] = (*SEVERITIES, "INFORMATIONAL", "UNDEFINED")
+
+_KINDS: Mapping[str, tuple[Literal["ecr", "inspector2"], str]] = {
+    "aws.ecr": ("ecr", "ECR Image Scan"),
+    "aws.inspector2": ("inspector2", "Inspector2 Scan"),
+}
+_STATUS_MAP: Mapping[str, Mapping[str, str]] = {
+    "ecr": {"COMPLETE": COMPLETE, "FAILED": FAILED},
+    "inspector2": {"INITIAL_SCAN_COMPLETE": COMPLETE},
+}
+_REPOSITORY_ARN = re.compile(r"^arn:aws[a-z-]*:ecr:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):repository/(?P<name>.+)$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+
+
+class MalformedEvent(ValueError):
+    """The event lacks a field or has one of the wrong type; the message names it."""
+
+
+class UnsupportedEvent(ValueError):
+    """A well-formed event that is not a scan of an ECR image (nothing to report)."""
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    source: Literal["ecr", "inspector2"]
+    status: str  # COMPLETE, FAILED, or the event's own status upper-cased when it is neither
+    repository: str
+    registry_id: str
+    region: str
+    image_digest: str
+    image_tags: tuple[str, ...]
+    severity_counts: Mapping[str, int]  # upper-case keys from ALL_SEVERITIES; the four thresholded ones always set
+    scan_completed_at: datetime
+
+    @property
+    def display_name(self) -> str:
+        """The image's tags joined, or its digest when untagged."""
+        return ", ".join(self.image_tags) or self.image_digest
+
+
+def parse(event: Any) -> ScanResult:
+    """Parse an EventBridge ECR/Inspector scan event; raise MalformedEvent or UnsupportedEvent."""
+    if not isinstance(event, Mapping):
+        raise MalformedEvent(f"event must be a JSON object, got {type(event).__name__}")
+    source_name = _string(event, "source", "event")
+    if source_name not in _KINDS:
+        raise UnsupportedEvent(f"source {source_name!r} is not aws.ecr or aws.inspector2")
+    source, detail_type = _KINDS[source_name]
+    if event.get("detail-type") != detail_type:
+        raise UnsupportedEvent(f"detail-type {event.get('detail-type')!r} is not {detail_type!r} for {source_name}")
+    detail = event.get("detail")
+    if not isinstance(detail, Mapping):
+        raise MalformedEvent("detail is missing or not an object" if detail is None else "detail is not an object")
+    if source == "inspector2" and "repository-name" not in detail and "image-digest" not in detail:
+        raise UnsupportedEvent("Inspector2 Scan event is not for an ECR image (no repository-name or image-digest)")
+
+    raw_status = _string(detail, "scan-status", "detail").upper()
+    status = _STATUS_MAP[source].get(raw_status, raw_status)
+    repository, registry_id, region = _repository(event, detail)
+    return ScanResult(
+        source=source,
+        status=status,
+        repository=repository,
+        registry_id=registry_id,
+        region=region,
+        image_digest=_string(detail, "image-digest", "detail"),
+        image_tags=_tags(detail),
+        severity_counts=_counts(detail),
+        scan_completed_at=_time(event),
+    )
+
+
+def _string(obj: Mapping[str, Any], key: str, where: str) -> str:
+    value = obj.get(key)
+    if value is None:
+        raise MalformedEvent(f"{where}.{key} is missing")
+    if not isinstance(value, str) or not value.strip():
+        raise MalformedEvent(f"{where}.{key} must be a non-empty string, got {value!r}")
+    return value.strip()
+
+
+def _repository(event: Mapping[str, Any], detail: Mapping[str, Any]) -> tuple[str, str, str]:
+    """(name, registry id, region): from a repository ARN when given one, else the name and the envelope."""
+    name = _string(detail, "repository-name", "detail")
+    arn = _REPOSITORY_ARN.match(name)
+    if arn:
+        return arn["name"], arn["account"], arn["region"]
+    if name.startswith("arn:"):
+        raise MalformedEvent(f"detail.repository-name {name!r} is not an ECR repository ARN")
+    account = _string(event, "account", "event")
+    if not _ACCOUNT.match(account):
+        raise MalformedEvent(f"event.account {account!r} is not a 12-digit account id")
+    return name, account, _string(event, "region", "event")
+
+
+def _tags(detail: Mapping[str, Any]) -> tuple[str, ...]:
+    tags = detail.get("image-tags")
+    if tags is None:
+        return ()
+    if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
+        raise MalformedEvent(f"detail.image-tags must be a list of non-empty strings, got {tags!r}")
+    return tuple(tags)
+
+
+def _counts(detail: Mapping[str, Any]) -> Mapping[str, int]:
+    """AWS reports a severity only when it has findings, so an absent object means none (a clean image)."""
+    raw = detail.get("finding-severity-counts")
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise MalformedEvent(f"detail.finding-severity-counts must be an object, got {type(raw).__name__}")
+    counts = dict.fromkeys(SEVERITIES, 0)
+    for key, value in raw.items():
+        severity = str(key).upper()
+        if severity not in ALL_SEVERITIES:
+            continue  # TOTAL (Inspector) and anything unknown
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise MalformedEvent(f"detail.finding-severity-counts.{key} must be a non-negative integer, got {value!r}")
+        counts[severity] = value
+    return MappingProxyType({s: counts[s] for s in ALL_SEVERITIES if s in counts})
+
+
+def _time(event: Mapping[str, Any]) -> datetime:
+    raw = _string(event, "time", "event")
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        raise MalformedEvent(f"event.time {raw!r} is not an ISO-8601 timestamp") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

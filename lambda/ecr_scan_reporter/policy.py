@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 from ecr_scan_reporter.config import SEVERITIES
 
@@ -31,3 +34,107 @@ def evaluate_thresholds(counts: Mapping[str, int], thresholds: Mapping[str, int 
         if limit is not None and normalised.get(severity, 0) > limit:
             breached.append(severity)
     return breached
+
+
+# --- scan decisions -----------------------------------------------------------------------------------------------
+#
+# An image's last scan time is ``imageScanCompletedAt`` (never ``vulnerabilitySourceUpdatedAt``, never
+# ``imagePushedAt``). "Expired" means strictly older than ``expiry_days`` whole days: a scan exactly
+# ``expiry_days`` old is still fresh.
+
+_IN_PROGRESS = frozenset({"IN_PROGRESS", "PENDING"})
+_ARCHIVED_IMAGE_STATUSES = frozenset({"ARCHIVED", "ACTIVATING"})
+
+
+@dataclass(frozen=True, slots=True)
+class ScanState:
+    """What ECR reports about an image's latest scan. ``status`` is ``imageScanStatus.status`` (None: never
+    scanned); ``completed_at`` is ``imageScanCompletedAt`` (None: not reported)."""
+
+    status: str | None = None
+    completed_at: datetime | None = None
+
+
+class Verdict(StrEnum):
+    """The decision for one image. The first two mean "scan it" and are the reasons reported."""
+
+    NEVER_SCANNED = "never_scanned"
+    EXPIRED = "expired"
+    FRESH = "fresh"
+    IN_PROGRESS = "in_progress"
+    FAILED_RECENTLY = "failed_recently"
+    UNSUPPORTED = "unsupported"
+    ARCHIVED = "archived"
+
+    @property
+    def needs_scan(self) -> bool:
+        return self in (Verdict.NEVER_SCANNED, Verdict.EXPIRED)
+
+
+def scan_expired(completed_at: datetime, now: datetime, expiry_days: int) -> bool:
+    """True when ``completed_at`` is strictly more than ``expiry_days`` days before ``now`` (naive = UTC)."""
+    if expiry_days < 1:
+        raise ValueError(f"expiry_days must be at least 1, got {expiry_days}")
+    return _utc(now) - _utc(completed_at) > timedelta(days=expiry_days)
+
+
+def decide_scan(state: ScanState, now: datetime, expiry_days: int) -> Verdict:
+    """Does an image with this latest scan need a new one, and why (or why not)?
+
+    - no scan at all: ``never_scanned``, whatever the image's age;
+    - IN_PROGRESS / PENDING: ``in_progress`` (never start a second scan);
+    - UNSUPPORTED_IMAGE / IMAGE_ARCHIVED: rescanning cannot help;
+    - FAILED: rescan (``expired``) once the failure is older than the expiry, or when ECR reported no time
+      for it (ECR's one-scan-per-image-per-day quota bounds that to one retry a day); else ``failed_recently``;
+    - any other status (COMPLETE, ACTIVE, ...): ``expired`` when the completion time is older than the expiry
+      or unknown (freshness cannot be shown), else ``fresh``.
+    """
+    status = (state.status or "").upper()
+    if not status:
+        return Verdict.NEVER_SCANNED
+    if status in _IN_PROGRESS:
+        return Verdict.IN_PROGRESS
+    if status == "UNSUPPORTED_IMAGE":
+        return Verdict.UNSUPPORTED
+    if "ARCHIVED" in status:
+        return Verdict.ARCHIVED
+    if state.completed_at is None or scan_expired(state.completed_at, now, expiry_days):
+        return Verdict.EXPIRED
+    return Verdict.FAILED_RECENTLY if status == "FAILED" else Verdict.FRESH
+
+
+def needs_scan(state: ScanState, now: datetime, expiry_days: int) -> str | None:
+    """``"never_scanned"`` or ``"expired"`` when the image needs a scan, else None."""
+    verdict = decide_scan(state, now, expiry_days)
+    return verdict.value if verdict.needs_scan else None
+
+
+def recently_used(
+    pushed_at: datetime | None, last_pulled_at: datetime | None, now: datetime, within_days: int | None
+) -> bool:
+    """The ``only_images_pulled_within_days`` filter: True when there is no filter, or the image was pushed or
+    pulled at most ``within_days`` days before ``now``."""
+    if within_days is None:
+        return True
+    limit = timedelta(days=within_days)
+    return any(t is not None and _utc(now) - _utc(t) <= limit for t in (pushed_at, last_pulled_at))
+
+
+def image_archived(image_status: str | None) -> bool:
+    """DescribeImages ``imageStatus`` ARCHIVED / ACTIVATING: the image cannot be scanned now."""
+    return (image_status or "").upper() in _ARCHIVED_IMAGE_STATUSES
+
+
+def newest_key(pushed_at: datetime | None, digest: str) -> tuple[float, str]:
+    """Total order for "the K newest images": by push time, then digest (unique in a repository). Larger is
+    newer; images without a push time sort oldest."""
+    return (_utc(pushed_at).timestamp() if pushed_at is not None else 0.0, digest)
+
+
+def manual_scans_apply(registry_scan_type: str) -> bool:
+    """False for an ENHANCED registry: Amazon Inspector rescans continuously, manual scans do not apply."""
+    return registry_scan_type.upper() != "ENHANCED"
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

@@ -1,0 +1,190 @@
+"""``ecr-scan-reporter``: the images stage from a terminal, over the same library as the Lambda functions.
+
+    ecr-scan-reporter plan [options]   list the images a sweep would scan, and why; changes nothing
+    ecr-scan-reporter scan [options]   start those scans and print a summary per repository
+
+Exit status: 0 done; 1 AWS error (no credentials, endpoint unreachable, access denied, ...); 2 bad options.
+Errors are one line on stderr, without a traceback. There is no time budget here: every repository is swept
+to the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any, NoReturn, TextIO
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ecr_scan_reporter import __version__, aws, log, policy, registry
+from ecr_scan_reporter.sweep import COUNTERS, Candidate, SweepOptions, SweepSummary, plan_repository, sweep_repository
+
+PROG = "ecr-scan-reporter"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _regex(value: str) -> re.Pattern[str]:
+    try:
+        return re.compile(value)
+    except re.error as exc:
+        raise argparse.ArgumentTypeError(f"invalid regular expression {value!r} ({exc})") from None
+
+
+def _whole(low: int, high: int | None = None) -> Callable[[str], int]:
+    bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
+
+    def parse(value: str) -> int:
+        number = int(value) if re.fullmatch(r"[0-9]+", value.strip()) else None
+        if number is None or number < low or (high is not None and number > high):
+            raise argparse.ArgumentTypeError(f"must be a whole number {bounds}, got {value!r}")
+        return number
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--include",
+        type=_regex,
+        default=re.compile(".*"),
+        metavar="REGEX",
+        help="repositories whose name matches (re.search; default: all)",
+    )
+    common.add_argument(
+        "--exclude",
+        type=_regex,
+        default=None,
+        metavar="REGEX",
+        help="skip repositories whose name matches (write --exclude=REGEX if it starts with -)",
+    )
+    common.add_argument(
+        "--expiry-days",
+        type=_whole(1, 365),
+        default=7,
+        metavar="N",
+        help="rescan when the last scan is older than N days (1-365, default 7)",
+    )
+    common.add_argument(
+        "--only-pulled-within-days",
+        type=_whole(1),
+        default=None,
+        metavar="N",
+        help="only images pushed or pulled within N days",
+    )
+    common.add_argument(
+        "--max-images", type=_whole(1), default=None, metavar="N", help="at most the N newest images per repository"
+    )
+    common.add_argument("--region", default=None, help="AWS region (default: the standard AWS configuration)")
+    common.add_argument("--endpoint-url", default=None, metavar="URL", help="ECR endpoint (e.g. an emulator)")
+    common.add_argument("--output", choices=("table", "json"), default="table")
+    common.add_argument("-v", "--verbose", action="store_true", help="log each decision as JSON on stderr")
+
+    parser = _Parser(prog=PROG, description="Keep Amazon ECR image scans fresh: plan or start the scans due.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{plan,scan}")
+    commands.add_parser("plan", parents=[common], help="list the images a sweep would scan, and why")
+    commands.add_parser("scan", parents=[common], help="start those scans and print a summary")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.verbose:
+        log.setup("INFO")
+    try:
+        ecr = aws.client("ecr", region=args.region, endpoint_url=args.endpoint_url)
+        return _run(args, ecr, sys.stdout)
+    except (BotoCoreError, ClientError) as exc:
+        print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace, ecr: Any, out: TextIO) -> int:
+    options = SweepOptions(args.expiry_days, args.only_pulled_within_days, args.max_images)
+    scan_type = registry.registry_scan_type(ecr)
+    enhanced = not policy.manual_scans_apply(scan_type)
+    if enhanced:
+        print(
+            f"{PROG}: the registry uses {scan_type} scanning: Amazon Inspector rescans continuously, "
+            "no manual scan applies",
+            file=sys.stderr,
+        )
+    now = datetime.now(UTC)
+    candidates: list[Candidate] = []
+    summaries: list[SweepSummary] = []
+    for repo in [] if enhanced else _repositories(ecr, args.include, args.exclude):
+        kwargs: dict[str, Any] = {"now": now, "registry_id": repo.registry_id, "options": options}
+        try:
+            if args.command == "plan":
+                candidates.extend(list(plan_repository(ecr, repo.name, **kwargs)))
+            else:
+                summaries.append(sweep_repository(ecr, repo.name, **kwargs))
+        except registry.RepositoryNotFound:
+            print(f"{PROG}: warning: repository {repo.name!r} no longer exists, skipped", file=sys.stderr)
+    if args.command == "plan":
+        _print_plan(candidates, args.output, out)
+    else:
+        _print_summaries(summaries, args.output, out)
+    return 0
+
+
+def _repositories(
+    ecr: Any, include: re.Pattern[str], exclude: re.Pattern[str] | None
+) -> Iterator[registry.RepositoryRecord]:
+    for repo in registry.iter_repositories(ecr):
+        if policy.repository_selected(repo.name, include, exclude):
+            yield repo
+
+
+def _print_plan(candidates: list[Candidate], output: str, out: TextIO) -> None:
+    if output == "json":
+        json.dump([c.to_json() for c in candidates], out, indent=2)
+        out.write("\n")
+        return
+    rows = [[c.repository, c.digest, ",".join(c.tags) or "<untagged>", c.reason, _iso(c.last_scan)] for c in candidates]
+    _table(["REPOSITORY", "DIGEST", "TAGS", "REASON", "LAST SCAN"], rows, out)
+    repositories = len({c.repository for c in candidates})
+    out.write(f"{len(candidates)} image(s) in {repositories} repository(ies) would be scanned\n")
+
+
+def _print_summaries(summaries: list[SweepSummary], output: str, out: TextIO) -> None:
+    total = {name: sum(s.counts()[name] for s in summaries) for name in COUNTERS}
+    if output == "json":
+        doc = {
+            "repositories": [
+                {"repository": s.repository, "registry_id": s.registry_id, **s.counts()} for s in summaries
+            ],
+            "total": total,
+        }
+        json.dump(doc, out, indent=2)
+        out.write("\n")
+        return
+    rows = [[s.repository, *(str(v) for v in s.counts().values())] for s in summaries]
+    rows.append(["TOTAL", *(str(total[name]) for name in COUNTERS)])
+    _table(["REPOSITORY", *(name.upper() for name in COUNTERS)], rows, out)
+    out.write(f"{total['scan_started']} scan(s) started in {len(summaries)} repository(ies)\n")
+
+
+def _table(header: list[str], rows: list[list[str]], out: TextIO) -> None:
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        out.write("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n")
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat() if value else "-"
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__

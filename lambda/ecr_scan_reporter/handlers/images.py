@@ -1,0 +1,118 @@
+"""SQS-triggered entry point: sweep the repository named by each work message.
+
+Returns an SQS partial batch response (``{"batchItemFailures": [{"itemIdentifier": messageId}]}``; the event
+source mapping must enable ``ReportBatchItemFailures``), so one bad record never fails its neighbours:
+
+- malformed message (not JSON, wrong version, no repository, invalid continuation): logged as
+  ``work_message_malformed`` with what is wrong, and reported as a failure, so SQS redelivers it until
+  ``maxReceiveCount`` moves it to the dead-letter queue, where it can be inspected;
+- repository not found (deleted since it was listed): logged as ``repository_not_found`` and treated as done;
+  retrying could never succeed;
+- any other AWS error: logged as ``sweep_failed`` and reported as a failure (SQS retries the message; work
+  already done is not repeated, since just-scanned images are no longer due).
+
+When the remaining time drops below ``TIME_BUDGET_RESERVE_SECONDS`` the sweep stops and the rest of the
+repository is re-enqueued to ``QUEUE_URL`` as a work message with a ``continuation``; the record then counts as
+done (if that message cannot be sent, the record fails and is retried instead). An ENHANCED registry gets no
+manual scans (Amazon Inspector rescans continuously): logged once per invocation, every record succeeds. If
+the registry scanning configuration cannot be read, the invocation raises and the whole batch is retried.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ecr_scan_reporter import aws, log, policy, registry
+from ecr_scan_reporter.config import Settings
+from ecr_scan_reporter.sweep import (
+    MalformedMessage,
+    SweepOptions,
+    WorkItem,
+    parse_work_message,
+    send_work_items,
+    sweep_repository,
+)
+
+logger = log.get_logger(__name__)
+
+
+@functools.cache
+def settings() -> Settings:
+    """Settings, read once per cold start (tests: ``settings.cache_clear()``)."""
+    loaded = Settings.from_env(require=("queue_url",))
+    log.setup(loaded.log_level)
+    return loaded
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
+    config = settings()
+    ecr = aws.client("ecr")
+    records = event.get("Records") or []
+    scan_type = registry.registry_scan_type(ecr)
+    if not policy.manual_scans_apply(scan_type):
+        log.emit(logger, "manual_scans_skipped", scan_type=scan_type, records=len(records))
+        return {"batchItemFailures": []}
+
+    now = datetime.now(UTC)
+    options = SweepOptions.from_settings(config)
+
+    def remaining() -> float:
+        return float(context.get_remaining_time_in_millis()) / 1000.0
+
+    failures = []
+    for record in records:
+        message_id = str(record.get("messageId", ""))
+        if not _handle(record, message_id, ecr, config, options, now, remaining):
+            failures.append({"itemIdentifier": message_id})
+    return {"batchItemFailures": failures}
+
+
+def _handle(
+    record: dict[str, Any],
+    message_id: str,
+    ecr: Any,
+    config: Settings,
+    options: SweepOptions,
+    now: datetime,
+    remaining: Callable[[], float],
+) -> bool:
+    """Sweep one record's repository; True when the record is done (success or nothing more to do)."""
+    try:
+        item = parse_work_message(record.get("body"))
+    except MalformedMessage as exc:
+        log.emit(logger, "work_message_malformed", logging.ERROR, message_id=message_id, error=str(exc))
+        return False
+    fields = {"message_id": message_id, "repository": item.repository, "registry_id": item.registry_id}
+    try:
+        summary = sweep_repository(
+            ecr,
+            item.repository,
+            now=now,
+            registry_id=item.registry_id,
+            options=options,
+            continuation=item.continuation,
+            remaining=remaining,
+            reserve_seconds=config.time_budget_reserve_seconds,
+        )
+    except registry.RepositoryNotFound:
+        log.emit(logger, "repository_not_found", logging.WARNING, **fields)
+        return True
+    except (ClientError, BotoCoreError) as exc:
+        code = registry.error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
+        log.emit(logger, "sweep_failed", logging.ERROR, **fields, error_code=code, error=str(exc))
+        return False
+    if summary.continuation is not None:
+        follow_up = WorkItem(item.repository, item.registry_id, summary.continuation)
+        assert config.queue_url is not None  # required by settings()
+        _, failed = send_work_items(aws.client("sqs"), config.queue_url, [follow_up])
+        if failed:
+            log.emit(logger, "continuation_unsent", logging.ERROR, **fields, error_code=failed[0].code)
+            return False
+    log.emit(logger, "repository_swept", **summary.as_dict(), message_id=message_id)
+    return True

@@ -1,0 +1,65 @@
+"""Scheduled entry point: one work message per selected repository.
+
+Lists every repository (DescribeRepositories paginator), keeps those the include/exclude regexes select, and
+sends ``{"version": 1, "repository", "registry_id", "continuation": null}`` to ``QUEUE_URL`` in batches of 10.
+Entries SQS refuses are retried a bounded number of times; any still unsent are logged one by one and, after
+everything else has been sent, the invocation raises so the asynchronous invocation is retried or reaches its
+on-failure destination.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from ecr_scan_reporter import aws, log, policy, registry
+from ecr_scan_reporter.config import Settings
+from ecr_scan_reporter.sweep import WorkItem, send_work_items
+
+logger = log.get_logger(__name__)
+
+
+class UnsentWorkError(RuntimeError):
+    """Some work messages could not be sent (each is logged as ``work_message_unsent``)."""
+
+
+@functools.cache
+def settings() -> Settings:
+    """Settings, read once per cold start (tests: ``settings.cache_clear()``)."""
+    loaded = Settings.from_env(require=("queue_url",))
+    log.setup(loaded.log_level)
+    return loaded
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
+    config = settings()
+    counts = {"repositories_seen": 0, "filtered_out": 0}
+
+    def selected() -> Iterator[WorkItem]:
+        for repo in registry.iter_repositories(aws.client("ecr")):
+            counts["repositories_seen"] += 1
+            if policy.repository_selected(repo.name, config.include_regex, config.exclude_regex):
+                yield WorkItem(repo.name, repo.registry_id)
+            else:
+                counts["filtered_out"] += 1
+                log.emit(logger, "repository_filtered_out", logging.DEBUG, repository=repo.name)
+
+    assert config.queue_url is not None  # required above
+    sent, failed = send_work_items(aws.client("sqs"), config.queue_url, selected())
+    summary = {**counts, "sent": sent, "failed": len(failed)}
+    for failure in failed:
+        log.emit(
+            logger,
+            "work_message_unsent",
+            logging.ERROR,
+            repository=failure.item.repository,
+            registry_id=failure.item.registry_id,
+            error_code=failure.code,
+            error=failure.message,
+        )
+    log.emit(logger, "repositories_listed", **summary)
+    if failed:
+        raise UnsentWorkError(f"{len(failed)} of {sent + len(failed)} work messages could not be sent to the queue")
+    return summary

@@ -1,0 +1,452 @@
+"""The images stage as a library: plan and scan one repository within a time budget (no Lambda needed).
+
+Per image: filter (policy) -> last scan (registry) -> decide (policy) -> start scan (scanning).
+
+- :func:`plan_repository` yields the :class:`Candidate` images a sweep would scan, and changes nothing.
+- :func:`sweep_repository` starts those scans and returns a :class:`SweepSummary`. With a time source
+  (``remaining``: seconds left) it stops before ``reserve_seconds`` is reached and puts a :class:`Continuation`
+  in the summary; the caller hands that on (the images handler re-enqueues it as a new work message).
+
+Images are streamed one DescribeImages page (<= 1000) at a time. With ``max_images`` the K newest images
+(:func:`policy.newest_key` order) are picked with a bounded heap, so memory stays O(K).
+
+Continuation (the ``continuation`` object of a work message; see :meth:`Continuation.to_json`)::
+
+    {"mode": "pages", "part": 2, "next_token": "<DescribeImages nextToken of the page to resume in, or null>",
+     "after_digest": "<last image handled in that page, or null>", "counts": {"considered": 1000, ...}}
+    {"mode": "newest", "part": 2, "after": {"pushed_at_epoch": 1718000000.0, "digest": "sha256:..."},
+     "counts": {...}}
+
+A sweep resumes right after the last image it fully handled, so no image is skipped. If that image has
+vanished from its page, the whole page is considered again: nothing is scanned twice even then, because an
+image whose scan was just started reports IN_PROGRESS (or a fresh completion) and is left alone. In "newest"
+mode the K newest are picked again on resume and only those older than the last handled one are taken, so
+images pushed meanwhile wait for the next scheduled sweep. Every invocation handles at least one image before
+honouring the budget, so a repository always makes progress.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ecr_scan_reporter import log, policy, registry, scanning
+from ecr_scan_reporter.config import Settings
+from ecr_scan_reporter.registry import ImageRecord
+
+logger = log.get_logger(__name__)
+
+MESSAGE_VERSION = 1
+PAGES = "pages"
+NEWEST = "newest"
+SQS_BATCH = 10
+
+_REPOSITORY_NAME = re.compile(r"(?=.{2,256}$)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*")
+Position = dict[str, Any]  # the Continuation fields that say where to resume
+
+
+class MalformedMessage(ValueError):
+    """A work message that cannot be processed; the text says what is wrong with it."""
+
+
+@dataclass(frozen=True)
+class SweepOptions:
+    expiry_days: int = 7
+    pulled_within_days: int | None = None
+    max_images: int | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SweepOptions:
+        return cls(
+            settings.scan_expiry_days, settings.only_images_pulled_within_days, settings.max_images_per_repository
+        )
+
+    @property
+    def mode(self) -> str:
+        return NEWEST if self.max_images else PAGES
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An image that needs a scan, and why (``never_scanned`` or ``expired``)."""
+
+    repository: str
+    registry_id: str | None
+    digest: str
+    tags: tuple[str, ...]
+    reason: str
+    last_scan: datetime | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "repository": self.repository,
+            "digest": self.digest,
+            "tags": list(self.tags),
+            "reason": self.reason,
+            "last_scan": self.last_scan.isoformat() if self.last_scan else None,
+        }
+
+
+@dataclass
+class SweepSummary:
+    """What a sweep of one repository did (counts include earlier parts of a continued sweep).
+
+    ``considered`` = ``skipped_filter`` + ``archived`` + ``not_found`` + ``fresh`` + ``in_progress`` +
+    ``failed_recently`` + ``unsupported`` + ``scan_started`` + ``limit_exceeded``.
+    """
+
+    repository: str
+    registry_id: str | None = None
+    considered: int = 0
+    scan_started: int = 0
+    fresh: int = 0
+    in_progress: int = 0
+    failed_recently: int = 0
+    skipped_filter: int = 0
+    limit_exceeded: int = 0
+    unsupported: int = 0
+    not_found: int = 0
+    archived: int = 0
+    part: int = 1
+    continuation: Continuation | None = None
+
+    def count(self, name: str) -> None:
+        setattr(self, name, getattr(self, name) + 1)
+
+    def counts(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in COUNTERS}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "repository": self.repository,
+            "registry_id": self.registry_id,
+            **self.counts(),
+            "part": self.part,
+            "continued": self.continuation is not None,
+        }
+
+
+COUNTERS: tuple[str, ...] = tuple(
+    f.name for f in fields(SweepSummary) if f.name not in ("repository", "registry_id", "part", "continuation")
+)
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """Where a sweep handed over: ``part`` is the number of the part that resumes (2 for the first hand-over)."""
+
+    mode: str
+    part: int = 2
+    counts: Mapping[str, int] = field(default_factory=dict)
+    next_token: str | None = None
+    after_digest: str | None = None
+    after_key: tuple[float, str] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"mode": self.mode, "part": self.part}
+        if self.mode == PAGES:
+            doc.update(next_token=self.next_token, after_digest=self.after_digest)
+        elif self.after_key is not None:
+            doc["after"] = {"pushed_at_epoch": self.after_key[0], "digest": self.after_key[1]}
+        doc["counts"] = dict(self.counts)
+        return doc
+
+    @classmethod
+    def from_json(cls, data: Any) -> Continuation:
+        """Validate a decoded continuation object; ValueError says what is wrong."""
+        if not isinstance(data, dict):
+            raise ValueError("must be an object")
+        mode, part, counts = data.get("mode"), data.get("part", 2), data.get("counts", {})
+        if mode not in (PAGES, NEWEST):
+            raise ValueError(f"mode must be {PAGES!r} or {NEWEST!r}, got {mode!r}")
+        if type(part) is not int or part < 2:
+            raise ValueError(f"part must be a whole number >= 2, got {part!r}")
+        if not isinstance(counts, dict) or any(
+            k not in COUNTERS or type(v) is not int or v < 0 for k, v in counts.items()
+        ):
+            raise ValueError(f"counts must map {', '.join(COUNTERS)} to non-negative whole numbers")
+        if mode == PAGES:
+            token, digest = data.get("next_token"), data.get("after_digest")
+            if not all(v is None or (isinstance(v, str) and v) for v in (token, digest)):
+                raise ValueError("next_token and after_digest must be non-empty strings or null")
+            return cls(PAGES, part, counts, next_token=token, after_digest=digest)
+        after = data.get("after")
+        if not (
+            isinstance(after, dict)
+            and isinstance(after.get("pushed_at_epoch"), int | float)
+            and isinstance(after.get("digest"), str)
+        ):
+            raise ValueError("after must be {'pushed_at_epoch': number, 'digest': string}")
+        return cls(NEWEST, part, counts, after_key=(float(after["pushed_at_epoch"]), after["digest"]))
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """A work-queue message: ``{"version": 1, "repository", "registry_id", "continuation"}``."""
+
+    repository: str
+    registry_id: str | None = None
+    continuation: Continuation | None = None
+
+    def to_body(self) -> str:
+        return json.dumps(
+            {
+                "version": MESSAGE_VERSION,
+                "repository": self.repository,
+                "registry_id": self.registry_id,
+                "continuation": self.continuation.to_json() if self.continuation else None,
+            }
+        )
+
+
+def parse_work_message(body: Any) -> WorkItem:
+    """Parse and validate a work-message body, or raise :class:`MalformedMessage` naming what is wrong."""
+    if not isinstance(body, str) or not body.strip():
+        raise MalformedMessage("body is missing or empty")
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise MalformedMessage(f"body is not valid JSON ({exc.msg} at position {exc.pos})") from None
+    if not isinstance(data, dict):
+        raise MalformedMessage(f"body must be a JSON object, got {type(data).__name__}")
+    if data.get("version") != MESSAGE_VERSION:
+        raise MalformedMessage(f"version must be {MESSAGE_VERSION}, got {data.get('version')!r}")
+    repository, registry_id = data.get("repository"), data.get("registry_id")
+    if not isinstance(repository, str) or not _REPOSITORY_NAME.fullmatch(repository):
+        raise MalformedMessage(f"repository must be an ECR repository name, got {repository!r}")
+    if registry_id is not None and not (isinstance(registry_id, str) and registry_id.isdigit()):
+        raise MalformedMessage(f"registry_id must be an account id string or null, got {registry_id!r}")
+    continuation = None
+    if data.get("continuation") is not None:
+        try:
+            continuation = Continuation.from_json(data["continuation"])
+        except ValueError as exc:
+            raise MalformedMessage(f"continuation is invalid: {exc}") from None
+    return WorkItem(repository, registry_id, continuation)
+
+
+@dataclass(frozen=True)
+class FailedSend:
+    item: WorkItem
+    code: str
+    message: str
+
+
+def send_work_items(
+    sqs: Any,
+    queue_url: str,
+    items: Iterable[WorkItem],
+    *,
+    attempts: int = 3,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[int, list[FailedSend]]:
+    """Send ``items`` with SendMessageBatch (10 per call), retrying failed entries up to ``attempts`` times in
+    all. Streams ``items``; returns (number sent, entries that still failed). Never raises for a failed send:
+    the caller decides what a failure means once everything else has been sent."""
+    sent, failed = 0, []
+    iterator = iter(items)
+    while batch := list(islice(iterator, SQS_BATCH)):
+        pending = {str(i): item for i, item in enumerate(batch)}
+        errors: dict[str, tuple[str, str]] = {}
+        for attempt in range(attempts):
+            if attempt:
+                sleep(0.05 * 2**attempt)
+            entries = [{"Id": key, "MessageBody": item.to_body()} for key, item in pending.items()]
+            try:
+                response = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+            except (ClientError, BotoCoreError) as exc:
+                code = registry.error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
+                errors = dict.fromkeys(pending, (code, str(exc)))
+                continue
+            for ok in response.get("Successful", []):
+                if pending.pop(ok["Id"], None) is not None:
+                    sent += 1
+            errors = {f["Id"]: (f.get("Code", ""), f.get("Message", "")) for f in response.get("Failed", [])}
+            if not pending:
+                break
+        for key, item in pending.items():
+            failed.append(FailedSend(item, *errors.get(key, ("Unknown", "no result for this entry"))))
+    return sent, failed
+
+
+def plan_repository(
+    ecr: Any,
+    repository: str,
+    *,
+    now: datetime,
+    registry_id: str | None = None,
+    options: SweepOptions = SweepOptions(),
+) -> Iterator[Candidate]:
+    """The images of ``repository`` that a sweep would scan, and why. Makes no change."""
+    summary = SweepSummary(repository, registry_id)
+    for candidate, _ in _assess(ecr, repository, registry_id, options, now, None, summary):
+        if candidate is not None:
+            yield candidate
+
+
+def sweep_repository(
+    ecr: Any,
+    repository: str,
+    *,
+    now: datetime,
+    registry_id: str | None = None,
+    options: SweepOptions = SweepOptions(),
+    continuation: Continuation | None = None,
+    remaining: Callable[[], float] | None = None,
+    reserve_seconds: float = 0.0,
+) -> SweepSummary:
+    """Start a scan of every image of ``repository`` that needs one. ``remaining()`` (seconds left; None = no
+    limit) is asked before each image after the first; below ``reserve_seconds`` the sweep stops and returns
+    the summary with a :class:`Continuation`. Raises ``registry.RepositoryNotFound`` and unexpected
+    ``ClientError``s."""
+    if continuation is not None and continuation.mode != options.mode:
+        log.emit(logger, "continuation_restarted", repository=repository, reason=f"mode is now {options.mode}")
+        continuation = None
+    summary = SweepSummary(repository, registry_id)
+    if continuation is not None:
+        summary = SweepSummary(repository, registry_id, part=continuation.part, **continuation.counts)
+    steps = _assess(ecr, repository, registry_id, options, now, continuation, summary)
+    resume: Position | None = None  # None before the first image (always handled) and after the last one
+    while True:
+        if resume is not None and remaining is not None and remaining() < reserve_seconds:
+            summary.continuation = Continuation(options.mode, summary.part + 1, summary.counts(), **resume)
+            break
+        step = next(steps, None)
+        if step is None:
+            break
+        candidate, resume = step
+        if candidate is not None:
+            outcome = scanning.start_scan(ecr, repository, candidate.digest, registry_id)
+            summary.count(outcome.value)
+            log.emit(
+                logger,
+                "scan_started" if outcome is scanning.ScanOutcome.STARTED else "scan_not_started",
+                repository=repository,
+                digest=candidate.digest,
+                tags=candidate.tags,
+                reason=candidate.reason,
+                last_scan=candidate.last_scan,
+                outcome=outcome.value,
+            )
+    return summary
+
+
+# --- internals ----------------------------------------------------------------------------------------------------
+
+
+def _assess(
+    ecr: Any,
+    repository: str,
+    registry_id: str | None,
+    options: SweepOptions,
+    now: datetime,
+    continuation: Continuation | None,
+    summary: SweepSummary,
+) -> Iterator[tuple[Candidate | None, Position | None]]:
+    """For each image in sweep order: the candidate (None when no scan is needed; the reason is counted in
+    ``summary``) and where to resume after it (None: nothing left)."""
+    walk = _newest if options.mode == NEWEST else _pages
+    for image, resume in walk(ecr, repository, registry_id, options, now, continuation, summary):
+        yield (None if image is None else _evaluate(ecr, repository, image, options, now, summary)), resume
+
+
+def _evaluate(
+    ecr: Any, repository: str, image: ImageRecord, options: SweepOptions, now: datetime, summary: SweepSummary
+) -> Candidate | None:
+    if policy.image_archived(image.image_status):
+        summary.count("archived")
+        return None
+    try:
+        state = registry.last_scan(ecr, image)
+    except registry.ImageNotFound:
+        summary.count("not_found")
+        return None
+    verdict = policy.decide_scan(state, now, options.expiry_days)
+    if not verdict.needs_scan:
+        summary.count(verdict.value)
+        log.emit(
+            logger, "scan_not_needed", logging.DEBUG, repository=repository, digest=image.digest, verdict=verdict.value
+        )
+        return None
+    return Candidate(repository, image.registry_id, image.digest, image.tags, verdict.value, state.completed_at)
+
+
+def _pages(
+    ecr: Any,
+    repository: str,
+    registry_id: str | None,
+    options: SweepOptions,
+    now: datetime,
+    continuation: Continuation | None,
+    summary: SweepSummary,
+) -> Iterator[tuple[ImageRecord | None, Position | None]]:
+    """Every image, page by page (None for those the pull filter skips), resuming inside a page by digest."""
+    token = continuation.next_token if continuation else None
+    after = continuation.after_digest if continuation else None
+    for page in registry.iter_image_pages(ecr, repository, registry_id, token):
+        images, start = page.images, 0
+        if after is not None:
+            digests = [image.digest for image in images]
+            start = digests.index(after) + 1 if after in digests else 0
+            if not start:
+                log.emit(logger, "continuation_marker_missing", repository=repository, digest=after)
+            after = None
+        for i in range(start, len(images)):
+            image = images[i]
+            resume: Position | None = {"next_token": page.token, "after_digest": image.digest}
+            if i == len(images) - 1:
+                resume = {"next_token": page.next_token, "after_digest": None} if page.next_token else None
+            summary.count("considered")
+            if policy.recently_used(image.pushed_at, image.last_pulled_at, now, options.pulled_within_days):
+                yield image, resume
+            else:
+                summary.count("skipped_filter")
+                yield None, resume
+
+
+def _newest(
+    ecr: Any,
+    repository: str,
+    registry_id: str | None,
+    options: SweepOptions,
+    now: datetime,
+    continuation: Continuation | None,
+    summary: SweepSummary,
+) -> Iterator[tuple[ImageRecord | None, Position | None]]:
+    """The ``max_images`` newest images that pass the pull filter, newest first, after the continuation's key.
+    Counting (considered, skipped_filter) happens on the first part only: later parts list the same images."""
+    after = continuation.after_key if continuation else None
+    first_part = after is None
+    eligible_count = 0
+
+    def eligible() -> Iterator[ImageRecord]:
+        nonlocal eligible_count
+        for image in registry.iter_images(ecr, repository, registry_id):
+            if first_part:
+                summary.considered += 1
+            if policy.recently_used(image.pushed_at, image.last_pulled_at, now, options.pulled_within_days):
+                eligible_count += 1
+                yield image
+            elif first_part:
+                summary.skipped_filter += 1
+
+    top = heapq.nlargest(options.max_images or 0, eligible(), key=_key)
+    if first_part:
+        summary.skipped_filter += eligible_count - len(top)
+    todo = [image for image in top if after is None or _key(image) < after]
+    for i, image in enumerate(todo):
+        yield image, ({"after_key": _key(image)} if i < len(todo) - 1 else None)
+
+
+def _key(image: ImageRecord) -> tuple[float, str]:
+    return policy.newest_key(image.pushed_at, image.digest)

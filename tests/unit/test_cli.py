@@ -1,0 +1,167 @@
+"""The dry-run CLI (cli.py): plan/scan output, and one-line errors with the right exit status."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import EndpointConnectionError
+from botocore.stub import Stubber
+from ecr_fakes import push, set_last_scan
+
+from ecr_scan_reporter import aws, cli
+
+
+@pytest.fixture
+def images(moto: None) -> dict[str, str]:
+    """team/app: tagged never scanned, untagged never scanned, expired, fresh; team/app-tmp and other/x: one
+    never scanned image each."""
+    ecr = aws.client("ecr")
+    for name in ("team/app", "team/app-tmp", "other/x"):
+        ecr.create_repository(repositoryName=name)
+    found = {
+        "tagged": push(ecr, "team/app", 1, "v1"),
+        "untagged": push(ecr, "team/app", 2),
+        "expired": push(ecr, "team/app", 3, "v3"),
+        "fresh": push(ecr, "team/app", 4, "v4"),
+        "tmp": push(ecr, "team/app-tmp", 5, "v5"),
+        "other": push(ecr, "other/x", 6, "v6"),
+    }
+    now = datetime.now(UTC).replace(microsecond=0)
+    set_last_scan("team/app", found["expired"], now - timedelta(days=10))
+    set_last_scan("team/app", found["fresh"], now - timedelta(days=1))
+    return found
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_plan_json_lists_what_would_be_scanned_and_why(images: dict[str, str], capsys: Any) -> None:
+    code, out, _ = run(capsys, "plan", "--include", "^team/", "--exclude=-tmp$", "--output", "json")
+    assert code == 0
+    plan = {item["digest"]: item for item in json.loads(out)}
+    assert set(plan) == {images["tagged"], images["untagged"], images["expired"]}
+    assert plan[images["tagged"]] == {
+        "repository": "team/app",
+        "digest": images["tagged"],
+        "tags": ["v1"],
+        "reason": "never_scanned",
+        "last_scan": None,
+    }
+    assert plan[images["untagged"]]["tags"] == []
+    expired = plan[images["expired"]]
+    assert expired["reason"] == "expired"
+    assert datetime.now(UTC) - datetime.fromisoformat(expired["last_scan"]) > timedelta(days=9)
+
+
+def test_plan_changes_nothing(images: dict[str, str], capsys: Any) -> None:
+    run(capsys, "plan", "--output", "json")
+    code, out, _ = run(capsys, "plan", "--output", "json")
+    assert code == 0
+    assert len(json.loads(out)) == 5
+
+
+def test_plan_table(images: dict[str, str], capsys: Any) -> None:
+    code, out, _ = run(capsys, "plan", "--include", "^team/app$", "--expiry-days", "14")
+    lines = out.splitlines()
+    assert code == 0
+    assert lines[0].split() == ["REPOSITORY", "DIGEST", "TAGS", "REASON", "LAST", "SCAN"]
+    assert any(images["untagged"] in line and "<untagged>" in line for line in lines)
+    assert not any(images["expired"] in line for line in lines)  # 10 days old: fresh with a 14-day expiry
+    assert lines[-1] == "2 image(s) in 1 repository(ies) would be scanned"
+
+
+def test_scan_starts_the_scans_and_summarises(images: dict[str, str], capsys: Any) -> None:
+    code, out, _ = run(capsys, "scan", "--include", "^team/app$", "--output", "json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["total"]["scan_started"] == 3
+    assert doc["total"]["fresh"] == 1
+    assert [r["repository"] for r in doc["repositories"]] == ["team/app"]
+    code, out, _ = run(capsys, "plan", "--include", "^team/app$", "--output", "json")
+    assert json.loads(out) == []
+
+
+def test_scan_table_has_a_total_row(images: dict[str, str], capsys: Any) -> None:
+    code, out, _ = run(capsys, "scan", "--max-images", "1")
+    lines = out.splitlines()
+    assert code == 0
+    assert lines[0].split()[:3] == ["REPOSITORY", "CONSIDERED", "SCAN_STARTED"]
+    assert lines[-2].split()[:3] == ["TOTAL", "6", "3"]  # at most one newest image per repository
+    assert lines[-1] == "3 scan(s) started in 3 repository(ies)"
+
+
+def test_enhanced_registry_plans_nothing(images: dict[str, str], capsys: Any) -> None:
+    aws.client("ecr").put_registry_scanning_configuration(scanType="ENHANCED", rules=[])
+    code, out, err = run(capsys, "plan", "--output", "json")
+    assert (code, json.loads(out)) == (0, [])
+    assert "ENHANCED" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "complaint"),
+    [
+        (["plan", "--include", "("], "invalid regular expression"),
+        (["plan", "--exclude", "[a-"], "invalid regular expression"),
+        (["plan", "--expiry-days", "0"], "--expiry-days: must be a whole number from 1 to 365"),
+        (["plan", "--expiry-days", "-3"], "--expiry-days"),
+        (["scan", "--expiry-days", "366"], "--expiry-days"),
+        (["plan", "--expiry-days", "7d"], "--expiry-days"),
+        (["plan", "--max-images", "0"], "--max-images"),
+        (["plan", "--only-pulled-within-days", "x"], "--only-pulled-within-days"),
+        (["plan", "--output", "yaml"], "--output"),
+        (["destroy"], "invalid choice"),
+        ([], "required"),
+    ],
+)
+def test_bad_options_exit_2_with_one_line(argv: list[str], complaint: str, capsys: Any) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(argv)
+    out, err = capsys.readouterr()
+    assert exited.value.code == 2
+    assert out == ""
+    assert err.startswith("ecr-scan-reporter")
+    assert err.count("\n") == 1
+    assert complaint in err
+    assert "Traceback" not in err
+
+
+def test_no_credentials_exit_1_with_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    code, out, err = run(capsys, "plan", "--region", "eu-west-1")
+    assert (code, out) == (1, "")
+    assert err == "ecr-scan-reporter: error: Unable to locate credentials\n"
+
+
+def test_unreachable_endpoint_exit_1(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    class Unreachable:
+        def get_registry_scanning_configuration(self) -> None:
+            raise EndpointConnectionError(endpoint_url="http://127.0.0.1:9")
+
+    seen = []
+    monkeypatch.setattr(aws, "client", lambda service, **kw: seen.append((service, kw)) or Unreachable())
+    code, _, err = run(capsys, "plan", "--endpoint-url", "http://127.0.0.1:9", "--region", "us-east-1")
+    assert seen == [("ecr", {"region": "us-east-1", "endpoint_url": "http://127.0.0.1:9"})]
+    assert code == 1
+    assert err.count("\n") == 1
+    assert "Could not connect to the endpoint URL" in err
+
+
+def test_access_denied_exit_1(capsys: Any) -> None:
+    ecr = aws.client("ecr")
+    with Stubber(ecr) as stub:
+        stub.add_client_error("get_registry_scanning_configuration", "AccessDeniedException", "not allowed")
+        code, _, err = run(capsys, "scan")
+    assert code == 1
+    assert err.count("\n") == 1
+    assert "AccessDeniedException" in err

@@ -1,0 +1,362 @@
+"""The images stage as a library (sweep.py): plan, scan, filters, continuations."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from botocore.exceptions import ClientError
+from ecr_fakes import NOW, FakeEcr, FakeImage, digest, fake_images, push, set_last_scan
+
+from ecr_scan_reporter import aws, registry
+from ecr_scan_reporter.sweep import (
+    COUNTERS,
+    Continuation,
+    MalformedMessage,
+    SweepOptions,
+    SweepSummary,
+    WorkItem,
+    parse_work_message,
+    plan_repository,
+    sweep_repository,
+)
+
+REPO = "team/app"
+DAY = timedelta(days=1)
+
+
+def budget(reads: int) -> Callable[[], float]:
+    """A remaining-time source with plenty of time for ``reads`` reads, then 1 second."""
+    calls = 0
+
+    def remaining() -> float:
+        nonlocal calls
+        calls += 1
+        return 600.0 if calls <= reads else 1.0
+
+    return remaining
+
+
+def balanced(summary: SweepSummary) -> bool:
+    counts = summary.counts()
+    return counts["considered"] == sum(v for k, v in counts.items() if k != "considered")
+
+
+@pytest.fixture
+def ecr(moto: None) -> object:
+    client = aws.client("ecr")
+    client.create_repository(repositoryName=REPO)
+    return client
+
+
+# --- against moto ---------------------------------------------------------------------------------------------------
+
+
+def test_never_scanned_young_images_are_scanned_once_tagged_or_not(ecr: object) -> None:
+    tagged, untagged = push(ecr, REPO, 1, "v1"), push(ecr, REPO, 2)
+    now = datetime.now(UTC)
+    plan = {c.digest: c for c in plan_repository(ecr, REPO, now=now)}
+    assert set(plan) == {tagged, untagged}
+    assert plan[tagged].to_json() == {
+        "repository": REPO,
+        "digest": tagged,
+        "tags": ["v1"],
+        "reason": "never_scanned",
+        "last_scan": None,
+    }
+    assert plan[untagged].tags == ()
+    summary = sweep_repository(ecr, REPO, now=now)
+    assert (summary.considered, summary.scan_started, summary.continuation) == (2, 2, None)
+    again = sweep_repository(ecr, REPO, now=now)
+    assert (again.scan_started, again.fresh) == (0, 2)
+
+
+def test_expiry_boundary_against_moto(ecr: object) -> None:
+    now = NOW.replace(microsecond=0)
+    ages = {"exactly": 7 * DAY, "older": 7 * DAY + timedelta(seconds=1), "younger": 6 * DAY}
+    digests = {name: push(ecr, REPO, i, name) for i, name in enumerate(ages)}
+    for name, age in ages.items():
+        set_last_scan(REPO, digests[name], now - age)
+    never = push(ecr, REPO, 9, "never")
+    plan = {c.digest: c for c in plan_repository(ecr, REPO, now=now, options=SweepOptions(expiry_days=7))}
+    assert set(plan) == {digests["older"], never}
+    assert plan[digests["older"]].reason == "expired"
+    assert plan[digests["older"]].last_scan == now - ages["older"]
+    summary = sweep_repository(ecr, REPO, now=now)
+    assert (summary.scan_started, summary.fresh) == (2, 2)
+
+
+@pytest.mark.parametrize(("expiry", "due"), [(14, {20, 100, 181}), (30, {100, 181}), (180, {181})])
+def test_multi_digit_expiry_against_moto(ecr: object, expiry: int, due: set[int]) -> None:
+    by_age = {age: push(ecr, REPO, age, f"age-{age}") for age in (10, 20, 100, 181)}
+    for age, image in by_age.items():
+        set_last_scan(REPO, image, NOW - age * DAY)
+    plan = plan_repository(ecr, REPO, now=NOW, options=SweepOptions(expiry_days=expiry))
+    assert {c.digest for c in plan} == {by_age[age] for age in due}
+
+
+def test_limit_exceeded_is_counted_without_sleeping(ecr: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    images = [push(ecr, REPO, i, f"v{i}") for i in range(3)]
+    for image in images:  # moto records today's scan: a second one today is over ECR's daily quota
+        ecr.start_image_scan(repositoryName=REPO, imageId={"imageDigest": image})
+
+    def no_sleep(seconds: float) -> None:
+        raise AssertionError(f"slept {seconds}s")
+
+    monkeypatch.setattr(time, "sleep", no_sleep)
+    later = datetime.now(UTC) + 10 * DAY  # those scans now look expired
+    summary = sweep_repository(ecr, REPO, now=later)
+    assert (summary.limit_exceeded, summary.scan_started) == (3, 0)
+
+
+def test_a_missing_repository_raises_a_typed_error(ecr: object) -> None:
+    with pytest.raises(registry.RepositoryNotFound):
+        sweep_repository(ecr, "team/gone", now=NOW)
+
+
+# --- against the paging fake ----------------------------------------------------------------------------------------
+
+
+def test_1050_never_scanned_images_over_two_pages_are_each_scanned_once() -> None:
+    ecr = FakeEcr(fake_images(1050), remember_scans=False)
+    summary = sweep_repository(ecr, "app", now=NOW)
+    assert ecr.calls["describe_images"] == 2
+    assert ecr.max_results == [1000, 1000]
+    assert ecr.calls["describe_image_scan_findings"] == 1050  # no scan fields in DescribeImages: per-image lookup
+    assert sorted(ecr.started) == [digest(i) for i in range(1050)]
+    assert (summary.considered, summary.scan_started) == (1050, 1050)
+
+
+def test_describe_images_scan_fields_avoid_per_image_lookups() -> None:
+    images = fake_images(1050, scan_status="COMPLETE", scan_completed_at=NOW - 2 * DAY)
+    for image in images[::10]:
+        image.scan_completed_at = NOW - 8 * DAY
+    ecr = FakeEcr(images, scan_fields=True)
+    summary = sweep_repository(ecr, "app", now=NOW)
+    assert ecr.calls["describe_image_scan_findings"] == 0
+    assert ecr.started == [i.digest for i in images[::10]]
+    assert (summary.scan_started, summary.fresh) == (105, 945)
+
+
+def test_every_kind_of_skip_is_counted_and_balanced() -> None:
+    old = NOW - 30 * DAY
+    images = [
+        FakeImage(digest(1)),  # never scanned -> started
+        FakeImage(digest(2), scan_status="COMPLETE", scan_completed_at=NOW - DAY),  # fresh
+        FakeImage(digest(3), scan_status="IN_PROGRESS"),
+        FakeImage(digest(4), scan_status="FAILED", scan_completed_at=NOW - DAY),  # failed recently
+        FakeImage(digest(5), scan_status="FAILED", scan_completed_at=old),  # retried
+        FakeImage(digest(6), scan_status="UNSUPPORTED_IMAGE", scan_completed_at=old),
+        FakeImage(digest(7), image_status="ARCHIVED"),
+        FakeImage(digest(8)),  # start: UnsupportedImageType
+        FakeImage(digest(9)),  # start: ImageArchived
+        FakeImage(digest(10)),  # start: ImageNotFound (deleted meanwhile)
+        FakeImage(digest(11)),  # start: LimitExceeded
+    ]
+    errors = {
+        digest(8): "UnsupportedImageTypeException",
+        digest(9): "ImageArchivedException",
+        digest(10): "ImageNotFoundException",
+        digest(11): "LimitExceededException",
+    }
+    ecr = FakeEcr(images, start_errors=errors)
+    summary = sweep_repository(ecr, "app", now=NOW)
+    assert ecr.started == [digest(1), digest(5)]
+    assert summary.counts() == {
+        "considered": 11,
+        "scan_started": 2,
+        "fresh": 1,
+        "in_progress": 1,
+        "failed_recently": 1,
+        "skipped_filter": 0,
+        "limit_exceeded": 1,
+        "unsupported": 2,
+        "not_found": 1,
+        "archived": 2,
+    }
+    assert balanced(summary)
+
+
+def test_other_start_errors_propagate() -> None:
+    ecr = FakeEcr(fake_images(3), start_errors={digest(1): "AccessDeniedException"})
+    with pytest.raises(ClientError, match="AccessDenied"):
+        sweep_repository(ecr, "app", now=NOW)
+
+
+def test_only_images_pushed_or_pulled_within_n_days() -> None:
+    images = [
+        FakeImage(digest(1), pushed_at=NOW - 2 * DAY),
+        FakeImage(digest(2), pushed_at=NOW - 90 * DAY, pulled_at=NOW - 3 * DAY),
+        FakeImage(digest(3), pushed_at=NOW - 90 * DAY, pulled_at=NOW - 60 * DAY),
+        FakeImage(digest(4), pushed_at=NOW - 90 * DAY),
+    ]
+    ecr = FakeEcr(images)
+    summary = sweep_repository(ecr, "app", now=NOW, options=SweepOptions(pulled_within_days=30))
+    assert ecr.started == [digest(1), digest(2)]
+    assert (summary.skipped_filter, ecr.calls["describe_image_scan_findings"]) == (2, 2)
+    assert balanced(summary)
+
+
+def test_max_images_takes_the_k_newest_after_the_pull_filter() -> None:
+    images = [FakeImage(digest(i), pushed_at=NOW - i * timedelta(hours=1)) for i in range(2500)]
+    images[5].pushed_at = images[6].pushed_at  # a tie, broken by digest
+    images[0].pulled_at, images[0].pushed_at = None, NOW - 400 * DAY  # the oldest now, but filtered out below
+    ecr = FakeEcr(list(reversed(images)))
+    options = SweepOptions(max_images=10, pulled_within_days=200)
+    summary = sweep_repository(ecr, "app", now=NOW, options=options)
+    assert ecr.started == [digest(i) for i in (1, 2, 3, 4, 6, 5, 7, 8, 9, 10)]
+    assert (summary.considered, summary.scan_started, summary.skipped_filter) == (2500, 10, 2490)
+    assert balanced(summary)
+
+
+# --- continuations ----------------------------------------------------------------------------------------------------
+
+
+def run_to_completion(
+    ecr: FakeEcr, options: SweepOptions, reads: int, limit: int = 100
+) -> tuple[SweepSummary, list[dict[str, object]]]:
+    """Sweep in parts the way the handler does (continuation through JSON), until no continuation is left."""
+    continuation, handed = None, []
+    for _ in range(limit):
+        summary = sweep_repository(
+            ecr, "app", now=NOW, options=options, continuation=continuation, remaining=budget(reads), reserve_seconds=20
+        )
+        if summary.continuation is None:
+            return summary, handed
+        handed.append(json.loads(WorkItem("app", None, summary.continuation).to_body())["continuation"])
+        continuation = parse_work_message(WorkItem("app", None, summary.continuation).to_body()).continuation
+    raise AssertionError("the sweep never finished")
+
+
+def mixed_images(count: int) -> tuple[list[FakeImage], set[str]]:
+    """Images where every third one is fresh; returns them and the digests that need a scan."""
+    images = fake_images(count, pushed_at=NOW - 5 * DAY)
+    for i, image in enumerate(images):
+        image.pushed_at -= i * timedelta(minutes=1)
+        if i % 3 == 0:
+            image.scan_status, image.scan_completed_at = "COMPLETE", NOW - DAY
+    return images, {img.digest for i, img in enumerate(images) if i % 3}
+
+
+@pytest.mark.parametrize("reads", [299, 999, 1000, 1234])
+def test_a_large_repository_finishes_over_several_parts_scanning_each_image_once(reads: int) -> None:
+    images, due = mixed_images(2050)
+    ecr = FakeEcr(images, remember_scans=False)  # a repeated start would show up as a duplicate
+    summary, handed = run_to_completion(ecr, SweepOptions(), reads)
+    assert Counter(ecr.started) == Counter(due)  # none twice, none missed
+    assert len(handed) == 2050 // (reads + 1)  # each part handles reads + 1 images
+    assert summary.part == len(handed) + 1
+    assert (summary.considered, summary.scan_started, summary.fresh) == (2050, len(due), 2050 - len(due))
+    assert all(
+        c["mode"] == "pages" and set(c) == {"mode", "part", "next_token", "after_digest", "counts"} for c in handed
+    )
+
+
+def test_continuation_in_newest_mode_uses_a_key_not_a_token() -> None:
+    images, _ = mixed_images(2050)
+    ecr = FakeEcr(images, remember_scans=False)
+    summary, handed = run_to_completion(ecr, SweepOptions(max_images=1500), reads=400)
+    newest = sorted(images, key=lambda i: i.pushed_at, reverse=True)[:1500]
+    due = {i.digest for i in newest if i.scan_status is None}
+    assert Counter(ecr.started) == Counter(due)
+    assert len(handed) == 3
+    assert handed[0]["after"]["digest"] == newest[400].digest
+    assert (summary.considered, summary.skipped_filter, summary.scan_started) == (2050, 550, len(due))
+    assert balanced(summary)
+
+
+@pytest.mark.parametrize("options", [SweepOptions(), SweepOptions(max_images=6)], ids=["pages", "newest"])
+@pytest.mark.parametrize("reads", range(8))
+def test_every_stopping_point_on_small_pages(
+    options: SweepOptions, reads: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages of 3 and 8 images (2 fresh): wherever the time runs out, each due image is scanned exactly once."""
+    monkeypatch.setattr(registry, "PAGE_SIZE", 3)
+    images, _ = mixed_images(8)
+    ecr = FakeEcr(images, remember_scans=False)
+    summary, _ = run_to_completion(ecr, options, reads)
+    chosen = images[: options.max_images] if options.max_images else images  # mixed_images: newest first
+    assert Counter(ecr.started) == Counter(i.digest for i in chosen if i.scan_status is None)
+    assert summary.considered == 8
+    assert balanced(summary)
+
+
+def test_a_part_always_makes_progress_even_without_time() -> None:
+    ecr = FakeEcr(fake_images(5))
+    summary, handed = run_to_completion(ecr, SweepOptions(), reads=0)
+    assert len(handed) == 4
+    assert summary.scan_started == 5
+    assert sorted(ecr.started) == [digest(i) for i in range(5)]
+
+
+def test_no_continuation_when_the_budget_runs_out_after_the_last_image() -> None:
+    ecr = FakeEcr(fake_images(3))
+    summary = sweep_repository(ecr, "app", now=NOW, remaining=budget(2), reserve_seconds=20)
+    assert summary.continuation is None
+    assert summary.scan_started == 3
+
+
+def test_resume_marker_deleted_meanwhile_rereads_the_page_without_rescanning() -> None:
+    ecr = FakeEcr(fake_images(10))  # remembers scans: an image it started reports IN_PROGRESS
+    first = sweep_repository(ecr, "app", now=NOW, remaining=budget(3), reserve_seconds=20)
+    assert first.continuation is not None
+    assert first.continuation.after_digest == digest(3)
+    del ecr.images[3]
+    rest = sweep_repository(ecr, "app", now=NOW, continuation=first.continuation)
+    assert Counter(ecr.started) == Counter(digest(i) for i in range(10))  # none twice, none missed
+    assert rest.in_progress == 3  # the three earlier ones, seen again
+
+
+def test_a_continuation_of_another_mode_restarts_the_sweep() -> None:
+    ecr = FakeEcr(fake_images(4))
+    stale = Continuation("pages", part=3, counts={"considered": 99}, next_token="token-1000")
+    summary = sweep_repository(ecr, "app", now=NOW, options=SweepOptions(max_images=2), continuation=stale)
+    assert (summary.part, summary.considered, summary.scan_started) == (1, 4, 2)
+
+
+# --- work messages ----------------------------------------------------------------------------------------------------
+
+
+def test_work_message_round_trip() -> None:
+    body = WorkItem("team/app", "123456789012").to_body()
+    assert json.loads(body) == {
+        "version": 1,
+        "repository": "team/app",
+        "registry_id": "123456789012",
+        "continuation": None,
+    }
+    cont = Continuation("newest", 2, {"considered": 5}, after_key=(1717243200.25, digest(1)))
+    assert parse_work_message(WorkItem("team/app", None, cont).to_body()) == WorkItem("team/app", None, cont)
+
+
+@pytest.mark.parametrize(
+    ("body", "complaint"),
+    [
+        (None, "missing"),
+        ("", "missing"),
+        ("{not json", "not valid JSON"),
+        ("[1]", "JSON object"),
+        ('{"version": 2, "repository": "a/b"}', "version"),
+        ('{"version": 1}', "repository"),
+        ('{"version": 1, "repository": "Bad Name"}', "repository"),
+        ('{"version": 1, "repository": "a/b", "registry_id": 12}', "registry_id"),
+        ('{"version": 1, "repository": "a/b", "continuation": {"mode": "x"}}', "continuation is invalid: mode"),
+        ('{"version": 1, "repository": "a/b", "continuation": {"mode": "pages", "part": 1}}', "part"),
+        ('{"version": 1, "repository": "a/b", "continuation": {"mode": "pages", "counts": {"x": 1}}}', "counts"),
+        ('{"version": 1, "repository": "a/b", "continuation": {"mode": "pages", "next_token": 5}}', "next_token"),
+        ('{"version": 1, "repository": "a/b", "continuation": {"mode": "newest", "after": {}}}', "after"),
+    ],
+)
+def test_malformed_work_messages_say_what_is_wrong(body: str | None, complaint: str) -> None:
+    with pytest.raises(MalformedMessage, match=complaint):
+        parse_work_message(body)
+
+
+def test_counters_cover_the_summary() -> None:
+    assert set(COUNTERS) == set(SweepSummary("x").counts())
+    assert "considered" in COUNTERS
+    assert "continuation" not in COUNTERS

@@ -17,24 +17,32 @@ from botocore.config import Config
 from ecr_scan_reporter import __version__
 
 RETRY_CONFIG = Config(
-    retries={"mode": "adaptive", "max_attempts": 10},
+    retries={"mode": "adaptive", "max_attempts": 10},  # DEFAULT_MAX_ATTEMPTS
     user_agent_extra=f"ecr-scan-reporter/{__version__}",
     connect_timeout=10,
     read_timeout=30,
 )
 
+DEFAULT_MAX_ATTEMPTS = 10
+
 _lock = threading.Lock()
-_clients: dict[tuple[str, str | None, str | None], Any] = {}
+_clients: dict[tuple[str, str | None, str | None, int], Any] = {}
 
 
-def client(service: str, region: str | None = None, endpoint_url: str | None = None) -> Any:
-    """Return a cached boto3 client for ``service`` (one per service/region/endpoint per process)."""
-    key = (service, region, endpoint_url)
+def client(
+    service: str, region: str | None = None, endpoint_url: str | None = None, max_attempts: int = DEFAULT_MAX_ATTEMPTS
+) -> Any:
+    """Return a cached boto3 client for ``service`` (one per service/region/endpoint/attempts per process).
+    Interactive callers (the CLI) pass fewer ``max_attempts`` so an unreachable endpoint fails fast."""
+    key = (service, region, endpoint_url, max_attempts)
     with _lock:
         found = _clients.get(key)
         if found is None:
+            config = RETRY_CONFIG
+            if max_attempts != DEFAULT_MAX_ATTEMPTS:
+                config = RETRY_CONFIG.merge(Config(retries={"mode": "adaptive", "max_attempts": max_attempts}))
             found = boto3.session.Session().client(
-                service, region_name=region, endpoint_url=endpoint_url, config=RETRY_CONFIG
+                service, region_name=region, endpoint_url=endpoint_url, config=config
             )
             _clients[key] = found
         return found

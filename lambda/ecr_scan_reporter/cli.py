@@ -24,6 +24,7 @@ from ecr_scan_reporter import __version__, aws, log, policy, registry
 from ecr_scan_reporter.sweep import COUNTERS, Candidate, SweepOptions, SweepSummary, plan_repository, sweep_repository
 
 PROG = "ecr-scan-reporter"
+CLI_MAX_ATTEMPTS = 3  # fail fast on an unreachable endpoint; throttling still gets adaptive retries
 
 
 class _Parser(argparse.ArgumentParser):
@@ -101,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.verbose:
         log.setup("INFO")
     try:
-        ecr = aws.client("ecr", region=args.region, endpoint_url=args.endpoint_url)
+        ecr = aws.client("ecr", region=args.region, endpoint_url=args.endpoint_url, max_attempts=CLI_MAX_ATTEMPTS)
         return _run(args, ecr, sys.stdout)
     except (BotoCoreError, ClientError) as exc:
         print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)

@@ -151,14 +151,14 @@ def test_unreachable_endpoint_exit_1(monkeypatch: pytest.MonkeyPatch, capsys: An
     seen = []
     monkeypatch.setattr(aws, "client", lambda service, **kw: seen.append((service, kw)) or Unreachable())
     code, _, err = run(capsys, "plan", "--endpoint-url", "http://127.0.0.1:9", "--region", "us-east-1")
-    assert seen == [("ecr", {"region": "us-east-1", "endpoint_url": "http://127.0.0.1:9"})]
+    assert seen == [("ecr", {"region": "us-east-1", "endpoint_url": "http://127.0.0.1:9", "max_attempts": 3})]
     assert code == 1
     assert err.count("\n") == 1
     assert "Could not connect to the endpoint URL" in err
 
 
 def test_access_denied_exit_1(capsys: Any) -> None:
-    ecr = aws.client("ecr")
+    ecr = aws.client("ecr", max_attempts=cli.CLI_MAX_ATTEMPTS)
     with Stubber(ecr) as stub:
         stub.add_client_error("get_registry_scanning_configuration", "AccessDeniedException", "not allowed")
         code, _, err = run(capsys, "scan")

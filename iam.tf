@@ -1,0 +1,134 @@
+# One role and one least-privilege inline policy per function. No action is a wildcard; resources are this account's
+# and this region's ECR repositories, this module's queues, topic, log groups and key. The single "*" resource is
+# for an action that supports no resource-level permission (see the images policy).
+
+locals {
+  # IAM is global to the account: the region in the name keeps two regional deployments of one prefix apart.
+  role_names = { for key in local.function_keys : key => "${var.name_prefix}-${local.region}-${key}" }
+
+  logs_statements = {
+    for key in local.function_keys : key => {
+      Sid      = "WriteOwnLogs"
+      Effect   = "Allow"
+      Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+      Resource = ["${local.arns.log_groups[key]}:*"]
+    }
+  }
+
+  kms_statements = var.kms_key_arn == null ? [] : [{
+    Sid      = "UseModuleKey"
+    Effect   = "Allow"
+    Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    Resource = [var.kms_key_arn]
+  }]
+
+  policy_statements = {
+    repositories = [
+      {
+        Sid      = "ListRepositories"
+        Effect   = "Allow"
+        Action   = ["ecr:DescribeRepositories"]
+        Resource = [local.repository_arns]
+      },
+      {
+        Sid      = "QueueWork"
+        Effect   = "Allow"
+        Action   = ["sqs:SendMessage"]
+        Resource = [local.arns.work_queue]
+      },
+      {
+        # The on-failure destination of this asynchronously invoked function is sent with its own role.
+        Sid      = "ReportFailedInvocations"
+        Effect   = "Allow"
+        Action   = ["sqs:SendMessage"]
+        Resource = [local.arns.failed_events_queue]
+      },
+    ]
+    images = [
+      {
+        Sid      = "ScanImages"
+        Effect   = "Allow"
+        Action   = ["ecr:DescribeImages", "ecr:DescribeImageScanFindings", "ecr:StartImageScan"]
+        Resource = [local.repository_arns]
+      },
+      {
+        # ecr:GetRegistryScanningConfiguration has no resource type in the Service Authorization Reference: AWS
+        # only accepts "*" for it. It is read-only and tells basic from enhanced scanning.
+        Sid      = "ReadRegistryScanningConfiguration"
+        Effect   = "Allow"
+        Action   = ["ecr:GetRegistryScanningConfiguration"]
+        Resource = ["*"]
+      },
+      {
+        # Receive/Delete/GetQueueAttributes for the event source mapping, ChangeMessageVisibility and SendMessage
+        # (continuations) for the function itself.
+        Sid    = "ConsumeWork"
+        Effect = "Allow"
+        Action = [
+          "sqs:ChangeMessageVisibility",
+          "sqs:DeleteMessage",
+          "sqs:GetQueueAttributes",
+          "sqs:ReceiveMessage",
+          "sqs:SendMessage",
+        ]
+        Resource = [local.arns.work_queue]
+      },
+    ]
+    findings = [
+      {
+        Sid      = "Notify"
+        Effect   = "Allow"
+        Action   = ["sns:Publish"]
+        Resource = [local.topic_policy_arn]
+      },
+      {
+        # For the failure reason of a FAILED scan.
+        Sid      = "ReadScanFindings"
+        Effect   = "Allow"
+        Action   = ["ecr:DescribeImageScanFindings"]
+        Resource = [local.repository_arns]
+      },
+      {
+        Sid      = "ReportFailedInvocations"
+        Effect   = "Allow"
+        Action   = ["sqs:SendMessage"]
+        Resource = [local.arns.failed_events_queue]
+      },
+    ]
+  }
+}
+
+resource "aws_iam_role" "this" {
+  for_each = local.function_keys
+
+  name                 = local.role_names[each.key]
+  description          = "Execution role of the ecr-scan-reporter ${each.key} function (${var.name_prefix}, ${local.region})."
+  permissions_boundary = var.permissions_boundary_arn
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "lambda.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+  tags = local.tags
+
+  lifecycle {
+    precondition {
+      condition     = length(local.role_names[each.key]) <= 64
+      error_message = "The IAM role name ${local.role_names[each.key]} is longer than IAM's 64 characters: shorten name_prefix."
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "this" {
+  for_each = local.function_keys
+
+  name = "least-privilege"
+  role = aws_iam_role.this[each.key].id
+  policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = concat(local.policy_statements[each.key], [local.logs_statements[each.key]], local.kms_statements)
+  })
+}

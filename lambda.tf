@@ -1,0 +1,149 @@
+# The three functions, their log groups, the SQS event source mapping, invoke permissions and async configuration.
+
+locals {
+  lambda_zip = "${path.module}/lambda/dist/ecr-scan-reporter.zip"
+
+  function_keys  = toset(["repositories", "images", "findings"])
+  function_names = { for key in local.function_keys : key => "${var.name_prefix}-${key}" }
+
+  # The functions' LOG_LEVEL spelled as Lambda's JSON-log filter spells it (WARNING is WARN there).
+  application_log_level = { DEBUG = "DEBUG", INFO = "INFO", WARNING = "WARN", ERROR = "ERROR" }[var.log_level]
+
+  # Handlers and environment per docs/DESIGN.md; variable names and forms per lambda/ecr_scan_reporter/config.py.
+  functions = {
+    repositories = {
+      description = "ecr-scan-reporter: lists the ECR repositories to sweep and queues one work message per repository."
+      handler     = "ecr_scan_reporter.handlers.repositories.handler"
+      timeout     = 300
+      memory_size = 256
+      environment = tomap({
+        QUEUE_URL                = aws_sqs_queue.work.url
+        REPOSITORY_INCLUDE_REGEX = var.repository_include_regex
+        REPOSITORY_EXCLUDE_REGEX = var.repository_exclude_regex == null ? "" : var.repository_exclude_regex
+        LOG_LEVEL                = var.log_level
+      })
+    }
+    images = {
+      description = "ecr-scan-reporter: rescans the images of one repository whose scan is missing or expired."
+      handler     = "ecr_scan_reporter.handlers.images.handler"
+      timeout     = var.images_timeout_seconds
+      memory_size = 256
+      environment = tomap({
+        QUEUE_URL                      = aws_sqs_queue.work.url
+        SCAN_EXPIRY_DAYS               = tostring(var.scan_expiry_days)
+        ONLY_IMAGES_PULLED_WITHIN_DAYS = var.only_images_pulled_within_days == null ? "" : tostring(var.only_images_pulled_within_days)
+        MAX_IMAGES_PER_REPOSITORY      = var.max_images_per_repository == null ? "" : tostring(var.max_images_per_repository)
+        LOG_LEVEL                      = var.log_level
+      })
+    }
+    findings = {
+      description = "ecr-scan-reporter: turns a finished image scan into a notification when findings cross the thresholds."
+      handler     = "ecr_scan_reporter.handlers.findings.handler"
+      timeout     = 60
+      memory_size = 256
+      environment = tomap({
+        SNS_TOPIC_ARN            = local.topic_arn
+        SEVERITY_THRESHOLDS      = local.severity_thresholds_json
+        NOTIFY_ON_SCAN_FAILURE   = tostring(var.notify_on_scan_failure)
+        REPOSITORY_INCLUDE_REGEX = var.repository_include_regex
+        REPOSITORY_EXCLUDE_REGEX = var.repository_exclude_regex == null ? "" : var.repository_exclude_regex
+        LOG_LEVEL                = var.log_level
+      })
+    }
+  }
+
+  # Invoked asynchronously (EventBridge): failed invocations go to the failed-events queue after Lambda's retries.
+  async_functions = toset(["repositories", "findings"])
+}
+
+resource "aws_cloudwatch_log_group" "this" {
+  for_each = local.function_keys
+
+  # Created before the function (which names it in logging_config), so Lambda never creates it without retention.
+  name              = "/aws/lambda/${local.function_names[each.key]}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags              = local.tags
+}
+
+resource "aws_lambda_function" "this" {
+  for_each = local.functions
+
+  function_name    = local.function_names[each.key]
+  description      = each.value.description
+  role             = aws_iam_role.this[each.key].arn
+  filename         = local.lambda_zip
+  source_code_hash = filebase64sha256(local.lambda_zip)
+  handler          = each.value.handler
+  runtime          = var.lambda_runtime
+  architectures    = [var.lambda_architecture]
+  timeout          = each.value.timeout
+  memory_size      = each.value.memory_size
+
+  environment {
+    variables = each.value.environment
+  }
+
+  logging_config {
+    log_format            = "JSON"
+    log_group             = aws_cloudwatch_log_group.this[each.key].name
+    application_log_level = local.application_log_level
+    system_log_level      = "INFO"
+  }
+
+  tags = local.tags
+
+  # The policy is in place before the first invocation can happen.
+  depends_on = [aws_iam_role_policy.this]
+}
+
+# --- images: fed by the work queue --------------------------------------------------------------------------------
+
+resource "aws_lambda_event_source_mapping" "images" {
+  event_source_arn = aws_sqs_queue.work.arn
+  function_name    = aws_lambda_function.this["images"].arn
+  batch_size       = var.images_batch_size
+
+  # The function reports the messages it could not finish; only those are retried (then dead-lettered).
+  function_response_types = ["ReportBatchItemFailures"]
+
+  # Caps the sweep's concurrency, so ECR's API rate limits are respected however many repositories are queued.
+  scaling_config {
+    maximum_concurrency = var.max_scan_concurrency
+  }
+
+  tags = local.tags
+
+  # AWS checks at creation that the role may receive from the queue.
+  depends_on = [aws_iam_role_policy.this]
+}
+
+# --- repositories and findings: invoked by EventBridge ------------------------------------------------------------
+
+resource "aws_lambda_permission" "events" {
+  for_each = local.event_targets
+
+  statement_id  = "AllowEventBridge-${each.key}"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.this[each.value].function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = local.event_rule_arns[each.key]
+}
+
+resource "aws_lambda_function_event_invoke_config" "this" {
+  for_each = local.async_functions
+
+  function_name                = aws_lambda_function.this[each.key].function_name
+  maximum_retry_attempts       = 2
+  maximum_event_age_in_seconds = 21600
+
+  # No event is silently lost: what still fails after the retries lands in the failed-events queue.
+  destination_config {
+    on_failure {
+      destination = aws_sqs_queue.failed_events.arn
+    }
+  }
+
+  # AWS checks at creation that the role may send to the destination.
+  depends_on = [aws_iam_role_policy.this]
+}

@@ -1,0 +1,69 @@
+output "function_names" {
+  description = "Names of the three Lambda functions, by role: `repositories`, `images`, `findings`."
+  value       = { for key, function in aws_lambda_function.this : key => function.function_name }
+}
+
+output "function_arns" {
+  description = "ARNs of the three Lambda functions, by role: `repositories`, `images`, `findings`."
+  value       = { for key, function in aws_lambda_function.this : key => function.arn }
+}
+
+output "role_names" {
+  description = "Names of the functions' IAM execution roles (they carry the region), by function."
+  value       = { for key, role in aws_iam_role.this : key => role.name }
+}
+
+output "role_arns" {
+  description = "ARNs of the functions' IAM execution roles, by function."
+  value       = { for key, role in aws_iam_role.this : key => role.arn }
+}
+
+output "log_group_names" {
+  description = "Names of the functions' CloudWatch log groups, by function."
+  value       = { for key, group in aws_cloudwatch_log_group.this : key => group.name }
+}
+
+output "work_queue_url" {
+  description = "URL of the work queue (one message per repository to sweep)."
+  value       = aws_sqs_queue.work.url
+}
+
+output "work_queue_arn" {
+  description = "ARN of the work queue."
+  value       = aws_sqs_queue.work.arn
+}
+
+output "dead_letter_queue_url" {
+  description = "URL of the work queue's dead-letter queue: repositories whose sweep failed `max_receive_count` times."
+  value       = aws_sqs_queue.dead_letter.url
+}
+
+output "dead_letter_queue_arn" {
+  description = "ARN of the work queue's dead-letter queue."
+  value       = aws_sqs_queue.dead_letter.arn
+}
+
+output "failed_events_queue_url" {
+  description = "URL of the failed-events queue: invocations of the repositories and findings functions that failed after Lambda's retries, and events EventBridge could not deliver."
+  value       = aws_sqs_queue.failed_events.url
+}
+
+output "failed_events_queue_arn" {
+  description = "ARN of the failed-events queue."
+  value       = aws_sqs_queue.failed_events.arn
+}
+
+output "sns_topic_arn" {
+  description = "ARN of the topic notifications are published to (the created one, or `sns_topic_arn` when given)."
+  value       = local.topic_arn
+}
+
+output "event_rule_names" {
+  description = "Names of the EventBridge rules: `schedule`, `ecr_scan` and, with `enable_inspector_events`, `inspector_scan`."
+  value       = { for key in keys(local.event_targets) : key => local.event_rule_names[key] }
+}
+
+output "event_rule_arns" {
+  description = "ARNs of the EventBridge rules: `schedule`, `ecr_scan` and, with `enable_inspector_events`, `inspector_scan`."
+  value       = { for key in keys(local.event_targets) : key => local.event_rule_arns[key] }
+}

@@ -1,0 +1,127 @@
+"""Every terraform-compliance feature can fail: a gate that cannot fail proves nothing.
+
+Each non-compliant fixture plan under fixtures/ must make terraform-compliance exit non-zero with exactly its
+feature failing (every other feature passes or has nothing to check); the compliant fixture must pass with every
+feature actually checking something (no feature skipped). The real plan of examples/complete is gated by
+``make compliance`` itself.
+
+The fixtures are hand-written, minimal ``terraform show -json`` documents (only the keys terraform-compliance
+reads). They are stored pretty-printed for reading; each run gets a one-line copy, because terraform-compliance
+reads only the second line of a multi-line plan file and rewrites the file it was given.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+FEATURES = HERE / "features"
+FIXTURES = HERE / "fixtures"
+GOOD = "good_minimal"
+
+# fixture -> the one feature it must fail (and why)
+EXPECTED_FAILURE = {
+    "sns_topic_unencrypted": "encryption_at_rest",  # kms_master_key_id null
+    "sqs_queue_unencrypted": "encryption_at_rest",  # no key and SQS-managed SSE off
+    "sqs_queue_existing_unencrypted": "encryption_at_rest",  # an applied queue: key "" and SQS-managed SSE off
+    "sqs_queue_key_unknown": "encryption_at_rest",  # key unknown at plan time: absent from the plan
+    "queue_without_dead_letter_queue": "dead_letter_queue",  # a work queue with no redrive_policy
+    "queue_name_unknown": "dead_letter_queue",  # name_prefix: the name, hence the exemption, is unknown
+    "iam_wildcard_action": "iam_least_privilege",  # "sqs:*" in a role policy
+    "iam_policy_unknown": "iam_least_privilege",  # the policy document is not in the plan
+    "log_group_never_expires": "log_retention",  # retention_in_days 0
+    "untagged_resources": "tags",  # tags_all {}
+    "deprecated_runtime": "lambda_runtime",  # python3.9
+}
+
+
+@dataclass(frozen=True)
+class Result:
+    returncode: int
+    output: str
+    failed: frozenset[str]  # features with a failed step
+    checked: frozenset[str]  # features with at least one scenario whose steps all passed
+
+
+def _terraform_compliance() -> str:
+    candidates = [os.environ.get("TERRAFORM_COMPLIANCE"), str(Path(sys.executable).with_name("terraform-compliance"))]
+    for candidate in candidates:
+        if candidate and Path(candidate).exists():
+            return candidate
+    found = shutil.which("terraform-compliance")
+    if not found:
+        pytest.skip("terraform-compliance is not installed (make venv)")
+    return found
+
+
+def run_features(plan: Path, workdir: Path) -> Result:
+    """Run every feature on ``plan``; report which features failed and which checked something."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    one_line = workdir / "plan.json"
+    one_line.write_text(json.dumps(json.loads(plan.read_text())))
+    report = workdir / "cucumber.json"
+    proc = subprocess.run(
+        [_terraform_compliance(), "--no-ansi", "-f", str(FEATURES), "-p", str(one_line), f"--cucumber-json={report}"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    output = proc.stdout + proc.stderr
+    features = json.loads(report.read_text()) if report.exists() else []
+    failed, checked = set(), set()
+    for feature in features:
+        name = Path(feature["uri"]).stem
+        for scenario in feature.get("elements", []):
+            statuses = {step["result"]["status"] for step in scenario.get("steps", [])}
+            if "failed" in statuses:
+                failed.add(name)
+            elif statuses == {"passed"}:
+                checked.add(name)
+    return Result(proc.returncode, output, frozenset(failed), frozenset(checked))
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Result]:
+    """terraform-compliance on every fixture, a few at a time (each run takes a second or two)."""
+    workdir = tmp_path_factory.mktemp("compliance")
+    names = sorted(path.stem for path in FIXTURES.glob("*.json"))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        runs = pool.map(lambda name: run_features(FIXTURES / f"{name}.json", workdir / name), names)
+        return dict(zip(names, runs, strict=True))
+
+
+def _feature_names() -> set[str]:
+    return {path.stem for path in FEATURES.glob("*.feature")}
+
+
+def test_every_feature_has_a_fixture_that_fails_it() -> None:
+    assert set(EXPECTED_FAILURE.values()) == _feature_names()
+    assert {path.stem for path in FIXTURES.glob("*.json")} == set(EXPECTED_FAILURE) | {GOOD}
+
+
+def test_compliant_fixture_passes_and_checks_every_feature(results: dict[str, Result]) -> None:
+    result = results[GOOD]
+    assert result.returncode == 0, result.output
+    assert result.failed == frozenset(), result.output
+    assert result.checked == _feature_names(), f"features that checked nothing: {_feature_names() - result.checked}"
+
+
+@pytest.mark.parametrize(("fixture", "feature"), sorted(EXPECTED_FAILURE.items()))
+def test_non_compliant_fixture_fails_exactly_its_feature(
+    results: dict[str, Result], fixture: str, feature: str
+) -> None:
+    result = results[fixture]
+    assert result.returncode != 0, f"{fixture}: terraform-compliance passed\n{result.output}"
+    assert result.failed == {feature}, f"{fixture}: failed {sorted(result.failed)}, expected {feature}"
+    assert f"{feature}.feature" in result.output
+    assert "Failure:" in result.output

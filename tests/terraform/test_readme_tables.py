@@ -1,0 +1,62 @@
+"""The README's inputs and outputs tables list exactly the module's variables and outputs, and are up to date.
+
+Fix a failure with ``make docs`` (python tests/terraform/readme_tables.py --write README.md ...).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import readme_tables  # tests/terraform/readme_tables.py: pytest puts this test's directory on sys.path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+DOCUMENTS = ["README.md"]
+
+
+def _variables() -> list[str]:
+    return [block.name for block in readme_tables.parse(ROOT / "variables.tf", "variable")]
+
+
+def _outputs() -> list[str]:
+    return [block.name for block in readme_tables.parse(ROOT / "outputs.tf", "output")]
+
+
+def _document(name: str) -> str:
+    return (ROOT / name).read_text()
+
+
+def test_parser_sees_every_block() -> None:
+    """The simple parser must find as many blocks as a plain count of `variable "` / `output "` lines."""
+    for file, kind, names in (("variables.tf", "variable", _variables()), ("outputs.tf", "output", _outputs())):
+        text = (ROOT / file).read_text()
+        declared = [line for line in text.splitlines() if line.startswith(f'{kind} "')]
+        assert len(names) == len(declared) > 0, f"{file}: parsed {names}, declared {declared}"
+    variables = {block.name: block for block in readme_tables.parse(ROOT / "variables.tf", "variable")}
+    assert all(block.description for block in variables.values()), "every variable needs a description"
+    assert all(block.type for block in variables.values()), "every variable needs a type"
+    assert all(block.description for block in readme_tables.parse(ROOT / "outputs.tf", "output")), (
+        "every output needs a description"
+    )
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+@pytest.mark.parametrize(("which", "names"), [("inputs", _variables), ("outputs", _outputs)])
+def test_table_lists_exactly_the_module_names(document: str, which: str, names) -> None:
+    markdown = _document(document)
+    begin, end = readme_tables.MARKERS[which]
+    table = readme_tables.section(markdown, which)
+    assert table is not None, f"{document}: no {begin} ... {end}"
+    listed = readme_tables.table_names(table)
+    assert sorted(listed) == sorted(names()), f"{document}: {which} table is stale, run: make docs"
+    assert len(listed) == len(set(listed)), f"{document}: {which} table lists a name twice"
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_tables_are_rendered_from_the_current_sources(document: str) -> None:
+    """Descriptions, types and defaults too, not only the names: the committed tables are what make docs writes."""
+    markdown = _document(document)
+    assert readme_tables.rewrite(markdown, readme_tables.tables()) == markdown, (
+        f"{document}: tables out of date, run: make docs"
+    )

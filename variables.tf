@@ -1,0 +1,283 @@
+# Every input of the module. Each is typed, described and validated at plan time; the descriptions are rendered
+# into the README's inputs table (python tests/terraform/readme_tables.py --write).
+
+variable "name_prefix" {
+  description = "Prefix of every resource name (functions, queues, topic, rules, log groups, IAM roles). IAM role names also carry the region, so the same prefix can be applied to several regions of one account. 1-32 characters: letters, digits, hyphens, underscores; starts with a letter."
+  type        = string
+  default     = "ecr-scan-reporter"
+  nullable    = false
+
+  validation {
+    # 32 keeps the longest IAM role name, "<prefix>-<region>-repositories", within IAM's 64 characters.
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9_-]{0,31}$", var.name_prefix))
+    error_message = "name_prefix must be 1-32 characters long, start with a letter and contain only letters, digits, hyphens (-) and underscores (_)."
+  }
+}
+
+variable "schedule_expression" {
+  description = "When the sweep of every repository runs: an EventBridge schedule expression such as `rate(1 day)`, `rate(12 hours)` or `cron(0 6 * * ? *)` (UTC)."
+  type        = string
+  default     = "rate(1 day)"
+  nullable    = false
+
+  validation {
+    condition = (
+      can(regex("^rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)$", var.schedule_expression)) ||
+      can(regex("^cron\\([^ ()]+( [^ ()]+){5}\\)$", var.schedule_expression))
+    )
+    error_message = "schedule_expression must be rate(<value> <unit>) with a whole value and a unit of minute(s), hour(s) or day(s) (singular for 1, as in \"rate(1 day)\" or \"rate(12 hours)\"), or cron(<6 fields>) as in \"cron(0 6 * * ? *)\"."
+  }
+}
+
+variable "repository_include_regex" {
+  description = "Only repositories whose name matches this regular expression are swept and reported on (search semantics, like Terraform's `regex()`: anchor with `^` and `$` for a whole-name match). Write it in the common subset of RE2 and Python `re`: no look-around, no backreferences, no POSIX classes like `[[:alpha:]]`."
+  type        = string
+  default     = ".*"
+  nullable    = false
+
+  validation {
+    condition     = can(regexall(var.repository_include_regex, ""))
+    error_message = "repository_include_regex is not a valid regular expression (Terraform checks it with RE2: look-around and backreferences are not supported)."
+  }
+
+  validation {
+    condition     = !can(regex("\\[\\[:|\\\\[QEzCpP]", var.repository_include_regex))
+    error_message = "repository_include_regex uses RE2-only syntax that Python's re reads differently or rejects ([[:class:]], \\Q...\\E, \\z, \\C, \\p{...}); write it in the common subset of RE2 and Python re."
+  }
+}
+
+variable "repository_exclude_regex" {
+  description = "Repositories whose name matches this regular expression are skipped even when they match `repository_include_regex` (same syntax and search semantics). `null` or `\"\"` excludes nothing."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.repository_exclude_regex == null || can(regexall(coalesce(var.repository_exclude_regex, ".*"), ""))
+    error_message = "repository_exclude_regex is not a valid regular expression (Terraform checks it with RE2: look-around and backreferences are not supported)."
+  }
+
+  validation {
+    condition     = !can(regex("\\[\\[:|\\\\[QEzCpP]", coalesce(var.repository_exclude_regex, ".*")))
+    error_message = "repository_exclude_regex uses RE2-only syntax that Python's re reads differently or rejects ([[:class:]], \\Q...\\E, \\z, \\C, \\p{...}); write it in the common subset of RE2 and Python re."
+  }
+}
+
+variable "scan_expiry_days" {
+  description = "An image whose last scan is older than this many days is scanned again (1-365)."
+  type        = number
+  default     = 7
+  nullable    = false
+
+  validation {
+    condition     = var.scan_expiry_days >= 1 && var.scan_expiry_days <= 365 && floor(var.scan_expiry_days) == var.scan_expiry_days
+    error_message = "scan_expiry_days must be a whole number of days from 1 to 365."
+  }
+}
+
+variable "severity_thresholds" {
+  description = "Findings tolerated per severity before a notification is sent: an image breaches when its count of a severity is greater than the threshold (`0`: any finding notifies). `null`, or an attribute left out, ignores that severity. Default: critical 0, high 0, medium and low ignored."
+  type = object({
+    critical = optional(number)
+    high     = optional(number)
+    medium   = optional(number)
+    low      = optional(number)
+  })
+  default = {
+    critical = 0
+    high     = 0
+  }
+  nullable = false
+
+  validation {
+    condition = alltrue([
+      for severity, threshold in var.severity_thresholds :
+      threshold == null ? true : threshold >= 0 && floor(threshold) == threshold
+    ])
+    error_message = "Each severity_thresholds value (critical, high, medium, low) must be a non-negative whole number, or null to ignore that severity."
+  }
+}
+
+variable "notify_on_scan_failure" {
+  description = "Also notify when ECR reports a scan as `FAILED` (for example an unsupported image), not only when thresholds are breached."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "enable_inspector_events" {
+  description = "Also report on `Inspector2 Scan` events, which is how registries using Amazon Inspector enhanced scanning announce results (basic scanning sends `ECR Image Scan` events, always handled)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "only_images_pulled_within_days" {
+  description = "Only rescan images pulled within this many days (whole number >= 1); images nobody pulls are left alone. `null`: rescan every image regardless of pulls."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.only_images_pulled_within_days == null || try(var.only_images_pulled_within_days >= 1 && floor(var.only_images_pulled_within_days) == var.only_images_pulled_within_days, false)
+    error_message = "only_images_pulled_within_days must be a whole number of days of at least 1, or null for no filter."
+  }
+}
+
+variable "max_images_per_repository" {
+  description = "Rescan at most this many images per repository and sweep, most recently pushed first (whole number >= 1). `null`: no limit."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.max_images_per_repository == null || try(var.max_images_per_repository >= 1 && floor(var.max_images_per_repository) == var.max_images_per_repository, false)
+    error_message = "max_images_per_repository must be a whole number of at least 1, or null for no limit."
+  }
+}
+
+variable "max_scan_concurrency" {
+  description = "Most concurrent invocations of the images function the SQS event source may run (2-1000; AWS's minimum is 2). Keeps the sweep within ECR's API rate limits."
+  type        = number
+  default     = 2
+  nullable    = false
+
+  validation {
+    condition     = var.max_scan_concurrency >= 2 && var.max_scan_concurrency <= 1000 && floor(var.max_scan_concurrency) == var.max_scan_concurrency
+    error_message = "max_scan_concurrency must be a whole number from 2 to 1000 (the range AWS accepts for an SQS event source's maximum concurrency)."
+  }
+}
+
+variable "images_batch_size" {
+  description = "Repositories handed to one invocation of the images function (SQS batch size, 1-10). Small batches keep each invocation within its timeout."
+  type        = number
+  default     = 5
+  nullable    = false
+
+  validation {
+    condition     = var.images_batch_size >= 1 && var.images_batch_size <= 10 && floor(var.images_batch_size) == var.images_batch_size
+    error_message = "images_batch_size must be a whole number from 1 to 10."
+  }
+}
+
+variable "images_timeout_seconds" {
+  description = "Timeout of the images function in seconds (60-900). The work queue's visibility timeout is six times this value, as AWS recommends for SQS event sources."
+  type        = number
+  default     = 300
+  nullable    = false
+
+  validation {
+    condition     = var.images_timeout_seconds >= 60 && var.images_timeout_seconds <= 900 && floor(var.images_timeout_seconds) == var.images_timeout_seconds
+    error_message = "images_timeout_seconds must be a whole number of seconds from 60 to 900 (Lambda's maximum)."
+  }
+}
+
+variable "max_receive_count" {
+  description = "Deliveries of a work-queue message before SQS moves it to the dead-letter queue (1-1000)."
+  type        = number
+  default     = 5
+  nullable    = false
+
+  validation {
+    condition     = var.max_receive_count >= 1 && var.max_receive_count <= 1000 && floor(var.max_receive_count) == var.max_receive_count
+    error_message = "max_receive_count must be a whole number from 1 to 1000."
+  }
+}
+
+variable "sns_topic_arn" {
+  description = "Publish notifications to this existing SNS topic instead of creating one (the module then creates no topic; encrypting it is up to you, and if a customer-managed key other than `kms_key_arn` encrypts it, its key policy must let the findings role, output `role_arns`, use it). `null`: create an encrypted topic."
+  type        = string
+  default     = null
+
+  validation {
+    # Same shape as the function's own check (lambda/ecr_scan_reporter/config.py).
+    condition     = var.sns_topic_arn == null || can(regex("^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$", coalesce(var.sns_topic_arn, "-")))
+    error_message = "sns_topic_arn must be an SNS topic ARN such as arn:aws:sns:eu-west-1:123456789012:security-alerts, or null to let the module create a topic."
+  }
+}
+
+variable "email_subscriptions" {
+  description = "Email addresses subscribed to the notification topic (each must confirm the subscription from the email AWS sends)."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for email in var.email_subscriptions : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", email))])
+    error_message = "Each email_subscriptions entry must be an email address such as security@example.com."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "ARN of a customer-managed KMS key that encrypts the queues, the topic and the log groups. Its key policy must delegate to the account's IAM policies (the default key policy statement: the functions' policies grant them the key) and let CloudWatch Logs (`logs.<region>.amazonaws.com`) and EventBridge (`events.amazonaws.com`) use it, as in `examples/complete`. `null`: SQS-managed encryption for the queues, the AWS-managed key `alias/aws/sns` for the topic and CloudWatch's default encryption for the logs."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", coalesce(var.kms_key_arn, "-")))
+    error_message = "kms_key_arn must be a KMS key ARN such as arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab (a key ARN, not an alias), or null."
+  }
+}
+
+variable "lambda_runtime" {
+  description = "Python runtime of the three functions (`python3.12` or later)."
+  type        = string
+  default     = "python3.13"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^python3\\.(1[2-9]|[2-9][0-9])$", var.lambda_runtime))
+    error_message = "lambda_runtime must be a Lambda Python runtime of python3.12 or later, such as python3.13."
+  }
+}
+
+variable "lambda_architecture" {
+  description = "Instruction set of the three functions: `arm64` (cheaper) or `x86_64`. The code is pure Python."
+  type        = string
+  default     = "arm64"
+  nullable    = false
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.lambda_architecture)
+    error_message = "lambda_architecture must be arm64 or x86_64."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Days the functions' CloudWatch log groups keep their events (one of CloudWatch's allowed values: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)."
+  type        = number
+  default     = 30
+  nullable    = false
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of CloudWatch Logs' allowed values: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653."
+  }
+}
+
+variable "log_level" {
+  description = "Log level of the three functions: `DEBUG`, `INFO`, `WARNING` or `ERROR`."
+  type        = string
+  default     = "INFO"
+  nullable    = false
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
+    error_message = "log_level must be DEBUG, INFO, WARNING or ERROR (upper case)."
+  }
+}
+
+variable "permissions_boundary_arn" {
+  description = "ARN of an IAM managed policy set as the permissions boundary of the three IAM roles. `null`: no boundary."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.permissions_boundary_arn == null || can(regex("^arn:aws[a-zA-Z-]*:iam::([0-9]{12}|aws):policy/.+$", coalesce(var.permissions_boundary_arn, "-")))
+    error_message = "permissions_boundary_arn must be an IAM policy ARN such as arn:aws:iam::123456789012:policy/boundary, or null."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource that supports them (the module adds `terraform-module = ecr-scan-reporter`)."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+}

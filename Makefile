@@ -35,16 +35,16 @@ $(STAMP): requirements-dev.txt lambda/pyproject.toml
 venv: $(STAMP) ## create the virtualenv from pinned requirements
 
 .PHONY: lint
-lint: $(STAMP) ## ruff (lint + format check) and terraform fmt
+lint: $(STAMP) tf-rc ## ruff (lint + format check) and terraform fmt
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
-	@terraform fmt -check -recursive -diff .
+	@$(TF_ENV) terraform fmt -check -recursive -diff .
 
 .PHONY: fmt
-fmt: $(STAMP) ## format python and terraform
+fmt: $(STAMP) tf-rc ## format python and terraform
 	@$(VENV)/bin/ruff check --fix .
 	@$(VENV)/bin/ruff format .
-	@terraform fmt -recursive .
+	@$(TF_ENV) terraform fmt -recursive .
 
 .PHONY: package
 package: ## rebuild the committed Lambda zip (reproducible)

@@ -1,0 +1,264 @@
+"""make demo: the module on local emulators, one sweep, the notifications a user would get, then tear down.
+
+Starts moto (ECR) + ministack (Lambda, SQS, SNS, EventBridge, IAM, Logs) on 127.0.0.1, seeds the sample
+registry of tests/e2e/scenario.py, applies tests/e2e/root (the module with the demo's settings), subscribes to
+the topic (an SQS queue and an HTTP endpoint), runs one sweep (the repositories function invoked exactly as
+the schedule invokes it), plays ECR's part for the scans that finished (tests/e2e/bridge.py, the one stand-in),
+prints the notifications and a summary, and always tears down: terraform destroy and the emulators stopped by
+PID, on success, failure or Ctrl-C.
+
+    python demo/run.py [--workdir .build/demo] [--keep-workdir]
+
+Uses the e2e suite's helpers (tests/e2e): one implementation of seeding, deployment, the bridge, observation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import shutil
+import signal
+import sys
+import textwrap
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from e2e import observe, scenario  # noqa: E402
+from e2e.deploy import Deployment, TerraformError  # noqa: E402
+from e2e.pipeline import Pipeline  # noqa: E402
+from e2e.subscribers import Delivered, HttpSubscriber, SqsSubscriber  # noqa: E402
+from e2e.targets import open_target  # noqa: E402
+
+PREFIX = "demo-esr"
+WIDTH = 100
+
+
+class Demo:
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.started = time.monotonic()
+
+    def say(self, message: str) -> None:
+        print(f"==> [{time.monotonic() - self.started:4.0f}s] {message}", flush=True)
+
+    def run(self) -> int:
+        print(f"ecr-scan-reporter demo: the Terraform module on local emulators (work directory {self.workdir})\n")
+        self.say("starting the emulators (moto for ECR, ministack for the rest) on 127.0.0.1")
+        with open_target(self.workdir / "emulators", "emulators") as target:
+            self.say("up: " + "; ".join(target.notes))
+            deployment = Deployment(
+                "demo",
+                self.workdir / "terraform",
+                target.env,
+                {"region": target.region, "name_prefix": PREFIX, "schedule_expression": "rate(1 day)"},
+            )
+            pipeline = Pipeline(target, deployment)
+            try:
+                return self._run(pipeline)
+            except Exception:
+                if deployment.applied:
+                    print("\n!! what the pipeline looked like:\n" + pipeline.dump(), file=sys.stderr)
+                raise
+            finally:
+                if deployment.has_resources():
+                    self.say("tearing down: terraform destroy")
+                    try:
+                        deployment.destroy()
+                        self.say(f"destroyed ({deployment.timings.get('destroy', 0):.0f}s); stopping the emulators")
+                    except TerraformError as exc:
+                        print(f"\n!! terraform destroy failed:\n{exc}", file=sys.stderr)
+                else:
+                    self.say("stopping the emulators")
+
+    def _run(self, pipeline: Pipeline) -> int:
+        target, deployment = pipeline.target, pipeline.deployment
+        counts = f"{len(scenario.REPOSITORIES)} repositories, {len(scenario.CASES)} images"
+        self.say(f"seeding a sample registry in moto: {counts}")
+        registry = pipeline.registry = scenario.seed(target.seeder(target.region))
+        target.seeder(target.region).start_request_log()
+
+        self.say("terraform init + apply of tests/e2e/root (the module, region us-east-1); ~90 s, mostly the")
+        print("            AWS provider waiting for SQS attributes to settle", flush=True)
+        deployment.init()
+        deployment.apply()
+        out = pipeline.outputs
+        self.say(
+            f"deployed in {deployment.timings['apply']:.0f}s: functions {', '.join(out['function_names'].values())}; "
+            f"topic {out['sns_topic_arn'].rsplit(':', 1)[1]}"
+        )
+
+        sns, sqs = pipeline.client("sns"), pipeline.client("sqs")
+        topic = out["sns_topic_arn"]
+        self.say("subscribing to the topic: an SQS queue (gets the JSON document) and an HTTP endpoint (the text)")
+        queue = SqsSubscriber(sns, sqs, topic, "demo-subscriber")
+        web = HttpSubscriber(sns, topic)
+        try:
+            web.wait_confirmed()
+            self._sweep(pipeline)
+            self.say(
+                "playing ECR's part: scans that finished -> 'ECR Image Scan' events -> the deployed rule's targets"
+            )
+            before = pipeline.invocations("findings")
+            deliveries = pipeline.play_scan_events(since=registry.seeded_at)
+            matched = [d for d in deliveries if d.matched]
+            rule = out["event_rule_names"]["ecr_scan"]
+            self.say(
+                f"{len(deliveries)} events; rule {rule} matched {len(matched)} (TestEventPattern) -> findings function"
+            )
+            observe.wait_until(
+                "the findings function",
+                lambda: (pipeline.invocations("findings") >= before + len(matched), ""),
+                60,
+            )
+            texts = web.collect(expected=1, timeout=10, quiet=2)
+            documents = queue.collect(expected=len(texts), timeout=10, quiet=1)
+            self.say(f"{len(texts)} notifications delivered")
+            self._print_notifications(texts)
+            self._print_document(documents)
+            self._print_summary(pipeline, documents)
+            return 0
+        finally:
+            queue.close()
+            web.close()
+
+    def _sweep(self, pipeline: Pipeline) -> None:
+        self.say("one sweep: the repositories function invoked as the schedule invokes it (async, 'Scheduled Event')")
+        pipeline.invoke_like_schedule()
+        observe.wait_until(
+            "the repositories function", lambda: (pipeline.invocations("repositories") >= 1, ""), 60, 0.5
+        )
+        stable: list[bool] = []
+
+        def quiet() -> tuple[bool, str]:
+            drained, seen = pipeline.work_drained()
+            stable.append(drained and pipeline.invocations("images") >= 1)
+            return len(stable) >= 3 and all(stable[-3:]), seen
+
+        observe.wait_until("the images function to drain the work queue", quiet, 90)
+        started = observe.records(pipeline.logs("images"), "scan_started")
+        self.say(f"sweep done: images function ran {pipeline.invocations('images')}x, {len(started)} scans started")
+
+    def _print_notifications(self, texts: list[Delivered]) -> None:
+        for number, delivered in enumerate(texts, 1):
+            title = f" notification {number}/{len(texts)}: {delivered.subject} "
+            print("\n" + title.center(WIDTH, "─"))
+            attributes = "  ".join(f"{k}={v}" for k, v in sorted(delivered.attributes.items()))
+            print(f"message attributes: {attributes}\n")
+            print(textwrap.indent(delivered.message.rstrip(), "  "))
+        print("─" * WIDTH)
+
+    def _print_summary(self, pipeline: Pipeline, documents: list[Delivered]) -> None:
+        registry = pipeline.registry
+        assert registry is not None
+        repo_records = observe.records(pipeline.logs("repositories"))
+        image_records = observe.records(pipeline.logs("images"))
+        finding_records = observe.records(pipeline.logs("findings"))
+        filtered = {r["repository"] for r in repo_records if r.get("message") == "repository_filtered_out"}
+        swept = [r for r in image_records if r.get("message") == "repository_swept"]
+        decisions: dict[str, str] = {}
+        for record in image_records:
+            digest, kind = record.get("digest"), record.get("message")
+            if kind == "scan_started":
+                decisions[digest] = f"scan started ({record.get('reason')})"
+            elif kind == "scan_not_started":
+                decisions[digest] = f"{record.get('reason')}: scan refused ({record.get('outcome')})"
+            elif kind == "scan_not_needed":
+                decisions[digest] = f"left alone ({record.get('verdict')})"
+        outcomes: dict[str, str] = {}
+        for record in finding_records:
+            digest, kind = record.get("image_digest"), record.get("message")
+            if kind == "scan_notified":
+                outcomes[digest] = f"SENT {record.get('event_type')}"
+            elif kind == "scan_below_threshold":
+                outcomes[digest] = "none: below thresholds"
+            elif kind == "scan_event_ignored":
+                outcomes[digest] = (
+                    "none: repository not selected"
+                    if "REPOSITORY" in str(record.get("reason"))
+                    else (f"none: {record.get('reason')}")
+                )
+
+        print("\nSummary")
+        limits = ", ".join(f"{k} {v}" for k, v in scenario.THRESHOLDS.items() if v is not None)
+        print(
+            f"  settings      include {scenario.INCLUDE_REGEX!r}, exclude {scenario.EXCLUDE_REGEX!r}, "
+            f"rescan after 7 days, thresholds {limits} (others ignored)"
+        )
+        names = ", ".join(sorted(r["repository"] for r in swept))
+        print(
+            f"  repositories  {len(scenario.REPOSITORIES)} in the registry; swept {len(swept)} ({names}); "
+            f"filtered out {len(filtered)} ({', '.join(sorted(filtered))})"
+        )
+        print(f"\n  {'image':<19} {'before the sweep':<20} {'the sweep':<40} {'latest scan':<18} notification")
+        ecr = pipeline.client("ecr")
+        for image in registry.images:
+            case = image.case
+            decision = "not swept (filtered out)" if case.repository in filtered else decisions.get(image.digest, "?")
+            state = observe.scan_state(ecr, case.repository, image.digest)
+            if state is None:
+                result = "none"
+            elif state["status"] == "FAILED":
+                result = "FAILED"
+            else:
+                result = " ".join(f"{k[0]}{v}" for k, v in state["counts"].items() if v) or "clean"
+            before = {
+                "never": "never scanned",
+                "fresh": "scanned 1 day ago",
+                "expired": "scanned 30 days ago",
+                "on_push": "scanned on push",
+            }[case.history]
+            print(f"  {case.label:<19} {before:<20} {decision:<40} {result:<18} {outcomes.get(image.digest, '-')}")
+        print("  (latest scan: C/H/M/L/I = CRITICAL/HIGH/MEDIUM/LOW/INFORMATIONAL findings)")
+        kinds = Counter(d.attributes.get("event_type") for d in documents)
+        print(f"\n  alerts sent   {len(documents)}: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())))
+        totals: Counter[str] = Counter()
+        for record in swept:
+            for key in ("considered", "scan_started", "fresh", "limit_exceeded", "failed_recently", "in_progress"):
+                totals[key] += int(record.get(key, 0))
+        print("  sweep counts  " + ", ".join(f"{k} {v}" for k, v in totals.items()))
+        print("  note          moto refuses a second scan of an image on the same day (LimitExceededException), and")
+        print(
+            "                the image 'scanned 30 days ago' had to be seeded by a scan today: ECR would rescan it.\n"
+        )
+
+    def _print_document(self, documents: list[Delivered]) -> None:
+        if documents:
+            print("\nSQS, Lambda and HTTPS subscribers get the same notification as a JSON document; the first one:")
+            print(textwrap.indent(json.dumps(documents[0].document(), indent=2), "  "))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workdir", type=Path, default=ROOT / ".build" / "demo")
+    parser.add_argument("--keep-workdir", action="store_true", help="keep logs and state of the previous run")
+    args = parser.parse_args(argv)
+    workdir = args.workdir.resolve()
+    if workdir.exists() and not args.keep_workdir:
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+
+    def interrupted(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupted)
+    demo = Demo(workdir)
+    try:
+        return demo.run()
+    except KeyboardInterrupt:
+        print("\n!! interrupted: everything was torn down", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        print(f"\n!! the demo failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"   logs and state: {workdir} (terraform/*.log, emulators/*.log)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(BrokenPipeError):
+        sys.exit(main())

@@ -1,0 +1,98 @@
+# A thin root around the module for the end-to-end suite and `make demo`: the module as a user would call it,
+# with the few variables a test needs to pick (a short schedule, the repository filters, the thresholds).
+# No endpoints here: the provider reads AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_ECR from the environment, which the
+# suite points at the emulators (or at LocalStack). The state path is given at `terraform init`
+# (-backend-config=path=...), so every run keeps its state in its own temporary directory.
+
+terraform {
+  required_version = ">= 1.7.0"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.73.0, < 7.0.0"
+    }
+  }
+
+  backend "local" {}
+}
+
+provider "aws" {
+  region = var.region
+}
+
+module "reporter" {
+  source = "../../.."
+
+  name_prefix              = var.name_prefix
+  schedule_expression      = var.schedule_expression
+  repository_include_regex = var.repository_include_regex
+  repository_exclude_regex = var.repository_exclude_regex
+  scan_expiry_days         = var.scan_expiry_days
+  severity_thresholds      = var.severity_thresholds
+  images_timeout_seconds   = 60
+  max_receive_count        = 3
+  log_retention_days       = 1
+  log_level                = var.log_level
+  tags                     = { purpose = "e2e" }
+}
+
+variable "region" {
+  description = "Region to deploy to."
+  type        = string
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name."
+  type        = string
+  default     = "e2e-esr"
+}
+
+variable "schedule_expression" {
+  description = "The sweep schedule; the suite uses rate(1 minute), the shortest EventBridge accepts."
+  type        = string
+  default     = "rate(1 minute)"
+}
+
+variable "repository_include_regex" {
+  description = "Repositories swept and reported on."
+  type        = string
+  default     = "^team/"
+}
+
+variable "repository_exclude_regex" {
+  description = "Repositories skipped even when included."
+  type        = string
+  default     = "scratch"
+}
+
+variable "scan_expiry_days" {
+  description = "Scans older than this are repeated."
+  type        = number
+  default     = 7
+}
+
+variable "severity_thresholds" {
+  description = "Findings tolerated per severity (null = ignored)."
+  type = object({
+    critical = optional(number)
+    high     = optional(number)
+    medium   = optional(number)
+    low      = optional(number)
+  })
+  default = {
+    critical = 0
+    high     = 2
+  }
+}
+
+variable "log_level" {
+  description = "Log level of the functions."
+  type        = string
+  default     = "DEBUG"
+}
+
+output "reporter" {
+  description = "Every output of the module, as one object."
+  value       = module.reporter
+}

@@ -1,0 +1,331 @@
+"""The deployed pipeline, end to end: Terraform applies the module (tests/e2e/root) to the emulators, the real
+schedule starts a sweep of a seeded registry, the ECR event bridge plays ECR's scan events, and SNS delivers the
+notifications to a test subscriber. Everything is asserted through the AWS APIs (ECR, SQS, Lambda, EventBridge,
+SNS, CloudWatch Logs, IAM), never by importing the code under test.
+
+The tests run in file order and share one deployment (see conftest.py); each names what it depends on.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+import pytest
+
+from e2e import bridge, observe, scenario
+from e2e.conftest import PREFIX, SECOND_REGION, Deployed, SweepObservation
+from e2e.pipeline import Pipeline
+from e2e.subscribers import HttpSubscriber, SqsSubscriber
+
+pytestmark = pytest.mark.e2e
+
+HANDLERS = {
+    "repositories": "ecr_scan_reporter.handlers.repositories.handler",
+    "images": "ecr_scan_reporter.handlers.images.handler",
+    "findings": "ecr_scan_reporter.handlers.findings.handler",
+}
+DOCUMENT_KEYS = {
+    "version", "type", "repository", "registry_id", "region", "image_digest", "image_tags", "severity_counts",
+    "thresholds", "breached", "scan_completed_at", "console_url",
+}  # fmt: skip
+
+
+# --- 1. the module deploys --------------------------------------------------------------------------------------------
+
+
+def test_module_is_deployed_as_designed(deployed: Deployed) -> None:
+    pipeline = deployed.primary
+    lam, events = pipeline.client("lambda"), pipeline.client("events")
+    for key, handler in HANDLERS.items():
+        config = lam.get_function(FunctionName=pipeline.function_name(key))["Configuration"]
+        assert config["Handler"] == handler
+        assert config["Runtime"].startswith("python3.")
+    mappings = lam.list_event_source_mappings(FunctionName=pipeline.function_name("images"))["EventSourceMappings"]
+    assert [m["EventSourceArn"] for m in mappings] == [pipeline.outputs["work_queue_arn"]]
+    assert "ReportBatchItemFailures" in mappings[0].get("FunctionResponseTypes", [])
+
+    rules = pipeline.outputs["event_rule_names"]
+    assert events.describe_rule(Name=rules["schedule"])["ScheduleExpression"] == "rate(1 minute)"
+    targets = {
+        key: [t["Arn"] for t in events.list_targets_by_rule(Rule=rules[key])["Targets"]]
+        for key in ("schedule", "ecr_scan")
+    }
+    assert targets == {
+        "schedule": [pipeline.outputs["function_arns"]["repositories"]],
+        "ecr_scan": [pipeline.outputs["function_arns"]["findings"]],
+    }
+
+
+# --- 8. two regions side by side --------------------------------------------------------------------------------------
+
+
+def test_two_regions_apply_side_by_side(deployed: Deployed) -> None:
+    """The same root and prefix applied to two regions at once: IAM is global (ministack too), so a role name
+    without the region would have collided and failed one of the applies."""
+    first, second = deployed.all
+    assert second.region == SECOND_REGION
+    roles = [sorted(p.outputs["role_names"].values()) for p in deployed.all]
+    assert not set(roles[0]) & set(roles[1]), roles
+    iam = first.client("iam")
+    existing = {r["RoleName"] for page in iam.get_paginator("list_roles").paginate() for r in page["Roles"]}
+    assert set(roles[0]) | set(roles[1]) <= existing
+    for pipeline in deployed.all:
+        names = pipeline.outputs["function_names"]
+        lam = pipeline.client("lambda")
+        for name in names.values():
+            arn = lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+            assert f":{pipeline.region}:" in arn
+        assert f":{pipeline.region}:" in pipeline.outputs["sns_topic_arn"]
+    # Same names in both regions, different resources.
+    assert deployed.primary.outputs["function_names"] == deployed.secondary.outputs["function_names"]
+    assert deployed.primary.outputs["sns_topic_arn"] != deployed.secondary.outputs["sns_topic_arn"]
+
+
+# --- 2-4. the scheduled sweep -----------------------------------------------------------------------------------------
+
+
+def test_scheduled_sweep_scans_exactly_the_due_images(deployed: Deployed, swept: SweepObservation) -> None:
+    pipeline = deployed.primary
+    registry = pipeline.registry
+    assert registry is not None
+    assert swept.sweeps >= 1, "the schedule never started the repositories function"
+
+    due = {i.case.label for i in registry.images if _due(i.case, registry.findings_injected)}
+    # ECR's own state: a never-scanned image has a scan now exactly when the sweep was meant to scan it.
+    for image in registry.images:
+        if image.case.history != "never" and registry.findings_injected:
+            continue
+        scanned = swept.scans[image.case.label] is not None
+        assert scanned == (image.case.label in due), f"{image.case.label}: scanned={scanned}, expected {not scanned}"
+
+    if swept.requests is None:
+        pytest.skip("the target keeps no request log: StartImageScan calls cannot be counted")
+    label = {i.digest: i.case.label for i in registry.images}
+    started = Counter(
+        label.get(r.image_digest, r.image_digest) for r in swept.requests if r.operation == "StartImageScan"
+    )
+    # Exactly the due images; the never-scanned ones once in all (a later sweep finds them fresh), the expired one
+    # once per sweep (moto refuses its rescan as "already scanned today", see e2e/seeding.py, so it stays due).
+    expected = {
+        i.case.label: (swept.sweeps if i.case.history == "expired" else 1)
+        for i in registry.images if i.case.label in due
+    }  # fmt: skip
+    assert dict(started) == expected
+
+    # One work message per selected repository and sweep: each was described once per sweep, no other was.
+    described = Counter(r.repository for r in swept.requests if r.operation == "DescribeImages")
+    listings = sum(1 for r in swept.requests if r.operation == "DescribeRepositories")
+    assert listings == swept.sweeps
+    assert dict(described) == dict.fromkeys(scenario.SELECTED_REPOSITORIES, swept.sweeps)
+
+    # Nothing lost: the work queue drained, nothing dead-lettered, no failed invocation.
+    assert swept.depths["work"] == {"visible": 0, "in_flight": 0, "delayed": 0}
+    assert swept.depths["dead-letter"]["visible"] == 0
+    assert swept.depths["failed-events"]["visible"] == 0
+
+
+def test_repositories_function_queues_one_message_per_selected_repository(
+    deployed: Deployed, swept: SweepObservation
+) -> None:
+    """Invoked as EventBridge invokes it (async, a Scheduled Event), with the images function's trigger
+    disabled so the work messages can be read from the queue; then the trigger is enabled again and the
+    queue must drain."""
+    pipeline = deployed.primary
+    sqs, url = pipeline.client("sqs"), pipeline.queue_url("work")
+    received: list[dict] = []
+    pipeline.set_schedule(False)
+    try:
+        observe.wait_until("the work queue to be empty", pipeline.work_drained, 60)
+        pipeline.set_work_consumer(False)
+        before = pipeline.invocations("repositories")
+        sent_after = int(time.time() * 1000) - 1000
+        pipeline.invoke_like_schedule()
+        observe.wait_until(
+            "the repositories function to finish",
+            lambda: (pipeline.invocations("repositories") > before, f"{pipeline.invocations('repositories')}"),
+            30,
+            0.5,
+        )
+
+        def read() -> tuple[bool, str]:
+            found = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60, AttributeNames=["SentTimestamp"]
+            )
+            received.extend(found.get("Messages", []))
+            return len(received) >= len(scenario.SELECTED_REPOSITORIES), f"{len(received)} messages"
+
+        observe.wait_until("the work messages", read, 15, 0.5)
+        read()  # anything beyond the expected ones
+        fresh = [m for m in received if int(m["Attributes"]["SentTimestamp"]) >= sent_after]
+        bodies = sorted((json.loads(m["Body"]) for m in fresh), key=lambda b: b["repository"])
+        assert bodies == [
+            {"version": 1, "repository": name, "registry_id": pipeline.target.account_id, "continuation": None}
+            for name in sorted(scenario.SELECTED_REPOSITORIES)
+        ]
+    finally:
+        for message in received:
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+        pipeline.set_work_consumer(True)
+        pipeline.set_schedule(True)
+    observe.wait_until("the images function to drain the work queue", pipeline.work_drained, 60)
+    depths = pipeline.depths()
+    assert depths["dead-letter"]["visible"] == 0
+    assert depths["failed-events"]["visible"] == 0
+
+
+# --- 5-6. scan events and notifications -------------------------------------------------------------------------------
+
+
+def test_scan_events_notify_exactly_the_breaching_and_failed_images(
+    deployed: Deployed, swept: SweepObservation
+) -> None:
+    pipeline = deployed.primary
+    registry = pipeline.registry
+    assert registry is not None
+    if not registry.findings_injected:
+        pytest.skip("the target cannot inject scan findings, so the notifications cannot be predicted")
+    sns, sqs = pipeline.client("sns"), pipeline.client("sqs")
+    topic = pipeline.outputs["sns_topic_arn"]
+    queue = SqsSubscriber(sns, sqs, topic, "probe-notifications")
+    web = HttpSubscriber(sns, topic) if pipeline.target.can_reach_loopback_http else None
+    try:
+        if web:
+            web.wait_confirmed()
+        before = pipeline.invocations("findings")
+        deliveries = pipeline.play_scan_events(since=registry.seeded_at)
+
+        # ECR's half: one event per scan finished during the run (never for the fresh or the refused rescan).
+        by_digest = {d.event["detail"]["image-digest"]: d for d in deliveries}
+        expected_events = {i.digest for i in registry.images if i.case.expect_event}
+        assert set(by_digest) == expected_events, [d.label for d in deliveries]
+        # EventBridge's half: the deployed rule's pattern matches each, and its target is the findings function.
+        findings_arn = pipeline.outputs["function_arns"]["findings"]
+        assert all(d.matched and d.targets == [findings_arn] for d in deliveries), deliveries
+        # ...and the pattern does discriminate: a scan still in progress is no match.
+        probe = dict(deliveries[0].event, detail=dict(deliveries[0].event["detail"], **{"scan-status": "IN_PROGRESS"}))
+        assert not bridge.deliver(
+            pipeline.client("events"), pipeline.client("lambda"), deliveries[0].rule, probe
+        ).matched
+
+        observe.wait_until(
+            "the findings function to handle every event",
+            lambda: (
+                pipeline.invocations("findings") >= before + len(deliveries),
+                f"{pipeline.invocations('findings') - before}",
+            ),
+            60,
+        )
+        alerts = [i for i in registry.images if i.case.expect_alert]
+        got = queue.collect(expected=len(alerts), timeout=30)
+        assert pipeline.invocations("findings") == before + len(deliveries), "a findings invocation was retried"
+
+        documents = {d.document()["image_digest"]: d for d in got}
+        assert len(got) == len(documents), "more than one notification for an image"
+        assert set(documents) == {i.digest for i in alerts}, [d.subject for d in got]
+        for image in alerts:
+            _check_notification(pipeline, image, documents[image.digest])
+
+        if web:
+            texts = web.collect(expected=len(alerts), timeout=15)
+            assert len(texts) == len(alerts)
+            for delivered in texts:
+                digests = [digest for digest in documents if digest in delivered.message]
+                assert len(digests) == 1, f"the text names no single notified image:\n{delivered.message}"
+                doc = documents[digests[0]]
+                assert delivered.subject == doc.subject
+                assert doc.document()["repository"] in delivered.message
+                assert not delivered.message.lstrip().startswith("{"), "the default/email text is not readable text"
+        assert pipeline.depths()["failed-events"]["visible"] == 0
+    finally:
+        queue.close()
+        if web:
+            web.close()
+
+
+# --- 7. plan and destroy ----------------------------------------------------------------------------------------------
+
+
+def test_plan_after_apply_shows_no_changes(deployed: Deployed) -> None:
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda p: p.deployment.plan_exit_code(), deployed.all))
+    for pipeline, (code, text) in zip(deployed.all, results, strict=True):
+        assert code == 0, f"{pipeline.region}: plan after apply wants changes:\n{_changes(text)}"
+
+
+def test_destroy_leaves_nothing_behind(deployed: Deployed) -> None:
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda p: p.deployment.destroy(), deployed.all))
+    leftovers = {p.region: _leftovers(p) for p in deployed.all}
+    iam = deployed.primary.client("iam")
+    roles = [r["RoleName"] for page in iam.get_paginator("list_roles").paginate() for r in page["Roles"]]
+    leftovers["iam (global)"] = [r for r in roles if r.startswith(PREFIX)]
+    assert leftovers == {p.region: [] for p in deployed.all} | {"iam (global)": []}
+
+
+# --- helpers ----------------------------------------------------------------------------------------------------------
+
+
+def _due(case: scenario.ImageCase, findings_injected: bool) -> bool:
+    """Should the sweep scan this image? Without injected scan history every image is 'never scanned'."""
+    if findings_injected:
+        return case.expect_scan
+    return case.repository in scenario.SELECTED_REPOSITORIES
+
+
+def _check_notification(pipeline: Pipeline, image: scenario.SeededImage, delivered) -> None:
+    case = image.case
+    doc = delivered.document()
+    assert set(doc) >= DOCUMENT_KEYS, f"missing {DOCUMENT_KEYS - set(doc)}"
+    assert doc["version"] == 1
+    assert doc["type"] == case.expect_alert
+    assert doc["repository"] == case.repository
+    assert doc["registry_id"] == pipeline.target.account_id
+    assert doc["region"] == pipeline.region
+    assert doc["image_tags"] == ([case.tag] if case.tag else [])
+    assert doc["breached"] == list(case.expect_breached)
+    assert doc["thresholds"] == scenario.THRESHOLDS
+    counts = {k: v for k, v in doc["severity_counts"].items() if v}
+    assert counts == ({} if case.failed else case.counts)
+    assert {"CRITICAL", "HIGH", "MEDIUM", "LOW"} <= set(doc["severity_counts"])
+    assert image.completes_at is not None
+    assert datetime.fromisoformat(doc["scan_completed_at"].replace("Z", "+00:00")) == image.completes_at
+    assert doc["console_url"].startswith("https://")
+    assert image.digest in doc["console_url"]
+    if case.failed:
+        assert doc["failure_reason"] == scenario.FAILURE_REASON
+    assert delivered.attributes == {
+        "repository": case.repository,
+        "highest_severity": case.expect_highest,
+        "event_type": case.expect_alert,
+    }
+    assert delivered.subject, "no subject"
+
+
+def _leftovers(pipeline: Pipeline) -> list[str]:
+    found: list[str] = []
+    lam = pipeline.client("lambda")
+    found += [
+        f["FunctionName"]
+        for p in lam.get_paginator("list_functions").paginate()
+        for f in p["Functions"]
+        if f["FunctionName"].startswith(PREFIX)
+    ]
+    found += [m["UUID"] for m in lam.list_event_source_mappings()["EventSourceMappings"]]
+    found += pipeline.client("sqs").list_queues(QueueNamePrefix=PREFIX).get("QueueUrls", [])
+    found += [r["Name"] for r in pipeline.client("events").list_rules(NamePrefix=PREFIX)["Rules"]]
+    found += [t["TopicArn"] for t in pipeline.client("sns").list_topics()["Topics"] if f":{PREFIX}" in t["TopicArn"]]
+    found += [
+        g["logGroupName"]
+        for g in pipeline.client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{PREFIX}")["logGroups"]
+    ]
+    return found
+
+
+def _changes(plan: str) -> str:
+    lines = plan.splitlines()
+    start = next((i for i, line in enumerate(lines) if "Terraform will perform" in line), 0)
+    return "\n".join(lines[start : start + 80])

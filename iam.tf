@@ -52,11 +52,12 @@ locals {
         Resource = [local.repository_arns]
       },
       {
-        # ecr:GetRegistryScanningConfiguration has no resource type in the Service Authorization Reference: AWS
-        # only accepts "*" for it. It is read-only and tells basic from enhanced scanning.
-        Sid      = "ReadRegistryScanningConfiguration"
+        # Registry-level reads with no resource type in the Service Authorization Reference: AWS only accepts "*"
+        # for them. Both are read-only: the scanning configuration tells basic from enhanced scanning, the account
+        # setting BASIC_SCAN_TYPE_VERSION whether DescribeImages lists scan results (saves a lookup per image).
+        Sid      = "ReadRegistryScanSettings"
         Effect   = "Allow"
-        Action   = ["ecr:GetRegistryScanningConfiguration"]
+        Action   = ["ecr:GetAccountSetting", "ecr:GetRegistryScanningConfiguration"]
         Resource = ["*"]
       },
       {

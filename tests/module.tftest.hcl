@@ -344,8 +344,8 @@ run "defaults" {
       for key, policy in aws_iam_role_policy.this : [
         for statement in jsondecode(policy.policy).Statement : statement.Action if contains(statement.Resource, "*")
       ]
-    ]) == ["ecr:GetRegistryScanningConfiguration"]
-    error_message = "The only \"*\" resource must be for ecr:GetRegistryScanningConfiguration (no resource-level permissions)."
+    ]) == ["ecr:GetAccountSetting", "ecr:GetRegistryScanningConfiguration"]
+    error_message = "The only \"*\" resources must be for ecr:GetAccountSetting and ecr:GetRegistryScanningConfiguration (no resource-level permissions)."
   }
   assert {
     condition = alltrue([

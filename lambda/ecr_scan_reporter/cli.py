@@ -112,9 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, ecr: Any, out: TextIO) -> int:
-    options = SweepOptions(args.expiry_days, args.only_pulled_within_days, args.max_images)
     scan_type = registry.registry_scan_type(ecr)
     enhanced = not policy.manual_scans_apply(scan_type)
+    listed = None if enhanced else registry.scans_listed(ecr)
+    options = SweepOptions(args.expiry_days, args.only_pulled_within_days, args.max_images, listed)
     if enhanced:
         print(
             f"{PROG}: the registry uses {scan_type} scanning: Amazon Inspector rescans continuously, "

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_scan_reporter.policy import ScanState
 
@@ -49,13 +49,18 @@ class ImageRecord:
     scan: ScanState | None = None
 
     @classmethod
-    def from_detail(cls, detail: dict[str, Any]) -> ImageRecord:
+    def from_detail(cls, detail: dict[str, Any], listed_scans: bool | None = None) -> ImageRecord:
+        """``listed_scans`` (see :func:`scans_listed`): True when DescribeImages carries every image's scan, so an
+        image without scan fields was never scanned; False when it carries none (fields, if any, are stale and
+        ignored); None when unknown (fields are trusted when present, else the scan is looked up)."""
         scan = None
-        if "imageScanStatus" in detail or "imageScanFindingsSummary" in detail:
+        if listed_scans is not False and ("imageScanStatus" in detail or "imageScanFindingsSummary" in detail):
             scan = ScanState(
                 status=(detail.get("imageScanStatus") or {}).get("status"),
                 completed_at=(detail.get("imageScanFindingsSummary") or {}).get("imageScanCompletedAt"),
             )
+        elif listed_scans:
+            scan = ScanState()
         return cls(
             repository=detail["repositoryName"],
             registry_id=detail.get("registryId"),
@@ -92,7 +97,11 @@ def iter_repositories(ecr: Any, registry_id: str | None = None) -> Iterator[Repo
 
 
 def iter_image_pages(
-    ecr: Any, repository: str, registry_id: str | None = None, start_token: str | None = None
+    ecr: Any,
+    repository: str,
+    registry_id: str | None = None,
+    start_token: str | None = None,
+    listed_scans: bool | None = None,
 ) -> Iterator[ImagePage]:
     """The repository's images, one DescribeImages page (<= 1000 images) at a time, from ``start_token``.
 
@@ -112,7 +121,7 @@ def iter_image_pages(
             if error_code(exc) == "RepositoryNotFoundException":
                 raise RepositoryNotFound(repository) from exc
             raise
-        images = tuple(ImageRecord.from_detail(d) for d in response.get("imageDetails", []))
+        images = tuple(ImageRecord.from_detail(d, listed_scans) for d in response.get("imageDetails", []))
         next_token = response.get("nextToken") or None
         yield ImagePage(token, images, next_token)
         if next_token is None:
@@ -120,9 +129,11 @@ def iter_image_pages(
         token = next_token
 
 
-def iter_images(ecr: Any, repository: str, registry_id: str | None = None) -> Iterator[ImageRecord]:
+def iter_images(
+    ecr: Any, repository: str, registry_id: str | None = None, listed_scans: bool | None = None
+) -> Iterator[ImageRecord]:
     """Every image of the repository, streamed (memory stays at one page)."""
-    for page in iter_image_pages(ecr, repository, registry_id):
+    for page in iter_image_pages(ecr, repository, registry_id, listed_scans=listed_scans):
         yield from page.images
 
 
@@ -160,3 +171,15 @@ def registry_scan_type(ecr: Any) -> str:
     """``BASIC`` or ``ENHANCED`` (GetRegistryScanningConfiguration)."""
     config = ecr.get_registry_scanning_configuration().get("scanningConfiguration") or {}
     return str(config.get("scanType") or "BASIC").upper()
+
+
+def scans_listed(ecr: Any) -> bool | None:
+    """Does DescribeImages carry each image's basic scan? From the account setting ``BASIC_SCAN_TYPE_VERSION``:
+    CLAIR lists every scan (no scan fields = never scanned): True; AWS_NATIVE lists none (results only through
+    DescribeImageScanFindings): False; unreadable (no ecr:GetAccountSetting, an emulator without it): None.
+    An optimisation probe: pass a client with few retry attempts, since every failure means "unknown"."""
+    try:
+        value = ecr.get_account_setting(name="BASIC_SCAN_TYPE_VERSION").get("value")
+    except (ClientError, BotoCoreError, NotImplementedError):
+        return None
+    return {"CLAIR": True, "AWS_NATIVE": False}.get(str(value or "").upper())

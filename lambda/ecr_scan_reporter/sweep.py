@@ -64,6 +64,7 @@ class SweepOptions:
     expiry_days: int = 7
     pulled_within_days: int | None = None
     max_images: int | None = None
+    listed_scans: bool | None = None  # registry.scans_listed(): does DescribeImages carry every image's scan?
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SweepOptions:
@@ -393,7 +394,7 @@ def _pages(
     """Every image, page by page (None for those the pull filter skips), resuming inside a page by digest."""
     token = continuation.next_token if continuation else None
     after = continuation.after_digest if continuation else None
-    for page in registry.iter_image_pages(ecr, repository, registry_id, token):
+    for page in registry.iter_image_pages(ecr, repository, registry_id, token, options.listed_scans):
         images, start = page.images, 0
         if after is not None:
             digests = [image.digest for image in images]
@@ -431,7 +432,7 @@ def _newest(
 
     def eligible() -> Iterator[ImageRecord]:
         nonlocal eligible_count
-        for image in registry.iter_images(ecr, repository, registry_id):
+        for image in registry.iter_images(ecr, repository, registry_id, options.listed_scans):
             if first_part:
                 summary.considered += 1
             if policy.recently_used(image.pushed_at, image.last_pulled_at, now, options.pulled_within_days):

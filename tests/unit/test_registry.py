@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from botocore.stub import Stubber
 from conftest import ACCOUNT
-from ecr_fakes import NOW, FakeEcr, digest, fake_images, push
+from ecr_fakes import NOW, FakeEcr, FakeImage, digest, fake_images, push
 
 from ecr_scan_reporter import aws, registry
 from ecr_scan_reporter.policy import ScanState
@@ -105,3 +105,47 @@ def test_registry_scan_type() -> None:
     assert registry.registry_scan_type(ecr) == "BASIC"
     ecr.put_registry_scanning_configuration(scanType="ENHANCED", rules=[])
     assert registry.registry_scan_type(ecr) == "ENHANCED"
+
+
+@pytest.mark.parametrize(
+    ("setting", "listed"), [("CLAIR", True), ("AWS_NATIVE", False), ("aws_native", False), ("SOMETHING_NEW", None)]
+)
+def test_scans_listed_follows_the_basic_scan_type_setting(setting: str, listed: bool | None) -> None:
+    ecr = aws.client("ecr")
+    with Stubber(ecr) as stub:
+        stub.add_response(
+            "get_account_setting",
+            {"name": "BASIC_SCAN_TYPE_VERSION", "value": setting},
+            {"name": "BASIC_SCAN_TYPE_VERSION"},
+        )
+        assert registry.scans_listed(ecr) is listed
+
+
+def test_scans_listed_is_unknown_when_the_setting_cannot_be_read() -> None:
+    ecr = aws.client("ecr")
+    with Stubber(ecr) as stub:
+        stub.add_client_error("get_account_setting", "AccessDeniedException", "no ecr:GetAccountSetting")
+        assert registry.scans_listed(ecr) is None
+
+
+def test_listed_scans_decides_what_missing_or_present_scan_fields_mean() -> None:
+    """Clair-style listings: no fields = never scanned, no lookup. AWS_NATIVE: fields are stale, look it up."""
+    scanned = FakeImage(digest(1), scan_status="COMPLETE", scan_completed_at=NOW - timedelta(days=2))
+    never = FakeImage(digest(2))
+    ecr = FakeEcr([scanned, never], scan_fields=True)
+
+    images = list(registry.iter_images(ecr, "app", listed_scans=True))
+    assert [registry.last_scan(ecr, image) for image in images] == [
+        ScanState("COMPLETE", scanned.scan_completed_at),
+        ScanState(),
+    ]
+    assert ecr.calls["describe_image_scan_findings"] == 0
+
+    images = list(registry.iter_images(ecr, "app", listed_scans=False))
+    assert all(image.scan is None for image in images)
+    assert [registry.last_scan(ecr, image).status for image in images] == ["COMPLETE", None]
+    assert ecr.calls["describe_image_scan_findings"] == 2
+
+    images = list(registry.iter_images(ecr, "app"))  # unknown: trust fields when present, else look up
+    assert images[0].scan == ScanState("COMPLETE", scanned.scan_completed_at)
+    assert images[1].scan is None

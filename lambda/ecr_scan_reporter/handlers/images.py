@@ -20,6 +20,7 @@ the registry scanning configuration cannot be read, the invocation raises and th
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from collections.abc import Callable
@@ -60,7 +61,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str
         return {"batchItemFailures": []}
 
     now = datetime.now(UTC)
-    options = SweepOptions.from_settings(config)
+    # One cheap probe per invocation; one attempt, since a failure only means "unknown" (look scans up).
+    listed_scans = registry.scans_listed(aws.client("ecr", max_attempts=1))
+    options = dataclasses.replace(SweepOptions.from_settings(config), listed_scans=listed_scans)
 
     def remaining() -> float:
         return float(context.get_remaining_time_in_millis()) / 1000.0

@@ -61,7 +61,7 @@ unit: $(STAMP) ## python unit tests (pure + moto in-process)
 include $(wildcard mk/*.mk)
 
 .PHONY: test
-test: lint package-check unit tf-test compliance e2e ## the whole suite, as CI runs it
+test: lint package-check unit validate tf-test compliance e2e ## the whole suite, as CI runs it
 
 .PHONY: clean
 clean: ## remove the venv, build files and terraform working directories

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
+from e2e import observe
 
 SOURCE = "aws.ecr"
 DETAIL_TYPE = "ECR Image Scan"
@@ -132,19 +132,10 @@ def _finished_scan(
     ecr: Any, account: str, region: str, repository: str, image: dict[str, Any], since: datetime
 ) -> dict[str, Any] | None:
     digest = image["imageDigest"]
-    try:
-        # Asked by digest, as the functions ask (moto binds a queued result to the request's imageId shape).
-        found = ecr.describe_image_scan_findings(
-            repositoryName=repository, imageId={"imageDigest": digest}, maxResults=1
-        )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ScanNotFoundException":
-            return None
-        raise
-    status = (found.get("imageScanStatus") or {}).get("status")
-    findings = found.get("imageScanFindings") or {}
-    completed = findings.get("imageScanCompletedAt")
-    if status not in FINISHED or completed is None or completed < since:
+    state = observe.scan_state(ecr, repository, digest)  # by digest, as the functions ask
+    if state is None or state["status"] not in FINISHED or state["completed_at"] is None:
+        return None
+    if state["completed_at"] < since:
         return None
     return scan_event(
         account=account,
@@ -152,9 +143,9 @@ def _finished_scan(
         repository=repository,
         digest=digest,
         tags=image.get("imageTags") or [],
-        status=status,
-        counts=findings.get("findingSeverityCounts") or {},
-        time=completed,
+        status=state["status"],
+        counts=state["counts"],
+        time=state["completed_at"],
     )
 
 

@@ -103,7 +103,7 @@ def run(size_key: str, mode: str, config: Config) -> dict[str, Any]:
     from moto import mock_aws
 
     from ecr_scan_reporter import aws
-    from ecr_scan_reporter.handlers import images, repositories
+    from ecr_scan_reporter.handlers import images, load_settings, repositories
 
     prepare_environment(config)
     size = truth.SIZES[size_key]
@@ -121,8 +121,7 @@ def run(size_key: str, mode: str, config: Config) -> dict[str, Any]:
             "QueueArn"
         ]
         os.environ["QUEUE_URL"] = queue_url
-        for module in (images, repositories):
-            module.settings.cache_clear()
+        load_settings.cache_clear()
         aws.reset_clients()
         seed_s = moto_ecr.seed(registry, lambda name: ecr_h.create_repository(repositoryName=name))
         setup_s = time.perf_counter() - started

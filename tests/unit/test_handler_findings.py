@@ -16,7 +16,7 @@ from conftest import ACCOUNT, REGION
 
 from ecr_scan_reporter import log
 from ecr_scan_reporter.config import ConfigError
-from ecr_scan_reporter.handlers import findings
+from ecr_scan_reporter.handlers import findings, load_settings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "events"
 TOPIC_NAME = "ecr-scan-findings"
@@ -52,9 +52,9 @@ def inbox(moto: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
         messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
         return [json.loads(m["Body"]) for m in messages]
 
-    findings.reset_settings()
+    load_settings.cache_clear()
     yield delivered
-    findings.reset_settings()
+    load_settings.cache_clear()
 
 
 def published_doc(envelope: dict[str, Any]) -> dict[str, Any]:
@@ -324,7 +324,7 @@ def test_malformed_event_is_rejected_and_logged_not_raised(
 
 def test_topic_is_required(moto: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SNS_TOPIC_ARN", raising=False)
-    findings.reset_settings()
+    load_settings.cache_clear()
     with pytest.raises(ConfigError, match="SNS_TOPIC_ARN"):
         findings.handler(ecr_scan(), None)
 
@@ -333,5 +333,5 @@ def test_settings_are_read_once(inbox: Inbox, monkeypatch: pytest.MonkeyPatch) -
     assert findings.handler(ecr_scan({"HIGH": 1}), None)["status"] == "notified"
     monkeypatch.setenv("SEVERITY_THRESHOLDS", json.dumps({"HIGH": 5}))
     assert findings.handler(ecr_scan({"HIGH": 1}), None)["status"] == "notified"  # still the cold-start settings
-    findings.reset_settings()
+    load_settings.cache_clear()
     assert findings.handler(ecr_scan({"HIGH": 1}), None)["status"] == "below_threshold"

@@ -14,7 +14,7 @@ from conftest import ACCOUNT
 from ecr_fakes import FakeContext, client_error, push, set_last_scan, sqs_event, work_body
 
 from ecr_scan_reporter import aws
-from ecr_scan_reporter.handlers import images
+from ecr_scan_reporter.handlers import images, load_settings
 
 
 class CountingEcr:
@@ -38,9 +38,9 @@ def queue_url(moto: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     url = aws.client("sqs").create_queue(QueueName="work")["QueueUrl"]
     monkeypatch.setenv("QUEUE_URL", url)
     monkeypatch.setenv("AWS_LAMBDA_LOG_FORMAT", "JSON")  # keep pytest's log capture handlers in place
-    images.settings.cache_clear()
+    load_settings.cache_clear()
     yield url
-    images.settings.cache_clear()
+    load_settings.cache_clear()
 
 
 @pytest.fixture
@@ -175,7 +175,7 @@ def test_a_continuation_that_cannot_be_enqueued_fails_the_record(
     ecr: CountingEcr, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("QUEUE_URL", f"https://sqs.eu-west-1.amazonaws.com/{ACCOUNT}/missing")
-    images.settings.cache_clear()
+    load_settings.cache_clear()
     repository(ecr, "team/big", 6)
     result = images.handler(sqs_event([work_body("team/big")]), FakeContext(calls=1))
     assert result == {"batchItemFailures": [{"itemIdentifier": "m0"}]}

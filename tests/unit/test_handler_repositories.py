@@ -13,7 +13,7 @@ from ecr_fakes import client_error
 
 from ecr_scan_reporter import aws
 from ecr_scan_reporter.config import ConfigError
-from ecr_scan_reporter.handlers import repositories
+from ecr_scan_reporter.handlers import load_settings, repositories
 
 
 class FlakySqs:
@@ -53,9 +53,9 @@ def queue_url(moto: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     url = aws.client("sqs").create_queue(QueueName="work")["QueueUrl"]
     monkeypatch.setenv("QUEUE_URL", url)
     monkeypatch.setenv("AWS_LAMBDA_LOG_FORMAT", "JSON")  # keep pytest's log capture handlers in place
-    repositories.settings.cache_clear()
+    load_settings.cache_clear()
     yield url
-    repositories.settings.cache_clear()
+    load_settings.cache_clear()
 
 
 def create_repositories(*names: str) -> None:
@@ -130,7 +130,7 @@ def test_entries_that_keep_failing_are_logged_and_raised_after_the_rest_is_sent(
 
 def test_queue_url_is_required(moto: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("QUEUE_URL", raising=False)
-    repositories.settings.cache_clear()
+    load_settings.cache_clear()
     with pytest.raises(ConfigError, match="QUEUE_URL"):
         repositories.handler({}, None)
-    repositories.settings.cache_clear()
+    load_settings.cache_clear()

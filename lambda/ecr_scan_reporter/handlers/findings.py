@@ -17,29 +17,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_scan_reporter import aws, events, log, notify, policy
 from ecr_scan_reporter.config import Settings
+from ecr_scan_reporter.handlers import load_settings
 
 logger = log.get_logger(__name__)
-_settings: Settings | None = None
-
-
-def settings() -> Settings:
-    """Settings read once per execution environment (and logging set up with them)."""
-    global _settings
-    if _settings is None:
-        loaded = Settings.from_env(require=("sns_topic_arn",))
-        log.setup(loaded.log_level)
-        _settings = loaded
-    return _settings
-
-
-def reset_settings() -> None:
-    """Test hook: forget the cached settings so the next invocation reads the environment again."""
-    global _settings
-    _settings = None
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    config = settings()
+    config = load_settings("sns_topic_arn")
     try:
         result = events.parse(event)
     except events.MalformedEvent as exc:
@@ -74,7 +58,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
             return {"status": "below_threshold", **image}
         notification = notify.render(result, breached, config.severity_thresholds, "threshold_breached")
 
-    assert config.sns_topic_arn is not None  # required by settings()
+    assert config.sns_topic_arn is not None  # required by load_settings()
     sns = aws.client("sns", region=config.sns_topic_arn.split(":")[3])
     message_id = notify.publish(sns, config.sns_topic_arn, notification)
     event_type = notification.attributes["event_type"]

@@ -21,7 +21,6 @@ the registry scanning configuration cannot be read, the invocation raises and th
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -31,6 +30,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_scan_reporter import aws, log, policy, registry
 from ecr_scan_reporter.config import Settings
+from ecr_scan_reporter.handlers import load_settings
 from ecr_scan_reporter.sweep import (
     MalformedMessage,
     SweepOptions,
@@ -43,16 +43,8 @@ from ecr_scan_reporter.sweep import (
 logger = log.get_logger(__name__)
 
 
-@functools.cache
-def settings() -> Settings:
-    """Settings, read once per cold start (tests: ``settings.cache_clear()``)."""
-    loaded = Settings.from_env(require=("queue_url",))
-    log.setup(loaded.log_level)
-    return loaded
-
-
 def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
-    config = settings()
+    config = load_settings("queue_url")
     ecr = aws.client("ecr")
     records = event.get("Records") or []
     scan_type = registry.registry_scan_type(ecr)
@@ -112,7 +104,7 @@ def _handle(
         return False
     if summary.continuation is not None:
         follow_up = WorkItem(item.repository, item.registry_id, summary.continuation)
-        assert config.queue_url is not None  # required by settings()
+        assert config.queue_url is not None  # required by load_settings()
         _, failed = send_work_items(aws.client("sqs"), config.queue_url, [follow_up])
         if failed:
             log.emit(logger, "continuation_unsent", logging.ERROR, **fields, error_code=failed[0].code)

@@ -9,13 +9,12 @@ on-failure destination.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Iterator
 from typing import Any
 
 from ecr_scan_reporter import aws, log, policy, registry
-from ecr_scan_reporter.config import Settings
+from ecr_scan_reporter.handlers import load_settings
 from ecr_scan_reporter.sweep import WorkItem, send_work_items
 
 logger = log.get_logger(__name__)
@@ -25,16 +24,8 @@ class UnsentWorkError(RuntimeError):
     """Some work messages could not be sent (each is logged as ``work_message_unsent``)."""
 
 
-@functools.cache
-def settings() -> Settings:
-    """Settings, read once per cold start (tests: ``settings.cache_clear()``)."""
-    loaded = Settings.from_env(require=("queue_url",))
-    log.setup(loaded.log_level)
-    return loaded
-
-
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
-    config = settings()
+    config = load_settings("queue_url")
     counts = {"repositories_seen": 0, "filtered_out": 0}
 
     def selected() -> Iterator[WorkItem]:

@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import pytest
 
 from e2e import bridge, observe, scenario
-from e2e.conftest import PREFIX, SECOND_REGION, Deployed, SweepObservation
+from e2e.conftest import SECOND_REGION, Deployed, SweepObservation
 from e2e.pipeline import Pipeline
 from e2e.subscribers import HttpSubscriber, SqsSubscriber
 
@@ -246,26 +245,6 @@ def test_scan_events_notify_exactly_the_breaching_and_failed_images(
             web.close()
 
 
-# --- 7. plan and destroy ----------------------------------------------------------------------------------------------
-
-
-def test_plan_after_apply_shows_no_changes(deployed: Deployed) -> None:
-    with ThreadPoolExecutor(2) as pool:
-        results = list(pool.map(lambda p: p.deployment.plan_exit_code(), deployed.all))
-    for pipeline, (code, text) in zip(deployed.all, results, strict=True):
-        assert code == 0, f"{pipeline.region}: plan after apply wants changes:\n{_changes(text)}"
-
-
-def test_destroy_leaves_nothing_behind(deployed: Deployed) -> None:
-    with ThreadPoolExecutor(2) as pool:
-        list(pool.map(lambda p: p.deployment.destroy(), deployed.all))
-    leftovers = {p.region: _leftovers(p) for p in deployed.all}
-    iam = deployed.primary.client("iam")
-    roles = [r["RoleName"] for page in iam.get_paginator("list_roles").paginate() for r in page["Roles"]]
-    leftovers["iam (global)"] = [r for r in roles if r.startswith(PREFIX)]
-    assert leftovers == {p.region: [] for p in deployed.all} | {"iam (global)": []}
-
-
 # --- helpers ----------------------------------------------------------------------------------------------------------
 
 
@@ -303,29 +282,3 @@ def _check_notification(pipeline: Pipeline, image: scenario.SeededImage, deliver
         "event_type": case.expect_alert,
     }
     assert delivered.subject, "no subject"
-
-
-def _leftovers(pipeline: Pipeline) -> list[str]:
-    found: list[str] = []
-    lam = pipeline.client("lambda")
-    found += [
-        f["FunctionName"]
-        for p in lam.get_paginator("list_functions").paginate()
-        for f in p["Functions"]
-        if f["FunctionName"].startswith(PREFIX)
-    ]
-    found += [m["UUID"] for m in lam.list_event_source_mappings()["EventSourceMappings"]]
-    found += pipeline.client("sqs").list_queues(QueueNamePrefix=PREFIX).get("QueueUrls", [])
-    found += [r["Name"] for r in pipeline.client("events").list_rules(NamePrefix=PREFIX)["Rules"]]
-    found += [t["TopicArn"] for t in pipeline.client("sns").list_topics()["Topics"] if f":{PREFIX}" in t["TopicArn"]]
-    found += [
-        g["logGroupName"]
-        for g in pipeline.client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{PREFIX}")["logGroups"]
-    ]
-    return found
-
-
-def _changes(plan: str) -> str:
-    lines = plan.splitlines()
-    start = next((i for i, line in enumerate(lines) if "Terraform will perform" in line), 0)
-    return "\n".join(lines[start : start + 80])

@@ -117,12 +117,7 @@ def query_scan_entries(client: Any, table: str, registry_id: str, repository: st
     """The scan state of every image of one repository the ledger knows: the same paginated Query, fetching only
     the attributes the images stage reads."""
     for item in _query(client, table, registry_id, repository, _ENTRY_ATTRIBUTES):
-        yield ScanEntry(
-            digest=item["digest"]["S"],
-            scan_status=_s(item, "scan_status") or IN_PROGRESS,
-            scan_started_at=_time(item, "scan_started_at"),
-            scan_completed_at=_time(item, "scan_completed_at"),
-        )
+        yield _entry(item)
 
 
 def scan_records(client: Any, table: str) -> Iterator[LedgerRecord]:
@@ -133,9 +128,23 @@ def scan_records(client: Any, table: str) -> Iterator[LedgerRecord]:
                 yield from_item(item)
 
 
+def _entry(item: Mapping[str, Any]) -> ScanEntry:
+    return ScanEntry(
+        digest=item["digest"]["S"],
+        scan_status=_s(item, "scan_status") or IN_PROGRESS,
+        scan_started_at=_time(item, "scan_started_at"),
+        scan_completed_at=_time(item, "scan_completed_at"),
+    )
+
+
 def _query(
     client: Any, table: str, registry_id: str, repository: str, projection: tuple[str, ...] = ()
 ) -> Iterator[dict[str, Any]]:
+    for page in client.get_paginator("query").paginate(**_query_request(table, registry_id, repository, projection)):
+        yield from page.get("Items", [])
+
+
+def _query_request(table: str, registry_id: str, repository: str, projection: tuple[str, ...]) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
         "TableName": table,
         "KeyConditionExpression": "pk = :pk",
@@ -145,8 +154,57 @@ def _query(
         names = {f"#p{i}": name for i, name in enumerate(projection)}
         kwargs["ProjectionExpression"] = ", ".join(names)
         kwargs["ExpressionAttributeNames"] = names
-    for page in client.get_paginator("query").paginate(**kwargs):
-        yield from page.get("Items", [])
+    return kwargs
+
+
+class RepositoryLedger:
+    """One repository's records as one part of a sweep sees them: read with one paginated Query (on first use,
+    once the registry id is known), then looked up in memory; and the sweep's writes. Counts its calls."""
+
+    def __init__(self, client: Any, table: str, repository: str, registry_id: str | None, now: datetime, ttl: int):
+        self.client, self.table, self.repository = client, table, repository
+        self.registry_id = registry_id
+        self.now, self.ttl = now, ttl
+        self._entries: dict[str, ScanEntry] | None = None
+        self.queries = 0  # Query pages read
+        self.writes = 0
+
+    def entry(self, digest: str, registry_id: str | None = None) -> ScanEntry | None:
+        """The recorded scan state of ``digest``, or None when the ledger does not know the image."""
+        if self._entries is None:
+            self.registry_id = self.registry_id or registry_id
+            if not self.registry_id:
+                return None
+            self._entries = {}
+            pages = self.client.get_paginator("query")
+            kwargs = _query_request(self.table, self.registry_id, self.repository, _ENTRY_ATTRIBUTES)
+            for page in pages.paginate(**kwargs):
+                self.queries += 1
+                for item in page.get("Items", []):
+                    found = _entry(item)
+                    self._entries[found.digest] = found
+        return self._entries.get(digest)
+
+    def __len__(self) -> int:
+        return len(self._entries or {})
+
+    def record_started(self, digest: str, tags: tuple[str, ...], registry_id: str | None = None) -> bool:
+        owner = self.registry_id or registry_id
+        if not owner:
+            return False
+        self.writes += 1
+        return record_scan_started(self.client, self.table, owner, self.repository, digest, tags, self.now, self.ttl)
+
+    def record_state(
+        self, digest: str, tags: tuple[str, ...], status: str, completed_at: datetime | None, registry_id: str | None
+    ) -> bool:
+        owner = self.registry_id or registry_id
+        if not owner:
+            return False
+        self.writes += 1
+        return record_scan_state(
+            self.client, self.table, owner, self.repository, digest, tags, status, completed_at, self.now, self.ttl
+        )
 
 
 # --- writes ------------------------------------------------------------------------------------------------------
@@ -245,7 +303,7 @@ def record_scan_state(
     else:
         if completed_at is not None:
             values["scan_completed_at"] = _N(completed_at)
-        newer_than = completed_at
+        newer_than = completed_at or observed_at
     return _update_scan_state(
         client, table, item_key(registry_id, repository, digest), values, tags, ttl, newer_than=newer_than
     )

@@ -32,6 +32,9 @@ from botocore.exceptions import ClientError
 
 IN_PROGRESS = "IN_PROGRESS"
 CONFIG_PREFIX = "config#"
+#: Partition of the sweep markers: one item per repository (range key ``<registry_id>#<repository>``) whose
+#: ``complete_at`` is the start of the last part of the last sweep that went through the whole repository.
+SWEEP_MARKERS = "config#sweep"
 SOURCES = ("ecr", "inspector2", "sweep")
 #: A record lives this long after its last write unless rewritten (a swept image is rewritten at every scan).
 MIN_TTL_DAYS = 30
@@ -159,13 +162,18 @@ def _query_request(table: str, registry_id: str, repository: str, projection: tu
 
 class RepositoryLedger:
     """One repository's records as one part of a sweep sees them: read with one paginated Query (on first use,
-    once the registry id is known), then looked up in memory; and the sweep's writes. Counts its calls."""
+    once the registry id is known), then looked up in memory; and the sweep's writes. Counts its calls.
+
+    ``complete_at`` comes from the repository's sweep marker (one more Query): every image that existed then is
+    recorded (a complete sweep recorded what it learned and started), and every scan since was recorded by the
+    findings stage, so an image pushed after it that has no record was never scanned: no lookup needed."""
 
     def __init__(self, client: Any, table: str, repository: str, registry_id: str | None, now: datetime, ttl: int):
         self.client, self.table, self.repository = client, table, repository
         self.registry_id = registry_id
         self.now, self.ttl = now, ttl
         self._entries: dict[str, ScanEntry] | None = None
+        self.complete_at: datetime | None = None
         self.queries = 0  # Query pages read
         self.writes = 0
 
@@ -183,7 +191,38 @@ class RepositoryLedger:
                 for item in page.get("Items", []):
                     found = _entry(item)
                     self._entries[found.digest] = found
+            self.queries += 1
+            marker = self.client.query(
+                TableName=self.table,
+                KeyConditionExpression="pk = :pk AND #d = :d",
+                ExpressionAttributeNames={"#d": "digest"},
+                ExpressionAttributeValues={":pk": {"S": SWEEP_MARKERS}, ":d": {"S": self._marker_key}},
+            ).get("Items", [])
+            self.complete_at = _time(marker[0], "complete_at") if marker else None
         return self._entries.get(digest)
+
+    @property
+    def _marker_key(self) -> str:
+        return partition_key(self.registry_id or "", self.repository)
+
+    def mark_complete(self) -> bool:
+        """The sweep went through the whole repository (this part started at ``now``): move the marker."""
+        if not self.registry_id or self._entries is None:
+            return False  # nothing was read: no image, or an unknown registry
+        self.writes += 1
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": SWEEP_MARKERS}, "digest": {"S": self._marker_key}},
+                UpdateExpression="SET complete_at = :t",
+                ConditionExpression="attribute_not_exists(complete_at) OR complete_at < :t",
+                ExpressionAttributeValues={":t": _N(self.now)},
+            )
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
 
     def __len__(self) -> int:
         return len(self._entries or {})

@@ -163,3 +163,10 @@ def ledger_scan_state(
             return None
         return ScanState(status="IN_PROGRESS")
     return ScanState(status=status, completed_at=completed_at)
+
+
+def unrecorded_means_never_scanned(pushed_at: datetime | None, complete_at: datetime | None) -> bool:
+    """An image the ledger has no record of was never scanned when it was pushed after the repository's last
+    complete sweep (``complete_at``): that sweep recorded every image it found, and every scan since was
+    recorded from its event. Older images without a record (or no marker, or no push time) must be looked up."""
+    return pushed_at is not None and complete_at is not None and _utc(pushed_at) > _utc(complete_at)

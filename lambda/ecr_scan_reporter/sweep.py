@@ -393,6 +393,8 @@ def sweep_repository(
             if quota.exhausted:
                 summary.stopped = QUOTA_EXHAUSTED
                 break
+    if ledger is not None and summary.continuation is None and summary.stopped is None:
+        ledger.mark_complete()
     return summary
 
 
@@ -466,6 +468,9 @@ def _last_scan(
             if known is not None:
                 summary.ledger_known += 1
                 return known
+        elif policy.unrecorded_means_never_scanned(image.pushed_at, ledger.complete_at):
+            summary.ledger_known += 1
+            return policy.ScanState()
     summary.looked_up += 1
     state = registry.last_scan(ecr, image)
     if ledger is not None and state.status:

@@ -48,7 +48,7 @@ def test_an_empty_ledger_costs_one_lookup_per_image_and_the_next_sweep_none(ddb:
     assert ecr.calls["describe_image_scan_findings"] == 6
     assert sorted(ecr.started) == [digest(0), digest(1), digest(4), digest(5)]
     assert (first.looked_up, first.ledger_known, first.scan_started, first.fresh) == (6, 0, 4, 2)
-    assert first_part.queries == 1
+    assert first_part.queries == 2  # the repository's records (one page) and its sweep marker
 
     ecr.calls.clear()
     ecr.started.clear()
@@ -57,8 +57,8 @@ def test_an_empty_ledger_costs_one_lookup_per_image_and_the_next_sweep_none(ddb:
     assert ecr.calls["describe_image_scan_findings"] == 0  # the ledger knows every image
     assert ecr.started == []
     assert (second.looked_up, second.ledger_known, second.in_progress, second.fresh) == (0, 6, 4, 2)
-    assert second_part.queries == 1
-    assert second_part.writes == 0
+    assert second_part.queries == 2
+    assert second_part.writes == 1  # the sweep marker only
 
 
 def test_the_ledger_gives_the_same_scan_set_as_ecr(ddb: Any) -> None:
@@ -97,6 +97,34 @@ def test_a_scan_recorded_in_progress_too_long_is_looked_up_again(ddb: Any) -> No
     record = ledger.get_record(ddb, TABLE, ACCOUNT, "app", digest(0))
     assert record is not None
     assert (record.scan_status, record.scan_completed_at) == ("COMPLETE", NOW - DAY)  # learned, no longer stuck
+
+
+def test_after_a_complete_sweep_an_unrecorded_image_pushed_later_needs_no_lookup(ddb: Any) -> None:
+    known = fake_images(2, scan_status="COMPLETE", scan_completed_at=NOW - DAY)
+    sweep_repository(FakeEcr(known), "app", now=NOW, registry_id=ACCOUNT, ledger=part_ledger(ddb))
+    later = NOW + 2 * DAY
+    images = [
+        *known,
+        FakeImage(digest(7), pushed_at=NOW + DAY),  # pushed after the sweep: never scanned
+        FakeImage(digest(8), pushed_at=NOW - DAY),  # older, but unknown to the ledger: ask ECR
+        FakeImage(digest(9), pushed_at=NOW - DAY, scan_status="COMPLETE", scan_completed_at=NOW - DAY),
+    ]
+    ecr = FakeEcr(images)
+    summary = sweep_repository(ecr, "app", now=later, registry_id=ACCOUNT, ledger=part_ledger(ddb, later))
+    assert ecr.calls["describe_image_scan_findings"] == 2  # digest(8) and digest(9) only
+    assert sorted(ecr.started) == [digest(7), digest(8)]
+    assert (summary.ledger_known, summary.looked_up) == (3, 2)
+
+
+def test_an_unfinished_sweep_moves_no_marker(ddb: Any) -> None:
+    records = part_ledger(ddb)
+    summary = sweep_repository(
+        FakeEcr(fake_images(3)), "app", now=NOW, registry_id=ACCOUNT, ledger=records, remaining=lambda: 1.0,
+        reserve_seconds=20,
+    )  # fmt: skip
+    assert summary.continuation is not None
+    marker = ddb.get_item(TableName=TABLE, Key={"pk": {"S": ledger.SWEEP_MARKERS}, "digest": {"S": f"{ACCOUNT}#app"}})
+    assert "Item" not in marker
 
 
 def test_a_fresh_digest_unknown_to_the_ledger_is_looked_up_and_recorded(ddb: Any) -> None:

@@ -67,3 +67,13 @@ output "event_rule_arns" {
   description = "ARNs of the EventBridge rules: `schedule`, `ecr_scan` and, with `enable_inspector_events`, `inspector_scan`."
   value       = { for key in keys(local.event_targets) : key => local.event_rule_arns[key] }
 }
+
+output "alarm_arns" {
+  description = "ARNs of the CloudWatch alarms (`create_alarms`), by alarm: `dead_letter_queue`, `failed_events_queue`, `<function>_errors` for each function and, where the schedule's period can be computed, `sweep_missing`."
+  value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.arn }
+}
+
+output "kms_key_arn" {
+  description = "ARN of the key encrypting the notification topic when the module created one (no `kms_key_arn` given, alarms on the module's topic), else `null`."
+  value       = one(aws_kms_key.topic[*].arn)
+}

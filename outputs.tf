@@ -73,7 +73,7 @@ output "alarm_arns" {
   value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.arn }
 }
 
-output "kms_key_arn" {
-  description = "ARN of the key encrypting the notification topic when the module created one (no `kms_key_arn` given, alarms on the module's topic), else `null`."
+output "topic_kms_key_arn" {
+  description = "ARN of the customer-managed key the module created for its notification topic (created when no `kms_key_arn` is given and the alarms notify the module's topic: CloudWatch alarms cannot publish to a topic under `alias/aws/sns`), else `null`."
   value       = one(aws_kms_key.topic[*].arn)
 }

@@ -165,8 +165,8 @@ run "default_alarms_notify_the_module_topic" {
     error_message = "The topic policy must deny publishing without TLS."
   }
   assert {
-    condition     = output.alarm_arns == { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.arn } && output.kms_key_arn == aws_kms_key.topic[0].arn
-    error_message = "alarm_arns must map every alarm to its ARN; kms_key_arn the created key."
+    condition     = output.alarm_arns == { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.arn } && output.topic_kms_key_arn == aws_kms_key.topic[0].arn
+    error_message = "alarm_arns must map every alarm to its ARN; topic_kms_key_arn the created key."
   }
 }
 

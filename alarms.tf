@@ -11,45 +11,64 @@ locals {
 
   # --- the schedule's period, where it can be computed soundly --------------------------------------------------
   # rate(N unit): N units. cron(...): only a schedule that repeats every day (day-of-month, month, day-of-week and
-  # year all "*" or "?"), whose minutes and hours are numbers, lists, ranges and steps: its period is then the
-  # longest gap between two consecutive firing times of the day (wrapping to the next day). Anything else (a
-  # weekday, a day of the month, L, W, #, names) gets no sweep alarm: its gaps vary and are not computed here.
+  # year all "*" or "?") or every week (day-of-month "?", month and year "*", days of the week as numbers 1-7 or
+  # SUN-SAT), whose fields are numbers, lists, ranges and steps: its period is then the longest gap between two
+  # consecutive firings of the day or week (wrapping to the next). Anything else (a day of the month, L, W, #)
+  # gets no sweep alarm: its gaps vary with the month and are not computed here.
   rate_parts = try(regex("^rate\\(([0-9]+) (minute|hour|day)s?\\)$", var.schedule_expression), null)
   rate_period_seconds = local.rate_parts == null ? null : (
     tonumber(local.rate_parts[0]) * { minute = 60, hour = 3600, day = 86400 }[local.rate_parts[1]]
   )
 
   cron_fields = try(regex("^cron\\(([^ ]+) ([^ ]+) ([^ ]+) ([^ ]+) ([^ ]+) ([^ ]+)\\)$", var.schedule_expression), null)
-  cron_daily = local.cron_fields == null ? false : (
+  cron_every_day = local.cron_fields == null ? false : (
     contains(["*", "?"], local.cron_fields[2]) && local.cron_fields[3] == "*" &&
     contains(["*", "?"], local.cron_fields[4]) && local.cron_fields[5] == "*"
   )
-  # minute / hour => the sorted values the field selects, or null when it is not in the supported subset.
+  cron_weekly = local.cron_fields == null || local.cron_every_day ? false : (
+    local.cron_fields[2] == "?" && local.cron_fields[3] == "*" && local.cron_fields[5] == "*"
+  )
+  # Day-of-week names as EventBridge numbers them (SUN = 1).
+  cron_days_field = local.cron_weekly ? replace(replace(replace(replace(replace(replace(replace(
+    upper(local.cron_fields[4]), "SUN", "1"), "MON", "2"), "TUE", "3"), "WED", "4"), "THU", "5"), "FRI", "6"), "SAT", "7"
+  ) : "1"
+  # minute / hour / day => the sorted values the field selects, or null when it is not in the supported subset.
   cron_values = {
-    for unit, field in { minute = { index = 0, max = 59 }, hour = { index = 1, max = 23 } } : unit => try(
+    for unit, field in {
+      minute = { text = try(local.cron_fields[0], ""), min = 0, max = 59 }
+      hour   = { text = try(local.cron_fields[1], ""), min = 0, max = 23 }
+      day    = { text = local.cron_days_field, min = 1, max = 7 }
+      } : unit => try(
       [for value in sort(distinct(flatten([
-        for token in split(",", local.cron_fields[field.index]) : [
-          for parts in [regex("^(?:(\\*)|([0-9]+)(?:-([0-9]+))?)(?:/([1-9][0-9]*))?$", token)] : range(
-            parts[0] != null ? 0 : tonumber(parts[1]),
-            (parts[0] != null ? field.max : parts[2] != null ? tonumber(parts[2]) : parts[3] != null ? field.max : tonumber(parts[1])) + 1,
-            parts[3] != null ? tonumber(parts[3]) : 1,
-          )
+        for token in split(",", field.text) : [
+          for parts in [regex("^(?:(\\*)|([0-9]+)(?:-([0-9]+))?)(?:/([1-9][0-9]*))?$", token)] : [
+            # Zero-padded so that sort(), which compares strings, orders them as numbers.
+            for value in range(
+              parts[0] != null ? field.min : tonumber(parts[1]),
+              (parts[0] != null ? field.max : parts[2] != null ? tonumber(parts[2]) : parts[3] != null ? field.max : tonumber(parts[1])) + 1,
+              parts[3] != null ? tonumber(parts[3]) : 1,
+            ) : format("%04d", value)
+          ]
         ]
-        # Zero-padded so that sort(), which compares strings, orders them as numbers.
-      ]))) : tonumber(value) if tonumber(value) <= field.max],
+      ]))) : tonumber(value) if tonumber(value) >= field.min && tonumber(value) <= field.max],
       null,
-    ) if local.cron_daily
+    ) if local.cron_every_day || local.cron_weekly
   }
-  # Firing times as minutes of the day, sorted (zero-padded for sort(), as above).
+  # Firing times as minutes of the cycle (a day, or a week from Sunday 00:00), sorted.
+  cron_cycle_minutes = local.cron_weekly ? 7 * 1440 : 1440
   cron_times = try(
     [for text in sort(flatten([
-      for hour in local.cron_values.hour : [for minute in local.cron_values.minute : format("%04d", hour * 60 + minute)]
+      for day in local.cron_values.day : [
+        for hour in local.cron_values.hour : [
+          for minute in local.cron_values.minute : format("%05d", (day - 1) * 1440 + hour * 60 + minute)
+        ]
+      ]
     ])) : tonumber(text)],
     [],
   )
   cron_period_seconds = length(local.cron_times) == 0 ? null : 60 * max([
     for index, time in local.cron_times :
-    (index + 1 < length(local.cron_times) ? local.cron_times[index + 1] : local.cron_times[0] + 1440) - time
+    (index + 1 < length(local.cron_times) ? local.cron_times[index + 1] : local.cron_times[0] + local.cron_cycle_minutes) - time
   ]...)
 
   schedule_period_seconds = coalesce(local.rate_period_seconds, local.cron_period_seconds, -1)
@@ -108,7 +127,7 @@ locals {
     !local.sweep_alarm_possible ? {} : {
       sweep_missing = {
         name        = "${var.name_prefix}-sweep-missing"
-        description = "The repositories function was not invoked for ${local.sweep_alarm_periods * local.sweep_alarm_period / 60} minutes, twice the schedule (${var.schedule_expression}): images are not being rescanned. Check the ${local.names.schedule_rule} rule, its target and the failed-events queue. (After a fresh apply this alarm is in ALARM until the first scheduled sweep.)"
+        description = "The repositories function was not invoked for ${local.sweep_alarm_periods} ${local.sweep_alarm_period == 60 ? "minutes" : "hours"}, twice the period of its schedule (${var.schedule_expression}): images are not being rescanned. Check the ${local.names.schedule_rule} rule, its target and the failed-events queue. (After a fresh apply this alarm is in ALARM until the first scheduled sweep.)"
         namespace   = "AWS/Lambda"
         metric_name = "Invocations"
         dimensions  = { FunctionName = local.function_names["repositories"] }

@@ -323,14 +323,49 @@ run "sweep_cron_lists" {
   }
 }
 
-run "sweep_weekday_cron_is_not_alarmed" {
+run "sweep_weekday_cron" {
   command = plan
   variables {
+    # Weekdays at 06:00: the longest gap is Friday -> Monday, 3 days; twice that is 6 days (144 hours).
     schedule_expression = "cron(0 6 ? * MON-FRI *)"
   }
   assert {
+    condition     = aws_cloudwatch_metric_alarm.this["sweep_missing"].period == 3600 && aws_cloudwatch_metric_alarm.this["sweep_missing"].evaluation_periods == 144
+    error_message = "cron(0 6 ? * MON-FRI *): 144 hours."
+  }
+}
+
+run "sweep_weekday_numbers_and_lists" {
+  command = plan
+  variables {
+    # Sunday (1) and Wednesday (4) at 00:00 and 12:00: the longest gap is Wednesday 12:00 -> Sunday 00:00, 3.5 days.
+    schedule_expression = "cron(0 0,12 ? * 1,4 *)"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["sweep_missing"].period == 3600 && aws_cloudwatch_metric_alarm.this["sweep_missing"].evaluation_periods == 168
+    error_message = "cron(0 0,12 ? * 1,4 *): 7 days, CloudWatch's limit exactly."
+  }
+}
+
+run "sweep_weekly_cron_is_not_alarmed" {
+  command = plan
+  variables {
+    schedule_expression = "cron(0 6 ? * MON *)"
+  }
+  assert {
     condition     = !contains(keys(aws_cloudwatch_metric_alarm.this), "sweep_missing") && length(aws_cloudwatch_metric_alarm.this) == 5
-    error_message = "A cron that does not fire every day gets no sweep alarm."
+    error_message = "A weekly cron (14 days) exceeds CloudWatch's 7-day limit: no sweep alarm."
+  }
+}
+
+run "sweep_day_of_month_cron_is_not_alarmed" {
+  command = plan
+  variables {
+    schedule_expression = "cron(0 6 1,15 * ? *)"
+  }
+  assert {
+    condition     = !contains(keys(aws_cloudwatch_metric_alarm.this), "sweep_missing") && length(aws_cloudwatch_metric_alarm.this) == 5
+    error_message = "A cron on days of the month has gaps that vary with the month: no sweep alarm."
   }
 }
 

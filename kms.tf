@@ -5,8 +5,9 @@
 # is created: with kms_key_arn the topic uses that key (whose policy must let CloudWatch use it, see the README),
 # and without alarms on the module's topic alias/aws/sns is enough.
 #
-# The key policy names every use: the account administers the key (no data use), the findings function publishes
-# through SNS, and this account's CloudWatch alarms publish their notifications. Nothing else can decrypt.
+# The key policy names every use: the account administers the key (no data use), the module's publishing functions
+# (the findings function) publish through SNS, and this account's CloudWatch alarms publish their notifications.
+# Nothing else can encrypt or decrypt with it.
 
 locals {
   create_topic_key = local.create_topic && var.kms_key_arn == null && local.alarms_notify_module_topic
@@ -15,6 +16,9 @@ locals {
 
   # The crypto operations SNS performs for a publisher to an encrypted topic.
   topic_key_use = ["kms:Decrypt", "kms:GenerateDataKey*"]
+
+  # The module's functions that publish to the topic: a function that starts publishing adds its role here.
+  topic_publisher_roles = [local.arns.roles["findings"]]
 }
 
 resource "aws_kms_key" "topic" {
@@ -54,9 +58,9 @@ resource "aws_kms_key" "topic" {
       },
       {
         # Publishing to an encrypted topic: SNS generates and decrypts data keys with the publisher's credentials.
-        Sid       = "FindingsFunctionPublishesThroughSns"
+        Sid       = "FunctionsPublishThroughSns"
         Effect    = "Allow"
-        Principal = { AWS = local.arns.roles["findings"] }
+        Principal = { AWS = local.topic_publisher_roles }
         Action    = local.topic_key_use
         Resource  = "*"
         Condition = {

@@ -136,7 +136,7 @@ run "default_alarms_notify_the_module_topic" {
   assert {
     condition = anytrue([
       for statement in jsondecode(aws_kms_key.topic[0].policy).Statement :
-      try(statement.Effect == "Allow" && statement.Principal.AWS == "arn:aws:iam::123456789012:role/ecr-scan-reporter-eu-west-1-findings" &&
+      try(statement.Effect == "Allow" && statement.Principal.AWS == ["arn:aws:iam::123456789012:role/ecr-scan-reporter-eu-west-1-findings"] &&
       statement.Condition.StringEquals["kms:ViaService"] == "sns.eu-west-1.amazonaws.com", false)
     ])
     error_message = "The key policy must let the findings function use the key through SNS only."

@@ -174,3 +174,11 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   # The alarms notify as soon as they exist: the topic's policy (and key) must let them.
   depends_on = [aws_sns_topic_policy.this]
 }
+
+# Not an error (toggling the alarms off for a while keeps the rest of the configuration), but worth a warning.
+check "alarm_topic_without_alarms" {
+  assert {
+    condition     = var.create_alarms || var.alarm_topic_arn == null
+    error_message = "alarm_topic_arn is set but create_alarms is false: no alarm is created, nothing will notify ${coalesce(var.alarm_topic_arn, "-")}."
+  }
+}

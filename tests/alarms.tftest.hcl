@@ -402,3 +402,12 @@ run "alarm_topic_arn_other_partition" {
   }
   expect_failures = [aws_cloudwatch_metric_alarm.this]
 }
+
+run "alarm_topic_without_alarms_warns" {
+  command = plan
+  variables {
+    create_alarms   = false
+    alarm_topic_arn = "arn:aws:sns:eu-west-1:123456789012:ops-alarms"
+  }
+  expect_failures = [check.alarm_topic_without_alarms]
+}

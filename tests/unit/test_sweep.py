@@ -220,6 +220,7 @@ def run_to_completion(
     ecr: FakeEcr, options: SweepOptions, reads: int, limit: int = 100
 ) -> tuple[SweepSummary, list[dict[str, object]]]:
     """Sweep in parts the way the handler does (continuation through JSON), until no continuation is left."""
+    ecr.resumable = True  # each part asks again for the page the last one stopped in
     continuation, handed = None, []
     for _ in range(limit):
         summary = sweep_repository(
@@ -301,7 +302,7 @@ def test_no_continuation_when_the_budget_runs_out_after_the_last_image() -> None
 
 
 def test_resume_marker_deleted_meanwhile_rereads_the_page_without_rescanning() -> None:
-    ecr = FakeEcr(fake_images(10))  # remembers scans: an image it started reports IN_PROGRESS
+    ecr = FakeEcr(fake_images(10), resumable=True)  # remembers scans: an image it started reports IN_PROGRESS
     first = sweep_repository(ecr, "app", now=NOW, remaining=budget(3), reserve_seconds=20)
     assert first.continuation is not None
     assert first.continuation.after_digest == digest(3)

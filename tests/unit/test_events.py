@@ -150,6 +150,21 @@ def test_inspector_scan_of_an_ec2_instance_is_unsupported() -> None:
         events.parse(load(INSPECTOR_GUIDE_EC2))
 
 
+def test_inspector_event_with_an_image_digest_but_no_repository_is_malformed_not_unsupported() -> None:
+    """Either field says "an ECR image": a missing repository then is a broken event to report, not one to skip."""
+    event = load(INSPECTOR_ECR_GUIDE)
+    del event["detail"]["repository-name"]
+    with pytest.raises(MalformedEvent, match=r"detail\.repository-name is missing"):
+        events.parse(event)
+    event = load(INSPECTOR_ECR_GUIDE)
+    del event["detail"]["image-digest"]
+    with pytest.raises(MalformedEvent, match=r"detail\.image-digest is missing"):
+        events.parse(event)
+    del event["detail"]["repository-name"]
+    with pytest.raises(UnsupportedEvent, match="not for an ECR image"):
+        events.parse(event)
+
+
 def _without(path: str) -> Any:
     def mutate(event: dict[str, Any]) -> None:
         *parents, key = path.split(".")

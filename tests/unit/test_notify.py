@@ -171,6 +171,27 @@ def test_long_repository_keeps_its_leaf_and_the_tag() -> None:
     assert len(subject) == notify.SUBJECT_MAX
 
 
+@pytest.mark.parametrize(
+    ("tag", "subject"),
+    [
+        # room for the repository: 99 - len("ECR scan: 3 CRITICAL in ") - len(":1.2.3") = 69 = 33 + "..." + 33
+        (
+            "1.2.3",
+            "ECR scan: 3 CRITICAL in platform/very-long-namespace-segm...ong-namespace-segment/service-api:1.2.3",
+        ),
+        # one less (an odd 65 around the "..."): the tail, which holds the leaf name, keeps the extra character
+        (
+            "1.2.34",
+            "ECR scan: 3 CRITICAL in platform/very-long-namespace-seg...ong-namespace-segment/service-api:1.2.34",
+        ),
+    ],
+)
+def test_a_long_repository_is_shortened_to_exactly_this_subject(tag: str, subject: str) -> None:
+    result = scan(repository=LONG_REPOSITORY, image_tags=(tag,))
+    assert notify.render(result, ["CRITICAL"], THRESHOLDS, "threshold_breached").subject == subject
+    assert len(subject) == notify.SUBJECT_MAX
+
+
 def test_console_url() -> None:
     assert notify.console_url(scan()) == CONSOLE_URL
 

@@ -205,6 +205,17 @@ def set_last_scan(repository: str, image_digest: str, when: datetime | None) -> 
     raise KeyError(image_digest)
 
 
+def set_pushed_at(repository: str, image_digest: str, when: datetime) -> None:
+    """Set moto's push time of an image (moto keeps whole epoch seconds, so images pushed together tie)."""
+    from moto.ecr.models import ecr_backends
+
+    for image in ecr_backends[ACCOUNT][REGION].repositories[repository].images:
+        if image.image_digest == image_digest:
+            image.image_pushed_at = int(when.timestamp())
+            return
+    raise KeyError(image_digest)
+
+
 # --- Lambda ---------------------------------------------------------------------------------------------------------
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -301,6 +303,15 @@ def test_no_continuation_when_the_budget_runs_out_after_the_last_image() -> None
     assert summary.scan_started == 3
 
 
+@pytest.mark.parametrize(("left", "stops"), [(20.0, False), (20.001, False), (19.999, True)])
+def test_the_sweep_stops_only_when_less_than_the_reserve_is_left(left: float, stops: bool) -> None:
+    """Exactly the reserve left is enough to go on: the budget is compared with ``<``, not ``<=``."""
+    ecr = FakeEcr(fake_images(3))
+    summary = sweep_repository(ecr, "app", now=NOW, remaining=lambda: left, reserve_seconds=20)
+    assert (summary.continuation is not None) is stops
+    assert summary.scan_started == (1 if stops else 3)
+
+
 def test_resume_marker_deleted_meanwhile_rereads_the_page_without_rescanning() -> None:
     ecr = FakeEcr(fake_images(10), resumable=True)  # remembers scans: an image it started reports IN_PROGRESS
     first = sweep_repository(ecr, "app", now=NOW, remaining=budget(3), reserve_seconds=20)
@@ -358,6 +369,21 @@ def test_malformed_work_messages_say_what_is_wrong(body: str | None, complaint: 
 
 
 def test_counters_cover_the_summary() -> None:
-    assert set(COUNTERS) == set(SweepSummary("x").counts())
-    assert "considered" in COUNTERS
-    assert "continuation" not in COUNTERS
+    """Every whole-number field of the summary but ``part`` is a counter, in the order the CLI's columns and the
+    repository_swept log show them, and the summary's balance equation names each one."""
+    whole_numbers = {f.name for f in dataclasses.fields(SweepSummary) if f.type in ("int", int)}
+    assert set(COUNTERS) == whole_numbers - {"part"}
+    assert COUNTERS == (
+        "considered",
+        "scan_started",
+        "fresh",
+        "in_progress",
+        "failed_recently",
+        "skipped_filter",
+        "limit_exceeded",
+        "unsupported",
+        "not_found",
+        "archived",
+    )
+    equation = (SweepSummary.__doc__ or "").split("\n\n")[1]
+    assert sorted(re.findall(r"``(\w+)``", equation)) == sorted(COUNTERS)

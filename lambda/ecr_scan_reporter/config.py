@@ -102,6 +102,8 @@ def parse_thresholds(raw: str | None, name: str = "SEVERITY_THRESHOLDS") -> Mapp
         data = json.loads(raw, object_pairs_hook=_Pairs)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{name} is not valid JSON ({exc.msg}); expected {form}") from None
+    except ValueError as exc:  # e.g. an integer over Python's 4300-digit conversion limit
+        raise ConfigError(f"{name} is not valid JSON ({exc}); expected {form}") from None
     if not isinstance(data, _Pairs):
         raise ConfigError(f"{name} must be {form}")
     thresholds: dict[str, int | None] = dict.fromkeys(SEVERITIES)

@@ -345,6 +345,12 @@ def test_work_message_round_trip() -> None:
     assert parse_work_message(WorkItem("team/app", None, cont).to_body()) == WorkItem("team/app", None, cont)
 
 
+def _newest(after: dict[str, str]) -> str:
+    """A work message with a newest-mode continuation whose ``after`` fields are given as raw JSON text."""
+    fields = ", ".join(f'"{k}": {v if not v.startswith("sha256") else json.dumps(v)}' for k, v in after.items())
+    return f'{{"version": 1, "repository": "a/b", "continuation": {{"mode": "newest", "after": {{{fields}}}}}}}'
+
+
 @pytest.mark.parametrize(
     ("body", "complaint"),
     [
@@ -361,10 +367,55 @@ def test_work_message_round_trip() -> None:
         ('{"version": 1, "repository": "a/b", "continuation": {"mode": "pages", "counts": {"x": 1}}}', "counts"),
         ('{"version": 1, "repository": "a/b", "continuation": {"mode": "pages", "next_token": 5}}', "next_token"),
         ('{"version": 1, "repository": "a/b", "continuation": {"mode": "newest", "after": {}}}', "after"),
+        ('{"version": true, "repository": "a/b"}', "version must be 1, got True"),
+        ('{"version": 1.0, "repository": "a/b"}', "version must be 1, got 1.0"),
+        (
+            '{"version": 1, "repository": "a/b", "registry_id": "\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668'
+            '\u0669\u0660\u0661\u0662"}',
+            "registry_id must be a 12-digit account id",
+        ),
+        ('{"version": 1, "repository": "a/b", "registry_id": "12345"}', "registry_id must be a 12-digit account id"),
+        ('{"version": 1, "repository": "a/b", "registry_id": "1234567890123"}', "registry_id must be a 12-digit"),
+        ('{"version": 1, "repository": "a/b", "registry_id": " 123456789012"}', "registry_id must be a 12-digit"),
+        (_newest({"pushed_at_epoch": "NaN", "digest": "sha256:a"}), "pushed_at_epoch must be a finite number >= 0"),
+        (_newest({"pushed_at_epoch": "Infinity", "digest": "sha256:a"}), "pushed_at_epoch must be a finite number"),
+        (_newest({"pushed_at_epoch": "-Infinity", "digest": "sha256:a"}), "pushed_at_epoch must be a finite number"),
+        (_newest({"pushed_at_epoch": "-1", "digest": "sha256:a"}), "pushed_at_epoch must be a finite number >= 0"),
+        (_newest({"pushed_at_epoch": "true", "digest": "sha256:a"}), "pushed_at_epoch must be a finite number"),
+        (_newest({"pushed_at_epoch": "1e400", "digest": "sha256:a"}), "pushed_at_epoch must be a finite number"),
+        pytest.param(
+            _newest({"pushed_at_epoch": "1" + "0" * 400, "digest": "sha256:a"}),
+            "pushed_at_epoch must be a finite",
+            id="epoch-int-too-large-for-a-float",
+        ),
+        pytest.param(
+            '{"version": 1, "repository": "a/b", "x": ' + "9" * 5000 + "}",
+            "body is not valid JSON",
+            id="int-over-the-digit-limit",
+        ),
+        (_newest({"pushed_at_epoch": "1.5", "digest": '""'}), "digest must be a non-empty string"),
+        (_newest({"pushed_at_epoch": "1.5", "digest": "7"}), "digest must be a non-empty string"),
+        ('{"version": 1, "repository": "a/b", "continuation": {"mode": "pages", "part": true}}', "part"),
+        ('{"version": 1, "repository": "a/b", "continuation": {"mode": "pages", "counts": {"fresh": true}}}', "counts"),
     ],
 )
 def test_malformed_work_messages_say_what_is_wrong(body: str | None, complaint: str) -> None:
     with pytest.raises(MalformedMessage, match=complaint):
+        parse_work_message(body)
+
+
+@pytest.mark.parametrize("epoch", ["0", "0.0", "1718000000", "1718000000.25"])
+def test_newest_continuation_accepts_any_finite_epoch_from_zero(epoch: str) -> None:
+    """0 is the key of an image without a push time (policy.newest_key), so it is a valid resume point."""
+    item = parse_work_message(_newest({"pushed_at_epoch": epoch, "digest": "sha256:a"}))
+    assert item.continuation is not None
+    assert item.continuation.after_key == (float(epoch), "sha256:a")
+
+
+def test_a_nan_continuation_is_refused_before_it_can_end_a_sweep_with_nothing_scanned() -> None:
+    """Every key compares False with NaN: such a continuation would resume after nothing and report success."""
+    body = _newest({"pushed_at_epoch": "NaN", "digest": "sha256:a"})
+    with pytest.raises(MalformedMessage, match=r"continuation is invalid: after\.pushed_at_epoch"):
         parse_work_message(body)
 
 

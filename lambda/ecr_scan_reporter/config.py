@@ -15,8 +15,9 @@ SNS_TOPIC_ARN                       arn:<partition>:sns:<region>:<account>:<name
 REPOSITORY_INCLUDE_REGEX            Python regex, searched in the repository name               ``.*``
 REPOSITORY_EXCLUDE_REGEX            Python regex, searched in the repository name; empty = none  empty
 SCAN_EXPIRY_DAYS                    whole number of days, 1-365                                 7
-SEVERITY_THRESHOLDS                 JSON object, keys CRITICAL/HIGH/MEDIUM/LOW, values a        see below
-                                    non-negative integer or null (null or absent = ignored)
+SEVERITY_THRESHOLDS                 JSON object, keys CRITICAL/HIGH/MEDIUM/LOW (any case, each  see below
+                                    once), values a non-negative integer or null (null or
+                                    absent = ignored)
 NOTIFY_ON_SCAN_FAILURE              true/false                                                  true
 ONLY_IMAGES_PULLED_WITHIN_DAYS      whole number of days >= 1; empty = no filter               empty
 MAX_IMAGES_PER_REPOSITORY           whole number >= 1; empty = no limit                         empty

@@ -33,7 +33,7 @@ class Notification:
     attributes: Mapping[str, str]  # String message attributes
 
 
-# Region name prefix -> partition (most specific first), as botocore's partitions.json matches region names.
+# Region name prefix -> partition (commercial: any other region), as botocore's partitions.json matches them.
 _PARTITIONS: tuple[tuple[str, str], ...] = (
     ("us-gov-", "aws-us-gov"),
     ("us-isob-", "aws-iso-b"),

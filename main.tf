@@ -46,6 +46,19 @@ locals {
     }
   }
 
+  # The ARNs given as inputs, split into arn:<partition>:<service>:<region>:<account>:<resource>, for the
+  # preconditions that keep them in this deployment's partition, account and (KMS, SNS) region: one tfvars file
+  # feeding every region's workspace must not point a region's deployment at another region's key or topic.
+  given_arns = {
+    kms_key_arn              = var.kms_key_arn == null ? null : split(":", var.kms_key_arn)
+    sns_topic_arn            = var.sns_topic_arn == null ? null : split(":", var.sns_topic_arn)
+    permissions_boundary_arn = var.permissions_boundary_arn == null ? null : split(":", var.permissions_boundary_arn)
+  }
+  deployment = "partition ${local.partition}, region ${local.region}, account ${local.account_id}"
+  given_arn_places = {
+    for name, parts in local.given_arns : name => parts == null ? "" : "partition ${parts[1]}, region ${parts[3] == "" ? "(none: global)" : parts[3]}, account ${parts[4]}"
+  }
+
   create_topic = var.sns_topic_arn == null
   # For wiring (subscriptions, the function's environment): the created topic itself, or the given one.
   topic_arn = local.create_topic ? aws_sns_topic.this[0].arn : var.sns_topic_arn
@@ -53,12 +66,16 @@ locals {
   topic_policy_arn = local.create_topic ? local.arns.topic : var.sns_topic_arn
 
   # Environment values follow lambda/ecr_scan_reporter/config.py: "" means unset, booleans are "true"/"false".
+  # Every severity present, upper case: a key left out of var.severity_thresholds is null (ignored).
   severity_thresholds_json = jsonencode({
-    CRITICAL = var.severity_thresholds.critical
-    HIGH     = var.severity_thresholds.high
-    MEDIUM   = var.severity_thresholds.medium
-    LOW      = var.severity_thresholds.low
+    CRITICAL = lookup(var.severity_thresholds, "critical", null)
+    HIGH     = lookup(var.severity_thresholds, "high", null)
+    MEDIUM   = lookup(var.severity_thresholds, "medium", null)
+    LOW      = lookup(var.severity_thresholds, "low", null)
   })
+
+  # A deployment that can never notify: every severity ignored and scan failures not reported either.
+  can_notify = var.notify_on_scan_failure || anytrue([for threshold in values(var.severity_thresholds) : threshold != null])
 
   # The scan statuses that reach the findings function.
   ecr_scan_statuses = var.notify_on_scan_failure ? ["COMPLETE", "FAILED"] : ["COMPLETE"]
@@ -105,6 +122,21 @@ resource "aws_cloudwatch_event_rule" "ecr_scan" {
     }
   })
   tags = local.tags
+
+  # Checks on where notifications go, on the rule that starts every notification.
+  lifecycle {
+    precondition {
+      condition     = local.can_notify
+      error_message = "This configuration can never notify: every severity_thresholds value is null (ignored) and notify_on_scan_failure is false. Set a threshold for at least one severity (critical, high, medium, low) or set notify_on_scan_failure = true."
+    }
+    precondition {
+      condition = var.sns_topic_arn == null || try(
+        local.given_arns.sns_topic_arn[1] == local.partition && local.given_arns.sns_topic_arn[3] == local.region && local.given_arns.sns_topic_arn[4] == local.account_id,
+        false
+      )
+      error_message = "sns_topic_arn ${coalesce(var.sns_topic_arn, "-")} is in ${local.given_arn_places.sns_topic_arn}, but this deployment is in ${local.deployment}: give the topic of this partition, region and account (the findings function publishes there), or null to let the module create one."
+    }
+  }
 }
 
 resource "aws_cloudwatch_event_rule" "inspector_scan" {

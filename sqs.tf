@@ -48,6 +48,17 @@ resource "aws_sqs_queue" "work" {
 
   # SQS checks that the dead-letter queue exists.
   depends_on = [aws_sqs_queue.dead_letter]
+
+  lifecycle {
+    # KMS keys are regional and SQS, SNS and CloudWatch Logs use only a key of their own region.
+    precondition {
+      condition = var.kms_key_arn == null || try(
+        local.given_arns.kms_key_arn[1] == local.partition && local.given_arns.kms_key_arn[3] == local.region && local.given_arns.kms_key_arn[4] == local.account_id,
+        false
+      )
+      error_message = "kms_key_arn ${coalesce(var.kms_key_arn, "-")} is in ${local.given_arn_places.kms_key_arn}, but this deployment is in ${local.deployment}: give a key of this partition, region and account (KMS keys are regional: one key, or one replica of a multi-Region key, per region), or null."
+    }
+  }
 }
 
 resource "aws_sqs_queue" "failed_events" {

@@ -47,7 +47,10 @@ EXPECTED_FAILURE = {
     "deprecated_runtime": "lambda_runtime",  # python3.9
 }
 
-# A fixture failing several features: the module with kms_key_arn naming a key created in the same plan.
+# A fixture failing several features: the module with kms_key_arn naming a key created in the same plan. A real
+# plan (terraform show -json of a root creating aws_kms_key.reporter beside the module, planned on the emulators),
+# trimmed to the key, the queues, the topic and the role policies: terraform-compliance then reads the unknown key
+# as its address ("aws_kms_key.reporter") from the plan's configuration, which a hand-written plan would miss.
 KMS_SAME_PLAN = "kms_key_created_in_same_plan"
 KMS_SAME_PLAN_FAILS = frozenset({"encryption_at_rest", "iam_least_privilege"})
 # What the user reads next to the failure: how to get a plan the gate can judge.

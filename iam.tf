@@ -100,7 +100,7 @@ locals {
 }
 
 resource "aws_iam_role" "this" {
-  for_each = local.function_keys
+  for_each = local.created_functions
 
   name                 = local.role_names[each.key]
   description          = "Execution role of the ecr-scan-reporter ${each.key} function (${var.name_prefix}, ${local.region})."
@@ -132,7 +132,7 @@ resource "aws_iam_role" "this" {
 }
 
 resource "aws_iam_role_policy" "this" {
-  for_each = local.function_keys
+  for_each = local.created_functions
 
   name = "least-privilege"
   role = aws_iam_role.this[each.key].id

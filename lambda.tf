@@ -3,8 +3,10 @@
 locals {
   lambda_zip = "${path.module}/lambda/dist/ecr-scan-reporter.zip"
 
-  function_keys  = toset(["repositories", "images", "findings"])
-  function_names = { for key in local.function_keys : key => "${var.name_prefix}-${key}" }
+  function_keys = toset(["repositories", "images", "findings"])
+  # The functions (and their roles, policies, log groups) this deployment creates: none with create = false.
+  created_functions = var.create ? local.function_keys : toset([])
+  function_names    = { for key in local.function_keys : key => "${var.name_prefix}-${key}" }
 
   # The functions' LOG_LEVEL spelled as Lambda's JSON-log filter spells it (WARNING is WARN there).
   application_log_level = { DEBUG = "DEBUG", INFO = "INFO", WARNING = "WARN", ERROR = "ERROR" }[var.log_level]
@@ -17,7 +19,7 @@ locals {
       timeout     = 300
       memory_size = 256
       environment = tomap({
-        QUEUE_URL                = aws_sqs_queue.work.url
+        QUEUE_URL                = one(aws_sqs_queue.work[*].url)
         REPOSITORY_INCLUDE_REGEX = var.repository_include_regex
         REPOSITORY_EXCLUDE_REGEX = var.repository_exclude_regex == null ? "" : var.repository_exclude_regex
         LOG_LEVEL                = var.log_level
@@ -29,7 +31,7 @@ locals {
       timeout     = var.images_timeout_seconds
       memory_size = 256
       environment = tomap({
-        QUEUE_URL                      = aws_sqs_queue.work.url
+        QUEUE_URL                      = one(aws_sqs_queue.work[*].url)
         SCAN_EXPIRY_DAYS               = tostring(var.scan_expiry_days)
         ONLY_IMAGES_PULLED_WITHIN_DAYS = var.only_images_pulled_within_days == null ? "" : tostring(var.only_images_pulled_within_days)
         MAX_IMAGES_PER_REPOSITORY      = var.max_images_per_repository == null ? "" : tostring(var.max_images_per_repository)
@@ -53,11 +55,11 @@ locals {
   }
 
   # Invoked asynchronously (EventBridge): failed invocations go to the failed-events queue after Lambda's retries.
-  async_functions = toset(["repositories", "findings"])
+  async_functions = var.create ? toset(["repositories", "findings"]) : toset([])
 }
 
 resource "aws_cloudwatch_log_group" "this" {
-  for_each = local.function_keys
+  for_each = local.created_functions
 
   # Created before the function (which names it in logging_config), so Lambda never creates it without retention.
   name              = "/aws/lambda/${local.function_names[each.key]}"
@@ -67,7 +69,7 @@ resource "aws_cloudwatch_log_group" "this" {
 }
 
 resource "aws_lambda_function" "this" {
-  for_each = local.functions
+  for_each = { for key, function in local.functions : key => function if var.create }
 
   function_name    = local.function_names[each.key]
   description      = each.value.description
@@ -100,7 +102,9 @@ resource "aws_lambda_function" "this" {
 # --- images: fed by the work queue --------------------------------------------------------------------------------
 
 resource "aws_lambda_event_source_mapping" "images" {
-  event_source_arn = aws_sqs_queue.work.arn
+  count = var.create ? 1 : 0
+
+  event_source_arn = aws_sqs_queue.work[0].arn
   function_name    = aws_lambda_function.this["images"].arn
   batch_size       = var.images_batch_size
 
@@ -140,7 +144,7 @@ resource "aws_lambda_function_event_invoke_config" "this" {
   # No event is silently lost: what still fails after the retries lands in the failed-events queue.
   destination_config {
     on_failure {
-      destination = aws_sqs_queue.failed_events.arn
+      destination = aws_sqs_queue.failed_events[0].arn
     }
   }
 

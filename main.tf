@@ -59,7 +59,7 @@ locals {
     for name, parts in local.given_arns : name => parts == null ? "" : "partition ${parts[1]}, region ${parts[3] == "" ? "(none: global)" : parts[3]}, account ${parts[4]}"
   }
 
-  create_topic = var.sns_topic_arn == null
+  create_topic = var.create && var.sns_topic_arn == null
   # For wiring (subscriptions, the function's environment): the created topic itself, or the given one.
   topic_arn = local.create_topic ? aws_sns_topic.this[0].arn : var.sns_topic_arn
   # For the policy: the same ARN, known at plan time.
@@ -86,16 +86,16 @@ locals {
       schedule       = "repositories"
       ecr_scan       = "findings"
       inspector_scan = "findings"
-    } : rule => function if rule != "inspector_scan" || var.enable_inspector_events
+    } : rule => function if var.create && (rule != "inspector_scan" || var.enable_inspector_events)
   }
   event_rule_names = {
-    schedule       = aws_cloudwatch_event_rule.schedule.name
-    ecr_scan       = aws_cloudwatch_event_rule.ecr_scan.name
+    schedule       = one(aws_cloudwatch_event_rule.schedule[*].name)
+    ecr_scan       = one(aws_cloudwatch_event_rule.ecr_scan[*].name)
     inspector_scan = one(aws_cloudwatch_event_rule.inspector_scan[*].name)
   }
   event_rule_arns = {
-    schedule       = aws_cloudwatch_event_rule.schedule.arn
-    ecr_scan       = aws_cloudwatch_event_rule.ecr_scan.arn
+    schedule       = one(aws_cloudwatch_event_rule.schedule[*].arn)
+    ecr_scan       = one(aws_cloudwatch_event_rule.ecr_scan[*].arn)
     inspector_scan = one(aws_cloudwatch_event_rule.inspector_scan[*].arn)
   }
 }
@@ -103,6 +103,8 @@ locals {
 # --- the sweep: a schedule starts the repositories function --------------------------------------------------------
 
 resource "aws_cloudwatch_event_rule" "schedule" {
+  count = var.create ? 1 : 0
+
   name                = local.names.schedule_rule
   description         = "Starts the ecr-scan-reporter sweep of every ECR repository (${var.name_prefix})."
   schedule_expression = var.schedule_expression
@@ -112,6 +114,8 @@ resource "aws_cloudwatch_event_rule" "schedule" {
 # --- scan results: ECR basic scanning and Amazon Inspector enhanced scanning invoke the findings function ---------
 
 resource "aws_cloudwatch_event_rule" "ecr_scan" {
+  count = var.create ? 1 : 0
+
   name        = local.names.ecr_scan_rule
   description = "ECR basic-scanning results, reported by ecr-scan-reporter (${var.name_prefix})."
   event_pattern = jsonencode({
@@ -140,7 +144,7 @@ resource "aws_cloudwatch_event_rule" "ecr_scan" {
 }
 
 resource "aws_cloudwatch_event_rule" "inspector_scan" {
-  count = var.enable_inspector_events ? 1 : 0
+  count = var.create && var.enable_inspector_events ? 1 : 0
 
   name        = local.names.inspector_scan_rule
   description = "Amazon Inspector enhanced-scanning results for ECR images, reported by ecr-scan-reporter (${var.name_prefix})."
@@ -161,7 +165,7 @@ resource "aws_cloudwatch_event_target" "this" {
   # Events EventBridge cannot deliver after its retries (24 hours by default: throttling, a missing permission) go
   # to the failed-events queue instead of being dropped.
   dead_letter_config {
-    arn = aws_sqs_queue.failed_events.arn
+    arn = aws_sqs_queue.failed_events[0].arn
   }
 }
 
@@ -177,7 +181,7 @@ resource "aws_sns_topic" "this" {
 }
 
 resource "aws_sns_topic_subscription" "email" {
-  for_each = toset(var.email_subscriptions)
+  for_each = var.create ? toset(var.email_subscriptions) : toset([])
 
   topic_arn = local.topic_arn
   protocol  = "email"

@@ -16,6 +16,8 @@ locals {
 }
 
 resource "aws_sqs_queue" "dead_letter" {
+  count = var.create ? 1 : 0
+
   name                      = local.names.dead_letter_queue
   message_retention_seconds = 1209600 # 14 days, the maximum: time to investigate and redrive
   sqs_managed_sse_enabled   = local.sqs_managed_sse
@@ -31,6 +33,8 @@ resource "aws_sqs_queue" "dead_letter" {
 }
 
 resource "aws_sqs_queue" "work" {
+  count = var.create ? 1 : 0
+
   name = local.names.work_queue
   # At least six times the consumer's timeout, as AWS recommends for a Lambda event source: a message is never
   # handed to a second invocation while the first may still be working on it.
@@ -62,6 +66,8 @@ resource "aws_sqs_queue" "work" {
 }
 
 resource "aws_sqs_queue" "failed_events" {
+  count = var.create ? 1 : 0
+
   name                      = local.names.failed_events_queue
   message_retention_seconds = 1209600 # 14 days
   sqs_managed_sse_enabled   = local.sqs_managed_sse
@@ -78,7 +84,9 @@ resource "aws_sqs_queue" "failed_events" {
 # --- queue policies: only this module's functions (and, for failed events, this module's rules) -------------------
 
 resource "aws_sqs_queue_policy" "work" {
-  queue_url = aws_sqs_queue.work.id
+  count = var.create ? 1 : 0
+
+  queue_url = aws_sqs_queue.work[0].id
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -111,7 +119,9 @@ resource "aws_sqs_queue_policy" "work" {
 }
 
 resource "aws_sqs_queue_policy" "dead_letter" {
-  queue_url = aws_sqs_queue.dead_letter.id
+  count = var.create ? 1 : 0
+
+  queue_url = aws_sqs_queue.dead_letter[0].id
   policy = jsonencode({
     Version   = "2012-10-17"
     Statement = [merge(local.deny_insecure_transport, { Resource = local.arns.dead_letter_queue })]
@@ -119,7 +129,9 @@ resource "aws_sqs_queue_policy" "dead_letter" {
 }
 
 resource "aws_sqs_queue_policy" "failed_events" {
-  queue_url = aws_sqs_queue.failed_events.id
+  count = var.create ? 1 : 0
+
+  queue_url = aws_sqs_queue.failed_events[0].id
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [

@@ -1,6 +1,13 @@
 # Every input of the module. Each is typed, described and validated at plan time; the descriptions are rendered
 # into the README's inputs table (python tests/terraform/readme_tables.py --write).
 
+variable "create" {
+  description = "Create the module's resources. `false`: the module creates nothing and every output is null or empty (it still reads the caller's account, region and partition), for example to switch one region's deployment off while keeping the module block and its settings."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "name_prefix" {
   description = "Prefix of every resource name (functions, queues, topic, rules, log groups, IAM roles). IAM role names also carry the region, so the same prefix can be applied to several regions of one account. 1-32 characters: letters, digits, hyphens, underscores; starts with a letter."
   type        = string

@@ -29,7 +29,7 @@ run "a_configuration_that_can_never_notify_is_refused" {
     severity_thresholds    = { critical = null, high = null }
     notify_on_scan_failure = false
   }
-  expect_failures = [aws_cloudwatch_event_rule.ecr_scan]
+  expect_failures = [aws_cloudwatch_event_rule.ecr_scan[0]]
 }
 
 run "an_empty_threshold_map_without_failure_notifications_is_refused" {
@@ -38,7 +38,7 @@ run "an_empty_threshold_map_without_failure_notifications_is_refused" {
     severity_thresholds    = {}
     notify_on_scan_failure = false
   }
-  expect_failures = [aws_cloudwatch_event_rule.ecr_scan]
+  expect_failures = [aws_cloudwatch_event_rule.ecr_scan[0]]
 }
 
 run "arns_in_another_region_or_account_are_refused" {
@@ -47,7 +47,7 @@ run "arns_in_another_region_or_account_are_refused" {
     kms_key_arn              = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" # other region
     permissions_boundary_arn = "arn:aws:iam::210987654321:policy/boundary"                                   # other account
   }
-  expect_failures = [aws_sqs_queue.work, aws_iam_role.this]
+  expect_failures = [aws_sqs_queue.work[0], aws_iam_role.this]
 }
 
 run "sns_topic_in_another_region_is_refused" {
@@ -56,7 +56,7 @@ run "sns_topic_in_another_region_is_refused" {
     kms_key_arn   = "arn:aws:kms:eu-west-1:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab" # other account
     sns_topic_arn = "arn:aws:sns:us-east-1:123456789012:security-alerts"                          # other region
   }
-  expect_failures = [aws_sqs_queue.work, aws_cloudwatch_event_rule.ecr_scan]
+  expect_failures = [aws_sqs_queue.work[0], aws_cloudwatch_event_rule.ecr_scan[0]]
 }
 
 run "arns_in_another_partition_are_refused" {
@@ -66,7 +66,7 @@ run "arns_in_another_partition_are_refused" {
     sns_topic_arn            = "arn:aws:sns:eu-west-1:210987654321:security-alerts"                             # other account
     permissions_boundary_arn = "arn:aws-us-gov:iam::aws:policy/PowerUserAccess"                                 # other partition
   }
-  expect_failures = [aws_sqs_queue.work, aws_cloudwatch_event_rule.ecr_scan, aws_iam_role.this]
+  expect_failures = [aws_sqs_queue.work[0], aws_cloudwatch_event_rule.ecr_scan[0], aws_iam_role.this]
 }
 
 run "sns_topic_in_another_partition_is_refused" {
@@ -74,7 +74,7 @@ run "sns_topic_in_another_partition_is_refused" {
   variables {
     sns_topic_arn = "arn:aws-us-gov:sns:eu-west-1:123456789012:security-alerts"
   }
-  expect_failures = [aws_cloudwatch_event_rule.ecr_scan]
+  expect_failures = [aws_cloudwatch_event_rule.ecr_scan[0]]
 }
 
 run "arns_of_this_deployment_are_accepted" {

@@ -28,10 +28,11 @@ run "create_false_plans_no_resource" {
   command = plan
 
   variables {
+    # What would create every resource, the topic's own key (alarms on the module's topic, no kms_key_arn) included.
     create                  = false
+    create_alarms           = true
     enable_inspector_events = true
     email_subscriptions     = ["security@example.com"]
-    kms_key_arn             = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
   }
 
   assert {
@@ -41,13 +42,17 @@ run "create_false_plans_no_resource" {
       length(aws_cloudwatch_event_rule.schedule),
       length(aws_cloudwatch_event_target.this),
       length(aws_cloudwatch_log_group.this),
+      length(aws_cloudwatch_metric_alarm.this),
       length(aws_iam_role.this),
       length(aws_iam_role_policy.this),
+      length(aws_kms_alias.topic),
+      length(aws_kms_key.topic),
       length(aws_lambda_event_source_mapping.images),
       length(aws_lambda_function.this),
       length(aws_lambda_function_event_invoke_config.this),
       length(aws_lambda_permission.events),
       length(aws_sns_topic.this),
+      length(aws_sns_topic_policy.this),
       length(aws_sns_topic_subscription.email),
       length(aws_sqs_queue.dead_letter),
       length(aws_sqs_queue.failed_events),
@@ -62,7 +67,7 @@ run "create_false_plans_no_resource" {
   assert {
     condition = alltrue([for value in [
       output.function_names, output.function_arns, output.role_names, output.role_arns, output.log_group_names,
-      output.event_rule_names, output.event_rule_arns,
+      output.event_rule_names, output.event_rule_arns, output.alarm_arns,
     ] : length(value) == 0])
     error_message = "With create = false the map outputs must be empty."
   }
@@ -70,7 +75,7 @@ run "create_false_plans_no_resource" {
   assert {
     condition = alltrue([for value in [
       output.work_queue_url, output.work_queue_arn, output.dead_letter_queue_url, output.dead_letter_queue_arn,
-      output.failed_events_queue_url, output.failed_events_queue_arn, output.sns_topic_arn,
+      output.failed_events_queue_url, output.failed_events_queue_arn, output.sns_topic_arn, output.topic_kms_key_arn,
     ] : value == null])
     error_message = "With create = false the single-value outputs must be null."
   }
@@ -97,7 +102,7 @@ run "create_true_is_the_default" {
   command = plan
 
   assert {
-    condition     = length(aws_lambda_function.this) == 3 && length(aws_sqs_queue.work) == 1 && length(aws_cloudwatch_event_rule.schedule) == 1
+    condition     = length(aws_lambda_function.this) == 3 && length(aws_sqs_queue.work) == 1 && length(aws_cloudwatch_event_rule.schedule) == 1 && length(aws_cloudwatch_metric_alarm.this) > 0 && length(aws_kms_key.topic) == 1
     error_message = "By default the module creates its resources."
   }
 }

@@ -47,12 +47,16 @@ EXPECTED_FAILURE = {
     "deprecated_runtime": "lambda_runtime",  # python3.9
 }
 
-# A fixture failing several features: the module with kms_key_arn naming a key created in the same plan. A real
-# plan (terraform show -json of a root creating aws_kms_key.reporter beside the module, planned on the emulators),
-# trimmed to the key, the queues, the topic and the role policies: terraform-compliance then reads the unknown key
-# as its address ("aws_kms_key.reporter") from the plan's configuration, which a hand-written plan would miss.
+# Real plans (terraform show -json of a root calling the module, planned on the emulators), trimmed to the keys,
+# queues, topic and role policies: terraform-compliance reads a key created in the same plan as its address
+# ("aws_kms_key.reporter") from the plan's configuration, which a hand-written plan would miss.
+# - kms_key_arn naming a key the root creates: the queues and topic are encrypted with a KMS key (passes), but the
+#   functions' policies, which name the key, cannot be read: the IAM feature fails, with the way out.
+# - the default deployment: the module creates its topic's own key (alarms notify the topic) in the same plan, and
+#   the root has an unencrypted queue of its own without a dead-letter queue: passes.
 KMS_SAME_PLAN = "kms_key_created_in_same_plan"
-KMS_SAME_PLAN_FAILS = frozenset({"encryption_at_rest", "iam_least_privilege"})
+KMS_SAME_PLAN_FAILS = frozenset({"iam_least_privilege"})
+MODULE_TOPIC_KEY = "module_topic_key_in_same_plan"
 # What the user reads next to the failure: how to get a plan the gate can judge.
 KMS_ADVICE = "terraform apply -target=<the key's address> first, then plan again"
 
@@ -120,7 +124,12 @@ def _feature_names() -> set[str]:
 
 def test_every_feature_has_a_fixture_that_fails_it() -> None:
     assert set(EXPECTED_FAILURE.values()) == _feature_names()
-    assert {path.stem for path in FIXTURES.glob("*.json")} == set(EXPECTED_FAILURE) | {GOOD, USER_PLAN, KMS_SAME_PLAN}
+    assert {path.stem for path in FIXTURES.glob("*.json")} == set(EXPECTED_FAILURE) | {
+        GOOD,
+        USER_PLAN,
+        KMS_SAME_PLAN,
+        MODULE_TOPIC_KEY,
+    }
 
 
 def test_every_feature_says_it_judges_the_module_only() -> None:
@@ -134,6 +143,13 @@ def test_users_own_resources_do_not_fail_the_gate(results: dict[str, Result]) ->
     assert result.returncode == 0, result.output
     assert result.failed == frozenset(), result.output
     assert result.checked == _feature_names(), f"features that checked nothing: {_feature_names() - result.checked}"
+
+
+def test_default_deployment_with_the_modules_own_topic_key_passes(results: dict[str, Result]) -> None:
+    result = results[MODULE_TOPIC_KEY]
+    assert result.returncode == 0, result.output
+    assert result.failed == frozenset(), result.output
+    assert {"encryption_at_rest", "iam_least_privilege", "dead_letter_queue", "tags"} <= result.checked
 
 
 def test_key_created_in_the_same_plan_gets_actionable_advice(tmp_path: Path) -> None:

@@ -67,3 +67,13 @@ output "event_rule_arns" {
   description = "ARNs of the EventBridge rules: `schedule`, `ecr_scan` and, with `enable_inspector_events`, `inspector_scan`."
   value       = { for key in keys(local.event_targets) : key => local.event_rule_arns[key] }
 }
+
+output "ledger_table_name" {
+  description = "Name of the scan ledger, the DynamoDB table with one record per image (latest scan, findings, what was notified)."
+  value       = aws_dynamodb_table.ledger.name
+}
+
+output "ledger_table_arn" {
+  description = "ARN of the scan ledger table."
+  value       = aws_dynamodb_table.ledger.arn
+}

@@ -53,6 +53,9 @@ locals {
         NOTIFY_ON_RESOLVED       = tostring(var.notify_on_resolved)
         RENOTIFY_AFTER_DAYS      = var.renotify_after_days == null ? "" : tostring(var.renotify_after_days)
         SCAN_EXPIRY_DAYS         = tostring(var.scan_expiry_days)
+        FINDINGS_IN_NOTIFICATION = tostring(var.findings_in_notification)
+        SUPPRESSIONS_SHA256      = local.suppressions_sha256
+        CHAT_TOPIC_ARN           = local.chat_topic_arn
         LOG_LEVEL                = var.log_level
       })
     }

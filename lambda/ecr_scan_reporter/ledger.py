@@ -63,6 +63,8 @@ class LedgerRecord:
     revision: int = 0
     pending_token: str | None = None  # a notification being published under this claim
     pending_until: datetime | None = None  # ... until then; after it the claimant is known to be gone
+    pending_type: str | None = None  # the claimed notification's type and new findings (to send it again)
+    pending_new_findings: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
     expires_at: int | None = None
 
     @property
@@ -180,8 +182,8 @@ def confirm_notified(
         update = _Update()
         update.set("notified_message_id", {"S": message_id})
         update.add("revision", {"N": "1"})
-        update.remove("pending_token")
-        update.remove("pending_until")
+        for name in ("pending_token", "pending_until", "pending_type", "pending_new_findings"):
+            update.remove(name)
         condition = f"{update.name('pending_token')} = {update.value({'S': token})}"
         client.update_item(
             TableName=table,
@@ -275,6 +277,59 @@ def _update_scan_state(
     return True
 
 
+def result_record(
+    previous: LedgerRecord | None,
+    *,
+    registry_id: str,
+    repository: str,
+    digest: str,
+    image_tags: tuple[str, ...],
+    source: str,
+    status: str,
+    completed_at: datetime,
+    severity_counts: Mapping[str, int],
+    findings: Mapping[str, str] | None,
+    failure_reason: str | None,
+    breached: tuple[str, ...],
+    notified_findings: frozenset[str],
+    notify: str | None,
+    now: datetime,
+    ttl: int,
+    pending_token: str | None = None,
+    pending_until: datetime | None = None,
+    pending_new_findings: Mapping[str, str] = _EMPTY,
+) -> LedgerRecord:
+    """The image's record after a scan result (the findings stage's write): the scan state of the result, the
+    evaluation (``breached``, ``notified_findings`` from ``news.decide``), and, when ``notify`` is set, that
+    notification as sent at ``now`` under the pending claim ``pending_token``. A FAILED scan says nothing about
+    findings: the previous counts and findings are kept; a COMPLETE one clears the failure reason."""
+    keep = previous if previous is not None else LedgerRecord(registry_id, repository, digest)
+    failed = status == "FAILED"
+    return LedgerRecord(
+        registry_id=registry_id,
+        repository=repository,
+        digest=digest,
+        image_tags=image_tags or keep.image_tags,
+        source=source,
+        scan_status=status,
+        scan_started_at=keep.scan_started_at,
+        scan_completed_at=completed_at,
+        severity_counts=keep.severity_counts if failed else MappingProxyType(dict(severity_counts)),
+        findings=keep.findings if failed or findings is None else MappingProxyType(dict(findings)),
+        breached=breached,
+        notified_type=notify or keep.notified_type,
+        notified_at=now if notify else keep.notified_at,
+        notified_findings=notified_findings,
+        failure_reason=failure_reason if failed else None,
+        revision=keep.revision,
+        pending_token=pending_token,
+        pending_until=pending_until,
+        pending_type=notify if pending_token else None,
+        pending_new_findings=MappingProxyType(dict(pending_new_findings)) if pending_token else _EMPTY,
+        expires_at=ttl,
+    )
+
+
 # --- items <-> records ---------------------------------------------------------------------------------------
 
 
@@ -298,6 +353,10 @@ def to_attributes(record: LedgerRecord) -> dict[str, Any]:
         "revision": {"N": str(record.revision)},
         "pending_token": _S(record.pending_token),
         "pending_until": _N(record.pending_until),
+        "pending_type": _S(record.pending_type),
+        "pending_new_findings": (
+            {"M": {k: _S(v) for k, v in record.pending_new_findings.items()}} if record.pending_new_findings else None
+        ),
         "expires_at": None if record.expires_at is None else {"N": str(int(record.expires_at))},
     }
 
@@ -327,6 +386,10 @@ def from_item(item: Mapping[str, Any]) -> LedgerRecord:
         revision=int((item.get("revision") or {}).get("N", "0")),
         pending_token=_s(item, "pending_token"),
         pending_until=_time(item, "pending_until"),
+        pending_type=_s(item, "pending_type"),
+        pending_new_findings=MappingProxyType(
+            {k: v["S"] for k, v in (item.get("pending_new_findings") or {}).get("M", {}).items()}
+        ),
         expires_at=int(Decimal(item["expires_at"]["N"])) if "expires_at" in item else None,
     )
 

@@ -26,8 +26,14 @@ from ecr_scan_reporter.config import SEVERITIES
 from ecr_scan_reporter.events import ALL_SEVERITIES, ScanResult
 from ecr_scan_reporter.findings import SEVERITY_ORDER, Finding
 
-Kind = Literal["threshold_breached", "scan_failed"]
-KINDS: tuple[Kind, ...] = ("threshold_breached", "scan_failed")
+Kind = Literal["threshold_breached", "scan_failed", "resolved", "reminder"]
+KINDS: tuple[Kind, ...] = ("threshold_breached", "scan_failed", "resolved", "reminder")
+#: Types that report an image in breach (they need at least one breached severity).
+BREACH_KINDS: tuple[Kind, ...] = ("threshold_breached", "reminder")
+#: At most this many ``new_findings`` entries in the document (``new_findings_total`` gives the count), so the
+#: message stays far below SNS's 256 KB whatever the image; the text lists fewer.
+NEW_FINDINGS_MAX = 200
+NEW_FINDINGS_TEXT_MAX = 20
 SUBJECT_MAX = 99  # SNS: "must be less than 100 characters", ASCII, no line breaks
 SNS_MAX_BYTES = 262_144  # SNS: message + attributes, 256 KB
 #: What the rendered message (and its attributes and subject) may use: SNS's limit less a margin.
@@ -98,22 +104,24 @@ def render(
     thresholds: Mapping[str, int | None],
     kind: Kind,
     failure_reason: str | None = None,
+    new_findings: Sequence[tuple[str, str]] | None = None,
     section: FindingsSection | None = None,
 ) -> Notification:
     """Render the notification. ``breached`` comes from ``policy.evaluate_thresholds``; ``failure_reason`` is
-    used (default ``"unknown"``) only for ``scan_failed``; ``section`` adds the findings. A thresholded severity
-    missing from ``result.severity_counts`` is shown as "not reported", never as 0. Lists are shortened until
-    the message fits :data:`MESSAGE_BUDGET`."""
+    used (default ``"unknown"``) only for ``scan_failed``. ``new_findings`` ((id, severity) pairs the ledger has
+    not notified before; None without a ledger) adds ``new_findings`` (and ``new_findings_total``) to the
+    document; ``section`` adds the findings list. A thresholded severity missing from ``result.severity_counts``
+    is shown as "not reported", never as 0. Lists are shortened until the message fits :data:`MESSAGE_BUDGET`."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     breached = [s for s in SEVERITIES if s in breached]  # most severe first, whatever the caller's order
-    if kind == "threshold_breached" and not breached:
-        raise ValueError("threshold_breached needs at least one breached severity")
+    if kind in BREACH_KINDS and not breached:
+        raise ValueError(f"{kind} needs at least one breached severity")
     if section is not None and not 0 <= section.limit <= FINDINGS_IN_NOTIFICATION_MAX:
         raise ValueError(f"findings limit must be 0..{FINDINGS_IN_NOTIFICATION_MAX}, got {section.limit}")
     ranked = rank(section.findings) if section else []
     for level in _LEVELS:
-        notification = _render(result, breached, thresholds, kind, failure_reason, section, ranked, level)
+        notification = _render(result, breached, thresholds, kind, failure_reason, new_findings, section, ranked, level)
         if message_size(notification) <= MESSAGE_BUDGET and len(notification.chat.encode()) <= MESSAGE_BUDGET:
             return notification
     raise AssertionError("the most shortened message still exceeds the SNS limit")  # pragma: no cover
@@ -144,6 +152,7 @@ def _render(
     thresholds: Mapping[str, int | None],
     kind: Kind,
     failure_reason: str | None,
+    new_findings: Sequence[tuple[str, str]] | None,
     section: FindingsSection | None,
     ranked: list[Finding],
     level: tuple[int | None, int | None, int | None],
@@ -172,6 +181,11 @@ def _render(
         doc["image_tags_total"] = len(result.image_tags)
     if kind == "scan_failed":
         doc["failure_reason"] = _cap(failure_reason or "unknown", _REASON_MAX)
+    new_listed: Sequence[tuple[str, str]] = ()
+    if new_findings is not None:
+        new_listed = new_findings[: NEW_FINDINGS_MAX if max_findings is None else max_findings]
+        doc["new_findings"] = [{"id": _cap(i), "severity": s} for i, s in new_listed]
+        doc["new_findings_total"] = len(new_findings)
     listed: list[Finding] = []
     if section is not None:
         count = section.limit if max_findings is None else min(section.limit, max_findings)
@@ -186,7 +200,7 @@ def _render(
         if section.unavailable:
             doc["findings_unavailable"] = _cap(section.unavailable)
         doc.update(section.extra)
-    text = _text(result, breached, limits, kind, doc.get("failure_reason"), url, tags, doc, listed)
+    text = _text(result, breached, limits, kind, doc.get("failure_reason"), url, new_findings or (), tags, doc, listed)
     document = json.dumps(doc, sort_keys=False)
     subject = _subject(result, breached, kind)
     attributes = {
@@ -249,12 +263,18 @@ def _text(
     kind: Kind,
     failure_reason: str | None,
     url: str,
+    new_findings: Sequence[tuple[str, str]] = (),
     tags: Sequence[str] = (),
     doc: Mapping[str, Any] | None = None,
     listed: Sequence[Finding] = (),
 ) -> str:
     scanner = "Amazon ECR basic scanning" if result.source == "ecr" else "Amazon Inspector (ECR enhanced scanning)"
-    title = "Image scan findings over threshold" if kind == "threshold_breached" else "Image scan FAILED"
+    title = {
+        "threshold_breached": "Image scan findings over threshold",
+        "scan_failed": "Image scan FAILED",
+        "resolved": "Image scan findings within every threshold again (resolved)",
+        "reminder": "Reminder: image scan findings still over threshold",
+    }[kind]
     doc = doc or {}
     image = ", ".join(tags) or result.image_digest
     if len(tags) < len(result.image_tags):
@@ -284,7 +304,14 @@ def _text(
                 lines.append(f"{severity:<15}{'?':>7}  {shown:<10}  not reported by the scanner".rstrip())
                 continue
             lines.append(f"{severity:<15}{result.severity_counts[severity]:>7}  {shown:<10}{mark}".rstrip())
-        lines += ["", f"Breached:    {', '.join(breached)}", ""]
+        lines += ["", f"Breached:    {', '.join(breached) or 'none'}", ""]
+        if new_findings:
+            lines.append(f"New findings ({len(new_findings)}):")
+            shown_new = new_findings[:NEW_FINDINGS_TEXT_MAX]
+            lines += [f"  {severity:<10}{_cap(finding_id)}" for finding_id, severity in shown_new]
+            if len(new_findings) > len(shown_new):
+                lines.append(f"  ... and {len(new_findings) - len(shown_new)} more")
+            lines.append("")
     if "findings" in doc:
         lines += _findings_text(doc, listed, url)
     lines += ["Findings in the console:", url, ""]
@@ -343,7 +370,9 @@ def _chat(
     result: ScanResult, kind: Kind, subject: str, doc: Mapping[str, Any], listed: Sequence[Finding], url: str
 ) -> str:
     """The Amazon Q Developer in chat applications custom notification (version 1.0, source custom)."""
-    icon = ":rotating_light:" if kind == "threshold_breached" else ":x:"
+    icon = {"threshold_breached": ":rotating_light:", "reminder": ":bell:", "resolved": ":white_check_mark:"}.get(
+        kind, ":x:"
+    )
     counts = result.severity_counts
     limits = doc["thresholds"]
     image = ", ".join(doc["image_tags"]) or result.image_digest
@@ -385,7 +414,7 @@ def _chat(
     fixable = next((f for f in listed if f.fixed_in and f.package_name), None)
     if fixable:
         next_steps.append(_cap(f"Update {fixable.package_name} to {fixable.fixed_in} and rebuild the image", 200))
-    if kind == "threshold_breached":
+    if kind in BREACH_KINDS:
         next_steps.append("Accepted a risk? Add it to the module's `suppressions` with an expiry date and a reason")
     keywords = ["ECR", kind, highest_severity(counts), _cap(result.repository, CHAT_KEYWORD_LEN)]
     message = {
@@ -420,8 +449,11 @@ def _cap(text: Any, width: int = _FIELD_MAX) -> Any:
 def _subject(result: ScanResult, breached: Sequence[str], kind: Kind) -> str:
     if kind == "scan_failed":
         prefix = "ECR scan FAILED for "
+    elif kind == "resolved":
+        prefix = "ECR scan: resolved, within thresholds: "
     else:
-        prefix = "ECR scan: " + ", ".join(f"{result.severity_counts.get(s, 0)} {s}" for s in breached) + " in "
+        label = "ECR scan reminder: " if kind == "reminder" else "ECR scan: "
+        prefix = label + ", ".join(f"{result.severity_counts.get(s, 0)} {s}" for s in breached) + " in "
     suffix = f":{result.image_tags[0]}" if result.image_tags else f"@{result.image_digest[:19]}"
     suffix = _shorten(_ascii(suffix), 40)
     room = SUBJECT_MAX - len(prefix) - len(suffix)

@@ -185,6 +185,7 @@ def test_the_worst_case_would_not_fit_unshortened() -> None:
         THRESHOLDS,
         "threshold_breached",
         None,
+        None,
         section,
         notify.rank(section.findings),
         (None,) * 3,

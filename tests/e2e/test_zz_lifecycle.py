@@ -51,11 +51,11 @@ def _leftovers(pipeline: Pipeline) -> list[str]:
     found += pipeline.client("sqs").list_queues(QueueNamePrefix=PREFIX).get("QueueUrls", [])
     found += [r["Name"] for r in pipeline.client("events").list_rules(NamePrefix=PREFIX)["Rules"]]
     found += [t["TopicArn"] for t in pipeline.client("sns").list_topics()["Topics"] if f":{PREFIX}" in t["TopicArn"]]
-    found += [t for t in pipeline.client("dynamodb").list_tables()["TableNames"] if t.startswith(PREFIX)]
     found += [
         g["logGroupName"]
         for g in pipeline.client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{PREFIX}")["logGroups"]
     ]
+    found += [t for t in pipeline.client("dynamodb").list_tables()["TableNames"] if t.startswith(PREFIX)]
     return found
 
 

@@ -325,6 +325,23 @@ def test_an_image_that_cannot_be_read_is_retried_alone(inbox: Inbox, reader: Rea
     assert inbox() == []
 
 
+def test_a_burst_larger_than_the_invocation_hands_the_rest_back(inbox: Inbox, reader: Reader) -> None:
+    class Context:
+        def get_remaining_time_in_millis(self) -> int:
+            return 50_000 if len(reader.calls) < 2 else 5_000  # time runs out once two images were read
+
+    digests = [f"sha256:{i:064x}" for i in range(4)]
+    for digest in digests:
+        reader.by_digest[digest] = [Finding(f"CVE-2026-{digest[-4:]}", "CRITICAL")]
+    batch = sqs_batch([finding_event(d, f"CVE-2026-{d[-4:]}", "CRITICAL", i) for i, d in enumerate(digests)])
+
+    response = findings.handler(batch, Context())
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m2"}, {"itemIdentifier": "m3"}]}
+    assert [d for _, d in reader.calls] == digests[:2]
+    assert sorted(doc["image_digest"] for doc in inbox()) == digests[:2]
+
+
 def test_finding_events_of_unselected_repositories_are_ignored(
     inbox: Inbox, reader: Reader, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -60,6 +60,8 @@ logger = log.get_logger(__name__)
 #: How long a claim lasts when the invocation's deadline is unknown (no Lambda context): the function's timeout.
 DEFAULT_CLAIM_SECONDS = 60
 WRITE_ATTEMPTS = 3
+#: An Inspector2 Finding batch stops starting images when less time than this is left (the rest are retried).
+FINDING_EVENTS_RESERVE_MS = 15_000
 #: SNS errors no retry can fix: the message itself is refused.
 UNDELIVERABLE_CODES = frozenset({"InvalidParameter", "InvalidParameterValue"})
 
@@ -481,7 +483,16 @@ def _finding_events(records: list[Any], config: Settings, context: Any) -> dict[
             continue
         groups.setdefault(parsed.image_key, []).append((message_id, parsed))
 
-    for image_events in groups.values():
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    summary["deferred"] = 0
+    for index, image_events in enumerate(groups.values()):
+        if index and callable(remaining) and remaining() < FINDING_EVENTS_RESERVE_MS:
+            # Out of time: the rest go back to the queue and come again (a large burst spans invocations).
+            later = list(groups.values())[index:]
+            summary["deferred"] = len(later)
+            failures += [{"itemIdentifier": m} for group in later for m, _ in group if m]
+            log.emit(logger, "finding_events_deferred", images=len(later), reason="invocation running out of time")
+            break
         summary["images"] += 1
         latest = max((e for _, e in image_events), key=lambda e: e.time)
         result = events.ScanResult(

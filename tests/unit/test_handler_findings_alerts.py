@@ -247,9 +247,13 @@ def test_inspector_scan_low_threshold_uses_the_real_low_count(inbox: Inbox, read
     assert reader.calls == [("inspector2", digest)]
 
 
-def test_inspector_low_not_read_as_zero_when_inspector_cannot_be_read(inbox: Inbox, reader: Reader) -> None:
+def test_inspector_low_not_read_as_zero_when_inspector_cannot_be_read(
+    inbox: Inbox, reader: Reader, caplog: pytest.LogCaptureFixture
+) -> None:
     reader.error = ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "ListFindings")
     assert findings.handler(inspector_scan_event(), None)["status"] == "not_news"  # CRITICAL/HIGH/MEDIUM are 0
+    (line,) = [r for r in caplog.records if r.getMessage() == "threshold_not_evaluated"]
+    assert line.severities == ["LOW"]  # type: ignore[attr-defined]
     record = boto3.client("dynamodb", region_name=REGION).scan(TableName=TABLE)["Items"][0]
     assert "LOW" not in record["severity_counts"]["M"]  # never recorded as 0
 

@@ -384,6 +384,19 @@ def _observe(result: events.ScanResult, config: Settings) -> Observed:
         )
     extra: dict[str, Any] = {}
     if found is None:
+        unknown = [
+            s for s in SEVERITIES if config.severity_thresholds.get(s) is not None and s not in result.severity_counts
+        ]
+        if unknown:  # e.g. LOW of an Inspector2 Scan event: not reported, so not evaluated (never taken as 0)
+            log.emit(
+                logger,
+                "threshold_not_evaluated",
+                logging.WARNING,
+                severities=unknown,
+                reason="the scanner did not report these counts and its findings could not be read",
+                repository=result.repository,
+                image_digest=result.image_digest,
+            )
         return Observed(
             result, None, notify.FindingsSection(limit=config.findings_in_notification, unavailable=unavailable)
         )

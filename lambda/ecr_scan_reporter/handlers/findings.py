@@ -82,6 +82,11 @@ class Observed:
     section: notify.FindingsSection | None
 
 
+#: Findings recorded per image at most (the most severe first): a DynamoDB item holds 400 KB, and the record
+#: keeps the findings and the notified ones.
+RECORDED_FINDINGS_MAX = 4_000
+
+
 class NotificationInFlight(RuntimeError):
     """Another invocation is publishing a notification for an older result of this image: retry later."""
 
@@ -413,6 +418,17 @@ def _observe(result: events.ScanResult, config: Settings) -> Observed:
     applied = suppressions.apply(found.findings, result.repository, entries, datetime.now(UTC).date())
     counts = _effective_counts(result.severity_counts, found, applied)
     kept = {f.id: f.severity for f in applied.kept if f.severity in SEVERITIES}
+    if len(kept) > RECORDED_FINDINGS_MAX:
+        log.emit(
+            logger,
+            "scan_findings_truncated",
+            logging.WARNING,
+            findings=len(kept),
+            kept=RECORDED_FINDINGS_MAX,
+            repository=result.repository,
+            image_digest=result.image_digest,
+        )
+        kept = dict(sorted(kept.items(), key=news.finding_order)[:RECORDED_FINDINGS_MAX])
     if applied.suppressed or applied.expired:
         log.emit(
             logger,

@@ -77,3 +77,28 @@ output "topic_kms_key_arn" {
   description = "ARN of the customer-managed key the module created for its notification topic (created when no `kms_key_arn` is given and the alarms notify the module's topic: CloudWatch alarms cannot publish to a topic under `alias/aws/sns`), else `null`."
   value       = one(aws_kms_key.topic[*].arn)
 }
+
+output "ledger_table_name" {
+  description = "Name of the scan ledger, the DynamoDB table with one record per image (latest scan, findings, what was notified)."
+  value       = one(aws_dynamodb_table.ledger[*].name)
+}
+
+output "ledger_table_arn" {
+  description = "ARN of the scan ledger table."
+  value       = one(aws_dynamodb_table.ledger[*].arn)
+}
+
+output "chat_topic_arn" {
+  description = "ARN of the chat topic (notifications in the Amazon Q Developer in chat applications custom-notification format), with `create_chat_topic`; `null` otherwise."
+  value       = one(aws_sns_topic.chat[*].arn)
+}
+
+output "inspector_findings_queue_url" {
+  description = "URL of the queue buffering `Inspector2 Finding` events for the findings function, with `enable_inspector_events`; `null` otherwise."
+  value       = one(aws_sqs_queue.inspector_findings[*].url)
+}
+
+output "inspector_findings_dead_letter_queue_url" {
+  description = "URL of the dead-letter queue of `Inspector2 Finding` events the findings function could not report, with `enable_inspector_events`; `null` otherwise."
+  value       = one(aws_sqs_queue.inspector_findings_dlq[*].url)
+}

@@ -153,7 +153,7 @@ variable "notify_on_scan_failure" {
 }
 
 variable "enable_inspector_events" {
-  description = "Also report on `Inspector2 Scan` events, which is how registries using Amazon Inspector enhanced scanning announce results (basic scanning sends `ECR Image Scan` events, always handled)."
+  description = "Also report on Amazon Inspector (ECR enhanced scanning): `Inspector2 Scan` events (an image's initial scan) invoke the findings function, and `Inspector2 Finding` events (later changes found by continuous rescanning, one per finding, often in bursts) are buffered in a queue and reported per image at most once per batch. Basic scanning sends `ECR Image Scan` events, always handled."
   type        = bool
   default     = true
   nullable    = false
@@ -393,4 +393,103 @@ variable "reserved_concurrent_executions" {
     condition     = alltrue([for value in values(var.reserved_concurrent_executions) : value == null ? true : value >= 1 && floor(value) == value])
     error_message = "Each reserved_concurrent_executions value must be a whole number of at least 1, or null for no reservation (0 would stop the function: leave the key out instead)."
   }
+}
+
+variable "notify_on" {
+  description = "When an image in breach is notified: `new_findings` (its first breaching result, then only when a finding not notified before appears at a breached severity, or a severity newly breaches; the scan ledger remembers what was sent) or `every_scan` (every breaching result, as before the ledger)."
+  type        = string
+  default     = "new_findings"
+  nullable    = false
+
+  validation {
+    condition     = contains(["new_findings", "every_scan"], var.notify_on)
+    error_message = "notify_on must be \"new_findings\" or \"every_scan\"."
+  }
+}
+
+variable "notify_on_resolved" {
+  description = "Send one `resolved` notification when an image that breached a threshold has a result within every threshold again."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "renotify_after_days" {
+  description = "An image still in breach whose last notification is older than this many days gets a `reminder` notification with its next scan result (whole number, 1-365). `null`: never remind."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.renotify_after_days == null || try(var.renotify_after_days >= 1 && var.renotify_after_days <= 365 && floor(var.renotify_after_days) == var.renotify_after_days, false)
+    error_message = "renotify_after_days must be a whole number of days from 1 to 365, or null to never send reminders."
+  }
+}
+
+variable "ledger_deletion_protection" {
+  description = "Turn on DynamoDB deletion protection for the scan ledger table: `terraform destroy` then fails until it is turned off again. Losing the ledger loses no scan, only its memory (the next results of images in breach are notified again)."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "findings_in_notification" {
+  description = "How many findings a notification lists (0-50): the most severe first (by severity, then CVSS/Inspector score, then EPSS), each with its package, version, fixed-in version when known and reference URL; the rest are summed up as \"and N more\" with the console link. 0 lists none (the counts and the link remain)."
+  type        = number
+  default     = 10
+  nullable    = false
+
+  validation {
+    condition     = var.findings_in_notification >= 0 && var.findings_in_notification <= 50 && floor(var.findings_in_notification) == var.findings_in_notification
+    error_message = "findings_in_notification must be a whole number from 0 to 50."
+  }
+}
+
+variable "suppressions" {
+  description = "Accepted risks: findings that do not count toward the thresholds and are not listed, until they expire. Each entry: `vulnerability_id` (the finding's name, e.g. `CVE-2024-1234`; case-insensitive), `repository_regex` (optional; repositories it applies to, search semantics and syntax as `repository_include_regex`; default every repository), `expires` (`YYYY-MM-DD`, UTC: on and after that day the finding counts again and notifications name the expired suppression) and `reason` (required: why the risk is accepted). Stored as one item in the scan ledger table, not in the function's environment, so hundreds fit."
+  type = list(object({
+    vulnerability_id = string
+    repository_regex = optional(string)
+    expires          = string
+    reason           = string
+  }))
+  default  = []
+  nullable = false
+
+  validation {
+    condition     = alltrue([for s in var.suppressions : trimspace(s.vulnerability_id) != "" && !can(regex("\\s", trimspace(s.vulnerability_id)))])
+    error_message = "Every suppression needs a vulnerability_id: the finding's name without spaces, e.g. CVE-2024-1234."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.suppressions : can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", s.expires)) && can(formatdate("YYYY", "${s.expires}T00:00:00Z"))])
+    error_message = "Every suppression's expires must be a real date written YYYY-MM-DD (for example 2026-06-30)."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.suppressions : trimspace(s.reason) != ""])
+    error_message = "Every suppression needs a reason: why the risk is accepted (it is shown in notifications once the suppression expires)."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.suppressions : s.repository_regex == null || can(regexall(coalesce(s.repository_regex, ".*"), ""))])
+    error_message = "A suppression's repository_regex is not a valid regular expression (Terraform checks it with RE2: look-around and backreferences are not supported)."
+  }
+
+  validation {
+    # The same RE2-only constructs repository_include_regex refuses (see there).
+    condition     = alltrue([for s in var.suppressions : !can(regex("\\\\(x\\{|[pPQEzC1-9])|\\[:\\^?[A-Za-z]+:\\]|\\(\\?<[A-Za-z_]|\\(\\?[A-Za-z-]*U|\\{,|\\[[^\\]]*\\\\[dDsSwW]-[^\\]]", replace(coalesce(s.repository_regex, ".*"), "\\\\", ""))) && !can(regex("\\(\\?[A-Za-z-]+\\)", replace(replace(coalesce(s.repository_regex, ".*"), "\\\\", ""), "/^(\\(\\?[A-Za-z]+\\))+/", "")))])
+    error_message = "A suppression's repository_regex uses RE2 syntax that Python's re (which the functions use) rejects or reads differently. Write it in the common subset: \\xHH not \\x{..}; ranges such as [a-z0-9] not \\p{..}/\\pN or [[:alpha:]]; escape each character instead of \\Q...\\E; $ not \\z; (?P<name>...) not (?<name>...); \\xHH not \\1-\\9; {0,n} not {,n}; flags only as a leading (?i), (?m), (?s) or scoped (?i:...), never U or (?-i); no \\d, \\s or \\w as a range end in [...]."
+  }
+
+  validation {
+    condition     = length(jsonencode(var.suppressions)) <= 350000
+    error_message = "The suppressions take more than 350,000 characters as JSON: they must fit one DynamoDB item (400 KB)."
+  }
+}
+
+variable "create_chat_topic" {
+  description = "Create a second SNS topic that receives every notification in the Amazon Q Developer in chat applications (formerly AWS Chatbot) custom-notification format, ready to connect to a Slack channel, a Microsoft Teams channel or an Amazon Chime room (see the README). Its ARN is the `chat_topic_arn` output."
+  type        = bool
+  default     = false
+  nullable    = false
 }

@@ -32,33 +32,45 @@ run "create_false_plans_no_resource" {
     create                  = false
     create_alarms           = true
     enable_inspector_events = true
+    create_chat_topic       = true
     email_subscriptions     = ["security@example.com"]
+    suppressions            = [{ vulnerability_id = "CVE-2024-1234", expires = "2099-01-01", reason = "not reachable" }]
   }
 
   assert {
     condition = alltrue([for count in [
       length(aws_cloudwatch_event_rule.ecr_scan),
+      length(aws_cloudwatch_event_rule.inspector_finding),
       length(aws_cloudwatch_event_rule.inspector_scan),
       length(aws_cloudwatch_event_rule.schedule),
+      length(aws_cloudwatch_event_target.inspector_finding),
       length(aws_cloudwatch_event_target.this),
       length(aws_cloudwatch_log_group.this),
       length(aws_cloudwatch_metric_alarm.this),
+      length(aws_dynamodb_table.ledger),
+      length(aws_dynamodb_table_item.suppressions),
       length(aws_iam_role.this),
       length(aws_iam_role_policy.this),
       length(aws_kms_alias.topic),
       length(aws_kms_key.topic),
       length(aws_lambda_event_source_mapping.images),
+      length(aws_lambda_event_source_mapping.inspector_findings),
       length(aws_lambda_function.this),
       length(aws_lambda_function_event_invoke_config.this),
       length(aws_lambda_permission.events),
+      length(aws_sns_topic.chat),
       length(aws_sns_topic.this),
       length(aws_sns_topic_policy.this),
       length(aws_sns_topic_subscription.email),
       length(aws_sqs_queue.dead_letter),
       length(aws_sqs_queue.failed_events),
+      length(aws_sqs_queue.inspector_findings),
+      length(aws_sqs_queue.inspector_findings_dlq),
       length(aws_sqs_queue.work),
       length(aws_sqs_queue_policy.dead_letter),
       length(aws_sqs_queue_policy.failed_events),
+      length(aws_sqs_queue_policy.inspector_findings),
+      length(aws_sqs_queue_policy.inspector_findings_dlq),
       length(aws_sqs_queue_policy.work),
     ] : count == 0])
     error_message = "With create = false the module must plan no resource."
@@ -76,6 +88,8 @@ run "create_false_plans_no_resource" {
     condition = alltrue([for value in [
       output.work_queue_url, output.work_queue_arn, output.dead_letter_queue_url, output.dead_letter_queue_arn,
       output.failed_events_queue_url, output.failed_events_queue_arn, output.sns_topic_arn, output.topic_kms_key_arn,
+      output.ledger_table_name, output.ledger_table_arn, output.chat_topic_arn, output.inspector_findings_queue_url,
+      output.inspector_findings_dead_letter_queue_url,
     ] : value == null])
     error_message = "With create = false the single-value outputs must be null."
   }

@@ -213,7 +213,7 @@ run "defaults" {
     condition = toset(flatten([
       for statement in jsondecode(aws_sqs_queue_policy.failed_events[0].policy).Statement :
       statement.Condition.ArnEquals["aws:SourceArn"] if try(statement.Principal.Service, "") == "events.amazonaws.com"
-    ])) == toset([aws_cloudwatch_event_rule.schedule[0].arn, aws_cloudwatch_event_rule.ecr_scan[0].arn, aws_cloudwatch_event_rule.inspector_scan[0].arn])
+    ])) == toset([aws_cloudwatch_event_rule.schedule[0].arn, aws_cloudwatch_event_rule.ecr_scan[0].arn, aws_cloudwatch_event_rule.inspector_scan[0].arn, "arn:aws:events:eu-west-1:123456789012:rule/ecr-scan-reporter-inspector2-finding"])
     error_message = "Only this module's rules may dead-letter events to the failed-events queue."
   }
 
@@ -250,11 +250,11 @@ run "defaults" {
     error_message = "The repositories function must get exactly the variables docs/DESIGN.md lists."
   }
   assert {
-    condition     = toset(keys(aws_lambda_function.this["images"].environment[0].variables)) == toset(["QUEUE_URL", "SCAN_EXPIRY_DAYS", "ONLY_IMAGES_PULLED_WITHIN_DAYS", "MAX_IMAGES_PER_REPOSITORY", "LOG_LEVEL"])
+    condition     = toset(keys(aws_lambda_function.this["images"].environment[0].variables)) == toset(["QUEUE_URL", "SCAN_EXPIRY_DAYS", "ONLY_IMAGES_PULLED_WITHIN_DAYS", "MAX_IMAGES_PER_REPOSITORY", "LEDGER_TABLE_NAME", "LOG_LEVEL"])
     error_message = "The images function must get exactly the variables docs/DESIGN.md lists."
   }
   assert {
-    condition     = toset(keys(aws_lambda_function.this["findings"].environment[0].variables)) == toset(["SNS_TOPIC_ARN", "SEVERITY_THRESHOLDS", "NOTIFY_ON_SCAN_FAILURE", "REPOSITORY_INCLUDE_REGEX", "REPOSITORY_EXCLUDE_REGEX", "LOG_LEVEL"])
+    condition     = toset(keys(aws_lambda_function.this["findings"].environment[0].variables)) == toset(["SNS_TOPIC_ARN", "SEVERITY_THRESHOLDS", "NOTIFY_ON_SCAN_FAILURE", "REPOSITORY_INCLUDE_REGEX", "REPOSITORY_EXCLUDE_REGEX", "LEDGER_TABLE_NAME", "NOTIFY_ON", "NOTIFY_ON_RESOLVED", "RENOTIFY_AFTER_DAYS", "SCAN_EXPIRY_DAYS", "FINDINGS_IN_NOTIFICATION", "SUPPRESSIONS_SHA256", "CHAT_TOPIC_ARN", "LOG_LEVEL"])
     error_message = "The findings function must get exactly the variables docs/DESIGN.md lists."
   }
   assert {
@@ -340,12 +340,12 @@ run "defaults" {
     error_message = "No IAM policy may use a wildcard action."
   }
   assert {
-    condition = flatten([
+    condition = toset(flatten([
       for key, policy in aws_iam_role_policy.this : [
         for statement in jsondecode(policy.policy).Statement : statement.Action if contains(statement.Resource, "*")
       ]
-    ]) == ["ecr:GetAccountSetting", "ecr:GetRegistryScanningConfiguration"]
-    error_message = "The only \"*\" resources must be for ecr:GetAccountSetting and ecr:GetRegistryScanningConfiguration (no resource-level permissions)."
+    ])) == toset(["ecr:GetAccountSetting", "ecr:GetRegistryScanningConfiguration", "inspector2:ListFindings"])
+    error_message = "The only \"*\" resources must be for ecr:GetAccountSetting, ecr:GetRegistryScanningConfiguration and inspector2:ListFindings (no resource-level permissions)."
   }
   assert {
     condition = alltrue([

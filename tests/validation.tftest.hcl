@@ -476,3 +476,28 @@ run "cron_nth_day_of_week_is_accepted" {
     schedule_expression = "cron(5,35 14 ? JAN-MAR,DEC 2#1 1970)"
   }
 }
+
+# A suppression's repository_regex is read by the findings function with Python's re too: the same RE2-only
+# constructs are refused there.
+run "suppression_regex_with_re2_only_syntax_is_refused" {
+  command = plan
+  variables {
+    suppressions = [{ vulnerability_id = "CVE-2024-1234", repository_regex = "(?U)team-a", expires = "2099-01-01", reason = "not reachable" }]
+  }
+  expect_failures = [var.suppressions]
+}
+
+run "suppression_regex_with_a_posix_class_in_a_set_is_refused" {
+  command = plan
+  variables {
+    suppressions = [{ vulnerability_id = "CVE-2024-1234", repository_regex = "^team[a[:digit:]]", expires = "2099-01-01", reason = "not reachable" }]
+  }
+  expect_failures = [var.suppressions]
+}
+
+run "suppression_regex_in_the_common_subset_is_accepted" {
+  command = plan
+  variables {
+    suppressions = [{ vulnerability_id = "CVE-2024-1234", repository_regex = "(?i)^team-a/[\\w.-]+$", expires = "2099-01-01", reason = "not reachable" }]
+  }
+}

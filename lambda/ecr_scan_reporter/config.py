@@ -23,6 +23,17 @@ ONLY_IMAGES_PULLED_WITHIN_DAYS      whole number of days >= 1; empty = no filter
 MAX_IMAGES_PER_REPOSITORY           whole number >= 1; empty = no limit                         empty
 TIME_BUDGET_RESERVE_SECONDS         whole number of seconds >= 1 kept in reserve before a       20
                                     Lambda hands the rest of a repository to a continuation
+LEDGER_TABLE_NAME                   DynamoDB table name of the scan ledger; empty = no ledger    empty
+                                    (every result notifies, every sweep looks each image up)
+NOTIFY_ON                           new_findings or every_scan                                  new_findings
+NOTIFY_ON_RESOLVED                  true/false: one ``resolved`` notification when an image     true
+                                    that breached is within every threshold again
+RENOTIFY_AFTER_DAYS                 whole number of days 1-365 after which an image still in    30
+                                    breach is reminded, or ``never``
+FINDINGS_IN_NOTIFICATION            whole number 0-50: findings listed in a notification        10
+SUPPRESSIONS_SHA256                 SHA-256 (hex) of the suppressions document stored in the    empty
+                                    ledger table (config#suppressions); empty = none
+CHAT_TOPIC_ARN                      SNS topic ARN for the chat (custom-notification) form       --
 LOG_LEVEL                           DEBUG, INFO, WARNING or ERROR                               INFO
 ==================================  ==========================================================  =========
 
@@ -43,6 +54,8 @@ SEVERITIES: tuple[str, ...] = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
 DEFAULT_THRESHOLDS: Mapping[str, int | None] = MappingProxyType({"CRITICAL": 0, "HIGH": 0, "MEDIUM": None, "LOW": None})
 _SNS_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+NOTIFY_ON_CHOICES = ("new_findings", "every_scan")
+_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 
 
 class ConfigError(ValueError):
@@ -62,6 +75,13 @@ class Settings:
     max_images_per_repository: int | None = None
     time_budget_reserve_seconds: int = 20
     log_level: str = "INFO"
+    ledger_table_name: str | None = None
+    notify_on: str = "new_findings"
+    notify_on_resolved: bool = True
+    renotify_after_days: int | None = 30
+    findings_in_notification: int = 10
+    suppressions_sha256: str | None = None
+    chat_topic_arn: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, require: Iterable[str] = ()) -> Settings:
@@ -79,6 +99,13 @@ class Settings:
             max_images_per_repository=_optional_int(env, "MAX_IMAGES_PER_REPOSITORY", low=1),
             time_budget_reserve_seconds=_int(env, "TIME_BUDGET_RESERVE_SECONDS", 20, low=1, high=600),
             log_level=_choice(env, "LOG_LEVEL", "INFO", _LOG_LEVELS),
+            ledger_table_name=_table_name(env, "LEDGER_TABLE_NAME"),
+            notify_on=_notify_on(env, "NOTIFY_ON"),
+            notify_on_resolved=_bool(env, "NOTIFY_ON_RESOLVED", True),
+            renotify_after_days=_renotify(env, "RENOTIFY_AFTER_DAYS"),
+            findings_in_notification=_int(env, "FINDINGS_IN_NOTIFICATION", 10, low=0, high=50),
+            suppressions_sha256=_sha256(env, "SUPPRESSIONS_SHA256"),
+            chat_topic_arn=_sns_arn(env, "CHAT_TOPIC_ARN"),
         )
         for name in require:
             if getattr(settings, name) in (None, ""):
@@ -131,6 +158,39 @@ class _Pairs(list[tuple[str, object]]):
 def _optional_str(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name, "").strip()
     return value or None
+
+
+def _table_name(env: Mapping[str, str], name: str) -> str | None:
+    value = _optional_str(env, name)
+    if value is not None and not _TABLE_NAME.match(value):
+        raise ConfigError(f"{name}={value!r} is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)")
+    return value
+
+
+def _notify_on(env: Mapping[str, str], name: str) -> str:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return NOTIFY_ON_CHOICES[0]
+    if raw not in NOTIFY_ON_CHOICES:
+        raise ConfigError(f"{name}={raw!r} must be one of {', '.join(NOTIFY_ON_CHOICES)}")
+    return raw
+
+
+def _renotify(env: Mapping[str, str], name: str) -> int | None:
+    """``never``: no reminders (None); empty: the default, 30; else a whole number of days 1-365."""
+    if env.get(name, "").strip().lower() == "never":
+        return None
+    try:
+        return _int(env, name, 30, low=1, high=365)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc}, or never") from None
+
+
+def _sha256(env: Mapping[str, str], name: str) -> str | None:
+    value = _optional_str(env, name)
+    if value is not None and not re.fullmatch(r"[0-9a-f]{64}", value):
+        raise ConfigError(f"{name}={value!r} must be a SHA-256 in lower-case hex (64 characters)")
+    return value
 
 
 def _sns_arn(env: Mapping[str, str], name: str) -> str | None:

@@ -55,6 +55,7 @@ def _leftovers(pipeline: Pipeline) -> list[str]:
         g["logGroupName"]
         for g in pipeline.client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{PREFIX}")["logGroups"]
     ]
+    found += [t for t in pipeline.client("dynamodb").list_tables()["TableNames"] if t.startswith(PREFIX)]
     alarms = pipeline.client("cloudwatch").describe_alarms(AlarmNamePrefix=PREFIX)["MetricAlarms"]
     found += [a["AlarmName"] for a in alarms]
     kms = pipeline.client("kms")

@@ -34,6 +34,13 @@ DEFAULTS: Mapping[str, tuple[str, Any]] = {
     "MAX_IMAGES_PER_REPOSITORY": ("max_images_per_repository", None),
     "TIME_BUDGET_RESERVE_SECONDS": ("time_budget_reserve_seconds", 20),
     "LOG_LEVEL": ("log_level", "INFO"),
+    "LEDGER_TABLE_NAME": ("ledger_table_name", None),
+    "NOTIFY_ON": ("notify_on", "new_findings"),
+    "NOTIFY_ON_RESOLVED": ("notify_on_resolved", True),
+    "RENOTIFY_AFTER_DAYS": ("renotify_after_days", 30),
+    "FINDINGS_IN_NOTIFICATION": ("findings_in_notification", 10),
+    "SUPPRESSIONS_SHA256": ("suppressions_sha256", None),
+    "CHAT_TOPIC_ARN": ("chat_topic_arn", None),
 }
 
 
@@ -141,6 +148,17 @@ ACCEPTED = [
     ("LOG_LEVEL", " error ", "log_level", "ERROR"),
     ("SEVERITY_THRESHOLDS", '{"CRITICAL": 0, "HIGH": 3, "MEDIUM": null, "LOW": 100}', "severity_thresholds",
      {"CRITICAL": 0, "HIGH": 3, "MEDIUM": None, "LOW": 100}),
+    ("LEDGER_TABLE_NAME", " esr-ledger ", "ledger_table_name", "esr-ledger"),
+    ("NOTIFY_ON", "every_scan", "notify_on", "every_scan"),
+    ("NOTIFY_ON", "NEW_FINDINGS", "notify_on", "new_findings"),
+    ("NOTIFY_ON_RESOLVED", "false", "notify_on_resolved", False),
+    ("RENOTIFY_AFTER_DAYS", "1", "renotify_after_days", 1),
+    ("RENOTIFY_AFTER_DAYS", "365", "renotify_after_days", 365),
+    ("RENOTIFY_AFTER_DAYS", "never", "renotify_after_days", None),
+    ("FINDINGS_IN_NOTIFICATION", "0", "findings_in_notification", 0),
+    ("FINDINGS_IN_NOTIFICATION", "50", "findings_in_notification", 50),
+    ("SUPPRESSIONS_SHA256", " " + "ab" * 32 + " ", "suppressions_sha256", "ab" * 32),
+    ("CHAT_TOPIC_ARN", f"{ARN}-chat", "chat_topic_arn", f"{ARN}-chat"),
 ]  # fmt: skip
 
 
@@ -200,6 +218,16 @@ REFUSED = [
     ("TIME_BUDGET_RESERVE_SECONDS", "601", "must be a whole number from 1 to 600"),
     ("LOG_LEVEL", "TRACE", "must be one of DEBUG, INFO, WARNING, ERROR"),
     ("LOG_LEVEL", "CRITICAL", "must be one of DEBUG, INFO, WARNING, ERROR"),
+    ("LEDGER_TABLE_NAME", "no spaces", "is not a DynamoDB table name"),
+    ("NOTIFY_ON", "always", "must be one of new_findings, every_scan"),
+    ("NOTIFY_ON_RESOLVED", "maybe", "must be true or false"),
+    ("RENOTIFY_AFTER_DAYS", "0", "must be a whole number from 1 to 365, or never"),
+    ("RENOTIFY_AFTER_DAYS", "366", "must be a whole number from 1 to 365, or never"),
+    ("FINDINGS_IN_NOTIFICATION", "51", "must be a whole number from 0 to 50"),
+    ("FINDINGS_IN_NOTIFICATION", "-1", "must be a whole number from 0 to 50"),
+    ("SUPPRESSIONS_SHA256", "AB" * 32, "must be a SHA-256 in lower-case hex"),
+    ("SUPPRESSIONS_SHA256", "abc", "must be a SHA-256 in lower-case hex"),
+    ("CHAT_TOPIC_ARN", "arn:aws:sqs:eu-west-1:123456789012:chat", "is not an SNS topic ARN"),
 ]  # fmt: skip
 
 

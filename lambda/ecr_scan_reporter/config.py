@@ -30,6 +30,10 @@ NOTIFY_ON_RESOLVED                  true/false: one ``resolved`` notification wh
                                     that breached is within every threshold again
 RENOTIFY_AFTER_DAYS                 whole number of days 1-365 after which an image still in    30
                                     breach is reminded, or ``never``
+FINDINGS_IN_NOTIFICATION            whole number 0-50: findings listed in a notification        10
+SUPPRESSIONS_SHA256                 SHA-256 (hex) of the suppressions document stored in the    empty
+                                    ledger table (config#suppressions); empty = none
+CHAT_TOPIC_ARN                      SNS topic ARN for the chat (custom-notification) form       --
 LOG_LEVEL                           DEBUG, INFO, WARNING or ERROR                               INFO
 ==================================  ==========================================================  =========
 
@@ -75,6 +79,9 @@ class Settings:
     notify_on: str = "new_findings"
     notify_on_resolved: bool = True
     renotify_after_days: int | None = 30
+    findings_in_notification: int = 10
+    suppressions_sha256: str | None = None
+    chat_topic_arn: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, require: Iterable[str] = ()) -> Settings:
@@ -96,6 +103,9 @@ class Settings:
             notify_on=_notify_on(env, "NOTIFY_ON"),
             notify_on_resolved=_bool(env, "NOTIFY_ON_RESOLVED", True),
             renotify_after_days=_renotify(env, "RENOTIFY_AFTER_DAYS"),
+            findings_in_notification=_int(env, "FINDINGS_IN_NOTIFICATION", 10, low=0, high=50),
+            suppressions_sha256=_sha256(env, "SUPPRESSIONS_SHA256"),
+            chat_topic_arn=_sns_arn(env, "CHAT_TOPIC_ARN"),
         )
         for name in require:
             if getattr(settings, name) in (None, ""):
@@ -174,6 +184,13 @@ def _renotify(env: Mapping[str, str], name: str) -> int | None:
         return _int(env, name, 30, low=1, high=365)
     except ConfigError as exc:
         raise ConfigError(f"{exc}, or never") from None
+
+
+def _sha256(env: Mapping[str, str], name: str) -> str | None:
+    value = _optional_str(env, name)
+    if value is not None and not re.fullmatch(r"[0-9a-f]{64}", value):
+        raise ConfigError(f"{name}={value!r} must be a SHA-256 in lower-case hex (64 characters)")
+    return value
 
 
 def _sns_arn(env: Mapping[str, str], name: str) -> str | None:

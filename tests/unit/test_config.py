@@ -38,6 +38,9 @@ DEFAULTS: Mapping[str, tuple[str, Any]] = {
     "NOTIFY_ON": ("notify_on", "new_findings"),
     "NOTIFY_ON_RESOLVED": ("notify_on_resolved", True),
     "RENOTIFY_AFTER_DAYS": ("renotify_after_days", 30),
+    "FINDINGS_IN_NOTIFICATION": ("findings_in_notification", 10),
+    "SUPPRESSIONS_SHA256": ("suppressions_sha256", None),
+    "CHAT_TOPIC_ARN": ("chat_topic_arn", None),
 }
 
 
@@ -152,6 +155,10 @@ ACCEPTED = [
     ("RENOTIFY_AFTER_DAYS", "1", "renotify_after_days", 1),
     ("RENOTIFY_AFTER_DAYS", "365", "renotify_after_days", 365),
     ("RENOTIFY_AFTER_DAYS", "never", "renotify_after_days", None),
+    ("FINDINGS_IN_NOTIFICATION", "0", "findings_in_notification", 0),
+    ("FINDINGS_IN_NOTIFICATION", "50", "findings_in_notification", 50),
+    ("SUPPRESSIONS_SHA256", " " + "ab" * 32 + " ", "suppressions_sha256", "ab" * 32),
+    ("CHAT_TOPIC_ARN", f"{ARN}-chat", "chat_topic_arn", f"{ARN}-chat"),
 ]  # fmt: skip
 
 
@@ -216,6 +223,11 @@ REFUSED = [
     ("NOTIFY_ON_RESOLVED", "maybe", "must be true or false"),
     ("RENOTIFY_AFTER_DAYS", "0", "must be a whole number from 1 to 365, or never"),
     ("RENOTIFY_AFTER_DAYS", "366", "must be a whole number from 1 to 365, or never"),
+    ("FINDINGS_IN_NOTIFICATION", "51", "must be a whole number from 0 to 50"),
+    ("FINDINGS_IN_NOTIFICATION", "-1", "must be a whole number from 0 to 50"),
+    ("SUPPRESSIONS_SHA256", "AB" * 32, "must be a SHA-256 in lower-case hex"),
+    ("SUPPRESSIONS_SHA256", "abc", "must be a SHA-256 in lower-case hex"),
+    ("CHAT_TOPIC_ARN", "arn:aws:sqs:eu-west-1:123456789012:chat", "is not an SNS topic ARN"),
 ]  # fmt: skip
 
 

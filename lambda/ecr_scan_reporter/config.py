@@ -23,10 +23,12 @@ MAX_IMAGES_PER_REPOSITORY           whole number >= 1; empty = no limit         
 TIME_BUDGET_RESERVE_SECONDS         whole number of seconds >= 1 kept in reserve before a       20
                                     Lambda hands the rest of a repository to a continuation
 LOG_LEVEL                           DEBUG, INFO, WARNING or ERROR                               INFO
+METRICS_NAMESPACE                   CloudWatch namespace of the metrics (1-255 of letters,      see below
+                                    digits and . - _ / # :; not starting with AWS/)
 ==================================  ==========================================================  =========
 
 Default thresholds: CRITICAL 0, HIGH 0, MEDIUM and LOW ignored. A threshold N tolerates N findings; the image
-breaches when its count is greater than N.
+breaches when its count is greater than N. Default metrics namespace: ``ECRScanReporter``.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+
+from ecr_scan_reporter.metrics import DEFAULT_NAMESPACE, MetricError, validate_namespace
 
 SEVERITIES: tuple[str, ...] = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
 DEFAULT_THRESHOLDS: Mapping[str, int | None] = MappingProxyType({"CRITICAL": 0, "HIGH": 0, "MEDIUM": None, "LOW": None})
@@ -61,6 +65,7 @@ class Settings:
     max_images_per_repository: int | None = None
     time_budget_reserve_seconds: int = 20
     log_level: str = "INFO"
+    metrics_namespace: str = DEFAULT_NAMESPACE
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, require: Iterable[str] = ()) -> Settings:
@@ -78,6 +83,7 @@ class Settings:
             max_images_per_repository=_optional_int(env, "MAX_IMAGES_PER_REPOSITORY", low=1),
             time_budget_reserve_seconds=_int(env, "TIME_BUDGET_RESERVE_SECONDS", 20, low=1, high=600),
             log_level=_choice(env, "LOG_LEVEL", "INFO", _LOG_LEVELS),
+            metrics_namespace=_namespace(env, "METRICS_NAMESPACE"),
         )
         for name in require:
             if getattr(settings, name) in (None, ""):
@@ -170,3 +176,13 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
     if raw not in choices:
         raise ConfigError(f"{name}={raw!r} must be one of {', '.join(choices)}")
     return raw
+
+
+def _namespace(env: Mapping[str, str], name: str) -> str:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return DEFAULT_NAMESPACE
+    try:
+        return validate_namespace(raw)
+    except MetricError as exc:
+        raise ConfigError(f"{name}: {exc}") from None

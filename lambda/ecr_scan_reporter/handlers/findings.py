@@ -15,9 +15,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_scan_reporter import aws, events, log, notify, policy
+from ecr_scan_reporter import aws, events, log, metrics, notify, policy
 from ecr_scan_reporter.config import Settings
-from ecr_scan_reporter.handlers import load_settings
+from ecr_scan_reporter.handlers import emit_metrics, load_settings
 
 logger = log.get_logger(__name__)
 
@@ -71,7 +71,13 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         message_id=message_id,
         **image,
     )
+    emit_metrics(context, config, _measured(breached, event_type))
     return {"status": "notified", "event_type": event_type, "breached": breached, "message_id": message_id, **image}
+
+
+def _measured(breached: list[str], event_type: str) -> list[metrics.Metric]:
+    sent = metrics.counts({metrics.NOTIFICATIONS_SENT: 1}, {metrics.EVENT_TYPE: event_type})
+    return sent + [m for s in breached for m in metrics.counts({metrics.IMAGES_IN_BREACH: 1}, {metrics.SEVERITY: s})]
 
 
 def _ignore_reason(result: events.ScanResult, config: Settings) -> str | None:

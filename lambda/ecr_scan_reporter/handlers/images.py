@@ -28,12 +28,14 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_scan_reporter import aws, log, policy, registry
+from ecr_scan_reporter import aws, log, metrics, policy, registry
 from ecr_scan_reporter.config import Settings
-from ecr_scan_reporter.handlers import load_settings
+from ecr_scan_reporter.handlers import emit_metrics, load_settings
 from ecr_scan_reporter.sweep import (
+    Continuation,
     MalformedMessage,
     SweepOptions,
+    SweepSummary,
     WorkItem,
     parse_work_message,
     send_work_items,
@@ -61,11 +63,24 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str
         return float(context.get_remaining_time_in_millis()) / 1000.0
 
     failures = []
+    swept: list[tuple[Continuation | None, SweepSummary]] = []
     for record in records:
         message_id = str(record.get("messageId", ""))
-        if not _handle(record, message_id, ecr, config, options, now, remaining):
+        if not _handle(record, message_id, ecr, config, options, now, remaining, swept):
             failures.append({"itemIdentifier": message_id})
+    emit_metrics(context, config, metrics.counts(_measured(swept)))
     return {"batchItemFailures": failures}
+
+
+def _measured(swept: list[tuple[Continuation | None, SweepSummary]]) -> dict[str, int]:
+    """This invocation's counts: a continued sweep's summary also counts its earlier parts, which are taken off."""
+    totals = {metrics.IMAGES_CONSIDERED: 0, metrics.SCANS_STARTED: 0, metrics.SCANS_REFUSED_BY_DAILY_LIMIT: 0}
+    for resumed, summary in swept:
+        before = resumed.counts if resumed is not None and resumed.part == summary.part else {}
+        totals[metrics.IMAGES_CONSIDERED] += summary.considered - before.get("considered", 0)
+        totals[metrics.SCANS_STARTED] += summary.scan_started - before.get("scan_started", 0)
+        totals[metrics.SCANS_REFUSED_BY_DAILY_LIMIT] += summary.limit_exceeded - before.get("limit_exceeded", 0)
+    return totals
 
 
 def _handle(
@@ -76,6 +91,7 @@ def _handle(
     options: SweepOptions,
     now: datetime,
     remaining: Callable[[], float],
+    swept: list[tuple[Continuation | None, SweepSummary]],
 ) -> bool:
     """Sweep one record's repository; True when the record is done (success or nothing more to do)."""
     try:
@@ -102,6 +118,7 @@ def _handle(
         code = registry.error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
         log.emit(logger, "sweep_failed", logging.ERROR, **fields, error_code=code, error=str(exc))
         return False
+    swept.append((item.continuation, summary))
     if summary.continuation is not None:
         follow_up = WorkItem(item.repository, item.registry_id, summary.continuation)
         assert config.queue_url is not None  # required by load_settings()

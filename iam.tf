@@ -96,6 +96,29 @@ locals {
         Resource = [local.arns.failed_events_queue]
       },
     ]
+    report = concat(
+      [
+        {
+          Sid      = "PublishReport"
+          Effect   = "Allow"
+          Action   = ["sns:Publish"]
+          Resource = [local.topic_policy_arn]
+        },
+        {
+          Sid      = "ReportFailedInvocations"
+          Effect   = "Allow"
+          Action   = ["sqs:SendMessage"]
+          Resource = [local.arns.failed_events_queue]
+        },
+      ],
+      # Writes new report objects only: no read, list or delete of what is already stored.
+      local.report_bucket ? [{
+        Sid      = "WriteReports"
+        Effect   = "Allow"
+        Action   = ["s3:PutObject"]
+        Resource = ["${local.report_bucket_arn}/${local.report_prefix}*"]
+      }] : [],
+    )
   }
 }
 

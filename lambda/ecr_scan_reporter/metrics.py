@@ -18,8 +18,8 @@ RepositoriesQueued         --               work messages sent by the repositori
 ImagesConsidered           --               images the images function looked at
 ScansStarted               --               scans the images function started
 ScansRefusedByDailyLimit   --               scans ECR refused (one scan per image per day, registry quota)
-ImagesInBreach             Severity         scan results over a severity's threshold (findings function);
-                                            the report function: images in breach in the ledger right now
+ImagesInBreach             Severity         scan results over a severity's threshold (findings function)
+RegistryImagesInBreach     Severity         images in breach in the whole ledger when the report was built
 NotificationsSent          EventType        notifications published, by type
 NotificationsHeldBack      --               notifications not sent because the image was already notified
 FindingsSuppressed         --               findings hidden by a suppression (accepted risk)
@@ -46,6 +46,7 @@ IMAGES_CONSIDERED = "ImagesConsidered"
 SCANS_STARTED = "ScansStarted"
 SCANS_REFUSED_BY_DAILY_LIMIT = "ScansRefusedByDailyLimit"
 IMAGES_IN_BREACH = "ImagesInBreach"
+REGISTRY_IMAGES_IN_BREACH = "RegistryImagesInBreach"
 NOTIFICATIONS_SENT = "NotificationsSent"
 NOTIFICATIONS_HELD_BACK = "NotificationsHeldBack"
 FINDINGS_SUPPRESSED = "FindingsSuppressed"
@@ -55,6 +56,7 @@ NAMES: tuple[str, ...] = (
     SCANS_STARTED,
     SCANS_REFUSED_BY_DAILY_LIMIT,
     IMAGES_IN_BREACH,
+    REGISTRY_IMAGES_IN_BREACH,
     NOTIFICATIONS_SENT,
     NOTIFICATIONS_HELD_BACK,
     FINDINGS_SUPPRESSED,

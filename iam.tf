@@ -153,6 +153,6 @@ resource "aws_iam_role_policy" "this" {
   role = aws_iam_role.this[each.key].id
   policy = jsonencode({
     Version   = "2012-10-17"
-    Statement = concat(local.policy_statements[each.key], [local.logs_statements[each.key]], local.kms_statements)
+    Statement = concat(local.policy_statements[each.key], local.ledger_statements[each.key], [local.logs_statements[each.key]], local.kms_statements)
   })
 }

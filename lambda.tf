@@ -33,6 +33,7 @@ locals {
         SCAN_EXPIRY_DAYS               = tostring(var.scan_expiry_days)
         ONLY_IMAGES_PULLED_WITHIN_DAYS = var.only_images_pulled_within_days == null ? "" : tostring(var.only_images_pulled_within_days)
         MAX_IMAGES_PER_REPOSITORY      = var.max_images_per_repository == null ? "" : tostring(var.max_images_per_repository)
+        LEDGER_TABLE_NAME              = aws_dynamodb_table.ledger.name
         LOG_LEVEL                      = var.log_level
       })
     }
@@ -47,6 +48,11 @@ locals {
         NOTIFY_ON_SCAN_FAILURE   = tostring(var.notify_on_scan_failure)
         REPOSITORY_INCLUDE_REGEX = var.repository_include_regex
         REPOSITORY_EXCLUDE_REGEX = var.repository_exclude_regex == null ? "" : var.repository_exclude_regex
+        LEDGER_TABLE_NAME        = aws_dynamodb_table.ledger.name
+        NOTIFY_ON                = var.notify_on
+        NOTIFY_ON_RESOLVED       = tostring(var.notify_on_resolved)
+        RENOTIFY_AFTER_DAYS      = var.renotify_after_days == null ? "" : tostring(var.renotify_after_days)
+        SCAN_EXPIRY_DAYS         = tostring(var.scan_expiry_days)
         LOG_LEVEL                = var.log_level
       })
     }
@@ -60,6 +66,7 @@ locals {
         SEVERITY_THRESHOLDS = local.severity_thresholds_json
         SCAN_EXPIRY_DAYS    = tostring(var.scan_expiry_days)
         REPORT_BUCKET_NAME  = local.report_bucket ? var.report_bucket_name : ""
+        LEDGER_TABLE_NAME   = aws_dynamodb_table.ledger.name
         LOG_LEVEL           = var.log_level
       })
     }

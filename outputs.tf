@@ -68,6 +68,16 @@ output "event_rule_arns" {
   value       = { for key in keys(local.event_targets) : key => local.event_rule_arns[key] }
 }
 
+output "ledger_table_name" {
+  description = "Name of the scan ledger, the DynamoDB table with one record per image (latest scan, findings, what was notified)."
+  value       = aws_dynamodb_table.ledger.name
+}
+
+output "ledger_table_arn" {
+  description = "ARN of the scan ledger table."
+  value       = aws_dynamodb_table.ledger.arn
+}
+
 output "report_bucket_name" {
   description = "Name of the S3 bucket keeping the exposure reports (`null` without `report_bucket_name`)."
   value       = one(aws_s3_bucket.report[*].id)

@@ -282,6 +282,43 @@ variable "tags" {
   nullable    = false
 }
 
+variable "notify_on" {
+  description = "When an image in breach is notified: `new_findings` (its first breaching result, then only when a finding not notified before appears at a breached severity, or a severity newly breaches; the scan ledger remembers what was sent) or `every_scan` (every breaching result, as before the ledger)."
+  type        = string
+  default     = "new_findings"
+  nullable    = false
+
+  validation {
+    condition     = contains(["new_findings", "every_scan"], var.notify_on)
+    error_message = "notify_on must be \"new_findings\" or \"every_scan\"."
+  }
+}
+
+variable "notify_on_resolved" {
+  description = "Send one `resolved` notification when an image that breached a threshold has a result within every threshold again."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "renotify_after_days" {
+  description = "An image still in breach whose last notification is older than this many days gets a `reminder` notification with its next scan result (whole number, 1-365). `null`: never remind."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.renotify_after_days == null || try(var.renotify_after_days >= 1 && var.renotify_after_days <= 365 && floor(var.renotify_after_days) == var.renotify_after_days, false)
+    error_message = "renotify_after_days must be a whole number of days from 1 to 365, or null to never send reminders."
+  }
+}
+
+variable "ledger_deletion_protection" {
+  description = "Turn on DynamoDB deletion protection for the scan ledger table: `terraform destroy` then fails until it is turned off again. Losing the ledger loses no scan, only its memory (the next results of images in breach are notified again)."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
 # --- metrics, dashboard and the exposure report ---------------------------------------------------------------------
 
 variable "metrics_namespace" {

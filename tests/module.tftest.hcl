@@ -262,11 +262,11 @@ run "defaults" {
     error_message = "The repositories function must get exactly the variables docs/DESIGN.md lists."
   }
   assert {
-    condition     = toset(keys(aws_lambda_function.this["images"].environment[0].variables)) == toset(["QUEUE_URL", "SCAN_EXPIRY_DAYS", "ONLY_IMAGES_PULLED_WITHIN_DAYS", "MAX_IMAGES_PER_REPOSITORY", "LOG_LEVEL", "METRICS_NAMESPACE"])
+    condition     = toset(keys(aws_lambda_function.this["images"].environment[0].variables)) == toset(["QUEUE_URL", "SCAN_EXPIRY_DAYS", "ONLY_IMAGES_PULLED_WITHIN_DAYS", "MAX_IMAGES_PER_REPOSITORY", "LEDGER_TABLE_NAME", "LOG_LEVEL", "METRICS_NAMESPACE"])
     error_message = "The images function must get exactly the variables docs/DESIGN.md lists."
   }
   assert {
-    condition     = toset(keys(aws_lambda_function.this["findings"].environment[0].variables)) == toset(["SNS_TOPIC_ARN", "SEVERITY_THRESHOLDS", "NOTIFY_ON_SCAN_FAILURE", "REPOSITORY_INCLUDE_REGEX", "REPOSITORY_EXCLUDE_REGEX", "LOG_LEVEL", "METRICS_NAMESPACE"])
+    condition     = toset(keys(aws_lambda_function.this["findings"].environment[0].variables)) == toset(["SNS_TOPIC_ARN", "SEVERITY_THRESHOLDS", "NOTIFY_ON_SCAN_FAILURE", "REPOSITORY_INCLUDE_REGEX", "REPOSITORY_EXCLUDE_REGEX", "LEDGER_TABLE_NAME", "NOTIFY_ON", "NOTIFY_ON_RESOLVED", "RENOTIFY_AFTER_DAYS", "SCAN_EXPIRY_DAYS", "LOG_LEVEL", "METRICS_NAMESPACE"])
     error_message = "The findings function must get exactly the variables docs/DESIGN.md lists."
   }
   assert {

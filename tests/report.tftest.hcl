@@ -57,6 +57,14 @@ run "defaults" {
     error_message = "Every function must get METRICS_NAMESPACE (default ECRScanReporter)."
   }
   assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this["report"].policy).Statement : s.Resource if s.Sid == "ReadLedger"]) == ["arn:aws:dynamodb:eu-west-1:123456789012:table/ecr-scan-reporter-ledger"]
+    error_message = "The report function may scan the module's ledger table only."
+  }
+  assert {
+    condition     = aws_lambda_function.this["report"].environment[0].variables.LEDGER_TABLE_NAME == "ecr-scan-reporter-ledger"
+    error_message = "The report function must get the ledger's name."
+  }
+  assert {
     condition     = aws_lambda_function.this["report"].handler == "ecr_scan_reporter.handlers.report.handler" && aws_lambda_function.this["report"].environment[0].variables.REPORT_BUCKET_NAME == ""
     error_message = "The report function runs handlers.report, with no bucket by default."
   }
@@ -78,8 +86,9 @@ run "defaults" {
       ] == [
       ["PublishReport", ["sns:Publish"]],
       ["ReportFailedInvocations", ["sqs:SendMessage"]],
+      ["ReadLedger", ["dynamodb:Scan"]],
     ]
-    error_message = "Without a bucket the report function may publish and report failures, nothing more (plus its logs)."
+    error_message = "Without a bucket the report function may publish, report failures and read the ledger, nothing more (plus its logs)."
   }
   assert {
     condition     = one([for s in jsondecode(aws_iam_role_policy.this["report"].policy).Statement : s.Resource if s.Sid == "PublishReport"]) == ["arn:aws:sns:eu-west-1:123456789012:ecr-scan-reporter-notifications"]

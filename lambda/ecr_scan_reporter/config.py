@@ -22,6 +22,13 @@ ONLY_IMAGES_PULLED_WITHIN_DAYS      whole number of days >= 1; empty = no filter
 MAX_IMAGES_PER_REPOSITORY           whole number >= 1; empty = no limit                         empty
 TIME_BUDGET_RESERVE_SECONDS         whole number of seconds >= 1 kept in reserve before a       20
                                     Lambda hands the rest of a repository to a continuation
+LEDGER_TABLE_NAME                   DynamoDB table name of the scan ledger; empty = no ledger    empty
+                                    (every result notifies, every sweep looks each image up)
+NOTIFY_ON                           new_findings or every_scan                                  new_findings
+NOTIFY_ON_RESOLVED                  true/false: one ``resolved`` notification when an image     true
+                                    that breached is within every threshold again
+RENOTIFY_AFTER_DAYS                 whole number of days 1-365 after which an image still in    30
+                                    breach is reminded; empty = never
 LOG_LEVEL                           DEBUG, INFO, WARNING or ERROR                               INFO
 METRICS_NAMESPACE                   CloudWatch namespace of the metrics (1-255 of letters,      see below
                                     digits and . - _ / # :; not starting with AWS/)
@@ -46,6 +53,8 @@ SEVERITIES: tuple[str, ...] = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
 DEFAULT_THRESHOLDS: Mapping[str, int | None] = MappingProxyType({"CRITICAL": 0, "HIGH": 0, "MEDIUM": None, "LOW": None})
 _SNS_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+NOTIFY_ON_CHOICES = ("new_findings", "every_scan")
+_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 
 
 class ConfigError(ValueError):
@@ -65,6 +74,10 @@ class Settings:
     max_images_per_repository: int | None = None
     time_budget_reserve_seconds: int = 20
     log_level: str = "INFO"
+    ledger_table_name: str | None = None
+    notify_on: str = "new_findings"
+    notify_on_resolved: bool = True
+    renotify_after_days: int | None = 30
     metrics_namespace: str = DEFAULT_NAMESPACE
 
     @classmethod
@@ -83,6 +96,10 @@ class Settings:
             max_images_per_repository=_optional_int(env, "MAX_IMAGES_PER_REPOSITORY", low=1),
             time_budget_reserve_seconds=_int(env, "TIME_BUDGET_RESERVE_SECONDS", 20, low=1, high=600),
             log_level=_choice(env, "LOG_LEVEL", "INFO", _LOG_LEVELS),
+            ledger_table_name=_table_name(env, "LEDGER_TABLE_NAME"),
+            notify_on=_notify_on(env, "NOTIFY_ON"),
+            notify_on_resolved=_bool(env, "NOTIFY_ON_RESOLVED", True),
+            renotify_after_days=_renotify(env, "RENOTIFY_AFTER_DAYS"),
             metrics_namespace=_namespace(env, "METRICS_NAMESPACE"),
         )
         for name in require:
@@ -126,6 +143,29 @@ def parse_thresholds(raw: str | None, name: str = "SEVERITY_THRESHOLDS") -> Mapp
 def _optional_str(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name, "").strip()
     return value or None
+
+
+def _table_name(env: Mapping[str, str], name: str) -> str | None:
+    value = _optional_str(env, name)
+    if value is not None and not _TABLE_NAME.match(value):
+        raise ConfigError(f"{name}={value!r} is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)")
+    return value
+
+
+def _notify_on(env: Mapping[str, str], name: str) -> str:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return NOTIFY_ON_CHOICES[0]
+    if raw not in NOTIFY_ON_CHOICES:
+        raise ConfigError(f"{name}={raw!r} must be one of {', '.join(NOTIFY_ON_CHOICES)}")
+    return raw
+
+
+def _renotify(env: Mapping[str, str], name: str) -> int | None:
+    """Absent: the default (30); set but empty: never; else a whole number of days 1-365."""
+    if name not in env:
+        return 30
+    return _optional_int(env, name, low=1, high=365)
 
 
 def _sns_arn(env: Mapping[str, str], name: str) -> str | None:

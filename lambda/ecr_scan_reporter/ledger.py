@@ -1,0 +1,465 @@
+"""The scan ledger: one DynamoDB item per image, its latest scan and what was notified about it.
+
+Table (``ledger.tf``): hash key ``pk`` = ``"<registry_id>#<repository>"``, range key ``digest``, TTL attribute
+``expires_at`` (epoch seconds). Items whose ``pk`` starts with ``config#`` are not image records (configuration the
+module may store); every reader here skips them.
+
+Every write is conditional, so a late, repeated or concurrent event is harmless:
+
+- :func:`put_record` (findings stage) replaces an image's record only if it is still the revision that was read
+  (``revision``, optimistic concurrency). It may carry a *pending* marker (a claim: "this notification is being
+  published", valid until ``pending_until``) that :func:`confirm_notified` clears once SNS has accepted it.
+- :func:`record_scan_started` (images stage) marks an image IN_PROGRESS unless a result newer than the scan's
+  start is already recorded.
+- :func:`record_scan_state` (images stage) records what DescribeImageScanFindings said about an image the ledger
+  did not know, unless a newer result is already recorded.
+
+Times are stored as epoch seconds (numbers, millisecond precision); ``findings`` as a map finding id -> severity,
+``notified_findings`` as a string set (absent when empty: DynamoDB has no empty sets). Nothing here decides what
+is news (``news.py``) or whether an image needs a scan (``policy.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+IN_PROGRESS = "IN_PROGRESS"
+CONFIG_PREFIX = "config#"
+SOURCES = ("ecr", "inspector2", "sweep")
+#: A record lives this long after its last write unless rewritten (a swept image is rewritten at every scan).
+MIN_TTL_DAYS = 30
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+_ENTRY_ATTRIBUTES = ("digest", "scan_status", "scan_started_at", "scan_completed_at")
+
+
+@dataclass(frozen=True)
+class LedgerRecord:
+    """One image's record. ``revision`` (incremented by every write) and the pending claim are the ledger's own
+    bookkeeping; the other fields are the contract other stages read."""
+
+    registry_id: str
+    repository: str
+    digest: str
+    image_tags: tuple[str, ...] = ()
+    source: str = "sweep"  # "ecr" | "inspector2" | "sweep": what wrote the latest scan state
+    scan_status: str = IN_PROGRESS  # COMPLETE | FAILED | IN_PROGRESS (started by the sweep, no result yet) | ...
+    scan_started_at: datetime | None = None
+    scan_completed_at: datetime | None = None
+    severity_counts: Mapping[str, int] = field(default_factory=lambda: _EMPTY)  # absent severity = not reported
+    findings: Mapping[str, str] = field(default_factory=lambda: _EMPTY)  # finding id -> severity (tracked ones)
+    breached: tuple[str, ...] = ()  # severities over threshold at the last evaluation, most severe first
+    notified_type: str | None = None
+    notified_at: datetime | None = None
+    notified_findings: frozenset[str] = frozenset()
+    failure_reason: str | None = None
+    revision: int = 0
+    pending_token: str | None = None  # a notification being published under this claim
+    pending_until: datetime | None = None  # ... until then; after it the claimant is known to be gone
+    pending_type: str | None = None  # the claimed notification's type and new findings (to send it again)
+    pending_new_findings: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    expires_at: int | None = None
+
+    @property
+    def key(self) -> dict[str, Any]:
+        return item_key(self.registry_id, self.repository, self.digest)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanEntry:
+    """The few fields the images stage needs from each record of a repository (see :func:`query_scan_entries`)."""
+
+    digest: str
+    scan_status: str
+    scan_started_at: datetime | None
+    scan_completed_at: datetime | None
+
+
+def partition_key(registry_id: str, repository: str) -> str:
+    return f"{registry_id}#{repository}"
+
+
+def item_key(registry_id: str, repository: str, digest: str) -> dict[str, Any]:
+    return {"pk": {"S": partition_key(registry_id, repository)}, "digest": {"S": digest}}
+
+
+def expires_at(now: datetime, scan_expiry_days: int) -> int:
+    """TTL for a record written at ``now``: three scan expiry periods (at least :data:`MIN_TTL_DAYS` days), so the
+    record of an image that is still swept is rewritten long before it expires, and a deleted image's goes."""
+    return int((now + timedelta(days=max(3 * scan_expiry_days, MIN_TTL_DAYS))).timestamp())
+
+
+# --- reads -------------------------------------------------------------------------------------------------------
+
+
+def get_record(client: Any, table: str, registry_id: str, repository: str, digest: str) -> LedgerRecord | None:
+    """The image's record (strongly consistent read), or None."""
+    item = client.get_item(TableName=table, Key=item_key(registry_id, repository, digest), ConsistentRead=True).get(
+        "Item"
+    )
+    return None if item is None else from_item(item)
+
+
+def query_repository(client: Any, table: str, registry_id: str, repository: str) -> Iterator[LedgerRecord]:
+    """Every record of one repository: a paginated Query of its partition."""
+    for item in _query(client, table, registry_id, repository):
+        yield from_item(item)
+
+
+def query_scan_entries(client: Any, table: str, registry_id: str, repository: str) -> Iterator[ScanEntry]:
+    """The scan state of every image of one repository the ledger knows: the same paginated Query, fetching only
+    the attributes the images stage reads."""
+    for item in _query(client, table, registry_id, repository, _ENTRY_ATTRIBUTES):
+        yield ScanEntry(
+            digest=item["digest"]["S"],
+            scan_status=_s(item, "scan_status") or IN_PROGRESS,
+            scan_started_at=_time(item, "scan_started_at"),
+            scan_completed_at=_time(item, "scan_completed_at"),
+        )
+
+
+def scan_records(client: Any, table: str) -> Iterator[LedgerRecord]:
+    """Every image record of the table (a paginated Scan; ``config#`` items skipped)."""
+    for page in client.get_paginator("scan").paginate(TableName=table):
+        for item in page.get("Items", []):
+            if not item["pk"]["S"].startswith(CONFIG_PREFIX):
+                yield from_item(item)
+
+
+def _query(
+    client: Any, table: str, registry_id: str, repository: str, projection: tuple[str, ...] = ()
+) -> Iterator[dict[str, Any]]:
+    kwargs: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": partition_key(registry_id, repository)}},
+    }
+    if projection:
+        names = {f"#p{i}": name for i, name in enumerate(projection)}
+        kwargs["ProjectionExpression"] = ", ".join(names)
+        kwargs["ExpressionAttributeNames"] = names
+    for page in client.get_paginator("query").paginate(**kwargs):
+        yield from page.get("Items", [])
+
+
+# --- writes ------------------------------------------------------------------------------------------------------
+
+
+def put_record(client: Any, table: str, record: LedgerRecord, expected_revision: int | None) -> LedgerRecord | None:
+    """Write ``record`` whole, as revision ``expected_revision + 1``, only if the stored record is still at
+    ``expected_revision`` (None: only if there is none). Returns the record as written, or None when the condition
+    failed (someone else wrote first: read again)."""
+    written = _replace(record, revision=(expected_revision or 0) + 1)
+    update = _Update()
+    for name, value in to_attributes(written).items():
+        update.set(name, value) if value is not None else update.remove(name)
+    if expected_revision is None:
+        condition = f"attribute_not_exists({update.name('pk')})"
+    else:
+        condition = f"{update.name('revision')} = {update.value({'N': str(expected_revision)})}"
+    try:
+        client.update_item(TableName=table, Key=record.key, ConditionExpression=condition, **update.request())
+    except ClientError as exc:
+        if _condition_failed(exc):
+            return None
+        raise
+    return written
+
+
+def confirm_notified(
+    client: Any, table: str, registry_id: str, repository: str, digest: str, token: str, message_id: str
+) -> bool:
+    """Clear the pending claim ``token`` once its notification was published (recording the SNS message id).
+    False when the claim is no longer there (taken over by another invocation after it expired)."""
+    try:
+        update = _Update()
+        update.set("notified_message_id", {"S": message_id})
+        update.add("revision", {"N": "1"})
+        for name in ("pending_token", "pending_until", "pending_type", "pending_new_findings"):
+            update.remove(name)
+        condition = f"{update.name('pending_token')} = {update.value({'S': token})}"
+        client.update_item(
+            TableName=table,
+            Key=item_key(registry_id, repository, digest),
+            ConditionExpression=condition,
+            **update.request(),
+        )
+    except ClientError as exc:
+        if _condition_failed(exc):
+            return False
+        raise
+    return True
+
+
+def record_scan_started(
+    client: Any,
+    table: str,
+    registry_id: str,
+    repository: str,
+    digest: str,
+    tags: tuple[str, ...],
+    started_at: datetime,
+    ttl: int,
+) -> bool:
+    """Mark the image IN_PROGRESS (the sweep started its scan at ``started_at``), keeping its findings and
+    notification history. False (nothing written) when a result completed after ``started_at`` is already
+    recorded: the scan's own result arrived first."""
+    return _update_scan_state(
+        client,
+        table,
+        item_key(registry_id, repository, digest),
+        {"scan_status": _S(IN_PROGRESS), "scan_started_at": _N(started_at), "source": _S("sweep")},
+        tags,
+        ttl,
+        newer_than=started_at,
+    )
+
+
+def record_scan_state(
+    client: Any,
+    table: str,
+    registry_id: str,
+    repository: str,
+    digest: str,
+    tags: tuple[str, ...],
+    status: str,
+    completed_at: datetime | None,
+    observed_at: datetime,
+    ttl: int,
+) -> bool:
+    """Record what ECR said about an image's latest scan (learned by the sweep through DescribeImageScanFindings),
+    keeping findings and notification history. An IN_PROGRESS scan is recorded as started at ``observed_at``.
+    False (nothing written) when a newer result is already recorded."""
+    values: dict[str, Any] = {"scan_status": _S(status), "source": _S("sweep")}
+    if status.upper() in ("IN_PROGRESS", "PENDING"):
+        values["scan_status"] = _S(IN_PROGRESS)
+        values["scan_started_at"] = _N(observed_at)
+        newer_than: datetime | None = observed_at
+    else:
+        if completed_at is not None:
+            values["scan_completed_at"] = _N(completed_at)
+        newer_than = completed_at
+    return _update_scan_state(
+        client, table, item_key(registry_id, repository, digest), values, tags, ttl, newer_than=newer_than
+    )
+
+
+def _update_scan_state(
+    client: Any,
+    table: str,
+    key: dict[str, Any],
+    values: dict[str, Any],
+    tags: tuple[str, ...],
+    ttl: int,
+    newer_than: datetime | None,
+) -> bool:
+    update = _Update()
+    for name, value in {**values, "image_tags": {"L": [_S(t) for t in tags]}, "expires_at": {"N": str(ttl)}}.items():
+        update.set(name, value)
+    update.add("revision", {"N": "1"})
+    completed = update.name("scan_completed_at")
+    condition = f"attribute_not_exists({completed})"
+    if newer_than is not None:
+        condition += f" OR {completed} < {update.value(_N(newer_than))}"
+    try:
+        client.update_item(TableName=table, Key=key, ConditionExpression=condition, **update.request())
+    except ClientError as exc:
+        if _condition_failed(exc):
+            return False
+        raise
+    return True
+
+
+def result_record(
+    previous: LedgerRecord | None,
+    *,
+    registry_id: str,
+    repository: str,
+    digest: str,
+    image_tags: tuple[str, ...],
+    source: str,
+    status: str,
+    completed_at: datetime,
+    severity_counts: Mapping[str, int],
+    findings: Mapping[str, str] | None,
+    failure_reason: str | None,
+    breached: tuple[str, ...],
+    notified_findings: frozenset[str],
+    notify: str | None,
+    now: datetime,
+    ttl: int,
+    pending_token: str | None = None,
+    pending_until: datetime | None = None,
+    pending_new_findings: Mapping[str, str] = _EMPTY,
+) -> LedgerRecord:
+    """The image's record after a scan result (the findings stage's write): the scan state of the result, the
+    evaluation (``breached``, ``notified_findings`` from ``news.decide``), and, when ``notify`` is set, that
+    notification as sent at ``now`` under the pending claim ``pending_token``. A FAILED scan says nothing about
+    findings: the previous counts and findings are kept; a COMPLETE one clears the failure reason."""
+    keep = previous if previous is not None else LedgerRecord(registry_id, repository, digest)
+    failed = status == "FAILED"
+    return LedgerRecord(
+        registry_id=registry_id,
+        repository=repository,
+        digest=digest,
+        image_tags=image_tags or keep.image_tags,
+        source=source,
+        scan_status=status,
+        scan_started_at=keep.scan_started_at,
+        scan_completed_at=completed_at,
+        severity_counts=keep.severity_counts if failed else MappingProxyType(dict(severity_counts)),
+        findings=keep.findings if failed or findings is None else MappingProxyType(dict(findings)),
+        breached=breached,
+        notified_type=notify or keep.notified_type,
+        notified_at=now if notify else keep.notified_at,
+        notified_findings=notified_findings,
+        failure_reason=failure_reason if failed else None,
+        revision=keep.revision,
+        pending_token=pending_token,
+        pending_until=pending_until,
+        pending_type=notify if pending_token else None,
+        pending_new_findings=MappingProxyType(dict(pending_new_findings)) if pending_token else _EMPTY,
+        expires_at=ttl,
+    )
+
+
+# --- items <-> records ---------------------------------------------------------------------------------------
+
+
+def to_attributes(record: LedgerRecord) -> dict[str, Any]:
+    """The record's non-key attributes as DynamoDB values (None: the attribute is removed)."""
+    return {
+        "registry_id": _S(record.registry_id),
+        "repository": _S(record.repository),
+        "image_tags": {"L": [_S(t) for t in record.image_tags]},
+        "source": _S(record.source),
+        "scan_status": _S(record.scan_status),
+        "scan_started_at": _N(record.scan_started_at),
+        "scan_completed_at": _N(record.scan_completed_at),
+        "severity_counts": {"M": {k: {"N": str(int(v))} for k, v in record.severity_counts.items()}},
+        "findings": {"M": {k: _S(v) for k, v in record.findings.items()}},
+        "breached": {"L": [_S(s) for s in record.breached]},
+        "notified_type": _S(record.notified_type),
+        "notified_at": _N(record.notified_at),
+        "notified_findings": {"SS": sorted(record.notified_findings)} if record.notified_findings else None,
+        "failure_reason": _S(record.failure_reason),
+        "revision": {"N": str(record.revision)},
+        "pending_token": _S(record.pending_token),
+        "pending_until": _N(record.pending_until),
+        "pending_type": _S(record.pending_type),
+        "pending_new_findings": (
+            {"M": {k: _S(v) for k, v in record.pending_new_findings.items()}} if record.pending_new_findings else None
+        ),
+        "expires_at": None if record.expires_at is None else {"N": str(int(record.expires_at))},
+    }
+
+
+def from_item(item: Mapping[str, Any]) -> LedgerRecord:
+    """A record from a DynamoDB item (attributes missing from older or partial items take their defaults)."""
+    pk = item["pk"]["S"]
+    registry_id, _, repository = pk.partition("#")
+    counts = (item.get("severity_counts") or {}).get("M", {})
+    findings = (item.get("findings") or {}).get("M", {})
+    return LedgerRecord(
+        registry_id=registry_id,
+        repository=repository,
+        digest=item["digest"]["S"],
+        image_tags=tuple(v["S"] for v in (item.get("image_tags") or {}).get("L", [])),
+        source=_s(item, "source") or "sweep",
+        scan_status=_s(item, "scan_status") or IN_PROGRESS,
+        scan_started_at=_time(item, "scan_started_at"),
+        scan_completed_at=_time(item, "scan_completed_at"),
+        severity_counts=MappingProxyType({k: int(v["N"]) for k, v in counts.items()}),
+        findings=MappingProxyType({k: v["S"] for k, v in findings.items()}),
+        breached=tuple(v["S"] for v in (item.get("breached") or {}).get("L", [])),
+        notified_type=_s(item, "notified_type"),
+        notified_at=_time(item, "notified_at"),
+        notified_findings=frozenset((item.get("notified_findings") or {}).get("SS", [])),
+        failure_reason=_s(item, "failure_reason"),
+        revision=int((item.get("revision") or {}).get("N", "0")),
+        pending_token=_s(item, "pending_token"),
+        pending_until=_time(item, "pending_until"),
+        pending_type=_s(item, "pending_type"),
+        pending_new_findings=MappingProxyType(
+            {k: v["S"] for k, v in (item.get("pending_new_findings") or {}).get("M", {}).items()}
+        ),
+        expires_at=int(Decimal(item["expires_at"]["N"])) if "expires_at" in item else None,
+    )
+
+
+class _Update:
+    """An UpdateItem expression under construction; every attribute name goes through a placeholder (DynamoDB
+    reserves hundreds of words, ``source`` among them)."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+        self.values: dict[str, Any] = {}
+        self.clauses: dict[str, list[str]] = {"SET": [], "ADD": [], "REMOVE": []}
+
+    def name(self, attribute: str) -> str:
+        placeholder = f"#n{len(self.names)}"
+        for known, name in self.names.items():
+            if name == attribute:
+                return known
+        self.names[placeholder] = attribute
+        return placeholder
+
+    def value(self, value: Any) -> str:
+        placeholder = f":v{len(self.values)}"
+        self.values[placeholder] = value
+        return placeholder
+
+    def set(self, attribute: str, value: Any) -> None:
+        self.clauses["SET"].append(f"{self.name(attribute)} = {self.value(value)}")
+
+    def add(self, attribute: str, value: Any) -> None:
+        self.clauses["ADD"].append(f"{self.name(attribute)} {self.value(value)}")
+
+    def remove(self, attribute: str) -> None:
+        self.clauses["REMOVE"].append(self.name(attribute))
+
+    def request(self) -> dict[str, Any]:
+        expression = " ".join(f"{verb} {', '.join(parts)}" for verb, parts in self.clauses.items() if parts)
+        request: dict[str, Any] = {"UpdateExpression": expression, "ExpressionAttributeNames": self.names}
+        if self.values:
+            request["ExpressionAttributeValues"] = self.values
+        return request
+
+
+def _replace(record: LedgerRecord, **changes: Any) -> LedgerRecord:
+    from dataclasses import replace
+
+    return replace(record, **changes)
+
+
+def _S(value: str | None) -> dict[str, str] | None:
+    return None if value is None else {"S": value}
+
+
+def _N(value: datetime | None) -> dict[str, str] | None:
+    if value is None:
+        return None
+    return {"N": format(Decimal(str(round(value.timestamp(), 3))).normalize(), "f")}
+
+
+def _s(item: Mapping[str, Any], name: str) -> str | None:
+    value = item.get(name)
+    return None if value is None else value.get("S")
+
+
+def _time(item: Mapping[str, Any], name: str) -> datetime | None:
+    value = item.get(name)
+    if value is None or "N" not in value:
+        return None
+    return datetime.fromtimestamp(float(value["N"]), UTC)
+
+
+def _condition_failed(exc: ClientError) -> bool:
+    return str(exc.response.get("Error", {}).get("Code", "")) == "ConditionalCheckFailedException"

@@ -1,0 +1,72 @@
+# The scan ledger: one DynamoDB item per image (registry, repository, digest) holding its latest scan state, its
+# findings at tracked severities and what was last notified. The findings function records every scan result and
+# decides what is news; the images function reads a repository's records with one paginated Query and records
+# the scans it starts. Items expire on their own (TTL `expires_at`) once an image is no longer scanned, so
+# records of deleted images do not accumulate.
+
+locals {
+  ledger_table_name = "${var.name_prefix}-ledger"
+  # Built from the name, so every policy that names the table is known at plan time.
+  ledger_table_arn = "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/${local.ledger_table_name}"
+
+  # Which function may do what with the ledger: the findings function reads an image's record and writes it
+  # (conditional updates only); the images function queries a repository's records and records the scans it
+  # starts and the scan states it learns. The repositories function has no access.
+  ledger_statements = {
+    repositories = []
+    images = [{
+      Sid      = "SweepLedger"
+      Effect   = "Allow"
+      Action   = ["dynamodb:Query", "dynamodb:UpdateItem"]
+      Resource = [local.ledger_table_arn]
+    }]
+    findings = [{
+      Sid      = "RecordScanResults"
+      Effect   = "Allow"
+      Action   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+      Resource = [local.ledger_table_arn]
+    }]
+    # The exposure report reads every record (a paginated Scan), and writes nothing.
+    report = [{
+      Sid      = "ReadLedger"
+      Effect   = "Allow"
+      Action   = ["dynamodb:Scan"]
+      Resource = [local.ledger_table_arn]
+    }]
+  }
+}
+
+resource "aws_dynamodb_table" "ledger" {
+  name                        = local.ledger_table_name
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "pk"
+  range_key                   = "digest"
+  deletion_protection_enabled = var.ledger_deletion_protection
+
+  # pk = "<registry_id>#<repository>" (items that are not image records start with "config#"); digest = image digest.
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+  attribute {
+    name = "digest"
+    type = "S"
+  }
+
+  ttl {
+    attribute_name = "expires_at"
+    enabled        = true
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  # The customer-managed key when given; otherwise DynamoDB's default encryption at rest (an AWS-owned key).
+  server_side_encryption {
+    enabled     = var.kms_key_arn != null
+    kms_key_arn = var.kms_key_arn
+  }
+
+  tags = local.tags
+}

@@ -1,0 +1,163 @@
+# The scan ledger (ledger.tf) and its variables, asserted offline: `terraform test` (make tf-test).
+# The AWS provider is mocked; the data sources are pinned to one account and region.
+
+mock_provider "aws" {
+  override_data {
+    target = data.aws_caller_identity.current
+    values = { account_id = "123456789012" }
+  }
+  override_data {
+    target = data.aws_region.current
+    values = {
+      name   = "eu-west-1"
+      region = "eu-west-1"
+    }
+  }
+  override_data {
+    target = data.aws_partition.current
+    values = {
+      partition  = "aws"
+      dns_suffix = "amazonaws.com"
+    }
+  }
+}
+
+variables {
+  ledger_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/ecr-scan-reporter-ledger"
+}
+
+run "ledger_defaults" {
+  command = plan
+
+  assert {
+    condition     = aws_dynamodb_table.ledger.name == "ecr-scan-reporter-ledger" && aws_dynamodb_table.ledger.billing_mode == "PAY_PER_REQUEST"
+    error_message = "The ledger must be <prefix>-ledger, billed on demand."
+  }
+  assert {
+    condition     = aws_dynamodb_table.ledger.hash_key == "pk" && aws_dynamodb_table.ledger.range_key == "digest"
+    error_message = "The ledger's key must be pk (registry#repository) and digest."
+  }
+  assert {
+    condition     = toset([for a in aws_dynamodb_table.ledger.attribute : "${a.name}:${a.type}"]) == toset(["pk:S", "digest:S"])
+    error_message = "The ledger's key attributes must be strings."
+  }
+  assert {
+    condition     = aws_dynamodb_table.ledger.ttl[0].enabled && aws_dynamodb_table.ledger.ttl[0].attribute_name == "expires_at"
+    error_message = "The ledger's records must expire through TTL attribute expires_at."
+  }
+  assert {
+    condition     = aws_dynamodb_table.ledger.point_in_time_recovery[0].enabled
+    error_message = "Point-in-time recovery must be on."
+  }
+  assert {
+    condition     = aws_dynamodb_table.ledger.server_side_encryption[0].enabled == false && aws_dynamodb_table.ledger.deletion_protection_enabled == false
+    error_message = "Without kms_key_arn the ledger uses DynamoDB's default encryption; deletion protection defaults to off."
+  }
+
+  # Environment: both ledger users get the table; the findings function its notification settings.
+  assert {
+    condition = alltrue([
+      for key in ["images", "findings"] : aws_lambda_function.this[key].environment[0].variables.LEDGER_TABLE_NAME == "ecr-scan-reporter-ledger"
+    ]) && !contains(keys(aws_lambda_function.this["repositories"].environment[0].variables), "LEDGER_TABLE_NAME")
+    error_message = "LEDGER_TABLE_NAME must reach the images and findings functions, and only them."
+  }
+  assert {
+    condition = (
+      aws_lambda_function.this["findings"].environment[0].variables.NOTIFY_ON == "new_findings" &&
+      aws_lambda_function.this["findings"].environment[0].variables.NOTIFY_ON_RESOLVED == "true" &&
+      aws_lambda_function.this["findings"].environment[0].variables.RENOTIFY_AFTER_DAYS == "30"
+    )
+    error_message = "The notification defaults are new_findings, resolved notifications on, reminders after 30 days."
+  }
+
+  # Least privilege: narrow actions on exactly this table, per function.
+  assert {
+    condition = toset(flatten([
+      for s in jsondecode(aws_iam_role_policy.this["findings"].policy).Statement : s.Action if contains(s.Resource, var.ledger_arn)
+    ])) == toset(["dynamodb:GetItem", "dynamodb:UpdateItem"])
+    error_message = "The findings function may only read and update an image's record in the ledger."
+  }
+  assert {
+    condition = toset(flatten([
+      for s in jsondecode(aws_iam_role_policy.this["images"].policy).Statement : s.Action if contains(s.Resource, var.ledger_arn)
+    ])) == toset(["dynamodb:Query", "dynamodb:UpdateItem"])
+    error_message = "The images function may only query a repository's records and update records in the ledger."
+  }
+  assert {
+    condition     = !strcontains(aws_iam_role_policy.this["repositories"].policy, "dynamodb")
+    error_message = "The repositories function has no business with the ledger."
+  }
+  assert {
+    condition = alltrue([
+      for key in ["images", "findings", "repositories"] : alltrue([
+        for s in jsondecode(aws_iam_role_policy.this[key].policy).Statement : alltrue([
+          for a in s.Action : !strcontains(a, "*") && !contains(["dynamodb:Scan", "dynamodb:DeleteItem", "dynamodb:PutItem"], a)
+        ])
+      ])
+    ])
+    error_message = "No wildcard action and no Scan, DeleteItem or PutItem on the ledger."
+  }
+}
+
+run "ledger_with_customer_key_and_protection" {
+  command = plan
+
+  variables {
+    kms_key_arn                = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    ledger_deletion_protection = true
+    notify_on                  = "every_scan"
+    notify_on_resolved         = false
+    renotify_after_days        = null
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.ledger.server_side_encryption[0].enabled && aws_dynamodb_table.ledger.server_side_encryption[0].kms_key_arn == "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    error_message = "With kms_key_arn the ledger must be encrypted with that key."
+  }
+  assert {
+    condition     = aws_dynamodb_table.ledger.deletion_protection_enabled
+    error_message = "ledger_deletion_protection = true must turn deletion protection on."
+  }
+  assert {
+    condition = (
+      aws_lambda_function.this["findings"].environment[0].variables.NOTIFY_ON == "every_scan" &&
+      aws_lambda_function.this["findings"].environment[0].variables.NOTIFY_ON_RESOLVED == "false" &&
+      aws_lambda_function.this["findings"].environment[0].variables.RENOTIFY_AFTER_DAYS == ""
+    )
+    error_message = "notify_on, notify_on_resolved and a null renotify_after_days (\"\": never) must reach the findings function."
+  }
+}
+
+run "ledger_edge_values_are_accepted" {
+  command = plan
+  variables {
+    renotify_after_days = 365
+  }
+}
+
+run "ledger_bad_values_round_1" {
+  command = plan
+  variables {
+    notify_on           = "always" # not a choice
+    renotify_after_days = 0        # below 1
+  }
+  expect_failures = [var.notify_on, var.renotify_after_days]
+}
+
+run "ledger_bad_values_round_2" {
+  command = plan
+  variables {
+    notify_on           = "NEW_FINDINGS" # upper case
+    renotify_after_days = 1.5            # not whole
+  }
+  expect_failures = [var.notify_on, var.renotify_after_days]
+}
+
+run "ledger_bad_values_round_3" {
+  command = plan
+  variables {
+    notify_on           = "" # empty
+    renotify_after_days = 366
+  }
+  expect_failures = [var.notify_on, var.renotify_after_days]
+}

@@ -32,6 +32,8 @@ RENOTIFY_AFTER_DAYS                 whole number of days 1-365 after which an im
 LOG_LEVEL                           DEBUG, INFO, WARNING or ERROR                               INFO
 METRICS_NAMESPACE                   CloudWatch namespace of the metrics (1-255 of letters,      see below
                                     digits and . - _ / # :; not starting with AWS/)
+REPORT_BUCKET_NAME                  S3 bucket the exposure report is also written to (S3's      empty
+                                    naming rules); empty = none
 ==================================  ==========================================================  =========
 
 Default thresholds: CRITICAL 0, HIGH 0, MEDIUM and LOW ignored. A threshold N tolerates N findings; the image
@@ -79,6 +81,7 @@ class Settings:
     notify_on_resolved: bool = True
     renotify_after_days: int | None = 30
     metrics_namespace: str = DEFAULT_NAMESPACE
+    report_bucket_name: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, require: Iterable[str] = ()) -> Settings:
@@ -101,6 +104,7 @@ class Settings:
             notify_on_resolved=_bool(env, "NOTIFY_ON_RESOLVED", True),
             renotify_after_days=_renotify(env, "RENOTIFY_AFTER_DAYS"),
             metrics_namespace=_namespace(env, "METRICS_NAMESPACE"),
+            report_bucket_name=_bucket_name(env, "REPORT_BUCKET_NAME"),
         )
         for name in require:
             if getattr(settings, name) in (None, ""):
@@ -226,3 +230,19 @@ def _namespace(env: Mapping[str, str], name: str) -> str:
         return validate_namespace(raw)
     except MetricError as exc:
         raise ConfigError(f"{name}: {exc}") from None
+
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_BUCKET_RESERVED = re.compile(
+    r"\.\.|^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$|^(xn--|sthree-|amzn-s3-demo-)|(-s3alias|--ol-s3|\.mrap|--x-s3|--table-s3)$"
+)
+
+
+def _bucket_name(env: Mapping[str, str], name: str) -> str | None:
+    """An S3 general purpose bucket name (the rules variables.tf's report_bucket_name applies), or None."""
+    value = _optional_str(env, name)
+    if value is not None and (not _BUCKET.match(value) or _BUCKET_RESERVED.search(value)):
+        raise ConfigError(
+            f"{name}={value!r} is not a valid S3 bucket name (3-63 of a-z 0-9 . -, see S3's naming rules)"
+        )
+    return value

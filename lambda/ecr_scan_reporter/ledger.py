@@ -32,6 +32,9 @@ from botocore.exceptions import ClientError
 
 IN_PROGRESS = "IN_PROGRESS"
 CONFIG_PREFIX = "config#"
+#: Partition of the sweep markers: one item per repository (range key ``<registry_id>#<repository>``) whose
+#: ``complete_at`` is the start of the last part of the last sweep that went through the whole repository.
+SWEEP_MARKERS = "config#sweep"
 SOURCES = ("ecr", "inspector2", "sweep")
 #: A record lives this long after its last write unless rewritten (a swept image is rewritten at every scan).
 MIN_TTL_DAYS = 30
@@ -117,12 +120,7 @@ def query_scan_entries(client: Any, table: str, registry_id: str, repository: st
     """The scan state of every image of one repository the ledger knows: the same paginated Query, fetching only
     the attributes the images stage reads."""
     for item in _query(client, table, registry_id, repository, _ENTRY_ATTRIBUTES):
-        yield ScanEntry(
-            digest=item["digest"]["S"],
-            scan_status=_s(item, "scan_status") or IN_PROGRESS,
-            scan_started_at=_time(item, "scan_started_at"),
-            scan_completed_at=_time(item, "scan_completed_at"),
-        )
+        yield _entry(item)
 
 
 def scan_records(client: Any, table: str) -> Iterator[LedgerRecord]:
@@ -133,9 +131,23 @@ def scan_records(client: Any, table: str) -> Iterator[LedgerRecord]:
                 yield from_item(item)
 
 
+def _entry(item: Mapping[str, Any]) -> ScanEntry:
+    return ScanEntry(
+        digest=item["digest"]["S"],
+        scan_status=_s(item, "scan_status") or IN_PROGRESS,
+        scan_started_at=_time(item, "scan_started_at"),
+        scan_completed_at=_time(item, "scan_completed_at"),
+    )
+
+
 def _query(
     client: Any, table: str, registry_id: str, repository: str, projection: tuple[str, ...] = ()
 ) -> Iterator[dict[str, Any]]:
+    for page in client.get_paginator("query").paginate(**_query_request(table, registry_id, repository, projection)):
+        yield from page.get("Items", [])
+
+
+def _query_request(table: str, registry_id: str, repository: str, projection: tuple[str, ...]) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
         "TableName": table,
         "KeyConditionExpression": "pk = :pk",
@@ -145,8 +157,93 @@ def _query(
         names = {f"#p{i}": name for i, name in enumerate(projection)}
         kwargs["ProjectionExpression"] = ", ".join(names)
         kwargs["ExpressionAttributeNames"] = names
-    for page in client.get_paginator("query").paginate(**kwargs):
-        yield from page.get("Items", [])
+    return kwargs
+
+
+class RepositoryLedger:
+    """One repository's records as one part of a sweep sees them: read with one paginated Query (on first use,
+    once the registry id is known), then looked up in memory; and the sweep's writes. Counts its calls.
+
+    ``complete_at`` comes from the repository's sweep marker (one more Query): every image that existed then is
+    recorded (a complete sweep recorded what it learned and started), and every scan since was recorded by the
+    findings stage, so an image pushed after it that has no record was never scanned: no lookup needed."""
+
+    def __init__(self, client: Any, table: str, repository: str, registry_id: str | None, now: datetime, ttl: int):
+        self.client, self.table, self.repository = client, table, repository
+        self.registry_id = registry_id
+        self.now, self.ttl = now, ttl
+        self._entries: dict[str, ScanEntry] | None = None
+        self.complete_at: datetime | None = None
+        self.queries = 0  # Query pages read
+        self.writes = 0
+
+    def entry(self, digest: str, registry_id: str | None = None) -> ScanEntry | None:
+        """The recorded scan state of ``digest``, or None when the ledger does not know the image."""
+        if self._entries is None:
+            self.registry_id = self.registry_id or registry_id
+            if not self.registry_id:
+                return None
+            self._entries = {}
+            pages = self.client.get_paginator("query")
+            kwargs = _query_request(self.table, self.registry_id, self.repository, _ENTRY_ATTRIBUTES)
+            for page in pages.paginate(**kwargs):
+                self.queries += 1
+                for item in page.get("Items", []):
+                    found = _entry(item)
+                    self._entries[found.digest] = found
+            self.queries += 1
+            marker = self.client.query(
+                TableName=self.table,
+                KeyConditionExpression="pk = :pk AND #d = :d",
+                ExpressionAttributeNames={"#d": "digest"},
+                ExpressionAttributeValues={":pk": {"S": SWEEP_MARKERS}, ":d": {"S": self._marker_key}},
+            ).get("Items", [])
+            self.complete_at = _time(marker[0], "complete_at") if marker else None
+        return self._entries.get(digest)
+
+    @property
+    def _marker_key(self) -> str:
+        return partition_key(self.registry_id or "", self.repository)
+
+    def mark_complete(self) -> bool:
+        """The sweep went through the whole repository (this part started at ``now``): move the marker."""
+        if not self.registry_id or self._entries is None:
+            return False  # nothing was read: no image, or an unknown registry
+        self.writes += 1
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": SWEEP_MARKERS}, "digest": {"S": self._marker_key}},
+                UpdateExpression="SET complete_at = :t",
+                ConditionExpression="attribute_not_exists(complete_at) OR complete_at < :t",
+                ExpressionAttributeValues={":t": _N(self.now)},
+            )
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def __len__(self) -> int:
+        return len(self._entries or {})
+
+    def record_started(self, digest: str, tags: tuple[str, ...], registry_id: str | None = None) -> bool:
+        owner = self.registry_id or registry_id
+        if not owner:
+            return False
+        self.writes += 1
+        return record_scan_started(self.client, self.table, owner, self.repository, digest, tags, self.now, self.ttl)
+
+    def record_state(
+        self, digest: str, tags: tuple[str, ...], status: str, completed_at: datetime | None, registry_id: str | None
+    ) -> bool:
+        owner = self.registry_id or registry_id
+        if not owner:
+            return False
+        self.writes += 1
+        return record_scan_state(
+            self.client, self.table, owner, self.repository, digest, tags, status, completed_at, self.now, self.ttl
+        )
 
 
 # --- writes ------------------------------------------------------------------------------------------------------
@@ -245,7 +342,7 @@ def record_scan_state(
     else:
         if completed_at is not None:
             values["scan_completed_at"] = _N(completed_at)
-        newer_than = completed_at
+        newer_than = completed_at or observed_at
     return _update_scan_state(
         client, table, item_key(registry_id, repository, digest), values, tags, ttl, newer_than=newer_than
     )

@@ -19,8 +19,14 @@ from typing import Any, Literal
 from ecr_scan_reporter.config import SEVERITIES
 from ecr_scan_reporter.events import ALL_SEVERITIES, ScanResult
 
-Kind = Literal["threshold_breached", "scan_failed"]
-KINDS: tuple[Kind, ...] = ("threshold_breached", "scan_failed")
+Kind = Literal["threshold_breached", "scan_failed", "resolved", "reminder"]
+KINDS: tuple[Kind, ...] = ("threshold_breached", "scan_failed", "resolved", "reminder")
+#: Types that report an image in breach (they need at least one breached severity).
+BREACH_KINDS: tuple[Kind, ...] = ("threshold_breached", "reminder")
+#: At most this many ``new_findings`` entries in the document (``new_findings_total`` gives the count), so the
+#: message stays far below SNS's 256 KB whatever the image; the text lists fewer.
+NEW_FINDINGS_MAX = 200
+NEW_FINDINGS_TEXT_MAX = 20
 SUBJECT_MAX = 99  # SNS: "must be less than 100 characters", ASCII, no line breaks
 _UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
 
@@ -51,14 +57,17 @@ def render(
     thresholds: Mapping[str, int | None],
     kind: Kind,
     failure_reason: str | None = None,
+    new_findings: Sequence[tuple[str, str]] | None = None,
 ) -> Notification:
     """Render the notification. ``breached`` comes from ``policy.evaluate_thresholds``; ``failure_reason`` is
-    used (default ``"unknown"``) only for ``scan_failed``."""
+    used (default ``"unknown"``) only for ``scan_failed``. ``new_findings`` ((id, severity) pairs the ledger has
+    not notified before; None without a ledger) adds ``new_findings`` (and ``new_findings_total``) to the
+    document."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     breached = [s for s in SEVERITIES if s in breached]  # most severe first, whatever the caller's order
-    if kind == "threshold_breached" and not breached:
-        raise ValueError("threshold_breached needs at least one breached severity")
+    if kind in BREACH_KINDS and not breached:
+        raise ValueError(f"{kind} needs at least one breached severity")
     limits = {s: thresholds.get(s) for s in SEVERITIES}
     url = console_url(result)
     doc: dict[str, Any] = {
@@ -77,7 +86,10 @@ def render(
     }
     if kind == "scan_failed":
         doc["failure_reason"] = failure_reason or "unknown"
-    text = _text(result, breached, limits, kind, doc.get("failure_reason"), url)
+    if new_findings is not None:
+        doc["new_findings"] = [{"id": i, "severity": s} for i, s in new_findings[:NEW_FINDINGS_MAX]]
+        doc["new_findings_total"] = len(new_findings)
+    text = _text(result, breached, limits, kind, doc.get("failure_reason"), url, new_findings or ())
     document = json.dumps(doc, sort_keys=False)
     return Notification(
         subject=_subject(result, breached, kind),
@@ -120,9 +132,15 @@ def _text(
     kind: Kind,
     failure_reason: str | None,
     url: str,
+    new_findings: Sequence[tuple[str, str]] = (),
 ) -> str:
     scanner = "Amazon ECR basic scanning" if result.source == "ecr" else "Amazon Inspector (ECR enhanced scanning)"
-    title = "Image scan findings over threshold" if kind == "threshold_breached" else "Image scan FAILED"
+    title = {
+        "threshold_breached": "Image scan findings over threshold",
+        "scan_failed": "Image scan FAILED",
+        "resolved": "Image scan findings within every threshold again (resolved)",
+        "reminder": "Reminder: image scan findings still over threshold",
+    }[kind]
     lines = [
         title,
         "",
@@ -145,7 +163,13 @@ def _text(
             shown = "-" if severity not in SEVERITIES else ("ignored" if limit is None else str(limit))
             mark = "  BREACHED" if severity in breached else ""
             lines.append(f"{severity:<15}{result.severity_counts.get(severity, 0):>7}  {shown:<10}{mark}".rstrip())
-        lines += ["", f"Breached:    {', '.join(breached)}", ""]
+        lines += ["", f"Breached:    {', '.join(breached) or 'none'}", ""]
+        if new_findings:
+            lines.append(f"New findings ({len(new_findings)}):")
+            lines += [f"  {severity:<10}{finding_id}" for finding_id, severity in new_findings[:NEW_FINDINGS_TEXT_MAX]]
+            if len(new_findings) > NEW_FINDINGS_TEXT_MAX:
+                lines.append(f"  ... and {len(new_findings) - NEW_FINDINGS_TEXT_MAX} more")
+            lines.append("")
     lines += ["Findings in the console:", url, ""]
     return "\n".join(lines)
 
@@ -153,8 +177,11 @@ def _text(
 def _subject(result: ScanResult, breached: Sequence[str], kind: Kind) -> str:
     if kind == "scan_failed":
         prefix = "ECR scan FAILED for "
+    elif kind == "resolved":
+        prefix = "ECR scan: resolved, within thresholds: "
     else:
-        prefix = "ECR scan: " + ", ".join(f"{result.severity_counts.get(s, 0)} {s}" for s in breached) + " in "
+        label = "ECR scan reminder: " if kind == "reminder" else "ECR scan: "
+        prefix = label + ", ".join(f"{result.severity_counts.get(s, 0)} {s}" for s in breached) + " in "
     suffix = f":{result.image_tags[0]}" if result.image_tags else f"@{result.image_digest[:19]}"
     suffix = _shorten(_ascii(suffix), 40)
     room = SUBJECT_MAX - len(prefix) - len(suffix)

@@ -138,3 +138,35 @@ def manual_scans_apply(registry_scan_type: str) -> bool:
 
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+# --- the scan ledger's view of an image ------------------------------------------------------------------------------
+
+#: A scan the ledger records as started this long ago without a result (its event lost) is looked up again.
+IN_PROGRESS_RECHECK_AFTER = timedelta(hours=1)
+
+
+def ledger_scan_state(
+    status: str | None,
+    started_at: datetime | None,
+    completed_at: datetime | None,
+    now: datetime,
+    recheck_after: timedelta = IN_PROGRESS_RECHECK_AFTER,
+) -> ScanState | None:
+    """The image's latest scan as the ledger records it, or None when the ledger cannot be trusted for it and ECR
+    must be asked: no record, or a scan recorded IN_PROGRESS more than ``recheck_after`` ago (exactly that long:
+    still trusted) or with no start time."""
+    if status is None:
+        return None
+    if status.upper() in _IN_PROGRESS:
+        if started_at is None or _utc(now) - _utc(started_at) > recheck_after:
+            return None
+        return ScanState(status="IN_PROGRESS")
+    return ScanState(status=status, completed_at=completed_at)
+
+
+def unrecorded_means_never_scanned(pushed_at: datetime | None, complete_at: datetime | None) -> bool:
+    """An image the ledger has no record of was never scanned when it was pushed after the repository's last
+    complete sweep (``complete_at``): that sweep recorded every image it found, and every scan since was
+    recorded from its event. Older images without a record (or no marker, or no push time) must be looked up."""
+    return pushed_at is not None and complete_at is not None and _utc(pushed_at) > _utc(complete_at)

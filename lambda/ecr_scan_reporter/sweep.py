@@ -42,6 +42,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_scan_reporter import log, policy, registry, scanning
 from ecr_scan_reporter.config import Settings
+from ecr_scan_reporter.ledger import RepositoryLedger
 from ecr_scan_reporter.registry import ImageRecord
 
 logger = log.get_logger(__name__)
@@ -50,6 +51,9 @@ MESSAGE_VERSION = 1
 PAGES = "pages"
 NEWEST = "newest"
 SQS_BATCH = 10
+#: ``SweepSummary.stopped`` values: the registry's scan quota is exhausted; the part was handed over untouched.
+QUOTA_EXHAUSTED = "quota_exhausted"
+HANDED_OVER = "handed_over"
 
 _REPOSITORY_NAME = re.compile(r"(?=.{2,256}$)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*")
 Position = dict[str, Any]  # the Continuation fields that say where to resume
@@ -103,7 +107,7 @@ class SweepSummary:
     """What a sweep of one repository did (counts include earlier parts of a continued sweep).
 
     ``considered`` = ``skipped_filter`` + ``archived`` + ``not_found`` + ``fresh`` + ``in_progress`` +
-    ``failed_recently`` + ``unsupported`` + ``scan_started`` + ``limit_exceeded``.
+    ``failed_recently`` + ``unsupported`` + ``scan_started`` + ``limit_exceeded`` + ``quota_exhausted``.
     """
 
     repository: str
@@ -118,8 +122,13 @@ class SweepSummary:
     unsupported: int = 0
     not_found: int = 0
     archived: int = 0
+    quota_exhausted: int = 0
     part: int = 1
     continuation: Continuation | None = None
+    # This part only (not carried by continuations): images whose scan the ledger knew, lookups in ECR.
+    ledger_known: int = 0
+    looked_up: int = 0
+    stopped: str | None = None  # QUOTA_EXHAUSTED, or HANDED_OVER (``continuation``: the part's own, maybe None)
 
     def count(self, name: str) -> None:
         setattr(self, name, getattr(self, name) + 1)
@@ -134,11 +143,16 @@ class SweepSummary:
             **self.counts(),
             "part": self.part,
             "continued": self.continuation is not None,
+            "ledger_known": self.ledger_known,
+            "looked_up": self.looked_up,
+            "stopped": self.stopped,
         }
 
 
 COUNTERS: tuple[str, ...] = tuple(
-    f.name for f in fields(SweepSummary) if f.name not in ("repository", "registry_id", "part", "continuation")
+    f.name
+    for f in fields(SweepSummary)
+    if f.name not in ("repository", "registry_id", "part", "continuation", "ledger_known", "looked_up", "stopped")
 )
 
 
@@ -305,10 +319,18 @@ def sweep_repository(
     continuation: Continuation | None = None,
     remaining: Callable[[], float] | None = None,
     reserve_seconds: float = 0.0,
+    ledger: RepositoryLedger | None = None,
+    quota: scanning.ScanQuota | None = None,
+    must_progress: bool = True,
 ) -> SweepSummary:
     """Start a scan of every image of ``repository`` that needs one. ``remaining()`` (seconds left; None = no
     limit) is asked before each image after the first; below ``reserve_seconds`` the sweep stops and returns
-    the summary with a :class:`Continuation`. Raises ``registry.RepositoryNotFound`` and unexpected
+    the summary with a :class:`Continuation`. With ``must_progress`` (the first repository of an invocation) at
+    least one image is handled whatever the time; without it, newest-first mode also checks the time while it
+    lists the repository and hands the whole part over when it runs out. With ``ledger`` an image's last scan is
+    read from the repository's records (one Query) and only unknown images are looked up in ECR; started scans
+    and learned states are recorded. With ``quota`` the sweep stops starting scans (and stops) once the
+    registry's daily scan quota is exhausted. Raises ``registry.RepositoryNotFound`` and unexpected
     ``ClientError``s."""
     if continuation is not None and continuation.mode != options.mode:
         log.emit(logger, "continuation_restarted", repository=repository, reason=f"mode is now {options.mode}")
@@ -316,30 +338,68 @@ def sweep_repository(
     summary = SweepSummary(repository, registry_id)
     if continuation is not None:
         summary = SweepSummary(repository, registry_id, part=continuation.part, **continuation.counts)
-    steps = _assess(ecr, repository, registry_id, options, now, continuation, summary)
+    start_counts = summary.counts()
+
+    def out_of_time() -> bool:
+        return remaining is not None and remaining() < reserve_seconds
+
+    listing_deadline = None if must_progress else out_of_time
+    steps = _assess(ecr, repository, registry_id, options, now, continuation, summary, ledger, listing_deadline)
     resume: Position | None = None  # None before the first image (always handled) and after the last one
     while True:
-        if resume is not None and remaining is not None and remaining() < reserve_seconds:
+        if resume is not None and out_of_time():
             summary.continuation = Continuation(options.mode, summary.part + 1, summary.counts(), **resume)
             break
-        step = next(steps, None)
+        try:
+            step = next(steps, None)
+        except _OutOfTime:
+            # Newest-first listing ran out of time before any image was handled: hand the part over as it came.
+            summary = SweepSummary(repository, registry_id, part=summary.part, **start_counts)
+            summary.stopped, summary.continuation = HANDED_OVER, continuation
+            break
         if step is None:
             break
         candidate, resume = step
-        if candidate is not None:
+        if candidate is None:
+            continue
+        if quota is not None and quota.exhausted:
+            outcome = scanning.ScanOutcome.QUOTA_EXHAUSTED
+        else:
             outcome = scanning.start_scan(ecr, repository, candidate.digest, registry_id)
-            summary.count(outcome.value)
-            log.emit(
-                logger,
-                "scan_started" if outcome is scanning.ScanOutcome.STARTED else "scan_not_started",
-                repository=repository,
-                digest=candidate.digest,
-                tags=candidate.tags,
-                reason=candidate.reason,
-                last_scan=candidate.last_scan,
-                outcome=outcome.value,
-            )
+        summary.count(outcome.value)
+        if outcome is scanning.ScanOutcome.STARTED and ledger is not None:
+            ledger.record_started(candidate.digest, candidate.tags, candidate.registry_id)
+        log.emit(
+            logger,
+            "scan_started" if outcome is scanning.ScanOutcome.STARTED else "scan_not_started",
+            repository=repository,
+            digest=candidate.digest,
+            tags=candidate.tags,
+            reason=candidate.reason,
+            last_scan=candidate.last_scan,
+            outcome=outcome.value,
+        )
+        if quota is not None:
+            if quota.observe(outcome):
+                log.emit(
+                    logger,
+                    "scan_quota_exhausted",
+                    logging.ERROR,
+                    repository=repository,
+                    digest=candidate.digest,
+                    detail="ECR refuses further basic scans of this registry for now (100,000 per 24 hours); "
+                    "no more scans are started in this sweep",
+                )
+            if quota.exhausted:
+                summary.stopped = QUOTA_EXHAUSTED
+                break
+    if ledger is not None and summary.continuation is None and summary.stopped is None:
+        ledger.mark_complete()
     return summary
+
+
+class _OutOfTime(Exception):
+    """Raised by the newest-first listing when its deadline passes."""
 
 
 # --- internals ----------------------------------------------------------------------------------------------------
@@ -353,22 +413,34 @@ def _assess(
     now: datetime,
     continuation: Continuation | None,
     summary: SweepSummary,
+    ledger: RepositoryLedger | None = None,
+    listing_deadline: Callable[[], bool] | None = None,
 ) -> Iterator[tuple[Candidate | None, Position | None]]:
     """For each image in sweep order: the candidate (None when no scan is needed; the reason is counted in
     ``summary``) and where to resume after it (None: nothing left)."""
-    walk = _newest if options.mode == NEWEST else _pages
-    for image, resume in walk(ecr, repository, registry_id, options, now, continuation, summary):
-        yield (None if image is None else _evaluate(ecr, repository, image, options, now, summary)), resume
+    if options.mode == NEWEST:
+        walk = _newest(ecr, repository, registry_id, options, now, continuation, summary, listing_deadline)
+    else:
+        walk = _pages(ecr, repository, registry_id, options, now, continuation, summary)
+    for image, resume in walk:
+        candidate = None if image is None else _evaluate(ecr, repository, image, options, now, summary, ledger)
+        yield candidate, resume
 
 
 def _evaluate(
-    ecr: Any, repository: str, image: ImageRecord, options: SweepOptions, now: datetime, summary: SweepSummary
+    ecr: Any,
+    repository: str,
+    image: ImageRecord,
+    options: SweepOptions,
+    now: datetime,
+    summary: SweepSummary,
+    ledger: RepositoryLedger | None = None,
 ) -> Candidate | None:
     if policy.image_archived(image.image_status):
         summary.count("archived")
         return None
     try:
-        state = registry.last_scan(ecr, image)
+        state = _last_scan(ecr, image, now, summary, ledger)
     except registry.ImageNotFound:
         summary.count("not_found")
         return None
@@ -380,6 +452,30 @@ def _evaluate(
         )
         return None
     return Candidate(repository, image.registry_id, image.digest, image.tags, verdict.value, state.completed_at)
+
+
+def _last_scan(
+    ecr: Any, image: ImageRecord, now: datetime, summary: SweepSummary, ledger: RepositoryLedger | None
+) -> policy.ScanState:
+    """The image's last scan: listed by DescribeImages, else recorded in the ledger, else looked up in ECR (and
+    then recorded, so the next sweep knows it)."""
+    if image.scan is not None:
+        return image.scan
+    if ledger is not None:
+        entry = ledger.entry(image.digest, image.registry_id)
+        if entry is not None:
+            known = policy.ledger_scan_state(entry.scan_status, entry.scan_started_at, entry.scan_completed_at, now)
+            if known is not None:
+                summary.ledger_known += 1
+                return known
+        elif policy.unrecorded_means_never_scanned(image.pushed_at, ledger.complete_at):
+            summary.ledger_known += 1
+            return policy.ScanState()
+    summary.looked_up += 1
+    state = registry.last_scan(ecr, image)
+    if ledger is not None and state.status:
+        ledger.record_state(image.digest, image.tags, state.status, state.completed_at, image.registry_id)
+    return state
 
 
 def _pages(
@@ -404,9 +500,12 @@ def _pages(
             after = None
         for i in range(start, len(images)):
             image = images[i]
+            # Resume in this page after this image, even at the page's end: the next part fetches this page
+            # again and carries on after the marker, so no image is skipped whatever ECR's tokens are (a token
+            # that is an offset would skip one image per image deleted before it between parts).
             resume: Position | None = {"next_token": page.token, "after_digest": image.digest}
-            if i == len(images) - 1:
-                resume = {"next_token": page.next_token, "after_digest": None} if page.next_token else None
+            if i == len(images) - 1 and not page.next_token:
+                resume = None
             summary.count("considered")
             if policy.recently_used(image.pushed_at, image.last_pulled_at, now, options.pulled_within_days):
                 yield image, resume
@@ -423,23 +522,28 @@ def _newest(
     now: datetime,
     continuation: Continuation | None,
     summary: SweepSummary,
+    deadline: Callable[[], bool] | None = None,
 ) -> Iterator[tuple[ImageRecord | None, Position | None]]:
     """The ``max_images`` newest images that pass the pull filter, newest first, after the continuation's key.
-    Counting (considered, skipped_filter) happens on the first part only: later parts list the same images."""
+    Counting (considered, skipped_filter) happens on the first part only: later parts list the same images.
+    ``deadline()`` is asked after every DescribeImages page: True raises :class:`_OutOfTime`."""
     after = continuation.after_key if continuation else None
     first_part = after is None
     eligible_count = 0
 
     def eligible() -> Iterator[ImageRecord]:
         nonlocal eligible_count
-        for image in registry.iter_images(ecr, repository, registry_id, options.listed_scans):
-            if first_part:
-                summary.considered += 1
-            if policy.recently_used(image.pushed_at, image.last_pulled_at, now, options.pulled_within_days):
-                eligible_count += 1
-                yield image
-            elif first_part:
-                summary.skipped_filter += 1
+        for page in registry.iter_image_pages(ecr, repository, registry_id, listed_scans=options.listed_scans):
+            if deadline is not None and page.next_token and deadline():
+                raise _OutOfTime
+            for image in page.images:
+                if first_part:
+                    summary.considered += 1
+                if policy.recently_used(image.pushed_at, image.last_pulled_at, now, options.pulled_within_days):
+                    eligible_count += 1
+                    yield image
+                elif first_part:
+                    summary.skipped_filter += 1
 
     top = heapq.nlargest(options.max_images or 0, eligible(), key=_key)
     if first_part:

@@ -20,8 +20,12 @@ def digest(i: int) -> str:
     return f"sha256:{i:064x}"
 
 
-def client_error(code: str, operation: str, message: str = "test") -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": message}}, operation)
+#: ECR's own messages where the code alone is ambiguous (LimitExceededException: the per-image quota).
+MESSAGES = {"LimitExceededException": "The scan quota per image has been exceeded. Wait and try again."}
+
+
+def client_error(code: str, operation: str, message: str | None = None) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message or MESSAGES.get(code, "test")}}, operation)
 
 
 @dataclass

@@ -252,3 +252,38 @@ def test_findings_handler_counts_notifications_by_type_and_breaches_by_severity(
     findings.handler(ecr_scan({"MEDIUM": 9}), None)
     assert emf.parse(capsys.readouterr().out) == []  # below threshold: nothing sent, nothing in breach
     load_settings.cache_clear()
+
+
+def test_findings_handler_counts_results_held_back_as_already_notified(
+    moto: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import boto3
+    from conftest import REGION
+    from test_handler_findings import TOPIC_ARN, TOPIC_NAME, ecr_scan
+    from test_ledger import create_table
+
+    for name, value in {
+        "SNS_TOPIC_ARN": TOPIC_ARN,
+        "AWS_LAMBDA_LOG_FORMAT": "JSON",
+        "AWS_LAMBDA_FUNCTION_NAME": "prefix-findings",
+        "METRICS_NAMESPACE": "Test/ECR",
+        "LEDGER_TABLE_NAME": "ledger",
+    }.items():
+        monkeypatch.setenv(name, value)
+    aws.client("sns").create_topic(Name=TOPIC_NAME)
+    create_table(boto3.client("dynamodb", region_name=REGION), "ledger")
+    load_settings.cache_clear()
+    first, second = ecr_scan({"CRITICAL": 2}), ecr_scan({"CRITICAL": 2})
+    second["time"] = (datetime.fromisoformat(first["time"].replace("Z", "+00:00")) + timedelta(days=1)).isoformat()
+    fn = ("FunctionName", "prefix-findings")
+    assert findings.handler(first, None)["status"] == "notified"
+    assert handler_metrics(capsys) == {
+        ("NotificationsSent", (("EventType", "threshold_breached"), fn)): 1,
+        ("ImagesInBreach", (fn, ("Severity", "CRITICAL"))): 1,
+    }
+    assert findings.handler(second, None)["status"] == "not_news"  # the same findings, already notified
+    assert handler_metrics(capsys) == {
+        ("NotificationsHeldBack", (fn,)): 1,
+        ("ImagesInBreach", (fn, ("Severity", "CRITICAL"))): 1,
+    }
+    load_settings.cache_clear()

@@ -177,6 +177,7 @@ def test_every_kind_of_skip_is_counted_and_balanced() -> None:
         "unsupported": 2,
         "not_found": 1,
         "archived": 2,
+        "quota_exhausted": 0,
     }
     assert balanced(summary)
 

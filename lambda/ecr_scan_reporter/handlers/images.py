@@ -13,7 +13,15 @@ source mapping must enable ``ReportBatchItemFailures``), so one bad record never
 
 When the remaining time drops below ``TIME_BUDGET_RESERVE_SECONDS`` the sweep stops and the rest of the
 repository is re-enqueued to ``QUEUE_URL`` as a work message with a ``continuation``; the record then counts as
-done (if that message cannot be sent, the record fails and is retried instead). An ENHANCED registry gets no
+done (if that message cannot be sent, the record fails and is retried instead). The budget holds for the whole
+batch: only the first record is swept whatever the time (so every invocation makes progress); once the budget
+is spent, every later record is re-enqueued as it came, without listing its repository (``work_handed_over``).
+
+With the scan ledger (``LEDGER_TABLE_NAME``) each repository's records are read with one paginated Query per
+part; only images the ledger does not know cost a DescribeImageScanFindings (and are recorded), and the scans
+started are recorded. When ECR refuses scans because the registry's daily quota is spent, the invocation logs
+``scan_quota_exhausted`` once, starts no more scans and ends its remaining records (the next scheduled sweep
+resumes). An ENHANCED registry gets no
 manual scans (Amazon Inspector rescans continuously): logged once per invocation, every record succeeds. If
 the registry scanning configuration cannot be read, the invocation raises and the whole batch is retried.
 """
@@ -28,10 +36,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_scan_reporter import aws, log, metrics, policy, registry
+from ecr_scan_reporter import aws, ledger, log, metrics, policy, registry, scanning
 from ecr_scan_reporter.config import Settings
 from ecr_scan_reporter.handlers import emit_metrics, load_settings
 from ecr_scan_reporter.sweep import (
+    HANDED_OVER,
     Continuation,
     MalformedMessage,
     SweepOptions,
@@ -62,12 +71,23 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str
     def remaining() -> float:
         return float(context.get_remaining_time_in_millis()) / 1000.0
 
-    failures = []
+    quota = scanning.ScanQuota()
+    failures, handed_over = [], []
     swept: list[tuple[Continuation | None, SweepSummary]] = []
-    for record in records:
+    for index, record in enumerate(records):
         message_id = str(record.get("messageId", ""))
-        if not _handle(record, message_id, ecr, config, options, now, remaining, swept):
+        if index and remaining() < config.time_budget_reserve_seconds:
+            handed_over.append(record)
+            continue
+        if quota.exhausted:
+            log.emit(logger, "repository_skipped", message_id=message_id, reason="scan_quota_exhausted")
+            continue
+        done = _handle(
+            record, message_id, ecr, config, options, now, remaining, quota, must_progress=index == 0, swept=swept
+        )
+        if not done:
             failures.append({"itemIdentifier": message_id})
+    failures += _hand_over(handed_over, config)
     emit_metrics(context, config, metrics.counts(_measured(swept)))
     return {"batchItemFailures": failures}
 
@@ -83,6 +103,29 @@ def _measured(swept: list[tuple[Continuation | None, SweepSummary]]) -> dict[str
     return totals
 
 
+def _hand_over(records: list[dict[str, Any]], config: Settings) -> list[dict[str, str]]:
+    """Re-enqueue records the budget left no time for, as they came (continuation included); the ones that cannot
+    be sent (or parsed) are reported as failures, so SQS delivers them again."""
+    if not records:
+        return []
+    items, by_item, failures = [], {}, []
+    for record in records:
+        message_id = str(record.get("messageId", ""))
+        try:
+            item = parse_work_message(record.get("body"))
+        except MalformedMessage as exc:
+            log.emit(logger, "work_message_malformed", logging.ERROR, message_id=message_id, error=str(exc))
+            failures.append({"itemIdentifier": message_id})
+            continue
+        items.append(item)
+        by_item[id(item)] = message_id
+    assert config.queue_url is not None  # required by load_settings()
+    sent, failed = send_work_items(aws.client("sqs"), config.queue_url, items)
+    failures += [{"itemIdentifier": by_item[id(f.item)]} for f in failed]
+    log.emit(logger, "work_handed_over", records=len(records), sent=sent, failed=len(failed))
+    return failures
+
+
 def _handle(
     record: dict[str, Any],
     message_id: str,
@@ -91,7 +134,9 @@ def _handle(
     options: SweepOptions,
     now: datetime,
     remaining: Callable[[], float],
-    swept: list[tuple[Continuation | None, SweepSummary]],
+    quota: scanning.ScanQuota | None = None,
+    must_progress: bool = True,
+    swept: list[tuple[Continuation | None, SweepSummary]] | None = None,
 ) -> bool:
     """Sweep one record's repository; True when the record is done (success or nothing more to do)."""
     try:
@@ -100,6 +145,12 @@ def _handle(
         log.emit(logger, "work_message_malformed", logging.ERROR, message_id=message_id, error=str(exc))
         return False
     fields = {"message_id": message_id, "repository": item.repository, "registry_id": item.registry_id}
+    records = None
+    if config.ledger_table_name:
+        ttl = ledger.expires_at(now, config.scan_expiry_days)
+        records = ledger.RepositoryLedger(
+            aws.client("dynamodb"), config.ledger_table_name, item.repository, item.registry_id, now, ttl
+        )
     try:
         summary = sweep_repository(
             ecr,
@@ -110,6 +161,9 @@ def _handle(
             continuation=item.continuation,
             remaining=remaining,
             reserve_seconds=config.time_budget_reserve_seconds,
+            ledger=records,
+            quota=quota,
+            must_progress=must_progress,
         )
     except registry.RepositoryNotFound:
         log.emit(logger, "repository_not_found", logging.WARNING, **fields)
@@ -118,13 +172,15 @@ def _handle(
         code = registry.error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
         log.emit(logger, "sweep_failed", logging.ERROR, **fields, error_code=code, error=str(exc))
         return False
-    swept.append((item.continuation, summary))
-    if summary.continuation is not None:
+    if swept is not None:
+        swept.append((item.continuation, summary))
+    if summary.continuation is not None or summary.stopped == HANDED_OVER:
         follow_up = WorkItem(item.repository, item.registry_id, summary.continuation)
         assert config.queue_url is not None  # required by load_settings()
         _, failed = send_work_items(aws.client("sqs"), config.queue_url, [follow_up])
         if failed:
             log.emit(logger, "continuation_unsent", logging.ERROR, **fields, error_code=failed[0].code)
             return False
-    log.emit(logger, "repository_swept", **summary.as_dict(), message_id=message_id)
+    ledger_reads = {"ledger_queries": records.queries, "ledger_writes": records.writes} if records else {}
+    log.emit(logger, "repository_swept", **summary.as_dict(), **ledger_reads, message_id=message_id)
     return True

@@ -35,6 +35,10 @@ module "reporter" {
   log_retention_days       = 1
   log_level                = var.log_level
   tags                     = { purpose = "e2e" }
+
+  # The exposure report: written to a bucket of its own per region (bucket names are global), emptied on destroy.
+  report_bucket_name          = "${var.name_prefix}-reports-${var.region}"
+  report_bucket_force_destroy = true
 }
 
 variable "region" {

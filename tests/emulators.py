@@ -11,8 +11,13 @@ Command line (used by the Makefile for ``make compliance`` plans and ``make demo
 
 Python (used by the e2e suite)::
 
-    with Emulators(workdir) as emu:
+    with Emulators(workdir, moto_in_process=True) as emu:
         emu.env   # AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_ECR, credentials, region
+
+With ``moto_in_process`` moto runs as a ``ThreadedMotoServer`` inside the calling process (still on 127.0.0.1 and
+a free port, reached over HTTP like the subprocess), so the caller can reach moto's backends directly, e.g. to
+replace the scan result moto keeps for an image (:func:`replace_scan_result`): moto binds the first result it
+serves for an image to that image for good, and a later scan of the same image must report other findings.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ACCOUNT_ID = "000000000000"
 REGION = "us-east-1"
@@ -90,7 +96,9 @@ class Emulators:
     python: str = sys.executable
     moto_port: int = 0
     ministack_port: int = 0
+    moto_in_process: bool = False
     pids: dict[str, int] = field(default_factory=dict)
+    _moto_server: Any = None
 
     @property
     def moto_url(self) -> str:
@@ -145,11 +153,42 @@ class Emulators:
         env.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION=self.region)
         return env
 
+    @property
+    def moto_label(self) -> str:
+        """Where moto runs, for reports."""
+        if self._moto_server is not None:
+            return f"moto {self.moto_url} (in process {os.getpid()})"
+        return f"moto {self.moto_url} (pid {self.pids.get('moto')})"
+
     def _start_moto(self) -> None:
         self.moto_port = self.moto_port or free_port()
+        if self.moto_in_process:
+            self._start_moto_in_process()
+            return
         env = self._base_env() | {"MOTO_ACCOUNT_ID": ACCOUNT_ID}
         proc = self._spawn("moto", [self.python, "-m", "moto.server", "-H", HOST, "-p", str(self.moto_port)], env)
         _wait_http(f"{self.moto_url}/moto-api/", proc, self.workdir / "moto.log")
+
+    def _start_moto_in_process(self) -> None:
+        # moto reads these at request time: the account (as the subprocess's environment sets it) and where its
+        # request recorder writes (its default is a file in the working directory).
+        os.environ["MOTO_ACCOUNT_ID"] = ACCOUNT_ID
+        os.environ["MOTO_RECORDER_FILEPATH"] = str(self.workdir / "moto_recording")
+        from moto.server import ThreadedMotoServer
+
+        note = f"moto runs in process {os.getpid()}: its requests are not logged here\n"
+        (self.workdir / "moto.log").write_text(note)
+        self._moto_server = ThreadedMotoServer(ip_address=HOST, port=self.moto_port, verbose=False)
+        self._moto_server.start()
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.moto_url}/moto-api/", timeout=2):  # noqa: S310 - loopback only
+                    return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"in-process moto on {self.moto_url} did not answer") from None
+                time.sleep(0.2)
 
     def _start_ministack(self) -> None:
         self.ministack_port = self.ministack_port or free_port()
@@ -172,6 +211,9 @@ class Emulators:
     def stop(self) -> None:
         for name in list(self.pids):
             _stop_pid(self.pids.pop(name))
+        if self._moto_server is not None:
+            server, self._moto_server = self._moto_server, None
+            server.stop()
         with contextlib.suppress(FileNotFoundError):
             (self.workdir / "pids.json").unlink()
 
@@ -180,6 +222,18 @@ class Emulators:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def replace_scan_result(region: str, repository: str, digest: str, response: dict[str, Any]) -> None:
+    """Make in-process moto answer DescribeImageScanFindings for the image ``digest`` with ``response`` from now
+    on, whatever it answered before (moto otherwise keeps the first result it served for an image)."""
+    from moto.ecr.models import ecr_backends
+
+    repo = ecr_backends[ACCOUNT_ID][region].repositories[repository]
+    image = next(i for i in repo.images if i.image_digest == digest)
+    image.scan_finding_results_queue.clear()
+    image.scan_finding_results.clear()
+    image.scan_finding_results_queue.append(response)
 
 
 def main(argv: list[str] | None = None) -> int:

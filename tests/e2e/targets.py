@@ -93,14 +93,15 @@ def open_target(workdir: Path, name: str | None = None) -> Iterator[Target]:
     if name == "localstack":
         yield localstack()
         return
-    with Emulators(workdir, python=sys.executable) as emu:
+    # moto in this process: the ledger tests replace the scan result moto keeps for an image (see emulators.py).
+    with Emulators(workdir, python=sys.executable, moto_in_process=True) as emu:
         env = dict(emu.env)
         yield Target(
             "emulators",
             env,
             ACCOUNT_ID,
             notes=[
-                f"moto {emu.moto_url} (pid {emu.pids['moto']})",
+                emu.moto_label,
                 f"ministack {emu.ministack_url} (pid {emu.pids['ministack']})",
             ],
             log_files=[workdir / "ministack.log", workdir / "moto.log"],

@@ -65,6 +65,7 @@ def _leftovers(pipeline: Pipeline) -> list[str]:
         for d in pipeline.client("cloudwatch").list_dashboards(DashboardNamePrefix=PREFIX).get("DashboardEntries", [])
         if d["DashboardName"].endswith(pipeline.region)
     ]
+    found += [t for t in pipeline.client("dynamodb").list_tables()["TableNames"] if t.startswith(PREFIX)]
     return found
 
 

@@ -242,3 +242,12 @@ def test_every_scan_restores_the_old_behaviour(inbox: Inbox, scanner: Scanner, m
     findings.handler(scan_event(scanner, {CVE1: "CRITICAL"}, day=0), None)
     findings.handler(scan_event(scanner, {CVE1: "CRITICAL"}, day=7), None)
     assert [doc(e)["type"] for e in inbox()] == ["threshold_breached", "threshold_breached"]
+
+
+def test_an_image_with_very_many_findings_keeps_the_most_severe_within_an_item(
+    inbox: Inbox, scanner: Scanner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(findings, "RECORDED_FINDINGS_MAX", 3)
+    found = {"CVE-L": "LOW", "CVE-C2": "CRITICAL", "CVE-M": "MEDIUM", "CVE-C1": "CRITICAL", "CVE-H": "HIGH"}
+    findings.handler(scan_event(scanner, found), None)
+    assert stored().findings == {"CVE-C1": "CRITICAL", "CVE-C2": "CRITICAL", "CVE-H": "HIGH"}

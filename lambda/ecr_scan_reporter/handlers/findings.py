@@ -40,6 +40,9 @@ logger = log.get_logger(__name__)
 #: How long a claim lasts when the invocation's deadline is unknown (no Lambda context): the function's timeout.
 DEFAULT_CLAIM_SECONDS = 60
 WRITE_ATTEMPTS = 3
+#: Findings recorded per image at most (the most severe first): a DynamoDB item holds 400 KB, and the record
+#: keeps the findings and the notified ones.
+RECORDED_FINDINGS_MAX = 4_000
 
 
 class NotificationInFlight(RuntimeError):
@@ -279,7 +282,20 @@ def _read_findings(result: events.ScanResult) -> dict[str, str] | None:
             image_digest=result.image_digest,
         )
         return None
-    return {f.id: f.severity.upper() for f in found.findings if f.severity.upper() in SEVERITIES}
+    tracked = {f.id: f.severity.upper() for f in found.findings if f.severity.upper() in SEVERITIES}
+    if len(tracked) > RECORDED_FINDINGS_MAX:
+        kept = sorted(tracked.items(), key=news.finding_order)[:RECORDED_FINDINGS_MAX]
+        log.emit(
+            logger,
+            "scan_findings_truncated",
+            logging.WARNING,
+            findings=len(tracked),
+            kept=RECORDED_FINDINGS_MAX,
+            repository=result.repository,
+            image_digest=result.image_digest,
+        )
+        tracked = dict(kept)
+    return tracked
 
 
 def _ignore_reason(result: events.ScanResult, config: Settings) -> str | None:

@@ -53,6 +53,9 @@ locals {
         NOTIFY_ON_RESOLVED       = tostring(var.notify_on_resolved)
         RENOTIFY_AFTER_DAYS      = var.renotify_after_days == null ? "" : tostring(var.renotify_after_days)
         SCAN_EXPIRY_DAYS         = tostring(var.scan_expiry_days)
+        FINDINGS_IN_NOTIFICATION = tostring(var.findings_in_notification)
+        SUPPRESSIONS_SHA256      = local.suppressions_sha256
+        CHAT_TOPIC_ARN           = local.chat_topic_arn
         LOG_LEVEL                = var.log_level
       })
     }
@@ -67,6 +70,7 @@ locals {
         SCAN_EXPIRY_DAYS    = tostring(var.scan_expiry_days)
         REPORT_BUCKET_NAME  = local.report_bucket ? var.report_bucket_name : ""
         LEDGER_TABLE_NAME   = aws_dynamodb_table.ledger.name
+        SUPPRESSIONS_SHA256 = local.suppressions_sha256
         LOG_LEVEL           = var.log_level
       })
     }

@@ -92,3 +92,18 @@ output "dashboard_name" {
   description = "Name of the CloudWatch dashboard (`null` when `create_dashboard` is false)."
   value       = one(aws_cloudwatch_dashboard.this[*].dashboard_name)
 }
+
+output "chat_topic_arn" {
+  description = "ARN of the chat topic (notifications in the Amazon Q Developer in chat applications custom-notification format), with `create_chat_topic`; `null` otherwise."
+  value       = one(aws_sns_topic.chat[*].arn)
+}
+
+output "inspector_findings_queue_url" {
+  description = "URL of the queue buffering `Inspector2 Finding` events for the findings function, with `enable_inspector_events`; `null` otherwise."
+  value       = one(aws_sqs_queue.inspector_findings[*].url)
+}
+
+output "inspector_findings_dead_letter_queue_url" {
+  description = "URL of the dead-letter queue of `Inspector2 Finding` events the findings function could not report, with `enable_inspector_events`; `null` otherwise."
+  value       = one(aws_sqs_queue.inspector_findings_dlq[*].url)
+}

@@ -126,7 +126,7 @@ resource "aws_sqs_queue_policy" "failed_events" {
         Action    = "sqs:SendMessage"
         Resource  = local.arns.failed_events_queue
         Condition = {
-          ArnEquals = { "aws:SourceArn" = [for rule in sort(keys(local.event_targets)) : local.arns.rules[rule]] }
+          ArnEquals = { "aws:SourceArn" = concat([for rule in sort(keys(local.event_targets)) : local.arns.rules[rule]], var.enable_inspector_events ? [local.inspector_findings_arns.rule] : []) }
         }
       },
       merge(local.deny_insecure_transport, { Resource = local.arns.failed_events_queue }),

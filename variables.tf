@@ -105,7 +105,7 @@ variable "notify_on_scan_failure" {
 }
 
 variable "enable_inspector_events" {
-  description = "Also report on `Inspector2 Scan` events, which is how registries using Amazon Inspector enhanced scanning announce results (basic scanning sends `ECR Image Scan` events, always handled)."
+  description = "Also report on Amazon Inspector (ECR enhanced scanning): `Inspector2 Scan` events (an image's initial scan) invoke the findings function, and `Inspector2 Finding` events (later changes found by continuous rescanning, one per finding, often in bursts) are buffered in a queue and reported per image at most once per batch. Basic scanning sends `ECR Image Scan` events, always handled."
   type        = bool
   default     = true
   nullable    = false
@@ -314,6 +314,67 @@ variable "renotify_after_days" {
 
 variable "ledger_deletion_protection" {
   description = "Turn on DynamoDB deletion protection for the scan ledger table: `terraform destroy` then fails until it is turned off again. Losing the ledger loses no scan, only its memory (the next results of images in breach are notified again)."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "findings_in_notification" {
+  description = "How many findings a notification lists (0-50): the most severe first (by severity, then CVSS/Inspector score, then EPSS), each with its package, version, fixed-in version when known and reference URL; the rest are summed up as \"and N more\" with the console link. 0 lists none (the counts and the link remain)."
+  type        = number
+  default     = 10
+  nullable    = false
+
+  validation {
+    condition     = var.findings_in_notification >= 0 && var.findings_in_notification <= 50 && floor(var.findings_in_notification) == var.findings_in_notification
+    error_message = "findings_in_notification must be a whole number from 0 to 50."
+  }
+}
+
+variable "suppressions" {
+  description = "Accepted risks: findings that do not count toward the thresholds and are not listed, until they expire. Each entry: `vulnerability_id` (the finding's name, e.g. `CVE-2024-1234`; case-insensitive), `repository_regex` (optional; repositories it applies to, search semantics and syntax as `repository_include_regex`; default every repository), `expires` (`YYYY-MM-DD`, UTC: on and after that day the finding counts again and notifications name the expired suppression) and `reason` (required: why the risk is accepted). Stored as one item in the scan ledger table, not in the function's environment, so hundreds fit."
+  type = list(object({
+    vulnerability_id = string
+    repository_regex = optional(string)
+    expires          = string
+    reason           = string
+  }))
+  default  = []
+  nullable = false
+
+  validation {
+    condition     = alltrue([for s in var.suppressions : trimspace(s.vulnerability_id) != "" && !can(regex("\\s", trimspace(s.vulnerability_id)))])
+    error_message = "Every suppression needs a vulnerability_id: the finding's name without spaces, e.g. CVE-2024-1234."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.suppressions : can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", s.expires)) && can(formatdate("YYYY", "${s.expires}T00:00:00Z"))])
+    error_message = "Every suppression's expires must be a real date written YYYY-MM-DD (for example 2026-06-30)."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.suppressions : trimspace(s.reason) != ""])
+    error_message = "Every suppression needs a reason: why the risk is accepted (it is shown in notifications once the suppression expires)."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.suppressions : s.repository_regex == null || can(regexall(coalesce(s.repository_regex, ".*"), ""))])
+    error_message = "A suppression's repository_regex is not a valid regular expression (Terraform checks it with RE2: look-around and backreferences are not supported)."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.suppressions : !can(regex("\\[\\[:|\\\\[QEzCpP]", coalesce(s.repository_regex, ".*")))])
+    error_message = "A suppression's repository_regex uses RE2-only syntax that Python's re reads differently or rejects ([[:class:]], \\Q...\\E, \\z, \\C, \\p{...}); write it in the common subset of RE2 and Python re."
+  }
+
+  validation {
+    condition     = length(jsonencode(var.suppressions)) <= 350000
+    error_message = "The suppressions take more than 350,000 characters as JSON: they must fit one DynamoDB item (400 KB)."
+  }
+}
+
+variable "create_chat_topic" {
+  description = "Create a second SNS topic that receives every notification in the Amazon Q Developer in chat applications (formerly AWS Chatbot) custom-notification format, ready to connect to a Slack channel, a Microsoft Teams channel or an Amazon Chime room (see the README). Its ARN is the `chat_topic_arn` output."
   type        = bool
   default     = false
   nullable    = false

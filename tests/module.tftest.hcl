@@ -225,7 +225,7 @@ run "defaults" {
     condition = toset(flatten([
       for statement in jsondecode(aws_sqs_queue_policy.failed_events.policy).Statement :
       statement.Condition.ArnEquals["aws:SourceArn"] if try(statement.Principal.Service, "") == "events.amazonaws.com"
-    ])) == toset([aws_cloudwatch_event_rule.schedule.arn, aws_cloudwatch_event_rule.ecr_scan.arn, aws_cloudwatch_event_rule.inspector_scan[0].arn, aws_cloudwatch_event_rule.report[0].arn])
+    ])) == toset([aws_cloudwatch_event_rule.schedule.arn, aws_cloudwatch_event_rule.ecr_scan.arn, aws_cloudwatch_event_rule.inspector_scan[0].arn, "arn:aws:events:eu-west-1:123456789012:rule/ecr-scan-reporter-inspector2-finding", aws_cloudwatch_event_rule.report[0].arn])
     error_message = "Only this module's rules may dead-letter events to the failed-events queue."
   }
 
@@ -266,7 +266,7 @@ run "defaults" {
     error_message = "The images function must get exactly the variables docs/DESIGN.md lists."
   }
   assert {
-    condition     = toset(keys(aws_lambda_function.this["findings"].environment[0].variables)) == toset(["SNS_TOPIC_ARN", "SEVERITY_THRESHOLDS", "NOTIFY_ON_SCAN_FAILURE", "REPOSITORY_INCLUDE_REGEX", "REPOSITORY_EXCLUDE_REGEX", "LEDGER_TABLE_NAME", "NOTIFY_ON", "NOTIFY_ON_RESOLVED", "RENOTIFY_AFTER_DAYS", "SCAN_EXPIRY_DAYS", "LOG_LEVEL", "METRICS_NAMESPACE"])
+    condition     = toset(keys(aws_lambda_function.this["findings"].environment[0].variables)) == toset(["SNS_TOPIC_ARN", "SEVERITY_THRESHOLDS", "NOTIFY_ON_SCAN_FAILURE", "REPOSITORY_INCLUDE_REGEX", "REPOSITORY_EXCLUDE_REGEX", "LEDGER_TABLE_NAME", "NOTIFY_ON", "NOTIFY_ON_RESOLVED", "RENOTIFY_AFTER_DAYS", "SCAN_EXPIRY_DAYS", "FINDINGS_IN_NOTIFICATION", "SUPPRESSIONS_SHA256", "CHAT_TOPIC_ARN", "LOG_LEVEL", "METRICS_NAMESPACE"])
     error_message = "The findings function must get exactly the variables docs/DESIGN.md lists."
   }
   assert {
@@ -352,12 +352,12 @@ run "defaults" {
     error_message = "No IAM policy may use a wildcard action."
   }
   assert {
-    condition = flatten([
+    condition = toset(flatten([
       for key, policy in aws_iam_role_policy.this : [
         for statement in jsondecode(policy.policy).Statement : statement.Action if contains(statement.Resource, "*")
       ]
-    ]) == ["ecr:GetAccountSetting", "ecr:GetRegistryScanningConfiguration"]
-    error_message = "The only \"*\" resources must be for ecr:GetAccountSetting and ecr:GetRegistryScanningConfiguration (no resource-level permissions)."
+    ])) == toset(["ecr:GetAccountSetting", "ecr:GetRegistryScanningConfiguration", "inspector2:ListFindings"])
+    error_message = "The only \"*\" resources must be for ecr:GetAccountSetting, ecr:GetRegistryScanningConfiguration and inspector2:ListFindings (no resource-level permissions)."
   }
   assert {
     condition = alltrue([

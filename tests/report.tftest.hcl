@@ -61,6 +61,10 @@ run "defaults" {
     error_message = "The report function may scan the module's ledger table only."
   }
   assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this["report"].policy).Statement : s.Condition if s.Sid == "ReadSuppressions"]) == { "ForAllValues:StringEquals" = { "dynamodb:LeadingKeys" = ["config#suppressions"] } }
+    error_message = "The report function may get the suppressions item only, no image record."
+  }
+  assert {
     condition     = aws_lambda_function.this["report"].environment[0].variables.LEDGER_TABLE_NAME == "ecr-scan-reporter-ledger"
     error_message = "The report function must get the ledger's name."
   }
@@ -87,6 +91,7 @@ run "defaults" {
       ["PublishReport", ["sns:Publish"]],
       ["ReportFailedInvocations", ["sqs:SendMessage"]],
       ["ReadLedger", ["dynamodb:Scan"]],
+      ["ReadSuppressions", ["dynamodb:GetItem"]],
     ]
     error_message = "Without a bucket the report function may publish, report failures and read the ledger, nothing more (plus its logs)."
   }

@@ -106,6 +106,19 @@ module "ecr_scan_reporter" {
   notify_on_scan_failure  = true
   enable_inspector_events = true
 
+  # Each notification lists its 10 most severe findings; accepted risks stop counting until they expire.
+  findings_in_notification = 10
+  suppressions = [
+    {
+      vulnerability_id = "CVE-2023-4911"
+      repository_regex = "^team-a/"
+      expires          = "2026-06-30"
+      reason           = "glibc's dynamic loader is not reachable in team-a's distroless images (SEC-1234)"
+    },
+  ]
+  # A second topic in the Amazon Q Developer in chat applications format, to connect to a Slack channel.
+  create_chat_topic = true
+
   max_scan_concurrency   = 5
   images_batch_size      = 5
   images_timeout_seconds = 300

@@ -29,6 +29,10 @@ NOTIFY_ON_RESOLVED                  true/false: one ``resolved`` notification wh
                                     that breached is within every threshold again
 RENOTIFY_AFTER_DAYS                 whole number of days 1-365 after which an image still in    30
                                     breach is reminded; empty = never
+FINDINGS_IN_NOTIFICATION            whole number 0-50: findings listed in a notification        10
+SUPPRESSIONS_SHA256                 SHA-256 (hex) of the suppressions document stored in the    empty
+                                    ledger table (config#suppressions); empty = none
+CHAT_TOPIC_ARN                      SNS topic ARN for the chat (custom-notification) form       --
 LOG_LEVEL                           DEBUG, INFO, WARNING or ERROR                               INFO
 METRICS_NAMESPACE                   CloudWatch namespace of the metrics (1-255 of letters,      see below
                                     digits and . - _ / # :; not starting with AWS/)
@@ -82,6 +86,9 @@ class Settings:
     renotify_after_days: int | None = 30
     metrics_namespace: str = DEFAULT_NAMESPACE
     report_bucket_name: str | None = None
+    findings_in_notification: int = 10
+    suppressions_sha256: str | None = None
+    chat_topic_arn: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, require: Iterable[str] = ()) -> Settings:
@@ -105,6 +112,9 @@ class Settings:
             renotify_after_days=_renotify(env, "RENOTIFY_AFTER_DAYS"),
             metrics_namespace=_namespace(env, "METRICS_NAMESPACE"),
             report_bucket_name=_bucket_name(env, "REPORT_BUCKET_NAME"),
+            findings_in_notification=_int(env, "FINDINGS_IN_NOTIFICATION", 10, low=0, high=50),
+            suppressions_sha256=_sha256(env, "SUPPRESSIONS_SHA256"),
+            chat_topic_arn=_sns_arn(env, "CHAT_TOPIC_ARN"),
         )
         for name in require:
             if getattr(settings, name) in (None, ""):
@@ -170,6 +180,13 @@ def _renotify(env: Mapping[str, str], name: str) -> int | None:
     if name not in env:
         return 30
     return _optional_int(env, name, low=1, high=365)
+
+
+def _sha256(env: Mapping[str, str], name: str) -> str | None:
+    value = _optional_str(env, name)
+    if value is not None and not re.fullmatch(r"[0-9a-f]{64}", value):
+        raise ConfigError(f"{name}={value!r} must be a SHA-256 in lower-case hex (64 characters)")
+    return value
 
 
 def _sns_arn(env: Mapping[str, str], name: str) -> str | None:

@@ -6,6 +6,12 @@ Two EventBridge shapes are accepted (documented samples under ``tests/unit/fixtu
   by name, the account and region from the event envelope.
 - ``aws.inspector2`` / ``Inspector2 Scan`` (enhanced scanning): ``detail.scan-status`` e.g.
   INITIAL_SCAN_COMPLETE, ``detail.repository-name`` given as a repository ARN, counts including ``TOTAL``.
+  Inspector reports CRITICAL, HIGH, MEDIUM and TOTAL only: a severity it leaves out (LOW) is absent from
+  ``severity_counts``, never 0 (the findings stage reads the real count from Inspector).
+
+and, through :func:`parse_finding_event` (or :func:`parse_any`), ``aws.inspector2`` / ``Inspector2 Finding``: one
+finding of an ECR image created, updated or closed by continuous scanning -> :class:`FindingEvent` (the image and
+the finding's id, severity and status).
 
 Anything malformed raises :class:`MalformedEvent` naming what is wrong; a well-formed event that is not an ECR
 image scan (another detail-type, an Inspector scan of an EC2 instance or Lambda function) raises
@@ -93,9 +99,97 @@ def parse(event: Any) -> ScanResult:
         region=region,
         image_digest=_string(detail, "image-digest", "detail"),
         image_tags=_tags(detail),
-        severity_counts=_counts(detail),
+        severity_counts=_counts(detail) if source == "ecr" else _unreported(_counts(detail), detail),
         scan_completed_at=_time(event),
     )
+
+
+FINDING_DETAIL_TYPE: Final = "Inspector2 Finding"
+
+
+@dataclass(frozen=True)
+class FindingEvent:
+    """One ``Inspector2 Finding`` event about an ECR image: which image, and which finding changed how."""
+
+    repository: str
+    registry_id: str
+    region: str
+    image_digest: str
+    image_tags: tuple[str, ...]
+    finding_id: str  # the vulnerability id (e.g. a CVE), or the title when there is none
+    severity: str  # upper-case as Inspector reports it (UNTRIAGED included)
+    status: str  # ACTIVE, CLOSED or SUPPRESSED
+    finding_arn: str | None
+    time: datetime
+
+    @property
+    def image_key(self) -> tuple[str, str, str, str]:
+        """(region, registry, repository, digest): what a burst of events is grouped by."""
+        return (self.region, self.registry_id, self.repository, self.image_digest)
+
+
+def parse_any(event: Any) -> ScanResult | FindingEvent:
+    """:func:`parse_finding_event` for ``Inspector2 Finding`` events, :func:`parse` for everything else."""
+    if isinstance(event, Mapping) and event.get("detail-type") == FINDING_DETAIL_TYPE:
+        return parse_finding_event(event)
+    return parse(event)
+
+
+def parse_finding_event(event: Any) -> FindingEvent:
+    """Parse an ``Inspector2 Finding`` event; raise MalformedEvent, or UnsupportedEvent when it is not about an
+    ECR image (an EC2 instance, a Lambda function)."""
+    if not isinstance(event, Mapping):
+        raise MalformedEvent(f"event must be a JSON object, got {type(event).__name__}")
+    if event.get("source") != "aws.inspector2" or event.get("detail-type") != FINDING_DETAIL_TYPE:
+        raise UnsupportedEvent(f"not an aws.inspector2 {FINDING_DETAIL_TYPE!r} event")
+    detail = event.get("detail")
+    if not isinstance(detail, Mapping):
+        raise MalformedEvent("detail is missing or not an object" if detail is None else "detail is not an object")
+    resources = detail.get("resources")
+    if not isinstance(resources, list):
+        raise MalformedEvent("detail.resources must be a list")
+    image = next((r for r in resources if isinstance(r, Mapping) and r.get("type") == "AWS_ECR_CONTAINER_IMAGE"), None)
+    if image is None:
+        types = sorted({str(r.get("type")) for r in resources if isinstance(r, Mapping)})
+        raise UnsupportedEvent(f"Inspector2 Finding is not about an ECR image (resources: {', '.join(types)})")
+    ecr = (image.get("details") or {}).get("awsEcrContainerImage")
+    if not isinstance(ecr, Mapping):
+        raise MalformedEvent("detail.resources[].details.awsEcrContainerImage is missing or not an object")
+    where = "detail.resources[].details.awsEcrContainerImage"
+    registry = _string(ecr, "registry", where)
+    if not _ACCOUNT.match(registry):
+        raise MalformedEvent(f"{where}.registry {registry!r} is not a 12-digit account id")
+    region = str(image.get("region") or "")
+    if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", region):  # the ECR guide's sample says "N/A"
+        region = _string(event, "region", "event")
+    tags = ecr.get("imageTags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
+        raise MalformedEvent(f"{where}.imageTags must be a list of non-empty strings, got {tags!r}")
+    details = detail.get("packageVulnerabilityDetails") or {}
+    finding_id = details.get("vulnerabilityId") if isinstance(details, Mapping) else None
+    finding_id = finding_id if isinstance(finding_id, str) and finding_id.strip() else detail.get("title")
+    if not isinstance(finding_id, str) or not finding_id.strip():
+        raise MalformedEvent("detail has neither packageVulnerabilityDetails.vulnerabilityId nor a title")
+    arn = detail.get("findingArn")
+    return FindingEvent(
+        repository=_string(ecr, "repositoryName", where),
+        registry_id=registry,
+        region=region,
+        image_digest=_string(ecr, "imageHash", where),
+        image_tags=tuple(tags),
+        finding_id=finding_id.strip(),
+        severity=_string(detail, "severity", "detail").upper(),
+        status=_string(detail, "status", "detail").upper(),
+        finding_arn=arn if isinstance(arn, str) and arn else None,
+        time=_time(event),
+    )
+
+
+def _unreported(counts: Mapping[str, int], detail: Mapping[str, Any]) -> Mapping[str, int]:
+    """Inspector's counts without the thresholded severities it did not report (LOW): absent, never 0."""
+    raw = detail.get("finding-severity-counts")
+    reported = {str(k).upper() for k in raw} if isinstance(raw, Mapping) else set()
+    return MappingProxyType({s: n for s, n in counts.items() if s not in SEVERITIES or s in reported})
 
 
 def _string(obj: Mapping[str, Any], key: str, where: str) -> str:

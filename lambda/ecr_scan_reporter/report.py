@@ -26,7 +26,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from ecr_scan_reporter import notify, policy
@@ -74,12 +74,22 @@ class Suppression:
     repository_regex: str | None = None
 
     @classmethod
-    def of(cls, entry: Suppression | Sequence[Any]) -> Suppression:
-        """From a ``(vulnerability_id, expires, reason, repository_regex)`` tuple (or a Suppression)."""
+    def of(cls, entry: Any) -> Suppression:
+        """From a ``(vulnerability_id, expires, reason, repository_regex)`` tuple or any object with those
+        attributes (``suppressions.Suppression``). ``expires`` may be a datetime or a date (the first UTC day the
+        entry no longer applies: it expires at that day's midnight); ``repository_regex`` a string or a compiled
+        pattern, None or empty for every repository."""
         if isinstance(entry, Suppression):
             return entry
-        vulnerability_id, expires, reason, regex = entry
-        return cls(str(vulnerability_id), expires, str(reason or ""), regex or None)
+        if isinstance(entry, Sequence) and not isinstance(entry, str):
+            vulnerability_id, expires, reason, regex = entry
+        else:
+            vulnerability_id, expires, reason = entry.vulnerability_id, entry.expires, entry.reason
+            regex = entry.repository_regex
+        if isinstance(expires, date) and not isinstance(expires, datetime):
+            expires = datetime(expires.year, expires.month, expires.day, tzinfo=UTC)
+        pattern = regex.pattern if isinstance(regex, re.Pattern) else regex
+        return cls(str(vulnerability_id), expires, str(reason or ""), pattern or None)
 
     def active(self, now: datetime) -> bool:
         return self.expires is None or _utc(self.expires) > now
@@ -187,9 +197,9 @@ def build(
         raise ValueError("now must be timezone-aware")
     entries = [Suppression.of(e) for e in suppressions]
     active = [s for s in entries if s.active(now)]
-    by_id: dict[str, list[Suppression]] = {}
+    by_id: dict[str, list[Suppression]] = {}  # finding ids compare case-insensitively, as suppressions.py does
     for entry in active:
-        by_id.setdefault(entry.vulnerability_id, []).append(entry)
+        by_id.setdefault(entry.vulnerability_id.upper(), []).append(entry)
 
     repositories: dict[tuple[str, str], RepositoryRow] = {}
     findings: dict[str, list[Any]] = {}  # id -> [severity, images, repositories set, suppressed images]
@@ -239,10 +249,11 @@ def build(
             elif _severity_rank(severity) < _severity_rank(found[0]):
                 found[0] = severity
             hidden = False
-            if finding_id in by_id:
+            entries = by_id.get(finding_id.upper()) if by_id else None
+            if entries:
                 cache_key = (finding_id, record.repository)
                 if cache_key not in covered_cache:
-                    covered_cache[cache_key] = any(s.covers(record.repository) for s in by_id[finding_id])
+                    covered_cache[cache_key] = any(s.covers(record.repository) for s in entries)
                 hidden = covered_cache[cache_key]
             if hidden:
                 found[3] += 1

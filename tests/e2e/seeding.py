@@ -58,6 +58,7 @@ class ScanReport:
     completed_at: datetime
     counts: dict[str, int] = field(default_factory=dict)  # findingSeverityCounts
     description: str = "The scan was completed successfully."
+    findings: tuple[dict[str, Any], ...] | None = None  # the finding entries; None: plausible ones for the counts
 
     def as_response(self, account_id: str, repository: str, digest: str, tag: str | None) -> dict[str, Any]:
         """The DescribeImageScanFindings response for this scan."""
@@ -66,7 +67,7 @@ class ScanReport:
         if self.status == "COMPLETE":
             findings["vulnerabilitySourceUpdatedAt"] = self.completed_at.timestamp()
             findings["findingSeverityCounts"] = dict(self.counts)
-            findings["findings"] = _findings(self.counts)
+            findings["findings"] = list(self.findings) if self.findings is not None else _findings(self.counts)
         return {
             "registryId": account_id,
             "repositoryName": repository,

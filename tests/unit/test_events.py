@@ -70,7 +70,7 @@ def test_inspector_event_repository_arn_with_slashes_and_total_dropped() -> None
     assert (result.source, result.status) == ("inspector2", "COMPLETE")
     assert result.repository == "amazon/amazon-ecs-sample"
     assert (result.registry_id, result.region) == ("123456789012", "eu-west-1")
-    assert dict(result.severity_counts) == {"CRITICAL": 7, "HIGH": 61, "MEDIUM": 62, "LOW": 0}
+    assert dict(result.severity_counts) == {"CRITICAL": 7, "HIGH": 61, "MEDIUM": 62}  # no LOW: not reported
     assert result.image_tags == ("latest",)
     assert result.scan_completed_at == datetime(2021, 12, 3, 18, 3, 16, tzinfo=UTC)
 
@@ -78,7 +78,7 @@ def test_inspector_event_repository_arn_with_slashes_and_total_dropped() -> None
 def test_inspector_guide_ecr_event() -> None:
     result = events.parse(load(INSPECTOR_GUIDE_ECR))
     assert (result.repository, result.registry_id, result.region) == ("inspector2", "111122223333", "us-east-1")
-    assert dict(result.severity_counts) == {"CRITICAL": 0, "HIGH": 0, "MEDIUM": 0, "LOW": 0}
+    assert dict(result.severity_counts) == {"CRITICAL": 0, "HIGH": 0, "MEDIUM": 0}  # LOW absent, never 0
 
 
 def test_repository_arn_wins_over_the_envelope() -> None:

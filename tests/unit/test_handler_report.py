@@ -150,3 +150,55 @@ def test_store_keys_are_dated_and_latest() -> None:
         "json": ["exposure-report/2026/11/30/2026-11-30T060005Z.json", "exposure-report/latest.json"],
         "html": ["exposure-report/2026/11/30/2026-11-30T060005Z.html", "exposure-report/latest.html"],
     }
+
+
+def test_stored_suppressions_set_findings_apart_and_list_those_expiring(
+    world: Callable[[], list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ecr_scan_reporter import suppression_store, suppressions
+
+    now = datetime.now(UTC)
+    soon, later = (now + timedelta(days=5)).date(), (now + timedelta(days=60)).date()
+    document = json.dumps(
+        [
+            {
+                "vulnerability_id": "cve-1",
+                "repository_regex": "^team/",
+                "expires": soon.isoformat(),
+                "reason": "fix due",
+            },
+            {"vulnerability_id": "CVE-2", "expires": later.isoformat(), "reason": "not reachable"},
+        ]
+    )
+    boto3.client("dynamodb", region_name=REGION).put_item(
+        TableName=TABLE, Item={**suppression_store.KEY, "document": {"S": document}}
+    )
+    monkeypatch.setenv("SUPPRESSIONS_SHA256", suppressions.document_hash(document))
+    suppression_store.clear_cache()
+    load_settings.cache_clear()
+    fresh = {"source": "ecr", "scan_status": "COMPLETE", "scan_completed_at": now - timedelta(days=1)}
+    put("team/app", 1, breached=("CRITICAL",), findings={"CVE-1": "CRITICAL", "CVE-3": "HIGH"}, **fresh)
+    put("other/app", 2, breached=("CRITICAL",), findings={"CVE-1": "CRITICAL"}, **fresh)
+
+    report_handler.handler({}, Context())
+
+    doc = json.loads(world()[0]["Message"])
+    rows = {f["id"]: (f["images"], f["suppressed_images"]) for f in doc["top_findings"]}
+    assert rows == {"CVE-1": (1, 1), "CVE-3": (1, 0)}  # suppressed (case-insensitively) in team/ only
+    assert [s["vulnerability_id"] for s in doc["suppressions_expiring"]] == ["cve-1"]
+    assert doc["suppressions_expiring"][0]["expires"] == f"{soon.isoformat()}T00:00:00Z"
+    assert doc["summary"]["suppressions_active"] == 2
+    suppression_store.clear_cache()
+
+
+def test_unreadable_suppressions_are_logged_and_the_report_still_goes_out(
+    world: Callable[[], list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from ecr_scan_reporter import suppression_store
+
+    monkeypatch.setenv("SUPPRESSIONS_SHA256", "0" * 64)  # no item stored
+    suppression_store.clear_cache()
+    load_settings.cache_clear()
+    assert report_handler.handler({}, Context())["status"] == "published"
+    assert len(world()) == 1
+    assert any(r.getMessage() == "suppressions_unavailable" for r in caplog.records)

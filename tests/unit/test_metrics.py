@@ -13,6 +13,7 @@ import emf
 import pytest
 from conftest import ACCOUNT
 from ecr_fakes import FakeContext, client_error, push, set_last_scan, sqs_event, work_body
+from test_handler_findings_alerts import inbox, reader  # noqa: F401 (fixtures used by a test below)
 
 from ecr_scan_reporter import aws, metrics
 from ecr_scan_reporter.config import ConfigError, Settings
@@ -287,3 +288,27 @@ def test_findings_handler_counts_results_held_back_as_already_notified(
         ("ImagesInBreach", (fn, ("Severity", "CRITICAL"))): 1,
     }
     load_settings.cache_clear()
+
+
+def test_findings_handler_counts_suppressed_findings(
+    inbox: Any,  # noqa: F811 (the imported fixture)
+    reader: Any,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """With the alerts tests' fixtures: a stored suppression hides one CRITICAL finding of three."""
+    import test_handler_findings_alerts as alerts
+
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "prefix-findings")
+    monkeypatch.setenv("METRICS_NAMESPACE", "Test/ECR")
+    alerts.store_suppressions(monkeypatch, [alerts.suppression("CVE-2026-1000", alerts.TODAY + timedelta(days=1))])
+    reader.by_digest[alerts.DIGEST] = [alerts.CRIT, alerts.HIGH1, alerts.HIGH2]
+
+    response = findings.handler(alerts.ecr_event({"CRITICAL": 1, "HIGH": 2}), None)
+
+    assert response["status"] == "notified"  # HIGH 2 > 1 still breaches
+    found = handler_metrics(capsys)
+    fn = ("FunctionName", "prefix-findings")
+    assert found[("FindingsSuppressed", (fn,))] == 1
+    assert found[("ImagesInBreach", (fn, ("Severity", "HIGH")))] == 1
+    assert ("ImagesInBreach", (fn, ("Severity", "CRITICAL"))) not in found

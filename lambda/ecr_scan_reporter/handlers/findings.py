@@ -16,6 +16,23 @@ from the record) before anything else, so it is sent at least once; it is sent t
 after SNS accepted it and before the confirm. A different, newer result arriving while a claim is live raises
 (Lambda retries it later), so results are evaluated in order.
 
+The findings and accepted risks (issue 10): for a complete scan the image's findings are read (ECR's
+DescribeImageScanFindings for basic scanning, Inspector's ListFindings for enhanced scanning, which also gives the
+LOW count an ``Inspector2 Scan`` event leaves out), the suppressions (``suppressions.py``, stored in the ledger
+table) remove the accepted ones, and the counts compared with the thresholds are the reported counts less the
+suppressed findings. The notification lists the most severe remaining findings and names expired suppressions.
+When the findings cannot be read the reported counts decide and the message says so.
+
+``Inspector2 Finding`` events (one per finding, in bursts) arrive through a buffer queue as SQS batches: the
+batch is grouped by image, each image is reported once from Inspector's active findings (the ledger then notifies
+only what changed), and only the messages of images that could not be reported are returned as batch item
+failures (retried, then dead-lettered).
+
+Delivery: the chat form goes to ``CHAT_TOPIC_ARN`` as well. A publish SNS refuses for good (InvalidParameter:
+nothing a retry can fix) is logged as ``notification_undeliverable`` with the image and replaced by a short
+plain-text notice on the same topic, so a person still hears of it; only if that fails too does the invocation
+fail (Lambda's bounded retries, then the failed-events queue), never an endless loop.
+
 A malformed event is logged and answered with ``rejected``, never raised: EventBridge invokes this function
 asynchronously, and raising would retry the same bad event. AWS errors while publishing do raise (a retry may
 succeed); a bad configuration raises ConfigError on the first invocation.
@@ -24,14 +41,17 @@ succeed); a bad configuration raises ConfigError on the first invocation.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_scan_reporter import aws, events, ledger, log, metrics, news, notify, policy
+from ecr_scan_reporter import aws, events, ledger, log, metrics, news, notify, policy, suppression_store, suppressions
 from ecr_scan_reporter import findings as image_findings
 from ecr_scan_reporter.config import SEVERITIES, Settings
 from ecr_scan_reporter.handlers import emit_metrics, load_settings
@@ -43,6 +63,26 @@ WRITE_ATTEMPTS = 3
 #: Findings recorded per image at most (the most severe first): a DynamoDB item holds 400 KB, and the record
 #: keeps the findings and the notified ones.
 RECORDED_FINDINGS_MAX = 4_000
+#: An Inspector2 Finding batch stops starting images when less time than this is left (the rest are retried).
+FINDING_EVENTS_RESERVE_MS = 15_000
+#: SNS errors no retry can fix: the message itself is refused.
+UNDELIVERABLE_CODES = frozenset({"InvalidParameter", "InvalidParameterValue"})
+
+
+class UndeliverableNotification(RuntimeError):
+    """SNS refused the notification and the short notice replacing it: the invocation fails (bounded retries,
+    then the failed-events queue or the buffer's dead-letter queue)."""
+
+
+@dataclass(frozen=True)
+class Observed:
+    """A result as the findings stage evaluates it: ``result`` carries the counts compared with the thresholds
+    (suppressed findings removed; a severity nobody reported absent); ``findings`` the remaining findings at
+    thresholded severities (id -> severity) or None when unknown; ``section`` what the message lists."""
+
+    result: events.ScanResult
+    findings: dict[str, str] | None
+    section: notify.FindingsSection | None
 
 
 class NotificationInFlight(RuntimeError):
@@ -53,25 +93,39 @@ class LedgerContention(RuntimeError):
     """The image's record kept changing between read and write: retry later."""
 
 
+#: What one evaluation of an image came to, for the metrics: its answer and the findings suppressions hid.
+Outcome = tuple[dict[str, Any], int]
+
+
 def handler(event: Any, context: Any) -> dict[str, Any]:
     config = load_settings("sns_topic_arn")
-    response = _handle(event, context, config)
-    emit_metrics(context, config, _measured(response))
+    outcomes: list[Outcome] = []
+    response = _handle(event, context, config, outcomes)
+    emit_metrics(context, config, _measured(outcomes))
     return response
 
 
-def _measured(response: dict[str, Any]) -> list[metrics.Metric]:
-    """Notifications sent by type; results in breach by severity; results in breach already notified (held back)."""
-    status, breached = response["status"], response.get("breached") or []
-    if status not in ("notified", "not_news"):
-        return []
-    found = [m for s in breached for m in metrics.counts({metrics.IMAGES_IN_BREACH: 1}, {metrics.SEVERITY: s})]
-    if status == "notified":
-        return found + metrics.counts({metrics.NOTIFICATIONS_SENT: 1}, {metrics.EVENT_TYPE: response["event_type"]})
-    return found + metrics.counts({metrics.NOTIFICATIONS_HELD_BACK: 1}) if breached else []
+def _measured(outcomes: list[Outcome]) -> list[metrics.Metric]:
+    """Notifications sent by type; results in breach by severity; results in breach not sent because the image was
+    already notified (held back); findings hidden by suppressions."""
+    found: list[metrics.Metric] = []
+    for response, suppressed in outcomes:
+        status, breached = response.get("status"), response.get("breached") or []
+        if status in ("notified", "not_news"):
+            found += [m for s in breached for m in metrics.counts({metrics.IMAGES_IN_BREACH: 1}, {metrics.SEVERITY: s})]
+        if status == "notified":
+            event_type = str(response.get("event_type") or "threshold_breached")
+            found += metrics.counts({metrics.NOTIFICATIONS_SENT: 1}, {metrics.EVENT_TYPE: event_type})
+        elif status == "not_news" and breached:
+            found += metrics.counts({metrics.NOTIFICATIONS_HELD_BACK: 1})
+        if suppressed:
+            found += metrics.counts({metrics.FINDINGS_SUPPRESSED: suppressed})
+    return found
 
 
-def _handle(event: Any, context: Any, config: Settings) -> dict[str, Any]:
+def _handle(event: Any, context: Any, config: Settings, outcomes: list[Outcome]) -> dict[str, Any]:
+    if isinstance(event, dict) and isinstance(event.get("Records"), list):
+        return _finding_events(event["Records"], config, context, outcomes)
     try:
         result = events.parse(event)
     except events.MalformedEvent as exc:
@@ -94,24 +148,39 @@ def _handle(event: Any, context: Any, config: Settings) -> dict[str, Any]:
         log.emit(logger, "scan_event_ignored", reason=reason, **image)
         return {"status": "ignored", "reason": reason, **image}
 
-    if config.ledger_table_name:
-        return _with_ledger(result, config, context, image)
+    observed = _observe(result, config) if result.status == events.COMPLETE else None
+    response = _report(result, config, context, image, observed)
+    outcomes.append((response, _suppressed(observed)))
+    return response
 
-    if result.status == events.FAILED:
+
+def _suppressed(observed: Observed | None) -> int:
+    return observed.section.suppressed if observed is not None and observed.section is not None else 0
+
+
+def _report(
+    result: events.ScanResult, config: Settings, context: Any, image: dict[str, Any], observed: Observed | None
+) -> dict[str, Any]:
+    """Evaluate one image's result and notify (with the ledger: only news)."""
+    if config.ledger_table_name:
+        return _with_ledger(result, config, context, image, observed)
+
+    if observed is None:
         failure_reason = _failure_reason(result)
         notification = notify.render(result, [], config.severity_thresholds, "scan_failed", failure_reason)
         breached: list[str] = []
     else:
+        result = observed.result
         breached = policy.evaluate_thresholds(result.severity_counts, config.severity_thresholds)
         if not breached:
             counts = dict(result.severity_counts)
             log.emit(logger, "scan_below_threshold", severity_counts=counts, **image)
             return {"status": "below_threshold", **image}
-        notification = notify.render(result, breached, config.severity_thresholds, "threshold_breached")
+        notification = notify.render(
+            result, breached, config.severity_thresholds, "threshold_breached", section=observed.section
+        )
 
-    assert config.sns_topic_arn is not None  # required by load_settings()
-    sns = aws.client("sns", region=config.sns_topic_arn.split(":")[3])
-    message_id = notify.publish(sns, config.sns_topic_arn, notification)
+    message_id = _publish(config, notification, image)
     event_type = notification.attributes["event_type"]
     log.emit(
         logger,
@@ -125,18 +194,22 @@ def _handle(event: Any, context: Any, config: Settings) -> dict[str, Any]:
     return {"status": "notified", "event_type": event_type, "breached": breached, "message_id": message_id, **image}
 
 
-def _with_ledger(result: events.ScanResult, config: Settings, context: Any, image: dict[str, Any]) -> dict[str, Any]:
+def _with_ledger(
+    result: events.ScanResult, config: Settings, context: Any, image: dict[str, Any], observed: Observed | None
+) -> dict[str, Any]:
     """Read findings and record, decide what is news, claim, publish, confirm (see the module docstring)."""
     assert config.ledger_table_name is not None
     assert config.sns_topic_arn is not None
     table, dynamodb = config.ledger_table_name, aws.client("dynamodb")
     now = datetime.now(UTC)
     failure_reason = _failure_reason(result) if result.status == events.FAILED else None
+    if observed is not None:
+        result = observed.result
     observation = news.Observation(
         status=result.status,
         completed_at=result.scan_completed_at,
         severity_counts=result.severity_counts,
-        findings=_read_findings(result) if result.status == events.COMPLETE else None,
+        findings=observed.findings if observed is not None else None,
         failure_reason=failure_reason,
     )
     key = (result.registry_id, result.repository, result.image_digest)
@@ -188,9 +261,15 @@ def _with_ledger(result: events.ScanResult, config: Settings, context: Any, imag
         log.emit(logger, "scan_not_news", severity_counts=dict(result.severity_counts), **fields)
         return {"status": "not_news", **fields}
     notification = notify.render(
-        result, decision.breached, config.severity_thresholds, decision.notify, failure_reason, decision.new_findings
+        result,
+        decision.breached,
+        config.severity_thresholds,
+        decision.notify,  # type: ignore[arg-type]
+        failure_reason,
+        decision.new_findings,
+        section=observed.section if observed is not None and decision.notify != "resolved" else None,
     )
-    message_id = _publish(config, notification)
+    message_id = _publish(config, notification, image)
     confirmed = ledger.confirm_notified(dynamodb, table, *key, token, message_id)
     log.emit(
         logger,
@@ -240,7 +319,7 @@ def _resend_claimed(
         claimed.failure_reason,
         new_findings,
     )
-    message_id = _publish(config, notification)
+    message_id = _publish(config, notification, {"repository": claimed.repository, "image_digest": claimed.digest})
     ledger.confirm_notified(dynamodb, table, claimed.registry_id, claimed.repository, claimed.digest, token, message_id)
     log.emit(
         logger,
@@ -253,10 +332,70 @@ def _resend_claimed(
     )
 
 
-def _publish(config: Settings, notification: notify.Notification) -> str:
+def _publish(config: Settings, notification: notify.Notification, image: Mapping[str, Any]) -> str:
+    """Publish to the topic (and the chat topic); returns the topic's message id. A message SNS refuses for good is
+    replaced by a short notice (see the module docstring)."""
     assert config.sns_topic_arn is not None
     sns = aws.client("sns", region=config.sns_topic_arn.split(":")[3])
-    return notify.publish(sns, config.sns_topic_arn, notification)
+    try:
+        message_id = notify.publish(sns, config.sns_topic_arn, notification)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code not in UNDELIVERABLE_CODES:
+            raise  # throttling, an outage: Lambda retries the event
+        message_id = _publish_notice(sns, config.sns_topic_arn, notification, image, exc)
+    if config.chat_topic_arn:
+        _publish_chat(config.chat_topic_arn, notification, image)
+    return message_id
+
+
+def _publish_notice(
+    sns: Any, topic_arn: str, notification: notify.Notification, image: Mapping[str, Any], error: ClientError
+) -> str:
+    """Log the refused notification and send a short plain-text notice in its place; raise if that fails too."""
+    reason = f"{error.response.get('Error', {}).get('Code')}: {error.response.get('Error', {}).get('Message', '')}"
+    log.emit(
+        logger,
+        "notification_undeliverable",
+        logging.ERROR,
+        error=reason,
+        retryable=False,
+        subject=notification.subject,
+        size=notify.message_size(notification),
+        **image,
+    )
+    repository = str(image.get("repository", "?"))
+    digest = str(image.get("image_digest", "?"))
+    text = (
+        f"A notification ({notification.attributes.get('event_type')}) about {repository}@{digest} could not be "
+        f"delivered: SNS refused it ({reason}).\n\nSubject: {notification.subject}\n"
+        "The findings function's log has the details (event notification_undeliverable).\n"
+    )
+    try:
+        response = sns.publish(
+            TopicArn=topic_arn,
+            Subject=notification.subject[:80].rstrip() + " (undelivered)",
+            Message=text,
+            **(
+                {"MessageGroupId": repository[:128], "MessageDeduplicationId": digest[-64:]}
+                if topic_arn.endswith(".fifo")
+                else {}
+            ),
+        )
+    except (BotoCoreError, ClientError) as exc:
+        raise UndeliverableNotification(f"SNS refused the notification ({reason}) and the notice ({exc})") from exc
+    return str(response["MessageId"])
+
+
+def _publish_chat(topic_arn: str, notification: notify.Notification, image: Mapping[str, Any]) -> None:
+    """The chat form; a failure is logged (the notification itself went out) and does not fail the event."""
+    try:
+        sns = aws.client("sns", region=topic_arn.split(":")[3])
+        message_id = notify.publish_chat(sns, topic_arn, notification)
+    except (BotoCoreError, ClientError) as exc:
+        log.emit(logger, "chat_notification_failed", logging.ERROR, error=str(exc), topic_arn=topic_arn, **image)
+        return
+    log.emit(logger, "chat_notified", message_id=message_id, **image)
 
 
 def _claim_duration(context: Any) -> timedelta:
@@ -265,14 +404,16 @@ def _claim_duration(context: Any) -> timedelta:
     return timedelta(milliseconds=remaining()) if callable(remaining) else timedelta(seconds=DEFAULT_CLAIM_SECONDS)
 
 
-def _read_findings(result: events.ScanResult) -> dict[str, str] | None:
-    """The image's findings at thresholded severities (id -> severity), or None when they cannot be read (the
-    decision then falls back to the counts; the problem is logged)."""
+def _observe(result: events.ScanResult, config: Settings) -> Observed:
+    """Read the image's findings and the accepted risks; the counts to compare with the thresholds and what the
+    message lists. Never raises for an unreadable findings list or suppressions: the reported counts then
+    decide, and the message says what is missing."""
+    unavailable: str | None = None
+    found: image_findings.ImageFindings | None = None
     try:
-        found = image_findings.read_image_findings(
-            aws.client("ecr", region=result.region), result.registry_id, result.repository, result.image_digest
-        )
-    except (BotoCoreError, ClientError, LookupError) as exc:
+        found = _read_findings(result)
+    except (BotoCoreError, ClientError, LookupError, RuntimeError) as exc:
+        unavailable = _short_error(exc)
         log.emit(
             logger,
             "scan_findings_unavailable",
@@ -281,21 +422,206 @@ def _read_findings(result: events.ScanResult) -> dict[str, str] | None:
             repository=result.repository,
             image_digest=result.image_digest,
         )
-        return None
-    tracked = {f.id: f.severity.upper() for f in found.findings if f.severity.upper() in SEVERITIES}
-    if len(tracked) > RECORDED_FINDINGS_MAX:
-        kept = sorted(tracked.items(), key=news.finding_order)[:RECORDED_FINDINGS_MAX]
+    extra: dict[str, Any] = {}
+    if found is None:
+        unknown = [
+            s for s in SEVERITIES if config.severity_thresholds.get(s) is not None and s not in result.severity_counts
+        ]
+        if unknown:  # e.g. LOW of an Inspector2 Scan event: not reported, so not evaluated (never taken as 0)
+            log.emit(
+                logger,
+                "threshold_not_evaluated",
+                logging.WARNING,
+                severities=unknown,
+                reason="the scanner did not report these counts and its findings could not be read",
+                repository=result.repository,
+                image_digest=result.image_digest,
+            )
+        return Observed(
+            result, None, notify.FindingsSection(limit=config.findings_in_notification, unavailable=unavailable)
+        )
+
+    entries: tuple[suppressions.Suppression, ...] = ()
+    if config.suppressions_sha256 and config.ledger_table_name:
+        try:
+            entries = suppression_store.load(
+                aws.client("dynamodb"), config.ledger_table_name, config.suppressions_sha256
+            )
+        except (BotoCoreError, ClientError, suppression_store.SuppressionsUnavailable) as exc:
+            extra["suppressions_unavailable"] = _short_error(exc)
+            log.emit(logger, "suppressions_unavailable", logging.ERROR, error=str(exc), repository=result.repository)
+    applied = suppressions.apply(found.findings, result.repository, entries, datetime.now(UTC).date())
+    counts = _effective_counts(result.severity_counts, found, applied)
+    kept = _recorded(
+        {f.id: f.severity for f in applied.kept if f.severity in SEVERITIES}, result.repository, result.image_digest
+    )
+    if applied.suppressed or applied.expired:
         log.emit(
             logger,
-            "scan_findings_truncated",
-            logging.WARNING,
-            findings=len(tracked),
-            kept=RECORDED_FINDINGS_MAX,
+            "suppressions_applied",
+            suppressed=sorted({f.id for f, _ in applied.suppressed}),
+            expired=sorted({e.vulnerability_id for e in applied.expired}),
             repository=result.repository,
             image_digest=result.image_digest,
         )
-        tracked = dict(kept)
-    return tracked
+    section = notify.FindingsSection(
+        findings=applied.kept,
+        limit=config.findings_in_notification,
+        suppressed=applied.suppressed_count,
+        expired=[e.describe() for e in applied.expired],
+        extra=extra,
+    )
+    return Observed(dataclasses.replace(result, severity_counts=counts), kept, section)
+
+
+def _recorded(tracked: dict[str, str], repository: str, digest: str) -> dict[str, str]:
+    """The findings the ledger records: at most RECORDED_FINDINGS_MAX, the most severe first."""
+    if len(tracked) <= RECORDED_FINDINGS_MAX:
+        return tracked
+    log.emit(
+        logger,
+        "scan_findings_truncated",
+        logging.WARNING,
+        findings=len(tracked),
+        kept=RECORDED_FINDINGS_MAX,
+        repository=repository,
+        image_digest=digest,
+    )
+    return dict(sorted(tracked.items(), key=news.finding_order)[:RECORDED_FINDINGS_MAX])
+
+
+def _read_findings(result: events.ScanResult) -> image_findings.ImageFindings:
+    """Enhanced scanning: Inspector's active findings of the image (they include LOW); basic: ECR's list."""
+    if result.source == "inspector2":
+        client = aws.client("inspector2", region=result.region)
+        return image_findings.read_inspector_findings(
+            client, result.registry_id, result.repository, result.image_digest
+        )
+    client = aws.client("ecr", region=result.region)
+    return image_findings.read_image_findings(client, result.registry_id, result.repository, result.image_digest)
+
+
+def _effective_counts(
+    reported: Mapping[str, int], found: image_findings.ImageFindings, applied: suppressions.Applied
+) -> dict[str, int]:
+    """Per severity: the count the event reported, or (when it reported none for that severity, like LOW in an
+    Inspector2 Scan event) the count of the findings read; less the suppressed findings of that severity."""
+    from_findings = image_findings.count_by_severity(found.findings)
+    suppressed = image_findings.count_by_severity(f for f, _ in applied.suppressed)
+    counts: dict[str, int] = {}
+    for severity in image_findings.SEVERITY_ORDER:
+        if severity in reported:
+            base = reported[severity]
+        elif severity in from_findings or severity in SEVERITIES:
+            base = from_findings.get(severity, 0)  # the findings list is complete: absent there means none
+        else:
+            continue
+        counts[severity] = max(base - suppressed.get(severity, 0), 0)
+    return counts
+
+
+def _short_error(exc: BaseException) -> str:
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return f"{error.get('Code', 'error')}: {error.get('Message', '')}".strip(": ")
+    return str(exc) or type(exc).__name__
+
+
+# --- Inspector2 Finding events: SQS batches from the buffer queue ---------------------------------------------------
+
+
+def _finding_events(records: list[Any], config: Settings, context: Any, outcomes: list[Outcome]) -> dict[str, Any]:
+    """Group the batch by image; report each image once; return the messages of images that failed."""
+    groups: dict[tuple[str, str, str, str], list[tuple[str, events.FindingEvent]]] = {}
+    failures: list[dict[str, str]] = []
+    summary = {"images": 0, "notified": 0, "ignored": 0, "rejected": 0, "failed": 0}
+    for record in records:
+        message_id = str(record.get("messageId", "")) if isinstance(record, dict) else ""
+        try:
+            body = json.loads(record["body"])
+            parsed = events.parse_finding_event(body)
+        except (KeyError, TypeError, ValueError) as exc:
+            is_unsupported = isinstance(exc, events.UnsupportedEvent)
+            level = logging.INFO if is_unsupported else logging.ERROR
+            name = "finding_event_ignored" if is_unsupported else "finding_event_rejected"
+            log.emit(logger, name, level, problem=str(exc), message_id=message_id)
+            summary["ignored" if is_unsupported else "rejected"] += 1
+            if not is_unsupported and message_id:
+                failures.append({"itemIdentifier": message_id})  # retried, then dead-lettered: a person sees it
+            continue
+        if not policy.repository_selected(parsed.repository, config.include_regex, config.exclude_regex):
+            summary["ignored"] += 1
+            continue
+        groups.setdefault(parsed.image_key, []).append((message_id, parsed))
+
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    summary["deferred"] = 0
+    for index, image_events in enumerate(groups.values()):
+        if index and callable(remaining) and remaining() < FINDING_EVENTS_RESERVE_MS:
+            # Out of time: the rest go back to the queue and come again (a large burst spans invocations).
+            later = list(groups.values())[index:]
+            summary["deferred"] = len(later)
+            failures += [{"itemIdentifier": m} for group in later for m, _ in group if m]
+            log.emit(logger, "finding_events_deferred", images=len(later), reason="invocation running out of time")
+            break
+        summary["images"] += 1
+        latest = max((e for _, e in image_events), key=lambda e: e.time)
+        result = events.ScanResult(
+            source="inspector2",
+            status=events.COMPLETE,
+            repository=latest.repository,
+            registry_id=latest.registry_id,
+            region=latest.region,
+            image_digest=latest.image_digest,
+            image_tags=latest.image_tags,
+            severity_counts={},  # Inspector's active findings of the image give every count
+            scan_completed_at=latest.time,
+        )
+        image = {
+            "repository": result.repository,
+            "registry_id": result.registry_id,
+            "image_digest": result.image_digest,
+            "image_tags": list(result.image_tags),
+            "scan_source": "inspector2",
+            "finding_events": len(image_events),
+            "finding_ids": sorted({e.finding_id for _, e in image_events})[:50],
+        }
+        try:
+            observed = _observe(result, config)
+            if observed.findings is None:
+                raise RuntimeError(
+                    f"Inspector's findings could not be read ({observed.section and observed.section.unavailable})"
+                )
+            outcome = (
+                _with_ledger(result, config, context, image, observed)
+                if config.ledger_table_name
+                else _report_observed(observed, config, image)
+            )
+        except Exception as exc:  # one image's failure must not lose the others' reports
+            summary["failed"] += 1
+            log.emit(logger, "finding_events_failed", logging.ERROR, error=str(exc), **image)
+            failures += [{"itemIdentifier": m} for m, _ in image_events if m]
+            continue
+        outcomes.append((outcome, _suppressed(observed)))
+        if outcome.get("status") == "notified":
+            summary["notified"] += 1
+    log.emit(logger, "finding_events_batch", records=len(records), **summary)
+    return {"batchItemFailures": failures}
+
+
+def _report_observed(observed: Observed, config: Settings, image: dict[str, Any]) -> dict[str, Any]:
+    """Without a ledger: notify when the image breaches (every batch that sees it)."""
+    breached = policy.evaluate_thresholds(observed.result.severity_counts, config.severity_thresholds)
+    if not breached:
+        return {"status": "below_threshold", **image}
+    notification = notify.render(
+        observed.result, breached, config.severity_thresholds, "threshold_breached", section=observed.section
+    )
+    message_id = _publish(config, notification, image)
+    log.emit(
+        logger, "scan_notified", event_type="threshold_breached", breached=breached, message_id=message_id, **image
+    )
+    return {"status": "notified", "message_id": message_id, **image}
 
 
 def _ignore_reason(result: events.ScanResult, config: Settings) -> str | None:

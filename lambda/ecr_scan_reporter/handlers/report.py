@@ -5,17 +5,23 @@ notification topic (text for e-mail, the JSON document for SQS/Lambda/HTTPS, ``e
 SNS's 256 KB) -> with ``REPORT_BUCKET_NAME``, write its JSON and HTML to S3 -> log one ``report_published`` line
 and emit the registry-wide ``RegistryImagesInBreach`` metric.
 
+The suppressions the module stores in the ledger (``SUPPRESSIONS_SHA256``, see suppression_store.py) feed the
+report's "expiring within 14 days" list and set suppressed findings apart.
+
 Requires ``LEDGER_TABLE_NAME`` and ``SNS_TOPIC_ARN``. AWS errors raise: EventBridge invokes this function
 asynchronously, so Lambda retries it and then hands the event to the failed-events queue.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import UTC, datetime
 from typing import Any
 
-from ecr_scan_reporter import aws, ledger, log, metrics, notify, report, report_store
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ecr_scan_reporter import aws, ledger, log, metrics, notify, report, report_store, suppression_store
 from ecr_scan_reporter.config import SEVERITIES
 from ecr_scan_reporter.handlers import emit_metrics, load_settings
 
@@ -28,12 +34,13 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     assert config.sns_topic_arn is not None
     region = config.sns_topic_arn.split(":")[3]
     now = datetime.now(UTC)
-    records = ledger.scan_records(aws.client("dynamodb"), config.ledger_table_name)
+    dynamodb = aws.client("dynamodb")
     built = report.build(
-        records,
+        ledger.scan_records(dynamodb, config.ledger_table_name),
         now,
         scan_expiry_days=config.scan_expiry_days,
         thresholds=config.severity_thresholds,
+        suppressions=_suppressions(dynamodb, config.ledger_table_name, config.suppressions_sha256),
         region=os.environ.get("AWS_REGION") or region,
     )
     message_id = notify.publish(aws.client("sns", region=region), config.sns_topic_arn, report.notification(built))
@@ -42,6 +49,18 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     log.emit(logger, "report_published", message_id=message_id, stored=stored, **summary)
     emit_metrics(context, config, _measured(built))
     return {"status": "published", "message_id": message_id, "stored": stored, **summary}
+
+
+def _suppressions(dynamodb: Any, table: str, sha256: str | None) -> tuple[Any, ...]:
+    """The accepted risks the module stored in the ledger (SUPPRESSIONS_SHA256 set), or none. Unreadable ones are
+    logged and the report goes out without them: one section missing beats no report."""
+    if not sha256:
+        return ()
+    try:
+        return suppression_store.load(dynamodb, table, sha256)
+    except (BotoCoreError, ClientError, suppression_store.SuppressionsUnavailable) as exc:
+        log.emit(logger, "suppressions_unavailable", logging.ERROR, error=str(exc))
+        return ()
 
 
 def _measured(built: report.Report) -> list[metrics.Metric]:

@@ -36,6 +36,9 @@ module "reporter" {
   log_level                = var.log_level
   tags                     = { purpose = "e2e" }
 
+  suppressions      = var.suppressions
+  create_chat_topic = var.create_chat_topic
+
   # The exposure report: written to a bucket of its own per region (bucket names are global), emptied on destroy.
   report_bucket_name          = "${var.name_prefix}-reports-${var.region}"
   report_bucket_force_destroy = true
@@ -94,6 +97,26 @@ variable "log_level" {
   description = "Log level of the functions."
   type        = string
   default     = "DEBUG"
+}
+
+variable "suppressions" {
+  description = "Accepted risks (tests/e2e/test_pipeline_alerts.py): one still accepted, one expired, both for team/alerts only."
+  type = list(object({
+    vulnerability_id = string
+    repository_regex = optional(string)
+    expires          = string
+    reason           = string
+  }))
+  default = [
+    { vulnerability_id = "CVE-2026-7001", repository_regex = "^team/alerts$", expires = "2099-12-31", reason = "e2e: accepted, not reachable" },
+    { vulnerability_id = "CVE-2026-7002", repository_regex = "^team/alerts$", expires = "2020-01-01", reason = "e2e: accepted until 2020" },
+  ]
+}
+
+variable "create_chat_topic" {
+  description = "Create the chat topic (tests/e2e/test_pipeline_alerts.py subscribes to it)."
+  type        = bool
+  default     = true
 }
 
 output "reporter" {

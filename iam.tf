@@ -1,6 +1,6 @@
 # One role and one least-privilege inline policy per function. No action is a wildcard; resources are this account's
-# and this region's ECR repositories, this module's queues, topic, log groups and key. The single "*" resource is
-# for an action that supports no resource-level permission (see the images policy).
+# and this region's ECR repositories, this module's queues, topic, log groups and key. The "*" resources are for
+# actions that support no resource-level permission (the images policy's registry reads, X-Ray when Active).
 
 locals {
   # IAM is global to the account: the region in the name keeps two regional deployments of one prefix apart.
@@ -15,11 +15,28 @@ locals {
     }
   }
 
+  # The services that use kms_key_arn on the functions' behalf: the queues, the topic, Lambda (the environment).
+  # One list, so a resource another concern encrypts (a table, a bucket) adds its service here.
+  kms_via_services = sort([
+    for service in ["sqs", "sns", "lambda"] : "${service}.${local.region}.${data.aws_partition.current.dns_suffix}"
+  ])
+
   kms_statements = var.kms_key_arn == null ? [] : [{
     Sid      = "UseModuleKey"
     Effect   = "Allow"
     Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
     Resource = [var.kms_key_arn]
+    # Only through those services: the roles cannot decrypt arbitrary ciphertext with the key directly.
+    Condition = { StringEquals = { "kms:ViaService" = local.kms_via_services } }
+  }]
+
+  # tracing_mode = "Active": the functions send their trace segments. X-Ray's write actions support no resource-level
+  # permission: AWS only accepts "*" for them.
+  xray_statements = var.tracing_mode != "Active" ? [] : [{
+    Sid      = "WriteTraces"
+    Effect   = "Allow"
+    Action   = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+    Resource = ["*"]
   }]
 
   policy_statements = {
@@ -154,6 +171,6 @@ resource "aws_iam_role_policy" "this" {
   # Each concern's statements by function; a function a concern does not name gets none from it.
   policy = jsonencode({
     Version   = "2012-10-17"
-    Statement = concat(local.policy_statements[each.key], lookup(local.ledger_statements, each.key, []), lookup(local.alerts_statements, each.key, []), [local.logs_statements[each.key]], local.kms_statements)
+    Statement = concat(local.policy_statements[each.key], lookup(local.ledger_statements, each.key, []), lookup(local.alerts_statements, each.key, []), [local.logs_statements[each.key]], local.kms_statements, local.xray_statements)
   })
 }

@@ -139,13 +139,48 @@ resource "aws_cloudwatch_event_target" "this" {
 
 # --- notifications -------------------------------------------------------------------------------------------------
 
+# Encrypted with kms_key_arn, else with the module's own key when the alarms notify this topic (kms.tf: alarms
+# cannot publish to a topic under alias/aws/sns), else with alias/aws/sns.
 resource "aws_sns_topic" "this" {
   count = local.create_topic ? 1 : 0
 
   name              = local.names.topic
   display_name      = "ECR scan reporter"
-  kms_master_key_id = coalesce(var.kms_key_arn, "alias/aws/sns")
+  kms_master_key_id = coalesce(var.kms_key_arn, one(aws_kms_key.topic[*].arn), "alias/aws/sns")
   tags              = local.tags
+}
+
+# Replaces SNS's default topic policy: publishing needs TLS (as for the queues), and the module's alarms may publish
+# (CloudWatch is a service principal, which IAM policies cannot grant). The account's IAM principals, the findings
+# function among them, keep what their IAM policies give them.
+resource "aws_sns_topic_policy" "this" {
+  count = local.create_topic ? 1 : 0
+
+  arn = aws_sns_topic.this[0].arn
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = concat(
+      local.alarms_notify_module_topic ? [{
+        Sid       = "ModuleAlarmsPublish"
+        Effect    = "Allow"
+        Principal = { Service = "cloudwatch.amazonaws.com" }
+        Action    = "sns:Publish"
+        Resource  = local.arns.topic
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = local.account_id }
+          ArnLike      = { "aws:SourceArn" = local.alarm_arn_pattern }
+        }
+      }] : [],
+      [{
+        Sid       = "DenyInsecureTransport"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "sns:Publish"
+        Resource  = local.arns.topic
+        Condition = { Bool = { "aws:SecureTransport" = "false" } }
+      }],
+    )
+  })
 }
 
 resource "aws_sns_topic_subscription" "email" {

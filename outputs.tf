@@ -68,6 +68,16 @@ output "event_rule_arns" {
   value       = { for key in keys(local.event_targets) : key => local.event_rule_arns[key] }
 }
 
+output "alarm_arns" {
+  description = "ARNs of the CloudWatch alarms (`create_alarms`), by alarm: `dead_letter_queue`, `failed_events_queue`, `<function>_errors` for each function and, where the schedule's period can be computed, `sweep_missing`."
+  value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.arn }
+}
+
+output "topic_kms_key_arn" {
+  description = "ARN of the customer-managed key the module created for its notification topic (created when no `kms_key_arn` is given and the alarms notify the module's topic: CloudWatch alarms cannot publish to a topic under `alias/aws/sns`), else `null`."
+  value       = one(aws_kms_key.topic[*].arn)
+}
+
 output "ledger_table_name" {
   description = "Name of the scan ledger, the DynamoDB table with one record per image (latest scan, findings, what was notified)."
   value       = aws_dynamodb_table.ledger.name

@@ -105,7 +105,7 @@ variable "notify_on_scan_failure" {
 }
 
 variable "enable_inspector_events" {
-  description = "Also report on Amazon Inspector (ECR enhanced scanning): `Inspector2 Scan` events (an image's initial scan) invoke the findings function, and `Inspector2 Finding` events (later changes found by continuous rescanning, one per finding, often in bursts) are buffered in a queue and reported per image at most once per batch. Basic scanning sends `ECR Image Scan` events, always handled."
+  description = "Also report on `Inspector2 Scan` events, which is how registries using Amazon Inspector enhanced scanning announce results (basic scanning sends `ECR Image Scan` events, always handled)."
   type        = bool
   default     = true
   nullable    = false
@@ -206,7 +206,7 @@ variable "email_subscriptions" {
 }
 
 variable "kms_key_arn" {
-  description = "ARN of a customer-managed KMS key that encrypts the queues, the topic and the log groups. Its key policy must delegate to the account's IAM policies (the default key policy statement: the functions' policies grant them the key) and let CloudWatch Logs (`logs.<region>.amazonaws.com`) and EventBridge (`events.amazonaws.com`) use it, as in `examples/complete`. `null`: SQS-managed encryption for the queues, the AWS-managed key `alias/aws/sns` for the topic and CloudWatch's default encryption for the logs."
+  description = "ARN of a customer-managed KMS key that encrypts the queues, the topic, the log groups and the functions' environment. Its key policy must delegate to the account's IAM policies (the default key policy statement: the functions' policies grant them the key, through SQS, SNS and Lambda only) and let CloudWatch Logs (`logs.<region>.amazonaws.com`), EventBridge (`events.amazonaws.com`) and, for the alarms, CloudWatch (`cloudwatch.amazonaws.com`) use it, as in `examples/complete`. `null`: SQS-managed encryption for the queues, CloudWatch's default encryption for the logs, Lambda's AWS-managed key for the environment, and for the topic a key the module creates when the alarms notify it (output `topic_kms_key_arn`), else the AWS-managed key `alias/aws/sns`."
   type        = string
   default     = null
 
@@ -280,6 +280,55 @@ variable "tags" {
   type        = map(string)
   default     = {}
   nullable    = false
+}
+
+# --- alarms and security posture (issue 8, sections 3 and 4) -------------------------------------------------------
+
+variable "create_alarms" {
+  description = "Create CloudWatch alarms for lost work: messages in the dead-letter and failed-events queues, errors of each function, and the sweep not running (see the README's Alarms section for when that one can be computed)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "alarm_topic_arn" {
+  description = "SNS topic the alarms notify (on ALARM and back to OK), in the deployment's partition and region. `null`: the notification topic (the created one, or `sns_topic_arn`). A topic encrypted with a customer-managed key needs that key's policy to let `cloudwatch.amazonaws.com` use it (`kms:Decrypt`, `kms:GenerateDataKey*`); a topic encrypted with the AWS-managed key `alias/aws/sns` never receives alarms."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_topic_arn == null || can(regex("^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", coalesce(var.alarm_topic_arn, "-")))
+    error_message = "alarm_topic_arn must be a standard (not FIFO: CloudWatch alarms cannot publish to FIFO topics) SNS topic ARN such as arn:aws:sns:eu-west-1:123456789012:ops-alarms, or null to notify the notification topic."
+  }
+}
+
+variable "tracing_mode" {
+  description = "AWS X-Ray tracing of the four functions: `PassThrough` (Lambda's default: traced only when the caller sampled the request) or `Active` (every invocation sampled and traced; the roles get the X-Ray write permissions; X-Ray charges apply)."
+  type        = string
+  default     = "PassThrough"
+  nullable    = false
+
+  validation {
+    condition     = contains(["PassThrough", "Active"], var.tracing_mode)
+    error_message = "tracing_mode must be PassThrough or Active (spelled as Lambda spells them)."
+  }
+}
+
+variable "reserved_concurrent_executions" {
+  description = "Reserved concurrency per function, by function key (`repositories`, `images`, `findings`, `report`): a whole number >= 1 that both guarantees and caps the function's concurrent executions. A function left out has no reservation (it shares the account's unreserved pool; AWS refuses reservations that leave fewer than 10 unreserved, so accounts at the default limit of 10 cannot reserve any). The images function's reservation must be at least `max_scan_concurrency`."
+  type        = map(number)
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for key in keys(var.reserved_concurrent_executions) : contains(["repositories", "images", "findings", "report"], key)])
+    error_message = "reserved_concurrent_executions accepts only the keys repositories, images, findings and report (lower case)."
+  }
+
+  validation {
+    condition     = alltrue([for value in values(var.reserved_concurrent_executions) : value == null ? true : value >= 1 && floor(value) == value])
+    error_message = "Each reserved_concurrent_executions value must be a whole number of at least 1, or null for no reservation (0 would stop the function: leave the key out instead)."
+  }
 }
 
 variable "notify_on" {

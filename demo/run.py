@@ -1,6 +1,6 @@
 """make demo: the module on local emulators, one sweep, the notifications a user would get, then tear down.
 
-Starts moto (ECR) + ministack (Lambda, SQS, SNS, EventBridge, IAM, Logs) on 127.0.0.1, seeds the sample
+Starts moto (ECR, CloudWatch) + ministack (Lambda, SQS, SNS, EventBridge, IAM, Logs, KMS) on 127.0.0.1, seeds the sample
 registry of tests/e2e/scenario.py, applies tests/e2e/root (the module with the demo's settings), subscribes to
 the topic (an SQS queue and an HTTP endpoint), runs one sweep (the repositories function invoked exactly as
 the schedule invokes it), plays ECR's part for the scans that finished (tests/e2e/bridge.py, the one stand-in),
@@ -49,7 +49,7 @@ class Demo:
 
     def run(self) -> int:
         print(f"ecr-scan-reporter demo: the Terraform module on local emulators (work directory {self.workdir})\n")
-        self.say("starting the emulators (moto for ECR, ministack for the rest) on 127.0.0.1")
+        self.say("starting the emulators (moto for ECR and CloudWatch, ministack for the rest) on 127.0.0.1")
         with open_target(self.workdir / "emulators", "emulators") as target:
             self.say("up: " + "; ".join(target.notes))
             deployment = Deployment(

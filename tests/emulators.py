@@ -1,4 +1,4 @@
-"""Start and stop the local AWS emulators: moto (ECR) and ministack (everything else).
+"""Start and stop the local AWS emulators: moto (ECR, CloudWatch) and ministack (everything else).
 
 Both are bound to 127.0.0.1 on free ports, waited for with a health check, and stopped by PID (their whole
 process group) whatever happens. ministack's Lambda workers get ``AWS_ENDPOINT_URL_ECR`` pointing at moto, so
@@ -12,7 +12,7 @@ Command line (used by the Makefile for ``make compliance`` plans and ``make demo
 Python (used by the e2e suite)::
 
     with Emulators(workdir, moto_in_process=True) as emu:
-        emu.env   # AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_ECR, credentials, region
+        emu.env   # AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_ECR, AWS_ENDPOINT_URL_CLOUDWATCH, credentials, region
 
 With ``moto_in_process`` moto runs as a ``ThreadedMotoServer`` inside the calling process (still on 127.0.0.1 and
 a free port, reached over HTTP like the subprocess), so the caller can reach moto's backends directly, e.g. to
@@ -114,6 +114,10 @@ class Emulators:
         return {
             "AWS_ENDPOINT_URL": self.ministack_url,
             "AWS_ENDPOINT_URL_ECR": self.moto_url,
+            # ministack answers DescribeAlarms in the Query protocol (the Terraform provider's) without the
+            # period, statistic, dimensions, actions or missing-data treatment: every plan would want to update
+            # the alarms. moto's CloudWatch answers in full; nothing the functions do runs through CloudWatch.
+            "AWS_ENDPOINT_URL_CLOUDWATCH": self.moto_url,
             "AWS_ACCESS_KEY_ID": "test",
             "AWS_SECRET_ACCESS_KEY": "test",
             "AWS_REGION": self.region,

@@ -180,8 +180,8 @@ run "defaults" {
     error_message = "Without kms_key_arn every queue must use SQS-managed server-side encryption."
   }
   assert {
-    condition     = aws_sns_topic.this[0].kms_master_key_id == "alias/aws/sns"
-    error_message = "Without kms_key_arn the topic must be encrypted with the AWS-managed key alias/aws/sns."
+    condition     = aws_sns_topic.this[0].kms_master_key_id == aws_kms_key.topic[0].arn
+    error_message = "Without kms_key_arn the topic must be encrypted with the module's own key, which the alarms can use (tests/alarms.tftest.hcl)."
   }
 
   # --- the work queue, its dead-letter queue and the failed-events queue ----------------------------------------

@@ -33,7 +33,8 @@ locals {
 
 # One key for everything the module stores. Besides the account (whose IAM policies, including the functions'
 # own, then decide), the key policy lets the services that encrypt on the module's behalf use it:
-# CloudWatch Logs for the log groups, EventBridge for the events it dead-letters to the failed-events queue.
+# CloudWatch Logs for the log groups, EventBridge for the events it dead-letters to the failed-events queue,
+# CloudWatch alarms for the notifications they publish to the topic.
 resource "aws_kms_key" "reporter" {
   description             = "ecr-scan-reporter: queues, topic and logs"
   enable_key_rotation     = true
@@ -60,6 +61,17 @@ resource "aws_kms_key" "reporter" {
           ArnLike = {
             "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:/aws/lambda/${local.name}-*"
           }
+        }
+      },
+      {
+        # The module's alarms notify the topic this key encrypts: CloudWatch must be able to use the key.
+        Sid       = "CloudWatchAlarmsNotifyTheEncryptedTopic"
+        Effect    = "Allow"
+        Principal = { Service = "cloudwatch.amazonaws.com" }
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
+        Resource  = "*"
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = local.account_id }
         }
       },
       {

@@ -19,6 +19,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TextIO
+from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -27,6 +28,7 @@ from ecr_scan_reporter.config import ConfigError, parse_thresholds
 from ecr_scan_reporter.sweep import COUNTERS, Candidate, SweepOptions, SweepSummary, plan_repository, sweep_repository
 
 PROG = "ecr-scan-reporter"
+_REGION = re.compile(r"[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}")  # us-east-1, us-gov-west-1, eusc-de-east-1, ...
 CLI_MAX_ATTEMPTS = 3  # fail fast on an unreachable endpoint; throttling still gets adaptive retries
 
 
@@ -40,6 +42,26 @@ def _regex(value: str) -> re.Pattern[str]:
         return re.compile(value)
     except re.error as exc:
         raise argparse.ArgumentTypeError(f"invalid regular expression {value!r} ({exc})") from None
+
+
+def _region(value: str) -> str:
+    if not _REGION.fullmatch(value):
+        raise argparse.ArgumentTypeError(f"must be an AWS region name such as eu-west-1, got {value!r}")
+    return value
+
+
+def _endpoint_url(value: str) -> str:
+    """An http(s) URL with a host (and a valid port, if any): what botocore accepts as an endpoint."""
+    try:
+        parts = urlsplit(value)
+        valid = parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a malformed IPv6 host or a port out of range
+        valid = False
+    if not valid or any(c.isspace() for c in value):
+        raise argparse.ArgumentTypeError(
+            f"must be an http:// or https:// URL such as http://127.0.0.1:5000, got {value!r}"
+        )
+    return value
 
 
 def _whole(low: int, high: int | None = None) -> Callable[[str], int]:
@@ -87,8 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--max-images", type=_whole(1), default=None, metavar="N", help="at most the N newest images per repository"
     )
-    common.add_argument("--region", default=None, help="AWS region (default: the standard AWS configuration)")
-    common.add_argument("--endpoint-url", default=None, metavar="URL", help="ECR endpoint (e.g. an emulator)")
+    common.add_argument(
+        "--region", type=_region, default=None, help="AWS region (default: the standard AWS configuration)"
+    )
+    common.add_argument(
+        "--endpoint-url", type=_endpoint_url, default=None, metavar="URL", help="ECR endpoint (e.g. an emulator)"
+    )
     common.add_argument("--output", choices=("table", "json"), default="table")
     common.add_argument("-v", "--verbose", action="store_true", help="log each decision as JSON on stderr")
 
@@ -130,7 +156,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "report":
         return _report(args, sys.stdout)
     try:
-        ecr = aws.client("ecr", region=args.region, endpoint_url=args.endpoint_url, max_attempts=CLI_MAX_ATTEMPTS)
+        try:
+            ecr = aws.client("ecr", region=args.region, endpoint_url=args.endpoint_url, max_attempts=CLI_MAX_ATTEMPTS)
+        except ValueError as exc:  # botocore's word on a region or endpoint the checks above let through
+            if isinstance(exc, BotoCoreError):
+                raise
+            print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
+            return 2
         return _run(args, ecr, sys.stdout)
     except (BotoCoreError, ClientError) as exc:
         print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)

@@ -15,8 +15,9 @@ SNS_TOPIC_ARN                       arn:<partition>:sns:<region>:<account>:<name
 REPOSITORY_INCLUDE_REGEX            Python regex, searched in the repository name               ``.*``
 REPOSITORY_EXCLUDE_REGEX            Python regex, searched in the repository name; empty = none  empty
 SCAN_EXPIRY_DAYS                    whole number of days, 1-365                                 7
-SEVERITY_THRESHOLDS                 JSON object, keys CRITICAL/HIGH/MEDIUM/LOW, values a        see below
-                                    non-negative integer or null (null or absent = ignored)
+SEVERITY_THRESHOLDS                 JSON object, keys CRITICAL/HIGH/MEDIUM/LOW (any case, each  see below
+                                    once), values a non-negative integer or null (null or
+                                    absent = ignored)
 NOTIFY_ON_SCAN_FAILURE              true/false                                                  true
 ONLY_IMAGES_PULLED_WITHIN_DAYS      whole number of days >= 1; empty = no filter               empty
 MAX_IMAGES_PER_REPOSITORY           whole number >= 1; empty = no limit                         empty
@@ -57,7 +58,7 @@ from ecr_scan_reporter.metrics import DEFAULT_NAMESPACE, MetricError, validate_n
 
 SEVERITIES: tuple[str, ...] = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
 DEFAULT_THRESHOLDS: Mapping[str, int | None] = MappingProxyType({"CRITICAL": 0, "HIGH": 0, "MEDIUM": None, "LOW": None})
-_SNS_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
+_SNS_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 NOTIFY_ON_CHOICES = ("new_findings", "every_scan")
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
@@ -136,22 +137,32 @@ def parse_thresholds(raw: str | None, name: str = "SEVERITY_THRESHOLDS") -> Mapp
         return DEFAULT_THRESHOLDS
     form = 'a JSON object such as {"CRITICAL": 0, "HIGH": 0, "MEDIUM": null, "LOW": null}'
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, object_pairs_hook=_Pairs)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{name} is not valid JSON ({exc.msg}); expected {form}") from None
-    if not isinstance(data, dict):
+    except ValueError as exc:  # e.g. an integer over Python's 4300-digit conversion limit
+        raise ConfigError(f"{name} is not valid JSON ({exc}); expected {form}") from None
+    if not isinstance(data, _Pairs):
         raise ConfigError(f"{name} must be {form}")
     thresholds: dict[str, int | None] = dict.fromkeys(SEVERITIES)
-    for key, value in data.items():
+    seen: set[str] = set()
+    for key, value in data:
         severity = str(key).upper()
         if severity not in SEVERITIES:
             raise ConfigError(f"{name} has unknown severity {key!r}; accepted: {', '.join(SEVERITIES)}")
+        if severity in seen:  # {"CRITICAL": 5, "critical": 0}: which one was meant cannot be known
+            raise ConfigError(f"{name} names {severity} twice (keys are case-insensitive); give each severity once")
+        seen.add(severity)
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ConfigError(f"{name}[{severity}]={value!r} must be a non-negative whole number or null")
         thresholds[severity] = value
     return MappingProxyType(thresholds)
+
+
+class _Pairs(list[tuple[str, object]]):
+    """A JSON object as its (key, value) pairs in order, duplicates kept (json.loads keeps only the last)."""
 
 
 def _optional_str(env: Mapping[str, str], name: str) -> str | None:

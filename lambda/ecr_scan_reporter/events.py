@@ -225,20 +225,28 @@ def _tags(detail: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _counts(detail: Mapping[str, Any]) -> Mapping[str, int]:
-    """AWS reports a severity only when it has findings, so an absent object means none (a clean image)."""
+    """AWS reports a severity only when it has findings, so an absent object means none (a clean image).
+
+    Keys are matched case-insensitively. Two spellings of one severity (``{"CRITICAL": 5, "critical": 0}``; AWS
+    never sends that) keep the larger count: whichever was meant, the larger one cannot hide a breach, whereas
+    refusing the event would turn a possible breach into a log line nobody is paged for. Each value is still
+    checked on its own.
+    """
     raw = detail.get("finding-severity-counts")
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):
         raise MalformedEvent(f"detail.finding-severity-counts must be an object, got {type(raw).__name__}")
     counts = dict.fromkeys(SEVERITIES, 0)
+    seen: set[str] = set()
     for key, value in raw.items():
         severity = str(key).upper()
         if severity not in ALL_SEVERITIES:
             continue  # TOTAL (Inspector) and anything unknown
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise MalformedEvent(f"detail.finding-severity-counts.{key} must be a non-negative integer, got {value!r}")
-        counts[severity] = value
+        counts[severity] = max(value, counts[severity]) if severity in seen else value
+        seen.add(severity)
     return MappingProxyType({s: counts[s] for s in ALL_SEVERITIES if s in counts})
 
 

@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import quote
 
 from ecr_scan_reporter.config import SEVERITIES
 from ecr_scan_reporter.events import ALL_SEVERITIES, ScanResult
@@ -85,12 +86,51 @@ class FindingsSection:
     extra: Mapping[str, Any] = field(default_factory=dict)  # reserved for additive document keys
 
 
+# Region name prefix -> partition (commercial: any other region), as botocore's partitions.json matches them.
+_PARTITIONS: tuple[tuple[str, str], ...] = (
+    ("us-gov-", "aws-us-gov"),
+    ("us-isob-", "aws-iso-b"),
+    ("us-isof-", "aws-iso-f"),
+    ("us-iso-", "aws-iso"),
+    ("eu-isoe-", "aws-iso-e"),
+    ("eusc-", "aws-eusc"),
+    ("cn-", "aws-cn"),
+)
+# Partition -> console host, as AWS documents them (each also answers as <region>.<host>). The ISO partitions
+# have no public console: their links use the commercial host's form, which is what they always were.
+_CONSOLE_HOSTS: Mapping[str, str] = {
+    "aws": "console.aws.amazon.com",
+    "aws-cn": "console.amazonaws.cn",
+    "aws-us-gov": "console.amazonaws-us-gov.com",
+    "aws-eusc": "console.amazonaws-eusc.eu",
+}
+_REGION = re.compile(r"[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}")
+
+
+def partition(region: str) -> str:
+    """The AWS partition of a region name (``aws`` for any region of no other partition)."""
+    return next((name for prefix, name in _PARTITIONS if region.startswith(prefix)), "aws")
+
+
 def console_url(result: ScanResult) -> str:
-    """The ECR console page with the image's scan findings (enhanced-scanning findings are shown there too)."""
-    return (
-        f"https://{result.region}.console.aws.amazon.com/ecr/repositories/private/{result.registry_id}/"
-        f"{result.repository}/_/image/{result.image_digest}/scan-results?region={result.region}"
+    """The ECR console page with the image's scan findings (enhanced-scanning findings are shown there too), on
+    the console of the region's partition. A region that is not shaped like one never becomes part of the host,
+    and every part of the path is URL-quoted, so an odd event cannot point the link anywhere else."""
+    region = result.region
+    host = _CONSOLE_HOSTS.get(partition(region), _CONSOLE_HOSTS["aws"])
+    if _REGION.fullmatch(region):
+        host = f"{region}.{host}"
+    path = "/".join(
+        [
+            "ecr/repositories/private",
+            quote(result.registry_id, safe=""),
+            quote(result.repository, safe="/"),
+            "_/image",
+            quote(result.image_digest, safe=":"),
+            "scan-results",
+        ]
     )
+    return f"https://{host}/{path}?region={quote(region, safe='')}"
 
 
 def highest_severity(counts: Mapping[str, int]) -> str:

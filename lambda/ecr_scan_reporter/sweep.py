@@ -30,6 +30,7 @@ from __future__ import annotations
 import heapq
 import json
 import logging
+import math
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -57,6 +58,7 @@ HANDED_OVER = "handed_over"
 
 _REPOSITORY_NAME = re.compile(r"(?=.{2,256}$)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*")
 Position = dict[str, Any]  # the Continuation fields that say where to resume
+_ACCOUNT_ID = re.compile(r"[0-9]{12}")  # ASCII digits: str.isdigit() also takes other scripts' digits
 
 
 class MalformedMessage(ValueError):
@@ -196,13 +198,30 @@ class Continuation:
                 raise ValueError("next_token and after_digest must be non-empty strings or null")
             return cls(PAGES, part, counts, next_token=token, after_digest=digest)
         after = data.get("after")
-        if not (
-            isinstance(after, dict)
-            and isinstance(after.get("pushed_at_epoch"), int | float)
-            and isinstance(after.get("digest"), str)
-        ):
+        if not isinstance(after, dict):
             raise ValueError("after must be {'pushed_at_epoch': number, 'digest': string}")
-        return cls(NEWEST, part, counts, after_key=(float(after["pushed_at_epoch"]), after["digest"]))
+        epoch, digest = after.get("pushed_at_epoch"), after.get("digest")
+        # NaN compares False with every key: a NaN resume point would skip every image and report success.
+        if not _finite_float(epoch) or epoch < 0:
+            raise ValueError(f"after.pushed_at_epoch must be a finite number >= 0, got {_short(epoch)}")
+        if not isinstance(digest, str) or not digest:
+            raise ValueError(f"after.digest must be a non-empty string, got {_short(digest)}")
+        return cls(NEWEST, part, counts, after_key=(float(epoch), digest))
+
+
+def _finite_float(value: Any) -> bool:
+    """An int or float (not a bool) that is a finite float: no NaN, no infinity, no int too large for a float."""
+    if type(value) not in (int, float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:77]}..."
 
 
 @dataclass(frozen=True)
@@ -232,15 +251,18 @@ def parse_work_message(body: Any) -> WorkItem:
         data = json.loads(body)
     except json.JSONDecodeError as exc:
         raise MalformedMessage(f"body is not valid JSON ({exc.msg} at position {exc.pos})") from None
+    except ValueError as exc:  # e.g. an integer over Python's 4300-digit conversion limit
+        raise MalformedMessage(f"body is not valid JSON ({exc})") from None
     if not isinstance(data, dict):
         raise MalformedMessage(f"body must be a JSON object, got {type(data).__name__}")
-    if data.get("version") != MESSAGE_VERSION:
-        raise MalformedMessage(f"version must be {MESSAGE_VERSION}, got {data.get('version')!r}")
+    version = data.get("version")
+    if type(version) is not int or version != MESSAGE_VERSION:  # true == 1 and 1.0 == 1 in Python: not versions
+        raise MalformedMessage(f"version must be {MESSAGE_VERSION}, got {version!r}")
     repository, registry_id = data.get("repository"), data.get("registry_id")
     if not isinstance(repository, str) or not _REPOSITORY_NAME.fullmatch(repository):
         raise MalformedMessage(f"repository must be an ECR repository name, got {repository!r}")
-    if registry_id is not None and not (isinstance(registry_id, str) and registry_id.isdigit()):
-        raise MalformedMessage(f"registry_id must be an account id string or null, got {registry_id!r}")
+    if registry_id is not None and not (isinstance(registry_id, str) and _ACCOUNT_ID.fullmatch(registry_id)):
+        raise MalformedMessage(f"registry_id must be a 12-digit account id (a string) or null, got {registry_id!r}")
     continuation = None
     if data.get("continuation") is not None:
         try:

@@ -66,6 +66,15 @@ def _leftovers(pipeline: Pipeline) -> list[str]:
         if d["DashboardName"].endswith(pipeline.region)
     ]
     found += [t for t in pipeline.client("dynamodb").list_tables()["TableNames"] if t.startswith(PREFIX)]
+    alarms = pipeline.client("cloudwatch").describe_alarms(AlarmNamePrefix=PREFIX)["MetricAlarms"]
+    found += [a["AlarmName"] for a in alarms]
+    kms = pipeline.client("kms")
+    found += [a["AliasName"] for a in kms.list_aliases()["Aliases"] if a["AliasName"].startswith(f"alias/{PREFIX}")]
+    # A destroyed key is scheduled for deletion (AWS keeps it 7-30 days): only a key still usable is left behind.
+    for key in kms.list_keys()["Keys"]:
+        metadata = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
+        if f"({PREFIX})" in metadata.get("Description", "") and metadata["KeyState"] != "PendingDeletion":
+            found.append(metadata["Arn"])
     return found
 
 

@@ -16,6 +16,17 @@ from ecr_scan_reporter import aws  # noqa: E402
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
+#: Seconds any one unit test (setup, call and teardown) may take before it fails with the stack of where it hung.
+#: The slowest takes well under a second; the margin is for a busy machine. pytest-timeout, see pyproject.toml.
+UNIT_TEST_TIMEOUT = 30
+UNIT_DIR = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give every unit test the tight per-test timeout (a marker set on the test itself wins)."""
+    for item in items:
+        if UNIT_DIR in item.path.parents and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(UNIT_TEST_TIMEOUT))
 
 
 @pytest.fixture(autouse=True)

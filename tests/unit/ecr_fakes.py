@@ -43,7 +43,8 @@ class FakeImage:
 class FakeEcr:
     """The ECR calls the sweep makes. ``scan_fields`` puts scan status/time into DescribeImages (as ECR does
     outside basic AWS_NATIVE scanning). ``remember_scans`` False keeps scan state unchanged after
-    StartImageScan, so a test sees every repeated start."""
+    StartImageScan, so a test sees every repeated start. ``resumable``: the test runs a sweep in parts (see
+    :meth:`describe_images`)."""
 
     images: list[FakeImage]
     repository: str = "app"
@@ -51,9 +52,13 @@ class FakeEcr:
     remember_scans: bool = True
     start_errors: dict[str, str] = field(default_factory=dict)
     scan_type: str = "BASIC"
+    resumable: bool = False
     calls: Counter[str] = field(default_factory=Counter)
     started: list[str] = field(default_factory=list)
     max_results: list[int] = field(default_factory=list)
+    # paging checks (describe_images): the last request (token, nextToken, images) and how often it came in a row
+    _last_request: tuple[str | None, str | None, int] | None = field(default=None, repr=False)
+    _repeats: int = field(default=0, repr=False)
 
     def _check_repository(self, name: str, operation: str) -> None:
         if name != self.repository:
@@ -66,16 +71,42 @@ class FakeEcr:
         raise client_error("ImageNotFoundException", operation)
 
     def describe_images(self, repositoryName: str, maxResults: int, nextToken: str | None = None, **_: Any) -> Any:
+        """A page of ``maxResults`` images. Fails the test loudly (AssertionError, which no product code catches)
+        when the caller does not page: a token this fake never hands out, or the same page asked for again right
+        after it handed out a ``nextToken`` (a loop that drops or never updates ``nextToken`` does that forever).
+        With ``resumable`` (a sweep run in parts on this fake) a new part may ask again for the page the last
+        part stopped in, as it should, handling at least one more of its images each time: so no more times in
+        a row than the page has images."""
         self.calls["describe_images"] += 1
         self._check_repository(repositoryName, "DescribeImages")
         assert 1 <= maxResults <= 1000
         self.max_results.append(maxResults)
+        if nextToken is not None and not self._valid_token(nextToken):
+            raise AssertionError(f"DescribeImages got nextToken {nextToken!r}, which this fake never hands out")
+        ignored = self._last_request is not None and self._last_request[1] is not None
+        if ignored and self._last_request is not None and self._last_request[0] == nextToken:
+            self._repeats += 1
+            if self._repeats > (self._last_request[2] if self.resumable else 0):
+                raise AssertionError(
+                    f"DescribeImages asked {self._repeats + 1} times in a row for the page of nextToken "
+                    f"{nextToken!r} and never for its nextToken {self._last_request[1]!r}: the caller does not page"
+                )
+        else:
+            self._repeats = 0
         start = int(nextToken.removeprefix("token-")) if nextToken else 0
         page = self.images[start : start + maxResults]
         response: dict[str, Any] = {"imageDetails": [self._detail(image) for image in page]}
         if start + maxResults < len(self.images):
             response["nextToken"] = f"token-{start + maxResults}"
+        self._last_request = (nextToken, response.get("nextToken"), len(page))
         return response
+
+    def _valid_token(self, token: str) -> bool:
+        """Tokens are ``token-<offset>`` for an offset inside the image list (what an earlier page handed out)."""
+        offset = token.removeprefix("token-")
+        return (
+            token.startswith("token-") and offset.isascii() and offset.isdigit() and 0 < int(offset) < len(self.images)
+        )
 
     def _detail(self, image: FakeImage) -> dict[str, Any]:
         detail: dict[str, Any] = {
@@ -174,6 +205,17 @@ def set_last_scan(repository: str, image_digest: str, when: datetime | None) -> 
     for image in ecr_backends[ACCOUNT][REGION].repositories[repository].images:
         if image.image_digest == image_digest:
             image.last_scan = None if when is None else when.astimezone(UTC).replace(tzinfo=None)
+            return
+    raise KeyError(image_digest)
+
+
+def set_pushed_at(repository: str, image_digest: str, when: datetime) -> None:
+    """Set moto's push time of an image (moto keeps whole epoch seconds, so images pushed together tie)."""
+    from moto.ecr.models import ecr_backends
+
+    for image in ecr_backends[ACCOUNT][REGION].repositories[repository].images:
+        if image.image_digest == image_digest:
+            image.image_pushed_at = int(when.timestamp())
             return
     raise KeyError(image_digest)
 

@@ -118,6 +118,18 @@ def test_enhanced_registry_plans_nothing(images: dict[str, str], capsys: Any) ->
         (["plan", "--output", "yaml"], "--output"),
         (["destroy"], "invalid choice"),
         ([], "required"),
+        (["plan", "--endpoint-url", "notaurl"], "--endpoint-url: must be an http:// or https:// URL"),
+        (["plan", "--region", "eu-west-1", "--endpoint-url", "notaurl"], "--endpoint-url"),
+        (["scan", "--endpoint-url="], "--endpoint-url"),
+        (["plan", "--endpoint-url", "ftp://127.0.0.1:21"], "--endpoint-url"),
+        (["plan", "--endpoint-url", "http://"], "--endpoint-url"),
+        (["plan", "--endpoint-url", "http://[::1"], "--endpoint-url"),
+        (["plan", "--endpoint-url", "http://127.0.0.1:99999"], "--endpoint-url"),
+        (["plan", "--endpoint-url", "http://127.0.0.1:5000 x"], "--endpoint-url"),
+        (["plan", "--region="], "--region: must be an AWS region name such as eu-west-1"),
+        (["plan", "--region", "EU-WEST-1"], "--region"),
+        (["plan", "--region", "bad_region!"], "--region"),
+        (["plan", "--region", "eu-west-1.example.com"], "--region"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(argv: list[str], complaint: str, capsys: Any) -> None:
@@ -130,6 +142,38 @@ def test_bad_options_exit_2_with_one_line(argv: list[str], complaint: str, capsy
     assert err.count("\n") == 1
     assert complaint in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("region", "endpoint"),
+    [
+        ("us-gov-west-1", "http://127.0.0.1:5000"),
+        ("eusc-de-east-1", "https://localhost:4566/"),
+        ("cn-north-1", "http://[::1]:5000"),
+        ("eu-west-1", "HTTP://Example.com"),
+    ],
+)
+def test_good_region_and_endpoint_options_are_accepted(region: str, endpoint: str) -> None:
+    args = cli.build_parser().parse_args(["plan", "--region", region, "--endpoint-url", endpoint])
+    assert (args.region, args.endpoint_url) == (region, endpoint)
+
+
+def test_a_value_error_from_the_client_factory_is_a_bad_option_too(
+    monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    def refuse(service: str, **_: Any) -> None:
+        raise ValueError("Invalid endpoint: https://api.ecr..amazonaws.com")
+
+    monkeypatch.setattr(aws, "client", refuse)
+    code, out, err = run(capsys, "plan", "--region", "eu-west-1")
+    assert (code, out) == (2, "")
+    assert err == "ecr-scan-reporter: error: Invalid endpoint: https://api.ecr..amazonaws.com\n"
+
+
+def test_an_endpoint_botocore_refuses_exits_2_with_one_line(capsys: Any) -> None:
+    code, out, err = run(capsys, "plan", "--region", "eu-west-1", "--endpoint-url", "http://under_score:5000")
+    assert (code, out) == (2, "")
+    assert err == "ecr-scan-reporter: error: Invalid endpoint: http://under_score:5000\n"
 
 
 def test_no_credentials_exit_1_with_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:

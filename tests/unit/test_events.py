@@ -97,6 +97,27 @@ def test_counts_are_upper_cased_and_limited_to_ecr_severities() -> None:
     assert list(counts) == ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL"]
 
 
+@pytest.mark.parametrize(
+    "counts",
+    [
+        {"CRITICAL": 5, "critical": 0},
+        {"critical": 0, "CRITICAL": 5},
+        {"Critical": 0, "CRITICAL": 5, "critical": 2},
+    ],
+)
+def test_case_folded_duplicate_counts_cannot_hide_a_breach(counts: dict[str, int]) -> None:
+    event = load(ECR_COMPLETE)
+    event["detail"]["finding-severity-counts"] = counts
+    assert events.parse(event).severity_counts["CRITICAL"] == 5
+
+
+def test_a_bad_value_under_a_duplicate_key_is_still_malformed() -> None:
+    event = load(ECR_COMPLETE)
+    event["detail"]["finding-severity-counts"] = {"CRITICAL": 5, "critical": -1}
+    with pytest.raises(MalformedEvent, match=r"counts\.critical must be a non-negative integer"):
+        events.parse(event)
+
+
 def test_result_is_immutable() -> None:
     result = events.parse(load(ECR_COMPLETE))
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -148,6 +169,21 @@ def test_events_of_other_kinds_are_unsupported(mutate: Any, problem: str) -> Non
 def test_inspector_scan_of_an_ec2_instance_is_unsupported() -> None:
     with pytest.raises(UnsupportedEvent, match="not for an ECR image"):
         events.parse(load(INSPECTOR_GUIDE_EC2))
+
+
+def test_inspector_event_with_an_image_digest_but_no_repository_is_malformed_not_unsupported() -> None:
+    """Either field says "an ECR image": a missing repository then is a broken event to report, not one to skip."""
+    event = load(INSPECTOR_ECR_GUIDE)
+    del event["detail"]["repository-name"]
+    with pytest.raises(MalformedEvent, match=r"detail\.repository-name is missing"):
+        events.parse(event)
+    event = load(INSPECTOR_ECR_GUIDE)
+    del event["detail"]["image-digest"]
+    with pytest.raises(MalformedEvent, match=r"detail\.image-digest is missing"):
+        events.parse(event)
+    del event["detail"]["repository-name"]
+    with pytest.raises(UnsupportedEvent, match="not for an ECR image"):
+        events.parse(event)
 
 
 def _without(path: str) -> Any:

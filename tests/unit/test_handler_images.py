@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from conftest import ACCOUNT
-from ecr_fakes import FakeContext, client_error, push, set_last_scan, sqs_event, work_body
+from ecr_fakes import FakeContext, client_error, push, set_last_scan, set_pushed_at, sqs_event, work_body
 
 from ecr_scan_reporter import aws
 from ecr_scan_reporter.handlers import images, load_settings
@@ -137,10 +137,14 @@ def test_multi_digit_scan_expiry_from_the_environment(
 
 
 def test_max_images_per_repository(ecr: CountingEcr, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The two newest by push time are scanned: not the first two listed, not the two largest digests."""
     monkeypatch.setenv("MAX_IMAGES_PER_REPOSITORY", "2")
-    repository(ecr, "team/app", 5)
-    images.handler(sqs_event([work_body("team/app")]), FakeContext())
-    assert sum(ecr.started.values()) == 2
+    digests = repository(ecr, "team/app", 5)
+    now = datetime.now(UTC)
+    for digest, hours_old in zip(digests, (30, 2, 40, 1, 20), strict=True):
+        set_pushed_at("team/app", digest, now - timedelta(hours=hours_old))
+    assert images.handler(sqs_event([work_body("team/app")]), FakeContext()) == {"batchItemFailures": []}
+    assert ecr.started == Counter([digests[3], digests[1]])
 
 
 def test_a_repository_too_big_for_one_invocation_continues_through_the_queue(

@@ -171,8 +171,88 @@ def test_long_repository_keeps_its_leaf_and_the_tag() -> None:
     assert len(subject) == notify.SUBJECT_MAX
 
 
+@pytest.mark.parametrize(
+    ("tag", "subject"),
+    [
+        # room for the repository: 99 - len("ECR scan: 3 CRITICAL in ") - len(":1.2.3") = 69 = 33 + "..." + 33
+        (
+            "1.2.3",
+            "ECR scan: 3 CRITICAL in platform/very-long-namespace-segm...ong-namespace-segment/service-api:1.2.3",
+        ),
+        # one less (an odd 65 around the "..."): the tail, which holds the leaf name, keeps the extra character
+        (
+            "1.2.34",
+            "ECR scan: 3 CRITICAL in platform/very-long-namespace-seg...ong-namespace-segment/service-api:1.2.34",
+        ),
+    ],
+)
+def test_a_long_repository_is_shortened_to_exactly_this_subject(tag: str, subject: str) -> None:
+    result = scan(repository=LONG_REPOSITORY, image_tags=(tag,))
+    assert notify.render(result, ["CRITICAL"], THRESHOLDS, "threshold_breached").subject == subject
+    assert len(subject) == notify.SUBJECT_MAX
+
+
 def test_console_url() -> None:
     assert notify.console_url(scan()) == CONSOLE_URL
+
+
+@pytest.mark.parametrize(
+    ("region", "host"),
+    [
+        ("us-east-1", "us-east-1.console.aws.amazon.com"),
+        ("il-central-1", "il-central-1.console.aws.amazon.com"),
+        ("cn-north-1", "cn-north-1.console.amazonaws.cn"),
+        ("cn-northwest-1", "cn-northwest-1.console.amazonaws.cn"),
+        ("us-gov-west-1", "us-gov-west-1.console.amazonaws-us-gov.com"),
+        ("us-gov-east-1", "us-gov-east-1.console.amazonaws-us-gov.com"),
+        ("eusc-de-east-1", "eusc-de-east-1.console.amazonaws-eusc.eu"),
+    ],
+)
+def test_console_links_are_on_the_console_of_the_region_partition(region: str, host: str) -> None:
+    url = notify.console_url(scan(region=region))
+    assert url == (
+        f"https://{host}/ecr/repositories/private/{ACCOUNT}/team/app/_/image/{DIGEST}/scan-results?region={region}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("region", "partition"),
+    [
+        ("eu-west-1", "aws"),
+        ("us-east-1", "aws"),
+        ("cn-north-1", "aws-cn"),
+        ("us-gov-west-1", "aws-us-gov"),
+        ("eusc-de-east-1", "aws-eusc"),
+        ("us-iso-east-1", "aws-iso"),
+        ("us-isob-east-1", "aws-iso-b"),
+        ("us-isof-south-1", "aws-iso-f"),
+        ("eu-isoe-west-1", "aws-iso-e"),
+    ],
+)
+def test_partition_of_a_region(region: str, partition: str) -> None:
+    assert notify.partition(region) == partition
+
+
+@pytest.mark.parametrize("region", ["eu-west-1.evil.example#", "EU-WEST-1", "", "eu west 1"])
+def test_a_region_that_is_not_one_never_becomes_part_of_the_host(region: str) -> None:
+    url = notify.console_url(scan(region=region))
+    assert url.startswith("https://console.aws.amazon.com/ecr/repositories/private/")
+    assert url.count("#") == 0
+    assert " " not in url
+
+
+def test_an_odd_region_of_another_partition_keeps_that_partition_console_without_a_region_host() -> None:
+    assert notify.console_url(scan(region="cn-north-1.example")).startswith("https://console.amazonaws.cn/ecr/")
+
+
+def test_a_region_without_a_public_console_keeps_the_commercial_form() -> None:
+    """The ISO partitions have no console reachable from outside them, and no documented host to link to."""
+    assert notify.console_url(scan(region="us-iso-east-1")).startswith("https://us-iso-east-1.console.aws.amazon.com/")
+
+
+def test_repository_and_digest_are_quoted_in_the_link() -> None:
+    url = notify.console_url(scan(repository="team/a?b#c", image_digest="sha256:ab cd"))
+    assert "/private/123456789012/team/a%3Fb%23c/_/image/sha256:ab%20cd/scan-results?region=" in url
 
 
 def test_render_rejects_an_unknown_kind_or_an_empty_breach() -> None:

@@ -141,3 +141,11 @@ def test_repository_selection_include_and_exclude() -> None:
     assert not repository_selected("team/app-tmp", include, exclude)
     assert not repository_selected("other/app", include, exclude)
     assert repository_selected("team/app-tmp", include, None)
+
+
+def test_repository_regexes_are_searched_anywhere_in_the_name_not_anchored() -> None:
+    """re.search, like Terraform's regex(): an unanchored include or exclude matches in the middle of the name."""
+    assert repository_selected("team/app", re.compile("app"), None)
+    assert repository_selected("team/app-api", re.compile(r"app-"), re.compile("^app"))
+    assert not repository_selected("team/app-tmp", re.compile("team"), re.compile("tmp"))
+    assert not repository_selected("team/app", re.compile("app$"), re.compile("m/a"))

@@ -149,3 +149,22 @@ def test_listed_scans_decides_what_missing_or_present_scan_fields_mean() -> None
     images = list(registry.iter_images(ecr, "app"))  # unknown: trust fields when present, else look up
     assert images[0].scan == ScanState("COMPLETE", scanned.scan_completed_at)
     assert images[1].scan is None
+
+
+def test_the_paging_fake_fails_loudly_when_a_caller_does_not_page() -> None:
+    """A loop that drops or never updates nextToken must fail the test, not hang it."""
+    ecr = FakeEcr(fake_images(3))
+    assert ecr.describe_images(repositoryName="app", maxResults=1)["nextToken"] == "token-1"
+    with pytest.raises(AssertionError, match="does not page"):
+        ecr.describe_images(repositoryName="app", maxResults=1)
+
+    ecr = FakeEcr(fake_images(3), resumable=True)  # a sweep in parts: each part resumes in the page it stopped in
+    ecr.describe_images(repositoryName="app", maxResults=2)
+    ecr.describe_images(repositoryName="app", maxResults=2)
+    ecr.describe_images(repositoryName="app", maxResults=2)  # ...at most once per image of the page...
+    with pytest.raises(AssertionError, match="asked 4 times in a row"):
+        ecr.describe_images(repositoryName="app", maxResults=2)
+    ecr.describe_images(repositoryName="app", maxResults=2, nextToken="token-2")  # following the token is fine
+    for forged in ("token-0", "token-3", "token-x", "next"):
+        with pytest.raises(AssertionError, match="never hands out"):
+            ecr.describe_images(repositoryName="app", maxResults=1, nextToken=forged)

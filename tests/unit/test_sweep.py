@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -221,6 +223,7 @@ def run_to_completion(
     ecr: FakeEcr, options: SweepOptions, reads: int, limit: int = 100
 ) -> tuple[SweepSummary, list[dict[str, object]]]:
     """Sweep in parts the way the handler does (continuation through JSON), until no continuation is left."""
+    ecr.resumable = True  # each part asks again for the page the last one stopped in
     continuation, handed = None, []
     for _ in range(limit):
         summary = sweep_repository(
@@ -301,8 +304,17 @@ def test_no_continuation_when_the_budget_runs_out_after_the_last_image() -> None
     assert summary.scan_started == 3
 
 
+@pytest.mark.parametrize(("left", "stops"), [(20.0, False), (20.001, False), (19.999, True)])
+def test_the_sweep_stops_only_when_less_than_the_reserve_is_left(left: float, stops: bool) -> None:
+    """Exactly the reserve left is enough to go on: the budget is compared with ``<``, not ``<=``."""
+    ecr = FakeEcr(fake_images(3))
+    summary = sweep_repository(ecr, "app", now=NOW, remaining=lambda: left, reserve_seconds=20)
+    assert (summary.continuation is not None) is stops
+    assert summary.scan_started == (1 if stops else 3)
+
+
 def test_resume_marker_deleted_meanwhile_rereads_the_page_without_rescanning() -> None:
-    ecr = FakeEcr(fake_images(10))  # remembers scans: an image it started reports IN_PROGRESS
+    ecr = FakeEcr(fake_images(10), resumable=True)  # remembers scans: an image it started reports IN_PROGRESS
     first = sweep_repository(ecr, "app", now=NOW, remaining=budget(3), reserve_seconds=20)
     assert first.continuation is not None
     assert first.continuation.after_digest == digest(3)
@@ -334,6 +346,12 @@ def test_work_message_round_trip() -> None:
     assert parse_work_message(WorkItem("team/app", None, cont).to_body()) == WorkItem("team/app", None, cont)
 
 
+def _newest(after: dict[str, str]) -> str:
+    """A work message with a newest-mode continuation whose ``after`` fields are given as raw JSON text."""
+    fields = ", ".join(f'"{k}": {v if not v.startswith("sha256") else json.dumps(v)}' for k, v in after.items())
+    return f'{{"version": 1, "repository": "a/b", "continuation": {{"mode": "newest", "after": {{{fields}}}}}}}'
+
+
 @pytest.mark.parametrize(
     ("body", "complaint"),
     [
@@ -350,6 +368,36 @@ def test_work_message_round_trip() -> None:
         ('{"version": 1, "repository": "a/b", "continuation": {"mode": "pages", "counts": {"x": 1}}}', "counts"),
         ('{"version": 1, "repository": "a/b", "continuation": {"mode": "pages", "next_token": 5}}', "next_token"),
         ('{"version": 1, "repository": "a/b", "continuation": {"mode": "newest", "after": {}}}', "after"),
+        ('{"version": true, "repository": "a/b"}', "version must be 1, got True"),
+        ('{"version": 1.0, "repository": "a/b"}', "version must be 1, got 1.0"),
+        (
+            '{"version": 1, "repository": "a/b", "registry_id": "\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668'
+            '\u0669\u0660\u0661\u0662"}',
+            "registry_id must be a 12-digit account id",
+        ),
+        ('{"version": 1, "repository": "a/b", "registry_id": "12345"}', "registry_id must be a 12-digit account id"),
+        ('{"version": 1, "repository": "a/b", "registry_id": "1234567890123"}', "registry_id must be a 12-digit"),
+        ('{"version": 1, "repository": "a/b", "registry_id": " 123456789012"}', "registry_id must be a 12-digit"),
+        (_newest({"pushed_at_epoch": "NaN", "digest": "sha256:a"}), "pushed_at_epoch must be a finite number >= 0"),
+        (_newest({"pushed_at_epoch": "Infinity", "digest": "sha256:a"}), "pushed_at_epoch must be a finite number"),
+        (_newest({"pushed_at_epoch": "-Infinity", "digest": "sha256:a"}), "pushed_at_epoch must be a finite number"),
+        (_newest({"pushed_at_epoch": "-1", "digest": "sha256:a"}), "pushed_at_epoch must be a finite number >= 0"),
+        (_newest({"pushed_at_epoch": "true", "digest": "sha256:a"}), "pushed_at_epoch must be a finite number"),
+        (_newest({"pushed_at_epoch": "1e400", "digest": "sha256:a"}), "pushed_at_epoch must be a finite number"),
+        pytest.param(
+            _newest({"pushed_at_epoch": "1" + "0" * 400, "digest": "sha256:a"}),
+            "pushed_at_epoch must be a finite",
+            id="epoch-int-too-large-for-a-float",
+        ),
+        pytest.param(
+            '{"version": 1, "repository": "a/b", "x": ' + "9" * 5000 + "}",
+            "body is not valid JSON",
+            id="int-over-the-digit-limit",
+        ),
+        (_newest({"pushed_at_epoch": "1.5", "digest": '""'}), "digest must be a non-empty string"),
+        (_newest({"pushed_at_epoch": "1.5", "digest": "7"}), "digest must be a non-empty string"),
+        ('{"version": 1, "repository": "a/b", "continuation": {"mode": "pages", "part": true}}', "part"),
+        ('{"version": 1, "repository": "a/b", "continuation": {"mode": "pages", "counts": {"fresh": true}}}', "counts"),
     ],
 )
 def test_malformed_work_messages_say_what_is_wrong(body: str | None, complaint: str) -> None:
@@ -357,7 +405,37 @@ def test_malformed_work_messages_say_what_is_wrong(body: str | None, complaint: 
         parse_work_message(body)
 
 
+@pytest.mark.parametrize("epoch", ["0", "0.0", "1718000000", "1718000000.25"])
+def test_newest_continuation_accepts_any_finite_epoch_from_zero(epoch: str) -> None:
+    """0 is the key of an image without a push time (policy.newest_key), so it is a valid resume point."""
+    item = parse_work_message(_newest({"pushed_at_epoch": epoch, "digest": "sha256:a"}))
+    assert item.continuation is not None
+    assert item.continuation.after_key == (float(epoch), "sha256:a")
+
+
+def test_a_nan_continuation_is_refused_before_it_can_end_a_sweep_with_nothing_scanned() -> None:
+    """Every key compares False with NaN: such a continuation would resume after nothing and report success."""
+    body = _newest({"pushed_at_epoch": "NaN", "digest": "sha256:a"})
+    with pytest.raises(MalformedMessage, match=r"continuation is invalid: after\.pushed_at_epoch"):
+        parse_work_message(body)
+
+
 def test_counters_cover_the_summary() -> None:
-    assert set(COUNTERS) == set(SweepSummary("x").counts())
-    assert "considered" in COUNTERS
-    assert "continuation" not in COUNTERS
+    """Every whole-number field of the summary but ``part`` is a counter, in the order the CLI's columns and the
+    repository_swept log show them, and the summary's balance equation names each one."""
+    whole_numbers = {f.name for f in dataclasses.fields(SweepSummary) if f.type in ("int", int)}
+    assert set(COUNTERS) == whole_numbers - {"part"}
+    assert COUNTERS == (
+        "considered",
+        "scan_started",
+        "fresh",
+        "in_progress",
+        "failed_recently",
+        "skipped_filter",
+        "limit_exceeded",
+        "unsupported",
+        "not_found",
+        "archived",
+    )
+    equation = (SweepSummary.__doc__ or "").split("\n\n")[1]
+    assert sorted(re.findall(r"``(\w+)``", equation)) == sorted(COUNTERS)

@@ -270,7 +270,5 @@ def _bucket_name(env: Mapping[str, str], name: str) -> str | None:
     """An S3 general purpose bucket name (the rules variables.tf's report_bucket_name applies), or None."""
     value = _optional_str(env, name)
     if value is not None and (not _BUCKET.match(value) or _BUCKET_RESERVED.search(value)):
-        raise ConfigError(
-            f"{name}={value!r} is not a valid S3 bucket name (3-63 of a-z 0-9 . -, see S3's naming rules)"
-        )
+        raise ConfigError(f"{name}={value!r} is not an S3 bucket name (3-63 of a-z 0-9 . -, S3's naming rules)")
     return value

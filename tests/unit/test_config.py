@@ -34,6 +34,8 @@ DEFAULTS: Mapping[str, tuple[str, Any]] = {
     "MAX_IMAGES_PER_REPOSITORY": ("max_images_per_repository", None),
     "TIME_BUDGET_RESERVE_SECONDS": ("time_budget_reserve_seconds", 20),
     "LOG_LEVEL": ("log_level", "INFO"),
+    "METRICS_NAMESPACE": ("metrics_namespace", "ECRScanReporter"),
+    "REPORT_BUCKET_NAME": ("report_bucket_name", None),
 }
 
 
@@ -141,6 +143,12 @@ ACCEPTED = [
     ("LOG_LEVEL", " error ", "log_level", "ERROR"),
     ("SEVERITY_THRESHOLDS", '{"CRITICAL": 0, "HIGH": 3, "MEDIUM": null, "LOW": 100}', "severity_thresholds",
      {"CRITICAL": 0, "HIGH": 3, "MEDIUM": None, "LOW": 100}),
+    ("METRICS_NAMESPACE", " Platform/ECR ", "metrics_namespace", "Platform/ECR"),
+    ("METRICS_NAMESPACE", "a.b-c_d/e#f:g", "metrics_namespace", "a.b-c_d/e#f:g"),
+    ("METRICS_NAMESPACE", "x" * 255, "metrics_namespace", "x" * 255),
+    ("REPORT_BUCKET_NAME", "acme-reports-eu-west-1", "report_bucket_name", "acme-reports-eu-west-1"),
+    ("REPORT_BUCKET_NAME", "a.b", "report_bucket_name", "a.b"),
+    ("REPORT_BUCKET_NAME", "x" * 63, "report_bucket_name", "x" * 63),
 ]  # fmt: skip
 
 
@@ -200,6 +208,18 @@ REFUSED = [
     ("TIME_BUDGET_RESERVE_SECONDS", "601", "must be a whole number from 1 to 600"),
     ("LOG_LEVEL", "TRACE", "must be one of DEBUG, INFO, WARNING, ERROR"),
     ("LOG_LEVEL", "CRITICAL", "must be one of DEBUG, INFO, WARNING, ERROR"),
+    ("METRICS_NAMESPACE", "AWS/ECR", "must not start with AWS/"),
+    ("METRICS_NAMESPACE", "Team ECR", "letters, digits and"),
+    ("METRICS_NAMESPACE", "x" * 256, "1-255 characters"),
+    ("METRICS_NAMESPACE", "\u00e9cr", "1-255 characters"),
+    ("REPORT_BUCKET_NAME", "Acme-Reports", "is not an S3 bucket name"),
+    ("REPORT_BUCKET_NAME", "ab", "is not an S3 bucket name"),
+    ("REPORT_BUCKET_NAME", "x" * 64, "is not an S3 bucket name"),
+    ("REPORT_BUCKET_NAME", "acme..reports", "is not an S3 bucket name"),
+    ("REPORT_BUCKET_NAME", "192.168.1.20", "is not an S3 bucket name"),
+    ("REPORT_BUCKET_NAME", "xn--reports", "is not an S3 bucket name"),
+    ("REPORT_BUCKET_NAME", "reports-s3alias", "is not an S3 bucket name"),
+    ("REPORT_BUCKET_NAME", "-reports", "is not an S3 bucket name"),
 ]  # fmt: skip
 
 

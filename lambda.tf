@@ -51,7 +51,7 @@ locals {
         LEDGER_TABLE_NAME        = aws_dynamodb_table.ledger.name
         NOTIFY_ON                = var.notify_on
         NOTIFY_ON_RESOLVED       = tostring(var.notify_on_resolved)
-        RENOTIFY_AFTER_DAYS      = var.renotify_after_days == null ? "" : tostring(var.renotify_after_days)
+        RENOTIFY_AFTER_DAYS      = var.renotify_after_days == null ? "never" : tostring(var.renotify_after_days)
         SCAN_EXPIRY_DAYS         = tostring(var.scan_expiry_days)
         FINDINGS_IN_NOTIFICATION = tostring(var.findings_in_notification)
         SUPPRESSIONS_SHA256      = local.suppressions_sha256

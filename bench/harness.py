@@ -18,11 +18,15 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bench import instrument, moto_ecr, truth
+from bench import instrument, ledger_seed, moto_ecr, truth
 
 QUEUE_NAME = "ecr-scan-reporter-work"
 MAX_INVOCATIONS = 5_000  # a sweep that never finishes (no progress across continuations) stops the scenario here
 MODES = ("native", "enriched")  # native: moto as-is (scan status per image); enriched: DescribeImages carries it
+# With the scan ledger (native ECR): ledger-empty starts from an empty table and then sweeps a second time (the
+# "next sweep"); ledger-warm starts from the ledger the findings stage and an earlier complete sweep leave behind.
+LEDGER_MODES = ("ledger-empty", "ledger-warm")
+LEDGER_TABLE = "ecr-scan-reporter-ledger"
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,11 @@ def run(size_key: str, mode: str, config: Config) -> dict[str, Any]:
         load_settings.cache_clear()
         aws.reset_clients()
         seed_s = moto_ecr.seed(registry, lambda name: ecr_h.create_repository(repositoryName=name))
+        ledger_seeded = 0
+        if mode in LEDGER_MODES:
+            os.environ["LEDGER_TABLE_NAME"] = LEDGER_TABLE
+            load_settings.cache_clear()
+            ledger_seeded = ledger_seed.create(registry, warm=mode == "ledger-warm")
         setup_s = time.perf_counter() - started
 
         # --- repositories stage -----------------------------------------------------------------------------
@@ -155,6 +164,9 @@ def run(size_key: str, mode: str, config: Config) -> dict[str, Any]:
                 "Attributes"
             ]["ApproximateNumberOfMessages"]
         )
+        next_sweep = None
+        if mode == "ledger-empty":
+            next_sweep = _next_sweep(images, repositories, sqs_h, queue_url, queue_arn, config, clock, recorder)
 
     return _judge(
         registry,
@@ -173,7 +185,36 @@ def run(size_key: str, mode: str, config: Config) -> dict[str, Any]:
         retry_sleep_s=retry_sleep_s,
         backend_scanned=backend_scanned,
         left_in_queue=left_in_queue,
+        ledger_seeded=ledger_seeded,
+        next_sweep=next_sweep,
     )
+
+
+def _next_sweep(
+    images: Any,
+    repositories: Any,
+    sqs: Any,
+    queue_url: str,
+    queue_arn: str,
+    config: Config,
+    clock: instrument.SimClock,
+    recorder: instrument.Recorder,
+) -> dict[str, Any]:
+    """Sweep again right after the first sweep (the ledger now warm): its calls and scans, both stages."""
+    recorder.reset_counts()
+    recorder.active = True
+    ctx = instrument.FakeContext(clock, config.repositories_timeout_s, "ecr-scan-reporter-repositories")
+    repositories.handler(_scheduled_event(), ctx)
+    invocations, _, dead = _drain(images.handler, sqs, queue_url, queue_arn, config, clock, recorder)
+    recorder.active = False
+    calls = instrument.by_operation(recorder.calls)
+    return {
+        "calls": calls,
+        "groups": instrument.group(calls),
+        "invocations": len(invocations),
+        "overran": sum(inv["overran"] for inv in invocations),
+        "dead_lettered": dead,
+    }
 
 
 def _drain(
@@ -298,6 +339,7 @@ def _judge(registry: truth.Registry, mode: str, config: Config, **m: Any) -> dic
 
     calls: dict[str, int] = m["calls"]
     groups = instrument.group(calls)
+    repo_groups = instrument.group(m["repositories_stage"]["calls"])
     images_n = registry.total_images
     invocations = m["invocations"]
     continuations = sum(1 for inv in invocations for part in inv["parts"] if part and part > 1)
@@ -371,4 +413,12 @@ def _judge(registry: truth.Registry, mode: str, config: Config, **m: Any) -> dic
         "backend_scanned_matches_needed": m["backend_scanned"] == needed,
         "total_calls": total_calls,
         "calls_per_image": round(total_calls / images_n, 5),
+        "ledger": {
+            "seeded_records": m["ledger_seeded"],
+            "reads": groups.get("ledger_read", 0),
+            "writes": groups.get("ledger_write", 0),
+            "ecr_reads": groups.get("read", 0) - groups.get("ledger_read", 0) + repo_groups.get("read", 0),
+            "lookups": calls.get("ecr.DescribeImageScanFindings", 0),
+            "next_sweep": m["next_sweep"],
+        },
     }

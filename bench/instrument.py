@@ -193,13 +193,23 @@ def by_operation(counter: Counter[str]) -> dict[str, int]:
     return dict(sorted(counter.items()))
 
 
+_LEDGER_READS = frozenset({"Query", "GetItem", "Scan", "BatchGetItem"})
+
+
 def group(counts: dict[str, int]) -> dict[str, int]:
-    """Totals by kind: registry reads (every ECR call but StartImageScan), scans, queue, other."""
+    """Totals by kind: reads (every ECR call but StartImageScan, and every DynamoDB read: ``ledger_read`` is the
+    DynamoDB share of ``read``), scans, ledger writes (one per scan started or state learned, and the sweep
+    marker), queue, other."""
     out: dict[str, int] = defaultdict(int)
     for op, n in counts.items():
         service, operation = op.split(".", 1)
         if service == "ecr" and operation == "StartImageScan":
             out["scan"] += n
+        elif service == "dynamodb" and operation in _LEDGER_READS:
+            out["read"] += n
+            out["ledger_read"] += n
+        elif service == "dynamodb":
+            out["ledger_write"] += n
         elif service == "ecr":
             out["read"] += n
         elif service == "sqs":

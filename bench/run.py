@@ -2,9 +2,10 @@
 
 Environment:
 
-- ``BENCH_SIZES``: comma-separated keys of :data:`bench.truth.SIZES` (``small``, ``medium``, ``large``) or
-  ``all`` (default). ``BENCH_SIZES=small`` is the quick development mode (targets that compare sizes are
-  skipped). ``BENCH_MODES``: ``native,enriched`` (default).
+- ``BENCH_SIZES``: comma-separated keys of :data:`bench.truth.SIZES` (``small``, ``medium``, ``large``,
+  ``huge``) or ``all`` (default). ``BENCH_SIZES=small`` is the quick development mode (targets that compare sizes
+  are skipped). ``BENCH_MODES``: ``native,enriched,ledger-empty,ledger-warm`` (default). ``huge`` (100,000 images
+  in one repository) runs in ``ledger-warm`` mode only.
 - ``BENCH_JOBS``: scenarios run in parallel processes (default: CPU count).
 - ``BENCH_OUTPUT``: where to write the JSON (default ``bench/results.json`` for a full run,
   ``bench/results.quick.json`` otherwise, which is git-ignored).
@@ -39,7 +40,10 @@ LINEAR_TOLERANCE = 1.10  # calls per image may vary by 10 % between sizes (fixed
 # than 1.25x the second invocation (nothing accumulates across continuations).
 MEMORY_TOLERANCE = 2.0
 CONTINUATION_MEMORY_TOLERANCE = 1.25
-_ORDER = {"medium": 0, "large": 1, "small": 2}  # longest first, so parallel runs finish together
+_ORDER = {"huge": 0, "medium": 1, "large": 2, "small": 3}  # longest first, so parallel runs finish together
+WARM_READS_PER_IMAGE = 0.005  # issue 9: a sweep with a warm ledger
+EMPTY_READS_PER_IMAGE = 1.05  # issue 9: an empty ledger is no worse than today (about 1 read per image)
+LEDGER_MEMORY_MIB = 128  # the images function has 256 MB; the ledger view of a repository must fit in half
 
 
 def _task(kind: str, *args: Any) -> Any:
@@ -57,17 +61,23 @@ def _task(kind: str, *args: Any) -> Any:
 def main() -> int:
     sizes_env = os.environ.get("BENCH_SIZES", "all").strip() or "all"
     sizes = list(truth.SIZES) if sizes_env == "all" else [s.strip() for s in sizes_env.split(",") if s.strip()]
-    modes = [m.strip() for m in os.environ.get("BENCH_MODES", ",".join(harness.MODES)).split(",") if m.strip()]
-    unknown = [s for s in sizes if s not in truth.SIZES] + [m for m in modes if m not in harness.MODES]
+    all_modes = (*harness.MODES, *harness.LEDGER_MODES)
+    modes = [m.strip() for m in os.environ.get("BENCH_MODES", ",".join(all_modes)).split(",") if m.strip()]
+    unknown = [s for s in sizes if s not in truth.SIZES] + [m for m in modes if m not in all_modes]
     if unknown:
         print(f"unknown BENCH_SIZES/BENCH_MODES value(s): {', '.join(unknown)}", file=sys.stderr)
         return 2
-    full = set(sizes) == set(truth.SIZES) and set(modes) == set(harness.MODES)
+    full = set(sizes) == set(truth.SIZES) and set(modes) == set(all_modes)
     output = Path(os.environ.get("BENCH_OUTPUT") or ROOT / "bench" / ("results.json" if full else "results.quick.json"))
     config = harness.Config.from_env()
     jobs = max(1, int(os.environ.get("BENCH_JOBS", os.cpu_count() or 1)))
 
-    work = [("scenario", s, m, config) for s in sorted(sizes, key=lambda s: _ORDER.get(s, 9)) for m in modes]
+    work = [
+        ("scenario", s, m, config)
+        for s in sorted(sizes, key=lambda s: _ORDER.get(s, 9))
+        for m in modes
+        if (s in truth.BASE_SIZES) or (s == "huge" and m == "ledger-warm")
+    ]
     work += [("limit_exceeded",), ("put_image",)]
     print(
         f"==> bench: sizes {', '.join(truth.SIZES[s].name for s in sizes)}; modes {', '.join(modes)}; "
@@ -137,15 +147,18 @@ def evaluate(scenarios: list[dict[str, Any]], limit_probe: dict[str, Any]) -> li
     for s in scenarios:
         scope = f"{s['mode']} {s['size']}"
         per_image = "1.01" if s["mode"] == "native" else "0.01"
-        targets.append(
-            _target(
-                "state reads",
-                scope,
-                s["reads"] <= s["read_bound"],
-                f"{s['reads']} ({s['reads_per_image']:.4f}/image)",
-                f"<= {s['read_bound']:g} (max({per_image}/image, floor {s['read_floor']}))",
+        if s["mode"] in harness.LEDGER_MODES:
+            targets += _ledger_targets(s, scope)
+        else:
+            targets.append(
+                _target(
+                    "state reads",
+                    scope,
+                    s["reads"] <= s["read_bound"],
+                    f"{s['reads']} ({s['reads_per_image']:.4f}/image)",
+                    f"<= {s['read_bound']:g} (max({per_image}/image, floor {s['read_floor']}))",
+                )
             )
-        )
         img = s["images_stage"]
         scan_retries = img["attempts"].get("ecr.StartImageScan", 0) - img["calls"].get("ecr.StartImageScan", 0)
         targets.append(
@@ -176,7 +189,9 @@ def evaluate(scenarios: list[dict[str, Any]], limit_probe: dict[str, Any]) -> li
             )
         )
     for mode in sorted({s["mode"] for s in scenarios}):
-        runs = [s for s in scenarios if s["mode"] == mode]
+        runs = [s for s in scenarios if s["mode"] == mode and s["size"] != truth.SIZES["huge"].name]
+        if not runs:
+            continue
         cpi = [s["calls_per_image"] for s in runs]
         ok = (max(cpi) / min(cpi) <= LINEAR_TOLERANCE) if len(runs) >= 2 else None
         targets.append(
@@ -193,7 +208,9 @@ def evaluate(scenarios: list[dict[str, Any]], limit_probe: dict[str, Any]) -> li
         peaks = {k: v["images_stage"]["peak_kib_warm_max"] for k, v in by_size.items()}
         ok = None
         value = " / ".join(f"{k}: {v:,.0f} KiB" for k, v in peaks.items() if v)
-        if medium and large and peaks[medium["size"]] and peaks[large["size"]]:
+        if mode in harness.LEDGER_MODES:
+            pass  # the ledger view holds a repository's records: memory grows with the repository (see huge)
+        elif medium and large and peaks[medium["size"]] and peaks[large["size"]]:
             ok = peaks[large["size"]] <= MEMORY_TOLERANCE * peaks[medium["size"]]
             by_part = {
                 inv["parts"][0]: inv["peak_kib"]
@@ -205,7 +222,7 @@ def evaluate(scenarios: list[dict[str, Any]], limit_probe: dict[str, Any]) -> li
                 value += f"; 20,000-image repo part 2: {by_part[2]:,.0f} KiB, part 4: {by_part[4]:,.0f} KiB"
         targets.append(
             _target(
-                "memory flat in images",
+                "memory flat in images" if mode not in harness.LEDGER_MODES else "memory (reported, see huge)",
                 mode,
                 ok,
                 value,
@@ -239,6 +256,73 @@ def evaluate(scenarios: list[dict[str, Any]], limit_probe: dict[str, Any]) -> li
         )
     )
     return targets
+
+
+def _ledger_targets(s: dict[str, Any], scope: str) -> list[dict[str, Any]]:
+    """Issue 9's targets for one ledger scenario (the per-image read bounds apply from 1,000-image repositories
+    up: on 100-image repositories the fixed per-repository reads dominate, and are reported only)."""
+    led, img = s["ledger"], s["images_stage"]
+    applies = s["images_per_repository"] >= 1_000
+    out = []
+    if s["mode"] == "ledger-warm":
+        bound = WARM_READS_PER_IMAGE
+        out.append(
+            _target(
+                "warm ledger: reads per image",
+                scope,
+                (s["reads_per_image"] <= bound and led["lookups"] == 0) if applies else None,
+                f"{s['reads']:,} ({s['reads_per_image']:.5f}/image: {led['ecr_reads']:,} ECR, "
+                f"{led['reads']:,} DynamoDB), {led['lookups']} lookups",
+                f"<= {bound}/image, 0 DescribeImageScanFindings",
+            )
+        )
+    else:
+        out.append(
+            _target(
+                "empty ledger: reads per image",
+                scope,
+                s["reads_per_image"] <= EMPTY_READS_PER_IMAGE,
+                f"{s['reads']:,} ({s['reads_per_image']:.4f}/image: {led['ecr_reads']:,} ECR, "
+                f"{led['reads']:,} DynamoDB)",
+                f"<= {EMPTY_READS_PER_IMAGE}/image",
+            )
+        )
+        nxt = led["next_sweep"] or {}
+        groups = nxt.get("groups", {})
+        reads = groups.get("read", 0)
+        out.append(
+            _target(
+                "the next sweep is warm",
+                scope,
+                (
+                    reads / s["images"] <= WARM_READS_PER_IMAGE
+                    and groups.get("scan", 0) == 0
+                    and nxt.get("calls", {}).get("ecr.DescribeImageScanFindings", 0) == 0
+                    and nxt.get("overran", 1) == 0
+                )
+                if applies
+                else None,
+                f"{reads:,} reads ({reads / s['images']:.5f}/image), {groups.get('scan', 0)} StartImageScan",
+                f"<= {WARM_READS_PER_IMAGE}/image, no scan (all started by the first sweep)",
+            )
+        )
+    if s["size"] == truth.SIZES["huge"].name:
+        peak_mib = (img["peak_kib_warm_max"] or img["peak_kib_cold"] or 0) / 1024
+        out.append(
+            _target(
+                "100,000-image repository: stops in time and hands over",
+                scope,
+                img["overran"] == 0
+                and img["max_invocations_per_repository"] >= 2
+                and s["missed"] == 0
+                and peak_mib <= LEDGER_MEMORY_MIB,
+                f"{img['max_invocations_per_repository']} invocations, max {img['max_sim_s']:.0f} s of "
+                f"{s['config']['timeout_s']} s, min remaining {img['min_remaining_s']:.1f} s, {s['missed']} missed, "
+                f"peak {peak_mib:.0f} MiB",
+                f">= 2 invocations, none over budget, 0 missed, <= {LEDGER_MEMORY_MIB} MiB",
+            )
+        )
+    return out
 
 
 # --- rendering ----------------------------------------------------------------------------------------------------

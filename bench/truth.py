@@ -49,7 +49,10 @@ SIZES: dict[str, Size] = {
     "small": Size("10x100", 10, 100),
     "medium": Size("100x1000", 100, 1_000),
     "large": Size("1x20000", 1, 20_000),
+    "huge": Size("1x100000", 1, 100_000),  # with the ledger only: one repository at ECR's default image quota
 }
+#: Sizes swept in every mode; "huge" runs in ledger-warm mode only.
+BASE_SIZES = ("small", "medium", "large")
 
 
 @dataclass(frozen=True, slots=True)

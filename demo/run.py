@@ -4,8 +4,9 @@ Starts moto (ECR, CloudWatch) + ministack (Lambda, SQS, SNS, EventBridge, IAM, L
 registry of tests/e2e/scenario.py, applies tests/e2e/root (the module with the demo's settings), subscribes to
 the topic (an SQS queue and an HTTP endpoint), runs one sweep (the repositories function invoked exactly as
 the schedule invokes it), plays ECR's part for the scans that finished (tests/e2e/bridge.py, the one stand-in),
-prints the notifications and a summary, and always tears down: terraform destroy and the emulators stopped by
-PID, on success, failure or Ctrl-C.
+prints the notifications, then plays the same results again as a rescan a week later would report them (the
+scan ledger holds those alerts back as already notified), prints a summary, and always tears down: terraform
+destroy and the emulators stopped by PID, on success, failure or Ctrl-C.
 
     python demo/run.py [--workdir .build/demo] [--keep-workdir]
 
@@ -121,7 +122,10 @@ class Demo:
             self.say(f"{len(texts)} notifications delivered")
             self._print_notifications(texts)
             self._print_document(documents)
-            self._print_summary(pipeline, documents)
+            rescan = self._rescan_a_week_later(pipeline, [d.event for d in matched])
+            later = queue.collect(expected=len(documents) + 1, timeout=12, quiet=4)[len(documents) :]
+            self.say(f"{len(later)} notifications for the rescan (the ledger held the rest back)")
+            self._print_summary(pipeline, documents, rescan, later)
             self._report(pipeline, web)
             return 0
         finally:
@@ -161,6 +165,29 @@ class Demo:
         started = observe.records(pipeline.logs("images"), "scan_started")
         self.say(f"sweep done: images function ran {pipeline.invocations('images')}x, {len(started)} scans started")
 
+    def _rescan_a_week_later(self, pipeline: Pipeline, events: list[dict[str, Any]]) -> int:
+        """Deliver each scan event again as the weekly rescan of the same images would: a week later, the same
+        findings. Returns when the rescan started (epoch ms): the findings function's log lines from then on are
+        the rescan's (log streams are not interleaved in time order, so counting lines would not tell)."""
+        from datetime import datetime, timedelta
+
+        from e2e import bridge
+
+        self.say("a week later the same images are rescanned with the same findings: their events, delivered again")
+        first_round = int(time.time() * 1000)
+        before = pipeline.invocations("findings")
+        rule = pipeline.outputs["event_rule_names"]["ecr_scan"]
+        for event in events:
+            when = datetime.fromisoformat(event["time"].replace("Z", "+00:00")) + timedelta(days=7)
+            later = dict(event, id=f"{event['id']}-rescan", time=when.strftime("%Y-%m-%dT%H:%M:%SZ"))
+            bridge.deliver(pipeline.client("events"), pipeline.client("lambda"), rule, later)
+        observe.wait_until(
+            "the findings function (rescan)",
+            lambda: (pipeline.invocations("findings") >= before + len(events), ""),
+            60,
+        )
+        return first_round
+
     def _print_notifications(self, texts: list[Delivered]) -> None:
         for number, delivered in enumerate(texts, 1):
             title = f" notification {number}/{len(texts)}: {delivered.subject} "
@@ -170,14 +197,20 @@ class Demo:
             print(textwrap.indent(delivered.message.rstrip(), "  "))
         print("─" * WIDTH)
 
-    def _print_summary(self, pipeline: Pipeline, documents: list[Delivered]) -> None:
+    def _print_summary(
+        self, pipeline: Pipeline, documents: list[Delivered], rescan_from: int, rescan_sent: list[Delivered]
+    ) -> None:
         registry = pipeline.registry
         assert registry is not None
         repo_records = observe.records(pipeline.logs("repositories"))
         image_records = observe.records(pipeline.logs("images"))
-        finding_records = observe.records(pipeline.logs("findings"))
+        lines = pipeline.logs("findings")
+        finding_records = observe.records(line for line in lines if line.timestamp < rescan_from)
+        rescan_records = observe.records(line for line in lines if line.timestamp >= rescan_from)
         filtered = {r["repository"] for r in repo_records if r.get("message") == "repository_filtered_out"}
         swept = [r for r in image_records if r.get("message") == "repository_swept"]
+        # Every repository the images function worked on (its decision lines name it).
+        worked_on = {r["repository"] for r in image_records if r.get("repository")}
         decisions: dict[str, str] = {}
         for record in image_records:
             digest, kind = record.get("digest"), record.get("message")
@@ -192,7 +225,7 @@ class Demo:
             digest, kind = record.get("image_digest"), record.get("message")
             if kind == "scan_notified":
                 outcomes[digest] = f"SENT {record.get('event_type')}"
-            elif kind == "scan_below_threshold":
+            elif kind in ("scan_below_threshold", "scan_not_news"):
                 outcomes[digest] = "none: below thresholds"
             elif kind == "scan_event_ignored":
                 outcomes[digest] = (
@@ -201,18 +234,31 @@ class Demo:
                     else (f"none: {record.get('reason')}")
                 )
 
+        held_back: dict[str, str] = {}
+        for record in rescan_records:
+            digest, kind, reason = record.get("image_digest"), record.get("message"), record.get("reason")
+            if kind == "scan_notified":
+                held_back[digest] = f"SENT {record.get('event_type')}"
+            elif kind == "scan_not_news" and reason in ("already_notified", "failure_already_notified"):
+                held_back[digest] = "held back: already notified"
+            elif kind == "scan_not_news":
+                held_back[digest] = "none: below thresholds"
+
         print("\nSummary")
         limits = ", ".join(f"{k} {v}" for k, v in scenario.THRESHOLDS.items() if v is not None)
         print(
             f"  settings      include {scenario.INCLUDE_REGEX!r}, exclude {scenario.EXCLUDE_REGEX!r}, "
             f"rescan after 7 days, thresholds {limits} (others ignored)"
         )
-        names = ", ".join(sorted(r["repository"] for r in swept))
+        names = ", ".join(sorted(worked_on))
         print(
-            f"  repositories  {len(scenario.REPOSITORIES)} in the registry; swept {len(swept)} ({names}); "
+            f"  repositories  {len(scenario.REPOSITORIES)} in the registry; swept {len(worked_on)} ({names}); "
             f"filtered out {len(filtered)} ({', '.join(sorted(filtered))})"
         )
-        print(f"\n  {'image':<19} {'before the sweep':<20} {'the sweep':<40} {'latest scan':<18} notification")
+        print(
+            f"\n  {'image':<19} {'before the sweep':<20} {'the sweep':<40} {'latest scan':<18} "
+            f"{'notification':<26} rescan a week later"
+        )
         ecr = pipeline.client("ecr")
         for image in registry.images:
             case = image.case
@@ -230,15 +276,25 @@ class Demo:
                 "expired": "scanned 30 days ago",
                 "on_push": "scanned on push",
             }[case.history]
-            print(f"  {case.label:<19} {before:<20} {decision:<40} {result:<18} {outcomes.get(image.digest, '-')}")
+            print(
+                f"  {case.label:<19} {before:<20} {decision:<40} {result:<18} "
+                f"{outcomes.get(image.digest, '-'):<26} {held_back.get(image.digest, '-')}"
+            )
         print("  (latest scan: C/H/M/L/I = CRITICAL/HIGH/MEDIUM/LOW/INFORMATIONAL findings)")
         kinds = Counter(d.attributes.get("event_type") for d in documents)
         print(f"\n  alerts sent   {len(documents)}: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())))
+        held = sorted(
+            image.case.label for image in registry.images if held_back.get(image.digest, "").startswith("held back")
+        )
+        print(
+            f"  rescan        {len(rescan_sent)} alerts sent; {len(held)} held back as already notified "
+            f"(scan ledger, notify_on = new_findings): {', '.join(held) or 'none'}"
+        )
         totals: Counter[str] = Counter()
         for record in swept:
-            for key in ("considered", "scan_started", "fresh", "limit_exceeded", "failed_recently", "in_progress"):
+            for key in ("considered", "scan_started", "fresh", "limit_exceeded", "looked_up", "ledger_known"):
                 totals[key] += int(record.get(key, 0))
-        print("  sweep counts  " + ", ".join(f"{k} {v}" for k, v in totals.items()))
+        print("  sweep counts  " + ", ".join(f"{k} {v}" for k, v in totals.items()) + " (from repository_swept)")
         print("  note          moto refuses a second scan of an image on the same day (LimitExceededException), and")
         print(
             "                the image 'scanned 30 days ago' had to be seeded by a scan today: ECR would rescan it.\n"

@@ -178,7 +178,12 @@ class Emulators:
         # request recorder writes (its default is a file in the working directory).
         os.environ["MOTO_ACCOUNT_ID"] = ACCOUNT_ID
         os.environ["MOTO_RECORDER_FILEPATH"] = str(self.workdir / "moto_recording")
+        import logging
+
         from moto.server import ThreadedMotoServer
+
+        # werkzeug would print every request (and moto's NotImplemented tracebacks) into the caller's output.
+        logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
 
         note = f"moto runs in process {os.getpid()}: its requests are not logged here\n"
         (self.workdir / "moto.log").write_text(note)

@@ -122,9 +122,9 @@ run "ledger_with_customer_key_and_protection" {
     condition = (
       aws_lambda_function.this["findings"].environment[0].variables.NOTIFY_ON == "every_scan" &&
       aws_lambda_function.this["findings"].environment[0].variables.NOTIFY_ON_RESOLVED == "false" &&
-      aws_lambda_function.this["findings"].environment[0].variables.RENOTIFY_AFTER_DAYS == ""
+      aws_lambda_function.this["findings"].environment[0].variables.RENOTIFY_AFTER_DAYS == "never"
     )
-    error_message = "notify_on, notify_on_resolved and a null renotify_after_days (\"\": never) must reach the findings function."
+    error_message = "notify_on, notify_on_resolved and a null renotify_after_days (\"never\") must reach the findings function."
   }
 }
 

@@ -29,7 +29,7 @@ NOTIFY_ON                           new_findings or every_scan                  
 NOTIFY_ON_RESOLVED                  true/false: one ``resolved`` notification when an image     true
                                     that breached is within every threshold again
 RENOTIFY_AFTER_DAYS                 whole number of days 1-365 after which an image still in    30
-                                    breach is reminded; empty = never
+                                    breach is reminded, or ``never``
 FINDINGS_IN_NOTIFICATION            whole number 0-50: findings listed in a notification        10
 SUPPRESSIONS_SHA256                 SHA-256 (hex) of the suppressions document stored in the    empty
                                     ledger table (config#suppressions); empty = none
@@ -187,10 +187,13 @@ def _notify_on(env: Mapping[str, str], name: str) -> str:
 
 
 def _renotify(env: Mapping[str, str], name: str) -> int | None:
-    """Absent: the default (30); set but empty: never; else a whole number of days 1-365."""
-    if name not in env:
-        return 30
-    return _optional_int(env, name, low=1, high=365)
+    """``never``: no reminders (None); empty: the default, 30; else a whole number of days 1-365."""
+    if env.get(name, "").strip().lower() == "never":
+        return None
+    try:
+        return _int(env, name, 30, low=1, high=365)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc}, or never") from None
 
 
 def _sha256(env: Mapping[str, str], name: str) -> str | None:

@@ -26,9 +26,10 @@ def test_values_as_the_module_sets_them() -> None:
     assert (settings.notify_on, settings.notify_on_resolved, settings.renotify_after_days) == ("every_scan", False, 365)
 
 
-def test_an_empty_renotify_means_never_and_an_empty_table_means_no_ledger() -> None:
+def test_never_means_no_reminders_and_blank_means_the_defaults() -> None:
+    assert Settings.from_env({"RENOTIFY_AFTER_DAYS": "never"}).renotify_after_days is None
     settings = Settings.from_env({"RENOTIFY_AFTER_DAYS": "", "LEDGER_TABLE_NAME": " "})
-    assert settings.renotify_after_days is None
+    assert settings.renotify_after_days == 30
     assert settings.ledger_table_name is None
 
 

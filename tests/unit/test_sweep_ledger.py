@@ -239,7 +239,7 @@ def test_an_image_deleted_between_parts_makes_no_image_skipped_with_positional_t
     token and its last image; deleting an image of that page shifts the offsets, and nothing is skipped."""
     monkeypatch.setattr(registry, "PAGE_SIZE", 3)
     images = fake_images(9)
-    ecr = FakeEcr(images)
+    ecr = FakeEcr(images, resumable=True)
     first = sweep_repository(ecr, "app", now=NOW, remaining=clock(2), reserve_seconds=20)
     assert ecr.started == [digest(0), digest(1), digest(2)]
     assert first.continuation is not None

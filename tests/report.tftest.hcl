@@ -210,8 +210,8 @@ run "report_bucket_with_kms" {
     condition = (
       aws_s3_bucket_lifecycle_configuration.report[0].rule[0].expiration[0].days == 365 &&
       aws_s3_bucket_lifecycle_configuration.report[0].rule[0].noncurrent_version_expiration[0].noncurrent_days == 30 &&
-      aws_s3_bucket_lifecycle_configuration.report[0].rule[0].abort_incomplete_multipart_upload[0].days_after_initiation == 7 &&
-      aws_s3_bucket_lifecycle_configuration.report[0].rule[0].filter[0].prefix == "exposure-report/"
+      aws_s3_bucket_lifecycle_configuration.report[0].rule[0].filter[0].prefix == "exposure-report/" &&
+      aws_s3_bucket_lifecycle_configuration.report[0].rule[1].abort_incomplete_multipart_upload[0].days_after_initiation == 7
     )
     error_message = "Reports expire after report_retention_days, replaced versions after 30 days, incomplete uploads after 7."
   }

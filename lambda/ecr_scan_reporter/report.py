@@ -563,4 +563,5 @@ def _utc(value: datetime) -> datetime:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
+    """UTC, to the second (``2026-11-30T06:00:00Z``)."""
+    return _utc(value).astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z") if value else None

@@ -198,6 +198,13 @@ def test_json_document() -> None:
     }
 
 
+def test_times_are_utc_to_the_second() -> None:
+    later = NOW.replace(microsecond=331850)
+    r = report.build(iter(RECORDS), later, scan_expiry_days=7, thresholds=DEFAULT_THRESHOLDS)
+    assert report.to_document(r)["generated_at"] == "2026-11-29T12:00:00Z"
+    assert report.render_text(r).startswith("ECR exposure report, 2026-11-29T12:00:00Z\n")
+
+
 def test_json_limit_caps_lists_and_keeps_totals() -> None:
     doc = report.to_document(build(), limit=1)
     assert [len(doc[k]) for k in ("repositories", "top_findings", "not_covered", "suppressions_expiring")] == [1] * 4

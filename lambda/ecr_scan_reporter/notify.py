@@ -380,6 +380,8 @@ def _findings_text(doc: Mapping[str, Any], listed: Sequence[Finding], url: str) 
         if total > len(listed):
             lines.append(f"  and {total - len(listed)} more: {url}" if listed else f"  See them all: {url}")
         lines.append("")
+    if doc.get("suppressions_unavailable"):
+        lines += [f"Suppressions could not be read ({doc['suppressions_unavailable']}): every finding counts.", ""]
     expired = doc.get("expired_suppressions") or []
     if expired:
         lines.append("Expired suppressions (these findings count again):")
@@ -445,6 +447,8 @@ def _chat(
             lines.append(f"_and {total - len(listed)} more in the console_")
         if doc.get("suppressed"):
             lines.append(f"_{doc['suppressed']} suppressed as accepted risks_")
+    if doc.get("suppressions_unavailable"):
+        lines.append(f"_Suppressions could not be read ({doc['suppressions_unavailable']}): every finding counts_")
     for entry in (doc.get("expired_suppressions") or [])[:3]:
         lines.append(f"_Suppression of `{entry['vulnerability_id']}` expired {entry['expires']}: it counts again_")
     description = "\n".join(lines)

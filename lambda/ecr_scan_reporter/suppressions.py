@@ -21,10 +21,12 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecr_scan_reporter.config import ConfigError, parse_regex
-from ecr_scan_reporter.findings import Finding
+
+if TYPE_CHECKING:  # a type only: this module stays free of the AWS-reading modules
+    from ecr_scan_reporter.findings import Finding
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

@@ -113,6 +113,15 @@ def test_findings_that_could_not_be_read_are_said_so() -> None:
     assert "suppressions not applied" in json.loads(notification.chat)["content"]["description"]
 
 
+def test_suppressions_that_could_not_be_read_are_said_so() -> None:
+    section = FindingsSection(findings=FOUND, extra={"suppressions_unavailable": "AccessDeniedException: no"})
+    notification = notify.render(scan(), ["CRITICAL"], THRESHOLDS, "threshold_breached", section=section)
+    assert doc_of(notification)["suppressions_unavailable"] == "AccessDeniedException: no"
+    expected = "Suppressions could not be read (AccessDeniedException: no): every finding counts."
+    assert expected in notification.message["default"].splitlines()
+    assert "every finding counts" in json.loads(notification.chat)["content"]["description"]
+
+
 def test_a_count_the_scanner_did_not_report_is_never_shown_as_zero() -> None:
     result = scan(source="inspector2", severity_counts={"CRITICAL": 1, "HIGH": 0, "MEDIUM": 3})
     notification = notify.render(result, ["CRITICAL"], THRESHOLDS, "threshold_breached")

@@ -60,9 +60,6 @@ logger = log.get_logger(__name__)
 #: How long a claim lasts when the invocation's deadline is unknown (no Lambda context): the function's timeout.
 DEFAULT_CLAIM_SECONDS = 60
 WRITE_ATTEMPTS = 3
-#: Findings recorded per image at most (the most severe first): a DynamoDB item holds 400 KB, and the record
-#: keeps the findings and the notified ones.
-RECORDED_FINDINGS_MAX = 4_000
 #: An Inspector2 Finding batch stops starting images when less time than this is left (the rest are retried).
 FINDING_EVENTS_RESERVE_MS = 15_000
 #: SNS errors no retry can fix: the message itself is refused.
@@ -83,6 +80,11 @@ class Observed:
     result: events.ScanResult
     findings: dict[str, str] | None
     section: notify.FindingsSection | None
+
+
+#: Findings recorded per image at most (the most severe first): a DynamoDB item holds 400 KB, and the record
+#: keeps the findings and the notified ones.
+RECORDED_FINDINGS_MAX = 4_000
 
 
 class NotificationInFlight(RuntimeError):
@@ -452,9 +454,18 @@ def _observe(result: events.ScanResult, config: Settings) -> Observed:
             log.emit(logger, "suppressions_unavailable", logging.ERROR, error=str(exc), repository=result.repository)
     applied = suppressions.apply(found.findings, result.repository, entries, datetime.now(UTC).date())
     counts = _effective_counts(result.severity_counts, found, applied)
-    kept = _recorded(
-        {f.id: f.severity for f in applied.kept if f.severity in SEVERITIES}, result.repository, result.image_digest
-    )
+    kept = {f.id: f.severity for f in applied.kept if f.severity in SEVERITIES}
+    if len(kept) > RECORDED_FINDINGS_MAX:
+        log.emit(
+            logger,
+            "scan_findings_truncated",
+            logging.WARNING,
+            findings=len(kept),
+            kept=RECORDED_FINDINGS_MAX,
+            repository=result.repository,
+            image_digest=result.image_digest,
+        )
+        kept = dict(sorted(kept.items(), key=news.finding_order)[:RECORDED_FINDINGS_MAX])
     if applied.suppressed or applied.expired:
         log.emit(
             logger,
@@ -472,22 +483,6 @@ def _observe(result: events.ScanResult, config: Settings) -> Observed:
         extra=extra,
     )
     return Observed(dataclasses.replace(result, severity_counts=counts), kept, section)
-
-
-def _recorded(tracked: dict[str, str], repository: str, digest: str) -> dict[str, str]:
-    """The findings the ledger records: at most RECORDED_FINDINGS_MAX, the most severe first."""
-    if len(tracked) <= RECORDED_FINDINGS_MAX:
-        return tracked
-    log.emit(
-        logger,
-        "scan_findings_truncated",
-        logging.WARNING,
-        findings=len(tracked),
-        kept=RECORDED_FINDINGS_MAX,
-        repository=repository,
-        image_digest=digest,
-    )
-    return dict(sorted(tracked.items(), key=news.finding_order)[:RECORDED_FINDINGS_MAX])
 
 
 def _read_findings(result: events.ScanResult) -> image_findings.ImageFindings:

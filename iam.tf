@@ -116,6 +116,13 @@ locals {
     report = concat(
       [
         {
+          # Records of repositories deleted since are left out of the report.
+          Sid      = "ListRepositories"
+          Effect   = "Allow"
+          Action   = ["ecr:DescribeRepositories"]
+          Resource = [local.repository_arns]
+        },
+        {
           Sid      = "PublishReport"
           Effect   = "Allow"
           Action   = ["sns:Publish"]

@@ -222,7 +222,10 @@ def handler(count: int, latency_ms: float) -> dict[str, Any]:
             Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
         )
         boto3.client("sns", region_name=REGION).create_topic(Name=TOPIC)
-        for service in ("dynamodb", "sns", "s3"):
+        ecr = boto3.client("ecr", region_name=REGION)
+        for name in sorted({r.repository for r in records(count)}):  # the report leaves out deleted repositories
+            ecr.create_repository(repositoryName=name)
+        for service in ("dynamodb", "sns", "s3", "ecr"):
             aws.client(service, region=REGION if service == "sns" else None).meta.events.register(
                 "before-parameter-build", count_call
             )

@@ -88,6 +88,7 @@ run "defaults" {
     condition = [
       for s in jsondecode(aws_iam_role_policy.this["report"].policy).Statement : [s.Sid, s.Action] if s.Sid != "WriteOwnLogs"
       ] == [
+      ["ListRepositories", ["ecr:DescribeRepositories"]],
       ["PublishReport", ["sns:Publish"]],
       ["ReportFailedInvocations", ["sqs:SendMessage"]],
       ["ReadLedger", ["dynamodb:Scan"]],

@@ -24,7 +24,7 @@ import heapq
 import html
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
@@ -179,6 +179,7 @@ class Report:
     uncovered: list[UncoveredImage]  # never scanned first, then the oldest results; at most DETAIL_LIMIT
     suppressions_expiring: list[Suppression]  # soonest first
     suppressions_active: int
+    deleted_records: int = 0  # records of repositories that no longer exist, left out
 
 
 def build(
@@ -189,10 +190,13 @@ def build(
     thresholds: Mapping[str, int | None],
     suppressions: Iterable[Suppression | Sequence[Any]] = (),
     region: str | None = None,
+    existing_repositories: Collection[tuple[str, str]] | None = None,
     findings_limit: int = FINDINGS_LIMIT,
     detail_limit: int = DETAIL_LIMIT,
 ) -> Report:
-    """The report over ``records`` (read once) at ``now`` (timezone-aware)."""
+    """The report over ``records`` (read once) at ``now`` (timezone-aware). With ``existing_repositories`` (the
+    registry's ``(registry_id, name)`` pairs today), records of other repositories (deleted since: their records
+    wait for the ledger's TTL) are left out and counted."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     entries = [Suppression.of(e) for e in suppressions]
@@ -208,9 +212,13 @@ def build(
     breached_total = dict.fromkeys(SEVERITIES, 0)
     coverage_total = dict.fromkeys(COVERAGE_STATES, 0)
     covered_cache: dict[tuple[str, str], bool] = {}
+    deleted = 0
 
     for number, record in enumerate(records):
         key = (record.registry_id, record.repository)
+        if existing_repositories is not None and key not in existing_repositories:
+            deleted += 1
+            continue
         row = repositories.get(key)
         if row is None:
             row = repositories[key] = RepositoryRow(record.registry_id, record.repository)
@@ -289,6 +297,7 @@ def build(
         ),
         suppressions_expiring=expiring,
         suppressions_active=len(active),
+        deleted_records=deleted,
     )
 
 
@@ -327,6 +336,7 @@ def to_document(report: Report, limit: int | None = None) -> dict[str, Any]:
             "coverage": dict(report.coverage),
             "findings": report.findings_total,
             "suppressions_active": report.suppressions_active,
+            "records_of_deleted_repositories": report.deleted_records,
         },
         "repositories": cap(report.repositories),
         "repositories_total": len(report.repositories),

@@ -63,7 +63,12 @@ def world(moto: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], 
     load_settings.cache_clear()
 
 
-def put(repository: str, i: int, **fields: Any) -> None:
+def put(repository: str, i: int, ecr_too: bool = True, **fields: Any) -> None:
+    """A ledger record (and, unless ``ecr_too`` is False, its repository in ECR)."""
+    ecr = boto3.client("ecr", region_name=REGION)
+    existing = {r["repositoryName"] for r in ecr.describe_repositories()["repositories"]}
+    if ecr_too and repository not in existing:
+        ecr.create_repository(repositoryName=repository)
     client = boto3.client("dynamodb", region_name=REGION)
     record = LedgerRecord(registry_id=ACCOUNT, repository=repository, digest=digest(i), **fields)
     assert ledger.put_record(client, TABLE, record, None) is not None
@@ -202,3 +207,16 @@ def test_unreadable_suppressions_are_logged_and_the_report_still_goes_out(
     assert report_handler.handler({}, Context())["status"] == "published"
     assert len(world()) == 1
     assert any(r.getMessage() == "suppressions_unavailable" for r in caplog.records)
+
+
+def test_records_of_deleted_repositories_are_left_out_and_counted(world: Callable[[], list[dict[str, Any]]]) -> None:
+    now = datetime.now(UTC)
+    fresh = {"source": "ecr", "scan_status": "COMPLETE", "scan_completed_at": now - timedelta(days=1)}
+    put("team/app", 1, breached=("HIGH",), **fresh)
+    put("team/gone", 2, ecr_too=False, breached=("CRITICAL",), **fresh)  # deleted since: its record waits for TTL
+    response = report_handler.handler({}, Context())
+    assert (response["images"], response["images_in_breach"]) == (1, 1)
+    assert response["records_of_deleted_repositories"] == 1
+    doc = json.loads(world()[0]["Message"])
+    assert [r["repository"] for r in doc["repositories"]] == ["team/app"]
+    assert doc["summary"]["breached"]["CRITICAL"] == 0

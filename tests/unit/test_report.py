@@ -178,6 +178,7 @@ def test_json_document() -> None:
         "coverage": {"never_scanned": 1, "failed": 1, "stale": 1, "fresh": 3},
         "findings": 3,
         "suppressions_active": 4,
+        "records_of_deleted_repositories": 0,
     }
     assert doc["thresholds"] == {"CRITICAL": 0, "HIGH": 0, "MEDIUM": None, "LOW": None}
     assert doc["repositories"][0]["repository"] == "team/app"
@@ -313,3 +314,11 @@ def test_rows_too_large_for_20_are_shown_fewer() -> None:
     assert 0 < len(doc["suppressions_expiring"]) < 20
     assert doc["suppressions_expiring_total"] == 30
     assert f"... and {30 - len(doc['suppressions_expiring'])} more" in message.message["default"]
+
+
+def test_records_of_repositories_no_longer_in_the_registry_are_left_out() -> None:
+    r = build(existing_repositories={("123456789012", "team/app"), ("123456789012", "other/web")})
+    assert (r.images, r.deleted_records) == (4, 2)  # team/api's two records
+    assert [row.repository for row in r.repositories] == ["team/app", "other/web"]
+    assert report.to_document(r)["summary"]["records_of_deleted_repositories"] == 2
+    assert build().deleted_records == 0  # without the list, every record counts

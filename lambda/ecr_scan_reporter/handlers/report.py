@@ -5,8 +5,10 @@ notification topic (text for e-mail, the JSON document for SQS/Lambda/HTTPS, ``e
 SNS's 256 KB) -> with ``REPORT_BUCKET_NAME``, write its JSON and HTML to S3 -> log one ``report_published`` line
 and emit the registry-wide ``RegistryImagesInBreach`` metric.
 
-The suppressions the module stores in the ledger (``SUPPRESSIONS_SHA256``, see suppression_store.py) feed the
-report's "expiring within 14 days" list and set suppressed findings apart.
+Records of repositories that no longer exist (ECR's DescribeRepositories, one call per 1,000 repositories) are
+left out: the ledger keeps them until their TTL. The suppressions the module stores in the ledger
+(``SUPPRESSIONS_SHA256``, see suppression_store.py) feed the report's "expiring within 14 days" list and set
+suppressed findings apart.
 
 Requires ``LEDGER_TABLE_NAME`` and ``SNS_TOPIC_ARN``. AWS errors raise: EventBridge invokes this function
 asynchronously, so Lambda retries it and then hands the event to the failed-events queue.
@@ -21,7 +23,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_scan_reporter import aws, ledger, log, metrics, notify, report, report_store, suppression_store
+from ecr_scan_reporter import aws, ledger, log, metrics, notify, registry, report, report_store, suppression_store
 from ecr_scan_reporter.config import SEVERITIES
 from ecr_scan_reporter.handlers import emit_metrics, load_settings
 
@@ -42,6 +44,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         thresholds=config.severity_thresholds,
         suppressions=_suppressions(dynamodb, config.ledger_table_name, config.suppressions_sha256),
         region=os.environ.get("AWS_REGION") or region,
+        existing_repositories={(r.registry_id, r.name) for r in registry.iter_repositories(aws.client("ecr"))},
     )
     message_id = notify.publish(aws.client("sns", region=region), config.sns_topic_arn, report.notification(built))
     stored = report_store.write(aws.client("s3"), config.report_bucket_name, built) if config.report_bucket_name else []

@@ -91,7 +91,7 @@ locals {
     }
   }
 
-  alarms = !var.create_alarms ? {} : merge(
+  alarms = !var.create || !var.create_alarms ? {} : merge(
     {
       for key, alarm in local.queue_alarms : key => {
         name        = "${var.name_prefix}-${replace(key, "_", "-")}-messages"

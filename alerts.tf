@@ -81,11 +81,11 @@ locals {
 # --- suppressions: one item of the ledger table --------------------------------------------------------------------
 
 resource "aws_dynamodb_table_item" "suppressions" {
-  count = length(local.suppressions) > 0 ? 1 : 0
+  count = var.create && length(local.suppressions) > 0 ? 1 : 0
 
-  table_name = aws_dynamodb_table.ledger.name
-  hash_key   = aws_dynamodb_table.ledger.hash_key
-  range_key  = aws_dynamodb_table.ledger.range_key
+  table_name = aws_dynamodb_table.ledger[0].name
+  hash_key   = aws_dynamodb_table.ledger[0].hash_key
+  range_key  = aws_dynamodb_table.ledger[0].range_key
   item = jsonencode({
     pk       = { S = local.suppressions_key.pk }
     digest   = { S = local.suppressions_key.digest }
@@ -98,7 +98,7 @@ resource "aws_dynamodb_table_item" "suppressions" {
 # --- the chat topic (Amazon Q Developer in chat applications) ------------------------------------------------------
 
 resource "aws_sns_topic" "chat" {
-  count = var.create_chat_topic ? 1 : 0
+  count = var.create && var.create_chat_topic ? 1 : 0
 
   name              = local.chat_topic_name
   display_name      = "ECR scan reporter (chat)"
@@ -109,7 +109,7 @@ resource "aws_sns_topic" "chat" {
 # --- Inspector2 Finding events: buffered, then reported per image --------------------------------------------------
 
 resource "aws_cloudwatch_event_rule" "inspector_finding" {
-  count = var.enable_inspector_events ? 1 : 0
+  count = var.create && var.enable_inspector_events ? 1 : 0
 
   name        = local.inspector_findings.rule_name
   description = "Amazon Inspector finding changes on ECR images (continuous enhanced scanning), reported by ecr-scan-reporter (${var.name_prefix})."
@@ -124,7 +124,7 @@ resource "aws_cloudwatch_event_rule" "inspector_finding" {
 }
 
 resource "aws_sqs_queue" "inspector_findings_dlq" {
-  count = var.enable_inspector_events ? 1 : 0
+  count = var.create && var.enable_inspector_events ? 1 : 0
 
   name                      = local.inspector_findings.dlq_name
   message_retention_seconds = 1209600 # 14 days: time to investigate and redrive
@@ -140,7 +140,7 @@ resource "aws_sqs_queue" "inspector_findings_dlq" {
 }
 
 resource "aws_sqs_queue" "inspector_findings" {
-  count = var.enable_inspector_events ? 1 : 0
+  count = var.create && var.enable_inspector_events ? 1 : 0
 
   name = local.inspector_findings.queue_name
   # Six times the function's timeout plus the batching window, as AWS recommends for a Lambda event source.
@@ -160,7 +160,7 @@ resource "aws_sqs_queue" "inspector_findings" {
 }
 
 resource "aws_sqs_queue_policy" "inspector_findings" {
-  count = var.enable_inspector_events ? 1 : 0
+  count = var.create && var.enable_inspector_events ? 1 : 0
 
   queue_url = aws_sqs_queue.inspector_findings[0].id
   policy = jsonencode({
@@ -194,7 +194,7 @@ resource "aws_sqs_queue_policy" "inspector_findings" {
 }
 
 resource "aws_sqs_queue_policy" "inspector_findings_dlq" {
-  count = var.enable_inspector_events ? 1 : 0
+  count = var.create && var.enable_inspector_events ? 1 : 0
 
   queue_url = aws_sqs_queue.inspector_findings_dlq[0].id
   policy = jsonencode({
@@ -204,19 +204,19 @@ resource "aws_sqs_queue_policy" "inspector_findings_dlq" {
 }
 
 resource "aws_cloudwatch_event_target" "inspector_finding" {
-  count = var.enable_inspector_events ? 1 : 0
+  count = var.create && var.enable_inspector_events ? 1 : 0
 
   rule      = aws_cloudwatch_event_rule.inspector_finding[0].name
   target_id = "${var.name_prefix}-inspector-findings"
   arn       = aws_sqs_queue.inspector_findings[0].arn
 
   dead_letter_config {
-    arn = aws_sqs_queue.failed_events.arn
+    arn = aws_sqs_queue.failed_events[0].arn
   }
 }
 
 resource "aws_lambda_event_source_mapping" "inspector_findings" {
-  count = var.enable_inspector_events ? 1 : 0
+  count = var.create && var.enable_inspector_events ? 1 : 0
 
   event_source_arn                   = aws_sqs_queue.inspector_findings[0].arn
   function_name                      = aws_lambda_function.this["findings"].arn

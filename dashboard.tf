@@ -104,7 +104,7 @@ locals {
 }
 
 resource "aws_cloudwatch_dashboard" "this" {
-  count = var.create_dashboard ? 1 : 0
+  count = var.create && var.create_dashboard ? 1 : 0
 
   dashboard_name = local.dashboard_name
   dashboard_body = jsonencode({ widgets = local.dashboard_widgets })

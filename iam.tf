@@ -147,7 +147,7 @@ locals {
 }
 
 resource "aws_iam_role" "this" {
-  for_each = local.function_keys
+  for_each = local.created_functions
 
   name                 = local.role_names[each.key]
   description          = "Execution role of the ecr-scan-reporter ${each.key} function (${var.name_prefix}, ${local.region})."
@@ -167,11 +167,19 @@ resource "aws_iam_role" "this" {
       condition     = length(local.role_names[each.key]) <= 64
       error_message = "The IAM role name ${local.role_names[each.key]} is longer than IAM's 64 characters: shorten name_prefix."
     }
+    precondition {
+      # IAM is global (no region in the ARN); an AWS-managed policy has "aws" as its account.
+      condition = var.permissions_boundary_arn == null || try(
+        local.given_arns.permissions_boundary_arn[1] == local.partition && contains([local.account_id, "aws"], local.given_arns.permissions_boundary_arn[4]),
+        false
+      )
+      error_message = "permissions_boundary_arn ${coalesce(var.permissions_boundary_arn, "-")} is in ${local.given_arn_places.permissions_boundary_arn}, but this deployment is in ${local.deployment}: give a managed policy of this partition and account (or an AWS-managed policy, account \"aws\"), or null."
+    }
   }
 }
 
 resource "aws_iam_role_policy" "this" {
-  for_each = local.function_keys
+  for_each = local.created_functions
 
   name = "least-privilege"
   role = aws_iam_role.this[each.key].id

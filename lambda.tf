@@ -3,8 +3,10 @@
 locals {
   lambda_zip = "${path.module}/lambda/dist/ecr-scan-reporter.zip"
 
-  function_keys  = toset(["repositories", "images", "findings", "report"])
-  function_names = { for key in local.function_keys : key => "${var.name_prefix}-${key}" }
+  function_keys = toset(["repositories", "images", "findings", "report"])
+  # The functions (and their roles, policies, log groups) this deployment creates: none with create = false.
+  created_functions = var.create ? local.function_keys : toset([])
+  function_names    = { for key in local.function_keys : key => "${var.name_prefix}-${key}" }
 
   # The functions' LOG_LEVEL spelled as Lambda's JSON-log filter spells it (WARNING is WARN there).
   application_log_level = { DEBUG = "DEBUG", INFO = "INFO", WARNING = "WARN", ERROR = "ERROR" }[var.log_level]
@@ -17,7 +19,7 @@ locals {
       timeout     = 300
       memory_size = 256
       environment = tomap({
-        QUEUE_URL                = aws_sqs_queue.work.url
+        QUEUE_URL                = one(aws_sqs_queue.work[*].url)
         REPOSITORY_INCLUDE_REGEX = var.repository_include_regex
         REPOSITORY_EXCLUDE_REGEX = var.repository_exclude_regex == null ? "" : var.repository_exclude_regex
         LOG_LEVEL                = var.log_level
@@ -29,11 +31,11 @@ locals {
       timeout     = var.images_timeout_seconds
       memory_size = 256
       environment = tomap({
-        QUEUE_URL                      = aws_sqs_queue.work.url
+        QUEUE_URL                      = one(aws_sqs_queue.work[*].url)
         SCAN_EXPIRY_DAYS               = tostring(var.scan_expiry_days)
         ONLY_IMAGES_PULLED_WITHIN_DAYS = var.only_images_pulled_within_days == null ? "" : tostring(var.only_images_pulled_within_days)
         MAX_IMAGES_PER_REPOSITORY      = var.max_images_per_repository == null ? "" : tostring(var.max_images_per_repository)
-        LEDGER_TABLE_NAME              = aws_dynamodb_table.ledger.name
+        LEDGER_TABLE_NAME              = one(aws_dynamodb_table.ledger[*].name)
         LOG_LEVEL                      = var.log_level
       })
     }
@@ -48,7 +50,7 @@ locals {
         NOTIFY_ON_SCAN_FAILURE   = tostring(var.notify_on_scan_failure)
         REPOSITORY_INCLUDE_REGEX = var.repository_include_regex
         REPOSITORY_EXCLUDE_REGEX = var.repository_exclude_regex == null ? "" : var.repository_exclude_regex
-        LEDGER_TABLE_NAME        = aws_dynamodb_table.ledger.name
+        LEDGER_TABLE_NAME        = one(aws_dynamodb_table.ledger[*].name)
         NOTIFY_ON                = var.notify_on
         NOTIFY_ON_RESOLVED       = tostring(var.notify_on_resolved)
         RENOTIFY_AFTER_DAYS      = var.renotify_after_days == null ? "never" : tostring(var.renotify_after_days)
@@ -69,7 +71,7 @@ locals {
         SEVERITY_THRESHOLDS = local.severity_thresholds_json
         SCAN_EXPIRY_DAYS    = tostring(var.scan_expiry_days)
         REPORT_BUCKET_NAME  = local.report_bucket ? var.report_bucket_name : ""
-        LEDGER_TABLE_NAME   = aws_dynamodb_table.ledger.name
+        LEDGER_TABLE_NAME   = one(aws_dynamodb_table.ledger[*].name)
         SUPPRESSIONS_SHA256 = local.suppressions_sha256
         LOG_LEVEL           = var.log_level
       })
@@ -80,11 +82,11 @@ locals {
   common_environment = { METRICS_NAMESPACE = var.metrics_namespace }
 
   # Invoked asynchronously (EventBridge): failed invocations go to the failed-events queue after Lambda's retries.
-  async_functions = toset(["repositories", "findings", "report"])
+  async_functions = var.create ? toset(["repositories", "findings", "report"]) : toset([])
 }
 
 resource "aws_cloudwatch_log_group" "this" {
-  for_each = local.function_keys
+  for_each = local.created_functions
   #checkov:skip=CKV_AWS_338:Retention is log_retention_days (default 30 days, any of CloudWatch's values up to 10 years): operational logs, not an audit trail; the scan results themselves live in ECR and Inspector.
 
   # Created before the function (which names it in logging_config), so Lambda never creates it without retention.
@@ -95,7 +97,7 @@ resource "aws_cloudwatch_log_group" "this" {
 }
 
 resource "aws_lambda_function" "this" {
-  for_each = local.functions
+  for_each = { for key, function in local.functions : key => function if var.create }
   #checkov:skip=CKV_AWS_116:No Lambda DLQ by design: the asynchronously invoked functions send failed events to the failed-events queue through on-failure destinations (richer records than a DLQ), the images function's messages are dead-lettered by the work queue's redrive policy; both queues are alarmed.
   #checkov:skip=CKV_AWS_117:The functions only call AWS APIs (ECR, SQS, SNS) and reach nothing in a VPC; a VPC would add NAT or interface endpoints and no protection.
   #checkov:skip=CKV_AWS_115:Reserved concurrency is opt-in (reserved_concurrent_executions): reserving fails in accounts at the default limit of 10, and the sweep is already capped by the event source's maximum_concurrency (max_scan_concurrency).
@@ -149,7 +151,9 @@ resource "aws_lambda_function" "this" {
 # --- images: fed by the work queue --------------------------------------------------------------------------------
 
 resource "aws_lambda_event_source_mapping" "images" {
-  event_source_arn = aws_sqs_queue.work.arn
+  count = var.create ? 1 : 0
+
+  event_source_arn = aws_sqs_queue.work[0].arn
   function_name    = aws_lambda_function.this["images"].arn
   batch_size       = var.images_batch_size
 
@@ -189,7 +193,7 @@ resource "aws_lambda_function_event_invoke_config" "this" {
   # No event is silently lost: what still fails after the retries lands in the failed-events queue.
   destination_config {
     on_failure {
-      destination = aws_sqs_queue.failed_events.arn
+      destination = aws_sqs_queue.failed_events[0].arn
     }
   }
 

@@ -46,6 +46,8 @@ locals {
 }
 
 resource "aws_dynamodb_table" "ledger" {
+  count = var.create ? 1 : 0
+
   name                        = local.ledger_table_name
   billing_mode                = "PAY_PER_REQUEST"
   hash_key                    = "pk"

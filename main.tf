@@ -47,19 +47,36 @@ locals {
     }
   }
 
-  create_topic = var.sns_topic_arn == null
+  # The ARNs given as inputs, split into arn:<partition>:<service>:<region>:<account>:<resource>, for the
+  # preconditions that keep them in this deployment's partition, account and (KMS, SNS) region: one tfvars file
+  # feeding every region's workspace must not point a region's deployment at another region's key or topic.
+  given_arns = {
+    kms_key_arn              = var.kms_key_arn == null ? null : split(":", var.kms_key_arn)
+    sns_topic_arn            = var.sns_topic_arn == null ? null : split(":", var.sns_topic_arn)
+    permissions_boundary_arn = var.permissions_boundary_arn == null ? null : split(":", var.permissions_boundary_arn)
+  }
+  deployment = "partition ${local.partition}, region ${local.region}, account ${local.account_id}"
+  given_arn_places = {
+    for name, parts in local.given_arns : name => parts == null ? "" : "partition ${parts[1]}, region ${parts[3] == "" ? "(none: global)" : parts[3]}, account ${parts[4]}"
+  }
+
+  create_topic = var.create && var.sns_topic_arn == null
   # For wiring (subscriptions, the function's environment): the created topic itself, or the given one.
   topic_arn = local.create_topic ? aws_sns_topic.this[0].arn : var.sns_topic_arn
-  # For the policy: the same ARN, known at plan time.
-  topic_policy_arn = local.create_topic ? local.arns.topic : var.sns_topic_arn
+  # For the policy: the same ARN, known at plan time (also with create = false, where nothing uses it).
+  topic_policy_arn = var.sns_topic_arn == null ? local.arns.topic : var.sns_topic_arn
 
   # Environment values follow lambda/ecr_scan_reporter/config.py: "" means unset, booleans are "true"/"false".
+  # Every severity present, upper case: a key left out of var.severity_thresholds is null (ignored).
   severity_thresholds_json = jsonencode({
-    CRITICAL = var.severity_thresholds.critical
-    HIGH     = var.severity_thresholds.high
-    MEDIUM   = var.severity_thresholds.medium
-    LOW      = var.severity_thresholds.low
+    CRITICAL = lookup(var.severity_thresholds, "critical", null)
+    HIGH     = lookup(var.severity_thresholds, "high", null)
+    MEDIUM   = lookup(var.severity_thresholds, "medium", null)
+    LOW      = lookup(var.severity_thresholds, "low", null)
   })
+
+  # A deployment that can never notify: every severity ignored and scan failures not reported either.
+  can_notify = var.notify_on_scan_failure || anytrue([for threshold in values(var.severity_thresholds) : threshold != null])
 
   # The scan statuses that reach the findings function.
   ecr_scan_statuses = var.notify_on_scan_failure ? ["COMPLETE", "FAILED"] : ["COMPLETE"]
@@ -71,17 +88,17 @@ locals {
       ecr_scan       = "findings"
       inspector_scan = "findings"
       report         = "report"
-    } : rule => function if(rule != "inspector_scan" || var.enable_inspector_events) && (rule != "report" || local.report_scheduled)
+    } : rule => function if var.create && (rule != "inspector_scan" || var.enable_inspector_events) && (rule != "report" || local.report_scheduled)
   }
   event_rule_names = {
-    schedule       = aws_cloudwatch_event_rule.schedule.name
-    ecr_scan       = aws_cloudwatch_event_rule.ecr_scan.name
+    schedule       = one(aws_cloudwatch_event_rule.schedule[*].name)
+    ecr_scan       = one(aws_cloudwatch_event_rule.ecr_scan[*].name)
     inspector_scan = one(aws_cloudwatch_event_rule.inspector_scan[*].name)
     report         = one(aws_cloudwatch_event_rule.report[*].name)
   }
   event_rule_arns = {
-    schedule       = aws_cloudwatch_event_rule.schedule.arn
-    ecr_scan       = aws_cloudwatch_event_rule.ecr_scan.arn
+    schedule       = one(aws_cloudwatch_event_rule.schedule[*].arn)
+    ecr_scan       = one(aws_cloudwatch_event_rule.ecr_scan[*].arn)
     inspector_scan = one(aws_cloudwatch_event_rule.inspector_scan[*].arn)
     report         = one(aws_cloudwatch_event_rule.report[*].arn)
   }
@@ -90,6 +107,8 @@ locals {
 # --- the sweep: a schedule starts the repositories function --------------------------------------------------------
 
 resource "aws_cloudwatch_event_rule" "schedule" {
+  count = var.create ? 1 : 0
+
   name                = local.names.schedule_rule
   description         = "Starts the ecr-scan-reporter sweep of every ECR repository (${var.name_prefix})."
   schedule_expression = var.schedule_expression
@@ -99,6 +118,8 @@ resource "aws_cloudwatch_event_rule" "schedule" {
 # --- scan results: ECR basic scanning and Amazon Inspector enhanced scanning invoke the findings function ---------
 
 resource "aws_cloudwatch_event_rule" "ecr_scan" {
+  count = var.create ? 1 : 0
+
   name        = local.names.ecr_scan_rule
   description = "ECR basic-scanning results, reported by ecr-scan-reporter (${var.name_prefix})."
   event_pattern = jsonencode({
@@ -109,10 +130,25 @@ resource "aws_cloudwatch_event_rule" "ecr_scan" {
     }
   })
   tags = local.tags
+
+  # Checks on where notifications go, on the rule that starts every notification.
+  lifecycle {
+    precondition {
+      condition     = local.can_notify
+      error_message = "This configuration can never notify: every severity_thresholds value is null (ignored) and notify_on_scan_failure is false. Set a threshold for at least one severity (critical, high, medium, low) or set notify_on_scan_failure = true."
+    }
+    precondition {
+      condition = var.sns_topic_arn == null || try(
+        local.given_arns.sns_topic_arn[1] == local.partition && local.given_arns.sns_topic_arn[3] == local.region && local.given_arns.sns_topic_arn[4] == local.account_id,
+        false
+      )
+      error_message = "sns_topic_arn ${coalesce(var.sns_topic_arn, "-")} is in ${local.given_arn_places.sns_topic_arn}, but this deployment is in ${local.deployment}: give the topic of this partition, region and account (the findings function publishes there), or null to let the module create one."
+    }
+  }
 }
 
 resource "aws_cloudwatch_event_rule" "inspector_scan" {
-  count = var.enable_inspector_events ? 1 : 0
+  count = var.create && var.enable_inspector_events ? 1 : 0
 
   name        = local.names.inspector_scan_rule
   description = "Amazon Inspector enhanced-scanning results for ECR images, reported by ecr-scan-reporter (${var.name_prefix})."
@@ -133,7 +169,7 @@ resource "aws_cloudwatch_event_target" "this" {
   # Events EventBridge cannot deliver after its retries (24 hours by default: throttling, a missing permission) go
   # to the failed-events queue instead of being dropped.
   dead_letter_config {
-    arn = aws_sqs_queue.failed_events.arn
+    arn = aws_sqs_queue.failed_events[0].arn
   }
 }
 
@@ -184,7 +220,7 @@ resource "aws_sns_topic_policy" "this" {
 }
 
 resource "aws_sns_topic_subscription" "email" {
-  for_each = toset(var.email_subscriptions)
+  for_each = var.create ? toset(var.email_subscriptions) : toset([])
 
   topic_arn = local.topic_arn
   protocol  = "email"

@@ -25,37 +25,37 @@ output "log_group_names" {
 
 output "work_queue_url" {
   description = "URL of the work queue (one message per repository to sweep)."
-  value       = aws_sqs_queue.work.url
+  value       = one(aws_sqs_queue.work[*].url)
 }
 
 output "work_queue_arn" {
   description = "ARN of the work queue."
-  value       = aws_sqs_queue.work.arn
+  value       = one(aws_sqs_queue.work[*].arn)
 }
 
 output "dead_letter_queue_url" {
   description = "URL of the work queue's dead-letter queue: repositories whose sweep failed `max_receive_count` times."
-  value       = aws_sqs_queue.dead_letter.url
+  value       = one(aws_sqs_queue.dead_letter[*].url)
 }
 
 output "dead_letter_queue_arn" {
   description = "ARN of the work queue's dead-letter queue."
-  value       = aws_sqs_queue.dead_letter.arn
+  value       = one(aws_sqs_queue.dead_letter[*].arn)
 }
 
 output "failed_events_queue_url" {
   description = "URL of the failed-events queue: invocations of the repositories and findings functions that failed after Lambda's retries, and events EventBridge could not deliver."
-  value       = aws_sqs_queue.failed_events.url
+  value       = one(aws_sqs_queue.failed_events[*].url)
 }
 
 output "failed_events_queue_arn" {
   description = "ARN of the failed-events queue."
-  value       = aws_sqs_queue.failed_events.arn
+  value       = one(aws_sqs_queue.failed_events[*].arn)
 }
 
 output "sns_topic_arn" {
   description = "ARN of the topic notifications are published to (the created one, or `sns_topic_arn` when given)."
-  value       = local.topic_arn
+  value       = var.create ? local.topic_arn : null
 }
 
 output "event_rule_names" {
@@ -80,12 +80,12 @@ output "topic_kms_key_arn" {
 
 output "ledger_table_name" {
   description = "Name of the scan ledger, the DynamoDB table with one record per image (latest scan, findings, what was notified)."
-  value       = aws_dynamodb_table.ledger.name
+  value       = one(aws_dynamodb_table.ledger[*].name)
 }
 
 output "ledger_table_arn" {
   description = "ARN of the scan ledger table."
-  value       = aws_dynamodb_table.ledger.arn
+  value       = one(aws_dynamodb_table.ledger[*].arn)
 }
 
 output "report_bucket_name" {

@@ -2,8 +2,9 @@
 # report_bucket_name is given, the S3 bucket that keeps each report as JSON and HTML.
 
 locals {
-  report_scheduled = var.report_schedule_expression != null
-  report_bucket    = var.report_bucket_name != null
+  # Nothing with create = false (var.create).
+  report_scheduled = var.create && var.report_schedule_expression != null
+  report_bucket    = var.create && var.report_bucket_name != null
   # Known at plan time, for the function's policy.
   report_bucket_arn = "arn:${local.partition}:s3:::${coalesce(var.report_bucket_name, "-")}"
   # Where the function writes: <prefix><YYYY>/<MM>/<DD>/<time>.json|.html and <prefix>latest.json|.html.

@@ -16,6 +16,8 @@ locals {
 }
 
 resource "aws_sqs_queue" "dead_letter" {
+  count = var.create ? 1 : 0
+
   name                      = local.names.dead_letter_queue
   message_retention_seconds = 1209600 # 14 days, the maximum: time to investigate and redrive
   sqs_managed_sse_enabled   = local.sqs_managed_sse
@@ -31,6 +33,8 @@ resource "aws_sqs_queue" "dead_letter" {
 }
 
 resource "aws_sqs_queue" "work" {
+  count = var.create ? 1 : 0
+
   name = local.names.work_queue
   # At least six times the consumer's timeout, as AWS recommends for a Lambda event source: a message is never
   # handed to a second invocation while the first may still be working on it.
@@ -48,9 +52,22 @@ resource "aws_sqs_queue" "work" {
 
   # SQS checks that the dead-letter queue exists.
   depends_on = [aws_sqs_queue.dead_letter]
+
+  lifecycle {
+    # KMS keys are regional and SQS, SNS and CloudWatch Logs use only a key of their own region.
+    precondition {
+      condition = var.kms_key_arn == null || try(
+        local.given_arns.kms_key_arn[1] == local.partition && local.given_arns.kms_key_arn[3] == local.region && local.given_arns.kms_key_arn[4] == local.account_id,
+        false
+      )
+      error_message = "kms_key_arn ${coalesce(var.kms_key_arn, "-")} is in ${local.given_arn_places.kms_key_arn}, but this deployment is in ${local.deployment}: give a key of this partition, region and account (KMS keys are regional: one key, or one replica of a multi-Region key, per region), or null."
+    }
+  }
 }
 
 resource "aws_sqs_queue" "failed_events" {
+  count = var.create ? 1 : 0
+
   name                      = local.names.failed_events_queue
   message_retention_seconds = 1209600 # 14 days
   sqs_managed_sse_enabled   = local.sqs_managed_sse
@@ -67,7 +84,9 @@ resource "aws_sqs_queue" "failed_events" {
 # --- queue policies: only this module's functions (and, for failed events, this module's rules) -------------------
 
 resource "aws_sqs_queue_policy" "work" {
-  queue_url = aws_sqs_queue.work.id
+  count = var.create ? 1 : 0
+
+  queue_url = aws_sqs_queue.work[0].id
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -100,7 +119,9 @@ resource "aws_sqs_queue_policy" "work" {
 }
 
 resource "aws_sqs_queue_policy" "dead_letter" {
-  queue_url = aws_sqs_queue.dead_letter.id
+  count = var.create ? 1 : 0
+
+  queue_url = aws_sqs_queue.dead_letter[0].id
   policy = jsonencode({
     Version   = "2012-10-17"
     Statement = [merge(local.deny_insecure_transport, { Resource = local.arns.dead_letter_queue })]
@@ -108,7 +129,9 @@ resource "aws_sqs_queue_policy" "dead_letter" {
 }
 
 resource "aws_sqs_queue_policy" "failed_events" {
-  queue_url = aws_sqs_queue.failed_events.id
+  count = var.create ? 1 : 0
+
+  queue_url = aws_sqs_queue.failed_events[0].id
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [

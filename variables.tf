@@ -1,6 +1,13 @@
 # Every input of the module. Each is typed, described and validated at plan time; the descriptions are rendered
 # into the README's inputs table (python tests/terraform/readme_tables.py --write).
 
+variable "create" {
+  description = "Create the module's resources. `false`: the module creates nothing and every output is null or empty (it still reads the caller's account, region and partition), for example to switch one region's deployment off while keeping the module block and its settings."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "name_prefix" {
   description = "Prefix of every resource name (functions, queues, topic, rules, log groups, IAM roles). IAM role names also carry the region, so the same prefix can be applied to several regions of one account. 1-32 characters: letters, digits, hyphens, underscores; starts with a letter."
   type        = string
@@ -15,7 +22,7 @@ variable "name_prefix" {
 }
 
 variable "schedule_expression" {
-  description = "When the sweep of every repository runs: an EventBridge schedule expression such as `rate(1 day)`, `rate(12 hours)` or `cron(0 6 * * ? *)` (UTC)."
+  description = "When the sweep of every repository runs: an EventBridge schedule expression such as `rate(1 day)`, `rate(12 hours)` or `cron(0 6 * * ? *)` (UTC). Cron fields: minutes, hours, day-of-month, month, day-of-week, year; exactly one of day-of-month and day-of-week is `?`."
   type        = string
   default     = "rate(1 day)"
   nullable    = false
@@ -25,12 +32,43 @@ variable "schedule_expression" {
       can(regex("^rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)$", var.schedule_expression)) ||
       can(regex("^cron\\([^ ()]+( [^ ()]+){5}\\)$", var.schedule_expression))
     )
-    error_message = "schedule_expression must be rate(<value> <unit>) with a whole value and a unit of minute(s), hour(s) or day(s) (singular for 1, as in \"rate(1 day)\" or \"rate(12 hours)\"), or cron(<6 fields>) as in \"cron(0 6 * * ? *)\"."
+    error_message = "schedule_expression must be rate(<value> <unit>) with a whole value of at least 1 and a unit of minute(s), hour(s) or day(s) (singular for 1, as in \"rate(1 day)\" or \"rate(12 hours)\"), or cron(<6 fields>) as in \"cron(0 6 * * ? *)\"."
+  }
+
+  validation {
+    # Each cron field as EventBridge documents it: values, ranges (a-b) or * , each with an optional step (/n),
+    # comma-separated; ?, L, W and # where AWS allows them. Names (JAN, MON) in any case.
+    condition = !startswith(var.schedule_expression, "cron(") || try(alltrue([
+      for index, field in split(" ", upper(trimsuffix(trimprefix(var.schedule_expression, "cron("), ")"))) :
+      can(regex([
+        "^$",                                                      # minutes: no special value
+        "^$",                                                      # hours: no special value
+        "^(\\?|L|LW|(0?[1-9]|[12][0-9]|3[01])W)$",                 # day-of-month
+        "^$",                                                      # month: no special value
+        "^(\\?|L|([1-7]|SUN|MON|TUE|WED|THU|FRI|SAT)(L|#[1-5]))$", # day-of-week
+        "^$",                                                      # year: no special value
+        ][index], field)) || alltrue([
+        for item in split(",", field) : can(regex(format("^(\\*|(%[1]s)(-(%[1]s))?)(/[1-9][0-9]*)?$", [
+          "[0-5]?[0-9]",                                                    # minutes 0-59
+          "[01]?[0-9]|2[0-3]",                                              # hours 0-23
+          "0?[1-9]|[12][0-9]|3[01]",                                        # day-of-month 1-31
+          "0?[1-9]|1[0-2]|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC", # month 1-12, JAN-DEC
+          "[1-7]|SUN|MON|TUE|WED|THU|FRI|SAT",                              # day-of-week 1-7, SUN-SAT
+          "19[7-9][0-9]|2[01][0-9][0-9]",                                   # year 1970-2199
+        ][index]), item))
+      ])
+    ]), false)
+    error_message = "schedule_expression: each cron field must be a value, a range (a-b) or *, each optionally with a step (/n), comma-separated, within minutes 0-59, hours 0-23, day-of-month 1-31 (also ?, L, LW, <day>W), month 1-12 or JAN-DEC, day-of-week 1-7 or SUN-SAT (also ?, L, <day>L, <day>#<1-5>), year 1970-2199; for example \"cron(0/30 8-18 ? * MON-FRI *)\"."
+  }
+
+  validation {
+    condition     = !startswith(var.schedule_expression, "cron(") || try((split(" ", var.schedule_expression)[2] == "?") != (split(" ", var.schedule_expression)[4] == "?"), true)
+    error_message = "schedule_expression: a cron expression needs ? in exactly one of day-of-month (3rd field) and day-of-week (5th field), as AWS requires: \"cron(0 6 * * ? *)\" (every day) or \"cron(0 6 ? * MON *)\" (Mondays)."
   }
 }
 
 variable "repository_include_regex" {
-  description = "Only repositories whose name matches this regular expression are swept and reported on (search semantics, like Terraform's `regex()`: anchor with `^` and `$` for a whole-name match). Write it in the common subset of RE2 and Python `re`: no look-around, no backreferences, no POSIX classes like `[[:alpha:]]`."
+  description = "Only repositories whose name matches this regular expression are swept and reported on (search semantics, like Terraform's `regex()`: anchor with `^` and `$` for a whole-name match). Write it in the common subset of RE2 (which Terraform checks) and Python `re` (which the functions use): no look-around, no backreferences, no POSIX classes like `[[:alpha:]]`, no `\\p{..}`, `\\Q..\\E`, `\\z` or `\\x{..}`, flags only as a leading `(?i)` or scoped `(?i:...)`."
   type        = string
   default     = ".*"
   nullable    = false
@@ -41,8 +79,12 @@ variable "repository_include_regex" {
   }
 
   validation {
-    condition     = !can(regex("\\[\\[:|\\\\[QEzCpP]", var.repository_include_regex))
-    error_message = "repository_include_regex uses RE2-only syntax that Python's re reads differently or rejects ([[:class:]], \\Q...\\E, \\z, \\C, \\p{...}); write it in the common subset of RE2 and Python re."
+    # RE2 syntax Python's re rejects or reads differently (escaped backslashes removed first): \x{..}, \p/\P,
+    # \Q..\E, \z, \C, \1-\9 (octal in RE2, a group reference in Python), POSIX classes, (?<name>..), the U
+    # flag, {,n} (a literal in RE2, 0 to n in Python), \d/\s/\w as a range end; and flag groups after the start
+    # or turning a flag off without a colon (Python accepts only leading global flags like "(?i)").
+    condition     = !can(regex("\\\\(x\\{|[pPQEzC1-9])|\\[:\\^?[A-Za-z]+:\\]|\\(\\?<[A-Za-z_]|\\(\\?[A-Za-z-]*U|\\{,|\\[[^\\]]*\\\\[dDsSwW]-[^\\]]", replace(var.repository_include_regex, "\\\\", ""))) && !can(regex("\\(\\?[A-Za-z-]+\\)", replace(replace(var.repository_include_regex, "\\\\", ""), "/^(\\(\\?[A-Za-z]+\\))+/", "")))
+    error_message = "repository_include_regex uses RE2 syntax that Python's re (which the functions use) rejects or reads differently. Write it in the common subset: \\xHH not \\x{..}; ranges such as [a-z0-9] not \\p{..}/\\pN or [[:alpha:]]; escape each character instead of \\Q...\\E; $ not \\z; (?P<name>...) not (?<name>...); \\xHH not \\1-\\9; {0,n} not {,n}; flags only as a leading (?i), (?m), (?s) or scoped (?i:...), never U or (?-i); no \\d, \\s or \\w as a range end in [...]."
   }
 }
 
@@ -57,8 +99,12 @@ variable "repository_exclude_regex" {
   }
 
   validation {
-    condition     = !can(regex("\\[\\[:|\\\\[QEzCpP]", coalesce(var.repository_exclude_regex, ".*")))
-    error_message = "repository_exclude_regex uses RE2-only syntax that Python's re reads differently or rejects ([[:class:]], \\Q...\\E, \\z, \\C, \\p{...}); write it in the common subset of RE2 and Python re."
+    # RE2 syntax Python's re rejects or reads differently (escaped backslashes removed first): \x{..}, \p/\P,
+    # \Q..\E, \z, \C, \1-\9 (octal in RE2, a group reference in Python), POSIX classes, (?<name>..), the U
+    # flag, {,n} (a literal in RE2, 0 to n in Python), \d/\s/\w as a range end; and flag groups after the start
+    # or turning a flag off without a colon (Python accepts only leading global flags like "(?i)").
+    condition     = !can(regex("\\\\(x\\{|[pPQEzC1-9])|\\[:\\^?[A-Za-z]+:\\]|\\(\\?<[A-Za-z_]|\\(\\?[A-Za-z-]*U|\\{,|\\[[^\\]]*\\\\[dDsSwW]-[^\\]]", replace(coalesce(var.repository_exclude_regex, ".*"), "\\\\", ""))) && !can(regex("\\(\\?[A-Za-z-]+\\)", replace(replace(coalesce(var.repository_exclude_regex, ".*"), "\\\\", ""), "/^(\\(\\?[A-Za-z]+\\))+/", "")))
+    error_message = "repository_exclude_regex uses RE2 syntax that Python's re (which the functions use) rejects or reads differently. Write it in the common subset: \\xHH not \\x{..}; ranges such as [a-z0-9] not \\p{..}/\\pN or [[:alpha:]]; escape each character instead of \\Q...\\E; $ not \\z; (?P<name>...) not (?<name>...); \\xHH not \\1-\\9; {0,n} not {,n}; flags only as a leading (?i), (?m), (?s) or scoped (?i:...), never U or (?-i); no \\d, \\s or \\w as a range end in [...]."
   }
 }
 
@@ -75,18 +121,20 @@ variable "scan_expiry_days" {
 }
 
 variable "severity_thresholds" {
-  description = "Findings tolerated per severity before a notification is sent: an image breaches when its count of a severity is greater than the threshold (`0`: any finding notifies). `null`, or an attribute left out, ignores that severity. Default: critical 0, high 0, medium and low ignored."
-  type = object({
-    critical = optional(number)
-    high     = optional(number)
-    medium   = optional(number)
-    low      = optional(number)
-  })
+  description = "Findings tolerated per severity before a notification is sent, keyed `critical`, `high`, `medium`, `low` (lower case): an image breaches when its count of a severity is greater than the threshold (`0`: any finding notifies). `null`, or a key left out, ignores that severity; any other key is refused. Default: critical 0, high 0, medium and low ignored. With every severity ignored, `notify_on_scan_failure` must be true (otherwise nothing could ever be notified)."
+  # A map, not an object: Terraform silently drops attributes an object type does not declare, so a typo
+  # ("crtical") or the environment variable's spelling ("CRITICAL") would reach the function as "ignored".
+  type = map(number)
   default = {
     critical = 0
     high     = 0
   }
   nullable = false
+
+  validation {
+    condition     = alltrue([for severity in keys(var.severity_thresholds) : contains(["critical", "high", "medium", "low"], severity)])
+    error_message = "severity_thresholds accepts only the keys critical, high, medium and low (lower case); refused: ${join(", ", [for severity in keys(var.severity_thresholds) : severity if !contains(["critical", "high", "medium", "low"], severity)])}."
+  }
 
   validation {
     condition = alltrue([
@@ -217,14 +265,15 @@ variable "kms_key_arn" {
 }
 
 variable "lambda_runtime" {
-  description = "Python runtime of the four functions (`python3.12` or later)."
+  description = "Python runtime of the four functions: `python3.12` or `python3.13` (the supported Python runtimes the AWS provider accepts)."
   type        = string
   default     = "python3.13"
   nullable    = false
 
   validation {
-    condition     = can(regex("^python3\\.(1[2-9]|[2-9][0-9])$", var.lambda_runtime))
-    error_message = "lambda_runtime must be a Lambda Python runtime of python3.12 or later, such as python3.13."
+    # The code needs python3.12+; hashicorp/aws 5.100 accepts python3.12 and python3.13 (not python3.14 yet).
+    condition     = contains(["python3.12", "python3.13"], var.lambda_runtime)
+    error_message = "lambda_runtime must be python3.12 or python3.13: the Python runtimes that AWS supports, that the AWS provider accepts, and that the functions' code runs on."
   }
 }
 
@@ -276,10 +325,25 @@ variable "permissions_boundary_arn" {
 }
 
 variable "tags" {
-  description = "Tags added to every resource that supports them (the module adds `terraform-module = ecr-scan-reporter`)."
+  description = "Tags added to every resource that supports them (the module adds `terraform-module = ecr-scan-reporter`). Keys: 1-128 characters, not starting with `aws:` (reserved by AWS); values: at most 256 characters; at most 49 tags (AWS allows 50 per resource, the module adds one)."
   type        = map(string)
   default     = {}
   nullable    = false
+
+  validation {
+    condition     = alltrue([for key in keys(var.tags) : length(key) >= 1 && length(key) <= 128 && !startswith(lower(key), "aws:")])
+    error_message = "Each tags key must be 1-128 characters long and must not start with \"aws:\" in any case (AWS reserves that prefix); refused: ${join(", ", [for key in keys(var.tags) : format("%q", key) if !(length(key) >= 1 && length(key) <= 128 && !startswith(lower(key), "aws:"))])}."
+  }
+
+  validation {
+    condition     = alltrue([for value in values(var.tags) : value != null && length(value) <= 256])
+    error_message = "Each tags value must be a string of at most 256 characters (empty is allowed)."
+  }
+
+  validation {
+    condition     = length(var.tags) <= 49
+    error_message = "tags may hold at most 49 tags: AWS allows 50 per resource and the module adds terraform-module = ecr-scan-reporter."
+  }
 }
 
 # --- alarms and security posture (issue 8, sections 3 and 4) -------------------------------------------------------
@@ -412,8 +476,9 @@ variable "suppressions" {
   }
 
   validation {
-    condition     = alltrue([for s in var.suppressions : !can(regex("\\[\\[:|\\\\[QEzCpP]", coalesce(s.repository_regex, ".*")))])
-    error_message = "A suppression's repository_regex uses RE2-only syntax that Python's re reads differently or rejects ([[:class:]], \\Q...\\E, \\z, \\C, \\p{...}); write it in the common subset of RE2 and Python re."
+    # The same RE2-only constructs repository_include_regex refuses (see there).
+    condition     = alltrue([for s in var.suppressions : !can(regex("\\\\(x\\{|[pPQEzC1-9])|\\[:\\^?[A-Za-z]+:\\]|\\(\\?<[A-Za-z_]|\\(\\?[A-Za-z-]*U|\\{,|\\[[^\\]]*\\\\[dDsSwW]-[^\\]]", replace(coalesce(s.repository_regex, ".*"), "\\\\", ""))) && !can(regex("\\(\\?[A-Za-z-]+\\)", replace(replace(coalesce(s.repository_regex, ".*"), "\\\\", ""), "/^(\\(\\?[A-Za-z]+\\))+/", "")))])
+    error_message = "A suppression's repository_regex uses RE2 syntax that Python's re (which the functions use) rejects or reads differently. Write it in the common subset: \\xHH not \\x{..}; ranges such as [a-z0-9] not \\p{..}/\\pN or [[:alpha:]]; escape each character instead of \\Q...\\E; $ not \\z; (?P<name>...) not (?<name>...); \\xHH not \\1-\\9; {0,n} not {,n}; flags only as a leading (?i), (?m), (?s) or scoped (?i:...), never U or (?-i); no \\d, \\s or \\w as a range end in [...]."
   }
 
   validation {

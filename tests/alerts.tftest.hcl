@@ -79,7 +79,7 @@ run "defaults" {
   }
   assert {
     condition = contains(flatten([
-      for s in jsondecode(aws_sqs_queue_policy.failed_events.policy).Statement : try(s.Condition.ArnEquals["aws:SourceArn"], [])
+      for s in jsondecode(aws_sqs_queue_policy.failed_events[0].policy).Statement : try(s.Condition.ArnEquals["aws:SourceArn"], [])
     ]), var.rule_arn)
     error_message = "The finding rule's undeliverable events must be allowed into the failed-events queue."
   }
@@ -122,7 +122,7 @@ run "inspector_events_off" {
     error_message = "Without enable_inspector_events there is no finding rule, buffer or mapping."
   }
   assert {
-    condition     = !strcontains(aws_iam_role_policy.this["findings"].policy, "inspector2:") && !strcontains(aws_sqs_queue_policy.failed_events.policy, "inspector2-finding")
+    condition     = !strcontains(aws_iam_role_policy.this["findings"].policy, "inspector2:") && !strcontains(aws_sqs_queue_policy.failed_events[0].policy, "inspector2-finding")
     error_message = "Without enable_inspector_events the function may not read Inspector's findings."
   }
 }

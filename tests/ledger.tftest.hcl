@@ -30,27 +30,27 @@ run "ledger_defaults" {
   command = plan
 
   assert {
-    condition     = aws_dynamodb_table.ledger.name == "ecr-scan-reporter-ledger" && aws_dynamodb_table.ledger.billing_mode == "PAY_PER_REQUEST"
+    condition     = aws_dynamodb_table.ledger[0].name == "ecr-scan-reporter-ledger" && aws_dynamodb_table.ledger[0].billing_mode == "PAY_PER_REQUEST"
     error_message = "The ledger must be <prefix>-ledger, billed on demand."
   }
   assert {
-    condition     = aws_dynamodb_table.ledger.hash_key == "pk" && aws_dynamodb_table.ledger.range_key == "digest"
+    condition     = aws_dynamodb_table.ledger[0].hash_key == "pk" && aws_dynamodb_table.ledger[0].range_key == "digest"
     error_message = "The ledger's key must be pk (registry#repository) and digest."
   }
   assert {
-    condition     = toset([for a in aws_dynamodb_table.ledger.attribute : "${a.name}:${a.type}"]) == toset(["pk:S", "digest:S"])
+    condition     = toset([for a in aws_dynamodb_table.ledger[0].attribute : "${a.name}:${a.type}"]) == toset(["pk:S", "digest:S"])
     error_message = "The ledger's key attributes must be strings."
   }
   assert {
-    condition     = aws_dynamodb_table.ledger.ttl[0].enabled && aws_dynamodb_table.ledger.ttl[0].attribute_name == "expires_at"
+    condition     = aws_dynamodb_table.ledger[0].ttl[0].enabled && aws_dynamodb_table.ledger[0].ttl[0].attribute_name == "expires_at"
     error_message = "The ledger's records must expire through TTL attribute expires_at."
   }
   assert {
-    condition     = aws_dynamodb_table.ledger.point_in_time_recovery[0].enabled
+    condition     = aws_dynamodb_table.ledger[0].point_in_time_recovery[0].enabled
     error_message = "Point-in-time recovery must be on."
   }
   assert {
-    condition     = aws_dynamodb_table.ledger.server_side_encryption[0].enabled == false && aws_dynamodb_table.ledger.deletion_protection_enabled == false
+    condition     = aws_dynamodb_table.ledger[0].server_side_encryption[0].enabled == false && aws_dynamodb_table.ledger[0].deletion_protection_enabled == false
     error_message = "Without kms_key_arn the ledger uses DynamoDB's default encryption; deletion protection defaults to off."
   }
 
@@ -111,11 +111,11 @@ run "ledger_with_customer_key_and_protection" {
   }
 
   assert {
-    condition     = aws_dynamodb_table.ledger.server_side_encryption[0].enabled && aws_dynamodb_table.ledger.server_side_encryption[0].kms_key_arn == "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    condition     = aws_dynamodb_table.ledger[0].server_side_encryption[0].enabled && aws_dynamodb_table.ledger[0].server_side_encryption[0].kms_key_arn == "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     error_message = "With kms_key_arn the ledger must be encrypted with that key."
   }
   assert {
-    condition     = aws_dynamodb_table.ledger.deletion_protection_enabled
+    condition     = aws_dynamodb_table.ledger[0].deletion_protection_enabled
     error_message = "ledger_deletion_protection = true must turn deletion protection on."
   }
   assert {

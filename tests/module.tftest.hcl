@@ -169,14 +169,14 @@ run "defaults" {
     error_message = "Every IAM role name must carry the region and fit IAM's 64 characters."
   }
   assert {
-    condition     = aws_lambda_function.this["images"].function_name == "ecr-scan-reporter-images" && aws_sqs_queue.work.name == "ecr-scan-reporter-work"
+    condition     = aws_lambda_function.this["images"].function_name == "ecr-scan-reporter-images" && aws_sqs_queue.work[0].name == "ecr-scan-reporter-work"
     error_message = "Regional names must be <prefix>-<purpose>."
   }
 
   # --- encryption at rest --------------------------------------------------------------------------------------
 
   assert {
-    condition     = alltrue([for queue in [aws_sqs_queue.work, aws_sqs_queue.dead_letter, aws_sqs_queue.failed_events] : queue.sqs_managed_sse_enabled == true && queue.kms_master_key_id == null])
+    condition     = alltrue([for queue in [aws_sqs_queue.work[0], aws_sqs_queue.dead_letter[0], aws_sqs_queue.failed_events[0]] : queue.sqs_managed_sse_enabled == true && queue.kms_master_key_id == null])
     error_message = "Without kms_key_arn every queue must use SQS-managed server-side encryption."
   }
   assert {
@@ -187,35 +187,35 @@ run "defaults" {
   # --- the work queue, its dead-letter queue and the failed-events queue ----------------------------------------
 
   assert {
-    condition     = jsondecode(aws_sqs_queue.work.redrive_policy).deadLetterTargetArn == aws_sqs_queue.dead_letter.arn
+    condition     = jsondecode(aws_sqs_queue.work[0].redrive_policy).deadLetterTargetArn == aws_sqs_queue.dead_letter[0].arn
     error_message = "The work queue must redrive to the dead-letter queue."
   }
   assert {
-    condition     = jsondecode(aws_sqs_queue.work.redrive_policy).maxReceiveCount == 5
+    condition     = jsondecode(aws_sqs_queue.work[0].redrive_policy).maxReceiveCount == 5
     error_message = "maxReceiveCount must default to 5."
   }
   assert {
-    condition     = jsondecode(aws_sqs_queue.dead_letter.redrive_allow_policy).sourceQueueArns == [aws_sqs_queue.work.arn]
+    condition     = jsondecode(aws_sqs_queue.dead_letter[0].redrive_allow_policy).sourceQueueArns == [aws_sqs_queue.work[0].arn]
     error_message = "The dead-letter queue must allow exactly the work queue as its source (the ARN it builds must match)."
   }
   assert {
-    condition     = aws_sqs_queue.work.visibility_timeout_seconds >= 6 * aws_lambda_function.this["images"].timeout
+    condition     = aws_sqs_queue.work[0].visibility_timeout_seconds >= 6 * aws_lambda_function.this["images"].timeout
     error_message = "The work queue's visibility timeout must be at least six times the images function's timeout."
   }
   assert {
-    condition     = aws_sqs_queue.dead_letter.message_retention_seconds == 1209600 && aws_sqs_queue.failed_events.message_retention_seconds == 1209600
+    condition     = aws_sqs_queue.dead_letter[0].message_retention_seconds == 1209600 && aws_sqs_queue.failed_events[0].message_retention_seconds == 1209600
     error_message = "Dead letters and failed events must be kept 14 days."
   }
   assert {
     condition = alltrue([
-      for policy in [aws_sqs_queue_policy.work.policy, aws_sqs_queue_policy.dead_letter.policy, aws_sqs_queue_policy.failed_events.policy] :
+      for policy in [aws_sqs_queue_policy.work[0].policy, aws_sqs_queue_policy.dead_letter[0].policy, aws_sqs_queue_policy.failed_events[0].policy] :
       anytrue([for statement in jsondecode(policy).Statement : statement.Effect == "Deny" && try(statement.Condition.Bool["aws:SecureTransport"], null) == "false"])
     ])
     error_message = "Every queue policy must deny requests that do not use TLS."
   }
   assert {
     condition = toset(flatten([
-      for statement in jsondecode(aws_sqs_queue_policy.work.policy).Statement : statement.Principal.AWS if statement.Effect == "Allow"
+      for statement in jsondecode(aws_sqs_queue_policy.work[0].policy).Statement : statement.Principal.AWS if statement.Effect == "Allow"
       ])) == toset([aws_iam_role.this["repositories"].arn, aws_iam_role.this["images"].arn]
     )
     error_message = "The work queue policy must allow only the repositories and images roles."
@@ -223,24 +223,24 @@ run "defaults" {
 
   assert {
     condition = toset(flatten([
-      for statement in jsondecode(aws_sqs_queue_policy.failed_events.policy).Statement :
+      for statement in jsondecode(aws_sqs_queue_policy.failed_events[0].policy).Statement :
       statement.Condition.ArnEquals["aws:SourceArn"] if try(statement.Principal.Service, "") == "events.amazonaws.com"
-    ])) == toset([aws_cloudwatch_event_rule.schedule.arn, aws_cloudwatch_event_rule.ecr_scan.arn, aws_cloudwatch_event_rule.inspector_scan[0].arn, "arn:aws:events:eu-west-1:123456789012:rule/ecr-scan-reporter-inspector2-finding", aws_cloudwatch_event_rule.report[0].arn])
+    ])) == toset([aws_cloudwatch_event_rule.schedule[0].arn, aws_cloudwatch_event_rule.ecr_scan[0].arn, aws_cloudwatch_event_rule.inspector_scan[0].arn, "arn:aws:events:eu-west-1:123456789012:rule/ecr-scan-reporter-inspector2-finding", aws_cloudwatch_event_rule.report[0].arn])
     error_message = "Only this module's rules may dead-letter events to the failed-events queue."
   }
 
   # --- the event source mapping --------------------------------------------------------------------------------
 
   assert {
-    condition     = aws_lambda_event_source_mapping.images.function_response_types == toset(["ReportBatchItemFailures"])
+    condition     = aws_lambda_event_source_mapping.images[0].function_response_types == toset(["ReportBatchItemFailures"])
     error_message = "The event source mapping must report batch item failures."
   }
   assert {
-    condition     = aws_lambda_event_source_mapping.images.scaling_config[0].maximum_concurrency == 2 && aws_lambda_event_source_mapping.images.batch_size == 5
+    condition     = aws_lambda_event_source_mapping.images[0].scaling_config[0].maximum_concurrency == 2 && aws_lambda_event_source_mapping.images[0].batch_size == 5
     error_message = "The event source mapping must default to maximum concurrency 2 and batch size 5."
   }
   assert {
-    condition     = aws_lambda_event_source_mapping.images.event_source_arn == aws_sqs_queue.work.arn && aws_lambda_event_source_mapping.images.function_name == aws_lambda_function.this["images"].arn
+    condition     = aws_lambda_event_source_mapping.images[0].event_source_arn == aws_sqs_queue.work[0].arn && aws_lambda_event_source_mapping.images[0].function_name == aws_lambda_function.this["images"].arn
     error_message = "The event source mapping must connect the work queue to the images function."
   }
 
@@ -271,8 +271,8 @@ run "defaults" {
   }
   assert {
     condition = (
-      aws_lambda_function.this["repositories"].environment[0].variables.QUEUE_URL == aws_sqs_queue.work.url &&
-      aws_lambda_function.this["images"].environment[0].variables.QUEUE_URL == aws_sqs_queue.work.url &&
+      aws_lambda_function.this["repositories"].environment[0].variables.QUEUE_URL == aws_sqs_queue.work[0].url &&
+      aws_lambda_function.this["images"].environment[0].variables.QUEUE_URL == aws_sqs_queue.work[0].url &&
       aws_lambda_function.this["findings"].environment[0].variables.SNS_TOPIC_ARN == aws_sns_topic.this[0].arn
     )
     error_message = "QUEUE_URL must be the work queue's URL and SNS_TOPIC_ARN the created topic."
@@ -308,22 +308,22 @@ run "defaults" {
   # --- asynchronous invocations: retries, then the failed-events queue ---------------------------------------------
 
   assert {
-    condition     = alltrue([for config in aws_lambda_function_event_invoke_config.this : config.destination_config[0].on_failure[0].destination == aws_sqs_queue.failed_events.arn])
+    condition     = alltrue([for config in aws_lambda_function_event_invoke_config.this : config.destination_config[0].on_failure[0].destination == aws_sqs_queue.failed_events[0].arn])
     error_message = "Failed asynchronous invocations must go to the failed-events queue."
   }
   assert {
-    condition     = alltrue([for target in aws_cloudwatch_event_target.this : target.dead_letter_config[0].arn == aws_sqs_queue.failed_events.arn])
+    condition     = alltrue([for target in aws_cloudwatch_event_target.this : target.dead_letter_config[0].arn == aws_sqs_queue.failed_events[0].arn])
     error_message = "Events a rule cannot deliver must go to the failed-events queue."
   }
 
   # --- rules and permissions -----------------------------------------------------------------------------------
 
   assert {
-    condition     = aws_cloudwatch_event_rule.schedule.schedule_expression == "rate(1 day)"
+    condition     = aws_cloudwatch_event_rule.schedule[0].schedule_expression == "rate(1 day)"
     error_message = "The sweep must run daily by default."
   }
   assert {
-    condition     = jsondecode(aws_cloudwatch_event_rule.ecr_scan.event_pattern).detail["scan-status"] == ["COMPLETE", "FAILED"]
+    condition     = jsondecode(aws_cloudwatch_event_rule.ecr_scan[0].event_pattern).detail["scan-status"] == ["COMPLETE", "FAILED"]
     error_message = "With notify_on_scan_failure the ECR rule must match COMPLETE and FAILED scans."
   }
   assert {
@@ -332,8 +332,8 @@ run "defaults" {
   }
   assert {
     condition = (
-      aws_lambda_permission.events["schedule"].source_arn == aws_cloudwatch_event_rule.schedule.arn &&
-      aws_lambda_permission.events["ecr_scan"].source_arn == aws_cloudwatch_event_rule.ecr_scan.arn &&
+      aws_lambda_permission.events["schedule"].source_arn == aws_cloudwatch_event_rule.schedule[0].arn &&
+      aws_lambda_permission.events["ecr_scan"].source_arn == aws_cloudwatch_event_rule.ecr_scan[0].arn &&
       aws_lambda_permission.events["inspector_scan"].source_arn == aws_cloudwatch_event_rule.inspector_scan[0].arn &&
       aws_lambda_permission.events["schedule"].function_name == aws_lambda_function.this["repositories"].function_name &&
       aws_lambda_permission.events["ecr_scan"].function_name == aws_lambda_function.this["findings"].function_name
@@ -395,8 +395,8 @@ run "defaults" {
         [for function in aws_lambda_function.this : function.tags],
         [for role in aws_iam_role.this : role.tags],
         [for group in aws_cloudwatch_log_group.this : group.tags],
-        [aws_sqs_queue.work.tags, aws_sqs_queue.dead_letter.tags, aws_sqs_queue.failed_events.tags, aws_sns_topic.this[0].tags],
-        [aws_cloudwatch_event_rule.schedule.tags, aws_cloudwatch_event_rule.ecr_scan.tags, aws_lambda_event_source_mapping.images.tags],
+        [aws_sqs_queue.work[0].tags, aws_sqs_queue.dead_letter[0].tags, aws_sqs_queue.failed_events[0].tags, aws_sns_topic.this[0].tags],
+        [aws_cloudwatch_event_rule.schedule[0].tags, aws_cloudwatch_event_rule.ecr_scan[0].tags, aws_lambda_event_source_mapping.images[0].tags],
       ) : tags["terraform-module"] == "ecr-scan-reporter"
     ])
     error_message = "Every taggable resource must carry the module tag."
@@ -448,7 +448,7 @@ run "customized" {
     error_message = "Each email address must be subscribed to the topic."
   }
   assert {
-    condition     = alltrue([for queue in [aws_sqs_queue.work, aws_sqs_queue.dead_letter, aws_sqs_queue.failed_events] : queue.kms_master_key_id == var.kms_key_arn])
+    condition     = alltrue([for queue in [aws_sqs_queue.work[0], aws_sqs_queue.dead_letter[0], aws_sqs_queue.failed_events[0]] : queue.kms_master_key_id == var.kms_key_arn])
     error_message = "With kms_key_arn every queue must be encrypted with that key."
   }
   assert {
@@ -482,7 +482,7 @@ run "customized" {
     error_message = "Every setting must reach the functions' environment in config.py's forms."
   }
   assert {
-    condition     = jsondecode(aws_cloudwatch_event_rule.ecr_scan.event_pattern).detail["scan-status"] == ["COMPLETE"] && length(aws_cloudwatch_event_rule.inspector_scan) == 0
+    condition     = jsondecode(aws_cloudwatch_event_rule.ecr_scan[0].event_pattern).detail["scan-status"] == ["COMPLETE"] && length(aws_cloudwatch_event_rule.inspector_scan) == 0
     error_message = "Without notify_on_scan_failure only COMPLETE scans match; without enable_inspector_events there is no Inspector rule."
   }
   assert {
@@ -490,16 +490,16 @@ run "customized" {
     error_message = "Without enable_inspector_events only the schedule and ECR rules have targets and permissions."
   }
   assert {
-    condition     = aws_cloudwatch_event_rule.schedule.schedule_expression == "cron(0 6 * * ? *)"
+    condition     = aws_cloudwatch_event_rule.schedule[0].schedule_expression == "cron(0 6 * * ? *)"
     error_message = "The schedule must use schedule_expression."
   }
   assert {
     condition = (
-      aws_sqs_queue.work.visibility_timeout_seconds == 3600 &&
+      aws_sqs_queue.work[0].visibility_timeout_seconds == 3600 &&
       aws_lambda_function.this["images"].timeout == 600 &&
-      jsondecode(aws_sqs_queue.work.redrive_policy).maxReceiveCount == 3 &&
-      aws_lambda_event_source_mapping.images.scaling_config[0].maximum_concurrency == 10 &&
-      aws_lambda_event_source_mapping.images.batch_size == 2
+      jsondecode(aws_sqs_queue.work[0].redrive_policy).maxReceiveCount == 3 &&
+      aws_lambda_event_source_mapping.images[0].scaling_config[0].maximum_concurrency == 10 &&
+      aws_lambda_event_source_mapping.images[0].batch_size == 2
     )
     error_message = "images_timeout_seconds, max_receive_count, max_scan_concurrency and images_batch_size must reach the queue, function and mapping."
   }
@@ -524,11 +524,11 @@ run "policies_are_known_at_plan_time" {
     error_message = "The functions' policies must be known at plan time."
   }
   assert {
-    condition     = jsondecode(aws_sqs_queue.work.redrive_policy).deadLetterTargetArn == "arn:aws:sqs:eu-west-1:123456789012:ecr-scan-reporter-work-dlq"
+    condition     = jsondecode(aws_sqs_queue.work[0].redrive_policy).deadLetterTargetArn == "arn:aws:sqs:eu-west-1:123456789012:ecr-scan-reporter-work-dlq"
     error_message = "The work queue's redrive policy must be known at plan time."
   }
   assert {
-    condition     = alltrue([for policy in [aws_sqs_queue_policy.work.policy, aws_sqs_queue_policy.dead_letter.policy, aws_sqs_queue_policy.failed_events.policy] : length(jsondecode(policy).Statement) >= 1])
+    condition     = alltrue([for policy in [aws_sqs_queue_policy.work[0].policy, aws_sqs_queue_policy.dead_letter[0].policy, aws_sqs_queue_policy.failed_events[0].policy] : length(jsondecode(policy).Statement) >= 1])
     error_message = "The queue policies must be known at plan time."
   }
 }

@@ -357,3 +357,21 @@ run "valid_edge_values_are_accepted" {
     report_retention_days      = 3650
   }
 }
+
+run "create_false_creates_no_report_resource" {
+  command = plan
+
+  variables {
+    create             = false
+    report_bucket_name = "acme-ecr-reports"
+  }
+
+  assert {
+    condition = (
+      length(aws_cloudwatch_dashboard.this) == 0 && length(aws_cloudwatch_event_rule.report) == 0 &&
+      length(aws_s3_bucket.report) == 0 && length(aws_s3_bucket_policy.report) == 0 &&
+      length(aws_s3_bucket_lifecycle_configuration.report) == 0 && !contains(keys(aws_lambda_function.this), "report")
+    )
+    error_message = "create = false: no dashboard, report rule, bucket or report function."
+  }
+}

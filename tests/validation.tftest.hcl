@@ -185,6 +185,215 @@ run "bad_values_round_6" {
   ]
 }
 
+# Issue 8: values that passed validation but broke the functions or the apply (each round sets one bad value per
+# variable; the comments say what is wrong with it).
+
+run "bad_values_round_7" {
+  command = plan
+
+  variables {
+    schedule_expression      = "cron(0 6 * * * *)"          # no ? in day-of-month or day-of-week
+    repository_include_regex = "\\x{41}"                    # hex escape with braces (Python: incomplete escape)
+    repository_exclude_regex = "(?U)a+"                     # ungreedy flag (Python: unknown extension)
+    severity_thresholds      = { CRITICAL = 0, HIGH = 3 }   # upper case, as the environment variable spells them
+    lambda_runtime           = "python3.14"                 # AWS has it, the provider (5.100) rejects it
+    tags                     = { "aws:owner" = "security" } # reserved prefix
+  }
+
+  expect_failures = [
+    var.schedule_expression,
+    var.repository_include_regex,
+    var.repository_exclude_regex,
+    var.severity_thresholds,
+    var.lambda_runtime,
+    var.tags,
+  ]
+}
+
+run "bad_values_round_8" {
+  command = plan
+
+  variables {
+    schedule_expression      = "cron(0 25 * * ? *)"         # hour 25
+    repository_include_regex = "[a[:digit:]]"               # POSIX class inside a set (Python: the characters a[:digt)
+    repository_exclude_regex = "\\pN"                       # Unicode class (Python: bad escape)
+    severity_thresholds      = { crtical = 0 }              # a typo
+    lambda_runtime           = "python3.12 "                # trailing space
+    tags                     = { "AWS:Owner" = "security" } # reserved prefix, other case
+  }
+
+  expect_failures = [
+    var.schedule_expression,
+    var.repository_include_regex,
+    var.repository_exclude_regex,
+    var.severity_thresholds,
+    var.lambda_runtime,
+    var.tags,
+  ]
+}
+
+run "bad_values_round_9" {
+  command = plan
+
+  variables {
+    schedule_expression      = "cron(a b c d e f)"                 # six fields, none valid
+    repository_include_regex = "\\p{Greek}"                        # Unicode class
+    repository_exclude_regex = "\\Qa.b\\E"                         # quoting (Python: bad escape)
+    severity_thresholds      = { critical = 0, informational = 0 } # a severity the module does not threshold
+    lambda_runtime           = "python3.9"                         # deprecated
+    tags                     = { "" = "security" }                 # empty key
+  }
+
+  expect_failures = [
+    var.schedule_expression,
+    var.repository_include_regex,
+    var.repository_exclude_regex,
+    var.severity_thresholds,
+    var.lambda_runtime,
+    var.tags,
+  ]
+}
+
+run "bad_values_round_10" {
+  command = plan
+
+  variables {
+    schedule_expression      = "cron(60 6 * * ? *)"            # minute 60
+    repository_include_regex = "team\\z"                       # end of text (Python: bad escape)
+    repository_exclude_regex = "(?<team>a)"                    # named group without P (Python: unknown extension)
+    tags                     = { (format("%0129d", 0)) = "x" } # 129-character key
+  }
+
+  expect_failures = [
+    var.schedule_expression,
+    var.repository_include_regex,
+    var.repository_exclude_regex,
+    var.tags,
+  ]
+}
+
+run "bad_values_round_11" {
+  command = plan
+
+  variables {
+    schedule_expression      = "cron(0 6 32 * ? *)"           # day-of-month 32
+    repository_include_regex = "app(?i)x"                     # flags after the start (Python: global flags not at the start)
+    repository_exclude_regex = "(?i-s)x"                      # a flag turned off without a colon (Python: missing :)
+    tags                     = { team = format("%0257d", 0) } # 257-character value
+  }
+
+  expect_failures = [
+    var.schedule_expression,
+    var.repository_include_regex,
+    var.repository_exclude_regex,
+    var.tags,
+  ]
+}
+
+run "bad_values_round_12" {
+  command = plan
+
+  variables {
+    schedule_expression      = "cron(0 6 ? 13 * *)"                              # month 13
+    repository_include_regex = "a{,3}"                                           # a literal in RE2, 0 to 3 a's in Python
+    repository_exclude_regex = "\\12"                                            # octal in RE2, a group reference in Python
+    tags                     = { for index in range(50) : "tag${index}" => "x" } # 50 tags (plus the module's: 51)
+  }
+
+  expect_failures = [
+    var.schedule_expression,
+    var.repository_include_regex,
+    var.repository_exclude_regex,
+    var.tags,
+  ]
+}
+
+run "bad_values_round_13" {
+  command = plan
+
+  variables {
+    schedule_expression      = "cron(0 6 ? * 8 *)" # day-of-week 8
+    repository_include_regex = "[\\w-a]"           # a class escape as a range end (Python: bad character range)
+    repository_exclude_regex = "[[:^alpha:]]"      # negated POSIX class
+  }
+
+  expect_failures = [
+    var.schedule_expression,
+    var.repository_include_regex,
+    var.repository_exclude_regex,
+  ]
+}
+
+run "bad_values_round_14" {
+  command = plan
+
+  variables {
+    schedule_expression      = "cron(0 6 ? * * 2200)" # year 2200
+    repository_include_regex = "(?-i)x"               # a global flag turned off (Python: missing :)
+    repository_exclude_regex = "(?U:a+)"              # scoped ungreedy flag
+  }
+
+  expect_failures = [
+    var.schedule_expression,
+    var.repository_include_regex,
+    var.repository_exclude_regex,
+  ]
+}
+
+run "bad_values_round_15" {
+  command = plan
+
+  variables {
+    schedule_expression      = "cron(0 6 ? * ? *)" # ? in both day fields
+    repository_include_regex = "\\PL"              # negated Unicode class
+    repository_exclude_regex = "(?i)a|(?s)b"       # a second flag group after the start
+  }
+
+  expect_failures = [
+    var.schedule_expression,
+    var.repository_include_regex,
+    var.repository_exclude_regex,
+  ]
+}
+
+run "bad_values_round_16" {
+  command = plan
+
+  variables {
+    schedule_expression      = "cron(*/0 6 * * ? *)" # step 0
+    repository_include_regex = "[\\pL]"              # Unicode class inside a set
+  }
+
+  expect_failures = [
+    var.schedule_expression,
+    var.repository_include_regex,
+  ]
+}
+
+run "bad_values_round_17" {
+  command = plan
+
+  variables {
+    schedule_expression = "cron(0 6 * JANUARY ? *)" # not a month name
+  }
+
+  expect_failures = [
+    var.schedule_expression,
+  ]
+}
+
+run "bad_values_round_18" {
+  command = plan
+
+  variables {
+    schedule_expression = "cron(0 6 L * MON *)" # L in day-of-month and a day-of-week
+  }
+
+  expect_failures = [
+    var.schedule_expression,
+  ]
+}
+
 run "valid_edge_values_are_accepted" {
   command = plan
   variables {
@@ -200,7 +409,7 @@ run "valid_edge_values_are_accepted" {
     images_batch_size              = 10
     images_timeout_seconds         = 900
     max_receive_count              = 1000
-    sns_topic_arn                  = "arn:aws-us-gov:sns:us-gov-west-1:123456789012:alerts_2"
+    sns_topic_arn                  = "arn:aws:sns:eu-west-1:123456789012:alerts_2"
     email_subscriptions            = ["first.last+ecr@example.co.uk"]
     kms_key_arn                    = "arn:aws:kms:eu-west-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab"
     lambda_runtime                 = "python3.12"
@@ -223,5 +432,72 @@ run "cron_schedule_is_accepted" {
   command = plan
   variables {
     schedule_expression = "cron(0/30 8-18 ? * MON-FRI *)"
+  }
+}
+
+run "issue_8_edge_values_are_accepted" {
+  command = plan
+  variables {
+    schedule_expression      = "cron(15 10 ? * 6L 2022-2199)"
+    repository_include_regex = "(?i)(?s)^(?P<team>team-[a-z0-9]+)/[\\w.-]+\\d-app$"
+    repository_exclude_regex = "(?i:SANDBOX)(?-i:-x)\\x41{0,3}\\\\z"
+    severity_thresholds      = { critical = 0, high = null, medium = 10, low = null }
+    notify_on_scan_failure   = false
+    lambda_runtime           = "python3.13"
+    tags = merge(
+      { for index in range(47) : "tag${index}" => "" },
+      { (format("%0128d", 0)) = format("%0256d", 0), "aws-owner" = "x" } # 49 tags; "aws-" is not "aws:"
+    )
+  }
+
+  assert {
+    condition     = jsondecode(aws_lambda_function.this["findings"].environment[0].variables.SEVERITY_THRESHOLDS) == { CRITICAL = 0, HIGH = null, MEDIUM = 10, LOW = null }
+    error_message = "Thresholds must reach the function upper case, null for ignored or absent severities."
+  }
+}
+
+run "cron_forms_aws_documents_are_accepted" {
+  command = plan
+  variables {
+    schedule_expression = "cron(0/5 8-17 ? * mon-fri *)"
+  }
+}
+
+run "cron_last_weekday_and_nth_weekday_are_accepted" {
+  command = plan
+  variables {
+    schedule_expression = "cron(0 0 LW * ? *)"
+  }
+}
+
+run "cron_nth_day_of_week_is_accepted" {
+  command = plan
+  variables {
+    schedule_expression = "cron(5,35 14 ? JAN-MAR,DEC 2#1 1970)"
+  }
+}
+
+# A suppression's repository_regex is read by the findings function with Python's re too: the same RE2-only
+# constructs are refused there.
+run "suppression_regex_with_re2_only_syntax_is_refused" {
+  command = plan
+  variables {
+    suppressions = [{ vulnerability_id = "CVE-2024-1234", repository_regex = "(?U)team-a", expires = "2099-01-01", reason = "not reachable" }]
+  }
+  expect_failures = [var.suppressions]
+}
+
+run "suppression_regex_with_a_posix_class_in_a_set_is_refused" {
+  command = plan
+  variables {
+    suppressions = [{ vulnerability_id = "CVE-2024-1234", repository_regex = "^team[a[:digit:]]", expires = "2099-01-01", reason = "not reachable" }]
+  }
+  expect_failures = [var.suppressions]
+}
+
+run "suppression_regex_in_the_common_subset_is_accepted" {
+  command = plan
+  variables {
+    suppressions = [{ vulnerability_id = "CVE-2024-1234", repository_regex = "(?i)^team-a/[\\w.-]+$", expires = "2099-01-01", reason = "not reachable" }]
   }
 }

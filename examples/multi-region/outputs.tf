@@ -22,3 +22,8 @@ output "sns_topic_arn" {
   description = "Where this region's notifications are published."
   value       = module.ecr_scan_reporter.sns_topic_arn
 }
+
+output "kms_key_arn" {
+  description = "This region's KMS key: the queues, the topic and the logs are encrypted with it."
+  value       = aws_kms_key.reporter.arn
+}

@@ -1,9 +1,10 @@
 """Every terraform-compliance feature can fail: a gate that cannot fail proves nothing.
 
 Each non-compliant fixture plan under fixtures/ must make terraform-compliance exit non-zero with exactly its
-feature failing (every other feature passes or has nothing to check); the compliant fixture must pass with every
-feature actually checking something (no feature skipped). The real plan of examples/complete is gated by
-``make compliance`` itself.
+features failing (every other feature passes or has nothing to check); the compliant fixture must pass with every
+feature actually checking something (no feature skipped). The features judge the module's resources only (by its
+tag, or by address where a resource cannot carry tags): a user's plan with resources of their own that break every
+feature still passes. The real plan of examples/complete is gated by ``make compliance`` itself.
 
 The fixtures are hand-written, minimal ``terraform show -json`` documents (only the keys terraform-compliance
 reads). They are stored pretty-printed for reading; each run gets a one-line copy, because terraform-compliance
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -27,8 +29,10 @@ HERE = Path(__file__).resolve().parent
 FEATURES = HERE / "features"
 FIXTURES = HERE / "fixtures"
 GOOD = "good_minimal"
+# The module's compliant resources beside a user's own resources that break every feature: must pass.
+USER_PLAN = "user_plan_with_own_resources"
 
-# fixture -> the one feature it must fail (and why)
+# fixture -> the feature it must fail (and why)
 EXPECTED_FAILURE = {
     "sns_topic_unencrypted": "encryption_at_rest",  # kms_master_key_id null
     "sqs_queue_unencrypted": "encryption_at_rest",  # no key and SQS-managed SSE off
@@ -39,9 +43,22 @@ EXPECTED_FAILURE = {
     "iam_wildcard_action": "iam_least_privilege",  # "sqs:*" in a role policy
     "iam_policy_unknown": "iam_least_privilege",  # the policy document is not in the plan
     "log_group_never_expires": "log_retention",  # retention_in_days 0
-    "untagged_resources": "tags",  # tags_all {}
+    "module_tag_not_in_tags_all": "tags",  # tags_all unknown when planning
     "deprecated_runtime": "lambda_runtime",  # python3.9
 }
+
+# Real plans (terraform show -json of a root calling the module, planned on the emulators), trimmed to the keys,
+# queues, topic and role policies: terraform-compliance reads a key created in the same plan as its address
+# ("aws_kms_key.reporter") from the plan's configuration, which a hand-written plan would miss.
+# - kms_key_arn naming a key the root creates: the queues and topic are encrypted with a KMS key (passes), but the
+#   functions' policies, which name the key, cannot be read: the IAM feature fails, with the way out.
+# - the default deployment: the module creates its topic's own key (alarms notify the topic) in the same plan, and
+#   the root has an unencrypted queue of its own without a dead-letter queue: passes.
+KMS_SAME_PLAN = "kms_key_created_in_same_plan"
+KMS_SAME_PLAN_FAILS = frozenset({"iam_least_privilege"})
+MODULE_TOPIC_KEY = "module_topic_key_in_same_plan"
+# What the user reads next to the failure: how to get a plan the gate can judge.
+KMS_ADVICE = "terraform apply -target=<the key's address> first, then plan again"
 
 
 @dataclass(frozen=True)
@@ -63,14 +80,15 @@ def _terraform_compliance() -> str:
     return found
 
 
-def run_features(plan: Path, workdir: Path) -> Result:
+def run_features(plan: Path, workdir: Path, *options: str) -> Result:
     """Run every feature on ``plan``; report which features failed and which checked something."""
     workdir.mkdir(parents=True, exist_ok=True)
     one_line = workdir / "plan.json"
     one_line.write_text(json.dumps(json.loads(plan.read_text())))
     report = workdir / "cucumber.json"
+    command = [_terraform_compliance(), "--no-ansi", "-f", str(FEATURES), "-p", str(one_line)]
     proc = subprocess.run(
-        [_terraform_compliance(), "--no-ansi", "-f", str(FEATURES), "-p", str(one_line), f"--cucumber-json={report}"],
+        [*command, f"--cucumber-json={report}", *options],
         capture_output=True,
         text=True,
         timeout=300,
@@ -106,7 +124,43 @@ def _feature_names() -> set[str]:
 
 def test_every_feature_has_a_fixture_that_fails_it() -> None:
     assert set(EXPECTED_FAILURE.values()) == _feature_names()
-    assert {path.stem for path in FIXTURES.glob("*.json")} == set(EXPECTED_FAILURE) | {GOOD}
+    assert {path.stem for path in FIXTURES.glob("*.json")} == set(EXPECTED_FAILURE) | {
+        GOOD,
+        USER_PLAN,
+        KMS_SAME_PLAN,
+        MODULE_TOPIC_KEY,
+    }
+
+
+def test_every_feature_says_it_judges_the_module_only() -> None:
+    for feature in FEATURES.glob("*.feature"):
+        assert "Judges only the ecr-scan-reporter module's" in feature.read_text(), feature.name
+
+
+def test_users_own_resources_do_not_fail_the_gate(results: dict[str, Result]) -> None:
+    """Unencrypted queues and topics, wildcard policies, old runtimes of the user's own: not the module's to judge."""
+    result = results[USER_PLAN]
+    assert result.returncode == 0, result.output
+    assert result.failed == frozenset(), result.output
+    assert result.checked == _feature_names(), f"features that checked nothing: {_feature_names() - result.checked}"
+
+
+def test_default_deployment_with_the_modules_own_topic_key_passes(results: dict[str, Result]) -> None:
+    result = results[MODULE_TOPIC_KEY]
+    assert result.returncode == 0, result.output
+    assert result.failed == frozenset(), result.output
+    assert {"encryption_at_rest", "iam_least_privilege", "dead_letter_queue", "tags"} <= result.checked
+
+
+def test_key_created_in_the_same_plan_gets_actionable_advice(tmp_path: Path) -> None:
+    """Even with --silent (only failures printed), the advice is printed with each failure."""
+    result = run_features(FIXTURES / f"{KMS_SAME_PLAN}.json", tmp_path, "--silent")
+    assert result.returncode != 0, result.output
+    assert result.failed == KMS_SAME_PLAN_FAILS, result.output
+    for feature in KMS_SAME_PLAN_FAILS:
+        section = result.output.split(f"{feature}.feature", 1)[1].split("Feature:", 1)[0]
+        assert "Failure:" in section, section
+        assert KMS_ADVICE in section, section
 
 
 def test_compliant_fixture_passes_and_checks_every_feature(results: dict[str, Result]) -> None:
@@ -125,3 +179,17 @@ def test_non_compliant_fixture_fails_exactly_its_feature(
     assert result.failed == {feature}, f"{fixture}: failed {sorted(result.failed)}, expected {feature}"
     assert f"{feature}.feature" in result.output
     assert "Failure:" in result.output
+
+
+def test_documented_gate_command_pins_the_tested_version() -> None:
+    """The README's `pip install terraform-compliance==X` is the version the fixtures above are run with."""
+    root = HERE.parents[1]
+    pinned = {
+        line.split("==", 1)[1].strip()
+        for line in (root / "requirements-dev.txt").read_text().splitlines()
+        if line.lower().startswith("terraform-compliance==")
+    }
+    documented = set(re.findall(r"pip install terraform-compliance==([0-9][0-9.]*)", (root / "README.md").read_text()))
+    assert len(pinned) == 1, pinned
+    assert documented == pinned, f"README documents {documented}, requirements-dev.txt pins {pinned}"
+    assert "-f .terraform/modules/ecr_scan_reporter/tests/compliance/features" in (root / "README.md").read_text()

@@ -1,11 +1,13 @@
-"""The README's inputs and outputs tables, rendered from variables.tf and outputs.tf (stdlib only).
+"""The README's module tables, in terraform-docs' layout, rendered from the module's .tf files (stdlib only).
 
     python tests/terraform/readme_tables.py --write README.md [more.md ...]   # rewrite the tables in place
     python tests/terraform/readme_tables.py --check README.md                 # exit 1 when a table is stale
 
-The tables sit between ``<!-- BEGIN_TF_INPUTS -->`` / ``<!-- END_TF_INPUTS -->`` and ``<!-- BEGIN_TF_OUTPUTS -->`` /
-``<!-- END_TF_OUTPUTS -->``. Parsing is deliberately small: top-level ``variable "x" {`` / ``output "x" {`` blocks,
-their ``description`` string and their ``type`` and ``default`` expressions, with string-aware bracket matching.
+Each table sits between ``<!-- BEGIN_TF_<NAME> -->`` and ``<!-- END_TF_<NAME> -->``: REQUIREMENTS (Terraform and
+provider constraints, versions.tf), PROVIDERS (the providers the module uses), RESOURCES (every ``resource`` and
+``data`` block of the root .tf files), INPUTS (variables.tf) and OUTPUTS (outputs.tf). Parsing is deliberately
+small: top-level blocks, their ``description`` string and their ``type`` and ``default`` expressions, with
+string-aware bracket matching.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKERS = {
-    "inputs": ("<!-- BEGIN_TF_INPUTS -->", "<!-- END_TF_INPUTS -->"),
-    "outputs": ("<!-- BEGIN_TF_OUTPUTS -->", "<!-- END_TF_OUTPUTS -->"),
+    which: (f"<!-- BEGIN_TF_{which.upper()} -->", f"<!-- END_TF_{which.upper()} -->")
+    for which in ("requirements", "providers", "resources", "inputs", "outputs")
 }
 _BLOCK = re.compile(r'^(variable|output)\s+"([^"]+)"\s*\{', re.MULTILINE)
+_RESOURCE = re.compile(r'^(resource|data)\s+"([^"]+)"\s+"([^"]+)"\s*\{', re.MULTILINE)
+_REGISTRY = "https://registry.terraform.io/providers"
 _OPEN, _CLOSE = "([{", ")]}"
 
 
@@ -187,8 +191,84 @@ def render_outputs(outputs: list[Block]) -> str:
     return "\n".join(rows)
 
 
+@dataclass(frozen=True)
+class Resource:
+    mode: str  # "resource" or "data"
+    type: str
+    name: str
+
+    @property
+    def provider(self) -> str:
+        return self.type.split("_", 1)[0]
+
+
+def resources(root: Path = ROOT) -> list[Resource]:
+    """Every ``resource`` and ``data`` block of the module's root .tf files, sorted like terraform-docs."""
+    found = {
+        Resource(match.group(1), match.group(2), match.group(3))
+        for path in sorted(root.glob("*.tf"))
+        for match in _RESOURCE.finditer(path.read_text())
+    }
+    return sorted(found, key=lambda r: (r.type, r.name, r.mode))
+
+
+def requirements(root: Path = ROOT) -> tuple[str | None, dict[str, tuple[str, str | None]]]:
+    """``required_version`` and ``required_providers`` (name -> (source, version)) of the terraform block."""
+    text = "\n".join(path.read_text() for path in sorted(root.glob("*.tf")))
+    found = re.search(r"^terraform\s*\{", text, re.MULTILINE)
+    if not found:
+        return None, {}
+    block = text[found.end() - 1 : _block_end(text, found.end() - 1)]
+    version = _attributes(block[1:-1]).get("required_version")
+    providers: dict[str, tuple[str, str | None]] = {}
+    inner = re.search(r"required_providers\s*\{", block)
+    if inner:
+        body = block[inner.end() : _block_end(block, inner.end() - 1) - 1]
+        for name, expression in _attributes(body).items():
+            source = re.search(r'\bsource\s*=\s*"([^"]*)"', expression)
+            constraint = re.search(r'\bversion\s*=\s*"([^"]*)"', expression)
+            providers[name] = (
+                source.group(1) if source else f"hashicorp/{name}",
+                constraint.group(1) if constraint else None,
+            )
+    return (_unquote(version) if version else None), providers
+
+
+def render_requirements(version: str | None, providers: dict[str, tuple[str, str | None]]) -> str:
+    rows = ["| Name | Version |", "|------|---------|"]
+    rows.append(f"| [terraform](https://developer.hashicorp.com/terraform) | {_cell(version or 'n/a')} |")
+    for name, (source, constraint) in sorted(providers.items()):
+        rows.append(f"| [{name}]({_REGISTRY}/{source}/latest) | {_cell(constraint or 'n/a')} |")
+    return "\n".join(rows)
+
+
+def render_providers(providers: dict[str, tuple[str, str | None]], used: list[Resource]) -> str:
+    rows = ["| Name | Version |", "|------|---------|"]
+    for name in sorted({resource.provider for resource in used}):
+        source, constraint = providers.get(name, (f"hashicorp/{name}", None))
+        rows.append(f"| [{name}]({_REGISTRY}/{source}/latest) | {_cell(constraint or 'n/a')} |")
+    return "\n".join(rows)
+
+
+def render_resources(found: list[Resource], providers: dict[str, tuple[str, str | None]]) -> str:
+    rows = ["| Name | Type |", "|------|------|"]
+    for resource in found:
+        source = providers.get(resource.provider, (f"hashicorp/{resource.provider}", None))[0]
+        kind = "resources" if resource.mode == "resource" else "data-sources"
+        page = resource.type.split("_", 1)[1]
+        link = f"{_REGISTRY}/{source}/latest/docs/{kind}/{page}"
+        label = "resource" if resource.mode == "resource" else "data source"
+        rows.append(f"| [{resource.type}.{resource.name}]({link}) | {label} |")
+    return "\n".join(rows)
+
+
 def tables(root: Path = ROOT) -> dict[str, str]:
+    version, providers = requirements(root)
+    found = resources(root)
     return {
+        "requirements": render_requirements(version, providers),
+        "providers": render_providers(providers, found),
+        "resources": render_resources(found, providers),
         "inputs": render_inputs(parse(root / "variables.tf", "variable")),
         "outputs": render_outputs(parse(root / "outputs.tf", "output")),
     }
@@ -204,8 +284,9 @@ def section(markdown: str, which: str) -> str | None:
 
 
 def table_names(markdown_table: str) -> list[str]:
-    """The first-column names (`name`) of a markdown table."""
-    return re.findall(r"^\|\s*`([^`]+)`\s*\|", markdown_table, re.MULTILINE)
+    """The first-column names (`name`, or [name](link)) of a markdown table."""
+    rows = re.findall(r"^\|\s*(?:`([^`]+)`|\[([^\]]+)\]\([^)]*\))\s*\|", markdown_table, re.MULTILINE)
+    return [plain or linked for plain, linked in rows]
 
 
 def rewrite(markdown: str, rendered: dict[str, str]) -> str:

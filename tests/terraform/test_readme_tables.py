@@ -1,4 +1,4 @@
-"""The README's inputs and outputs tables list exactly the module's variables and outputs, and are up to date.
+"""The README's tables (requirements, providers, resources, inputs, outputs) match the module and are up to date.
 
 Fix a failure with ``make docs`` (python tests/terraform/readme_tables.py --write README.md ...).
 """
@@ -23,6 +23,10 @@ def _outputs() -> list[str]:
     return [block.name for block in readme_tables.parse(ROOT / "outputs.tf", "output")]
 
 
+def _resources() -> list[str]:
+    return [f"{resource.type}.{resource.name}" for resource in readme_tables.resources(ROOT)]
+
+
 def _document(name: str) -> str:
     return (ROOT / name).read_text()
 
@@ -41,8 +45,23 @@ def test_parser_sees_every_block() -> None:
     )
 
 
+def test_parser_sees_every_resource_and_requirement() -> None:
+    declared = [
+        line
+        for path in sorted(ROOT.glob("*.tf"))
+        for line in path.read_text().splitlines()
+        if line.startswith(('resource "', 'data "'))
+    ]
+    assert len(readme_tables.resources(ROOT)) == len(declared) > 0
+    version, providers = readme_tables.requirements(ROOT)
+    assert version is not None
+    assert version.startswith(">=")
+    assert providers == {"aws": ("hashicorp/aws", providers["aws"][1])}
+    assert providers["aws"][1]
+
+
 @pytest.mark.parametrize("document", DOCUMENTS)
-@pytest.mark.parametrize(("which", "names"), [("inputs", _variables), ("outputs", _outputs)])
+@pytest.mark.parametrize(("which", "names"), [("inputs", _variables), ("outputs", _outputs), ("resources", _resources)])
 def test_table_lists_exactly_the_module_names(document: str, which: str, names) -> None:
     markdown = _document(document)
     begin, end = readme_tables.MARKERS[which]

@@ -1,17 +1,21 @@
-Feature: IAM policies grant named actions only
-  No identity policy allows a wildcard action ("*", "sqs:*", "ecr:Describe*"): each permission is spelled out.
-  A policy the plan cannot show fails the check.
+Feature: The module's IAM policies grant named actions only
+  Judges only the ecr-scan-reporter module's role policies in your plan, recognised by their address
+  (module.<name>.aws_iam_role_policy.this["repositories" | "images" | "findings"]) and their name,
+  least-privilege: role policies cannot carry tags. Your own policies are not judged here.
+  No policy allows a wildcard action ("*", "sqs:*", "ecr:Describe*"): each permission is spelled out.
+  A policy the plan cannot show fails the check: the module builds its policies from names, so the only
+  unknown part can be kms_key_arn, a key created in the same plan; create the key first
+  (terraform apply -target=<the key's address>), then plan again and gate that plan.
 
-  Scenario Outline: No <policy_type> allows a wildcard action
-    Given I have <policy_type> defined
+  Scenario Outline: The module's role policies allow no wildcard action
+    Given I have aws_iam_role_policy defined
+    When its address metadata has "^module\..*\.aws_iam_role_policy\.this\[\"(repositories|images|findings)\"\]$" regex
+    When its name is "least-privilege"
     Then it must contain policy
     And it must contain Statement
     And it must contain Action
     And its value must not match the ".*\*" regex
 
     Examples:
-      | policy_type          |
-      | aws_iam_role_policy  |
-      | aws_iam_policy       |
-      | aws_iam_user_policy  |
-      | aws_iam_group_policy |
+      | policy                                  | if this fails: "does not have policy property"                                                                   |
+      | the functions' least-privilege policies | kms_key_arn is a key this plan creates, so the policy is unknown: terraform apply -target=<the key's address> first, then plan again |

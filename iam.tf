@@ -113,6 +113,36 @@ locals {
         Resource = [local.arns.failed_events_queue]
       },
     ]
+    report = concat(
+      [
+        {
+          # Records of repositories deleted since are left out of the report.
+          Sid      = "ListRepositories"
+          Effect   = "Allow"
+          Action   = ["ecr:DescribeRepositories"]
+          Resource = [local.repository_arns]
+        },
+        {
+          Sid      = "PublishReport"
+          Effect   = "Allow"
+          Action   = ["sns:Publish"]
+          Resource = [local.topic_policy_arn]
+        },
+        {
+          Sid      = "ReportFailedInvocations"
+          Effect   = "Allow"
+          Action   = ["sqs:SendMessage"]
+          Resource = [local.arns.failed_events_queue]
+        },
+      ],
+      # Writes new report objects only: no read, list or delete of what is already stored.
+      local.report_bucket ? [{
+        Sid      = "WriteReports"
+        Effect   = "Allow"
+        Action   = ["s3:PutObject"]
+        Resource = ["${local.report_bucket_arn}/${local.report_prefix}*"]
+      }] : [],
+    )
   }
 }
 
@@ -153,8 +183,9 @@ resource "aws_iam_role_policy" "this" {
 
   name = "least-privilege"
   role = aws_iam_role.this[each.key].id
+  # Each concern's statements by function; a function a concern does not name gets none from it.
   policy = jsonencode({
     Version   = "2012-10-17"
-    Statement = concat(local.policy_statements[each.key], local.ledger_statements[each.key], local.alerts_statements[each.key], [local.logs_statements[each.key]], local.kms_statements, local.xray_statements)
+    Statement = concat(local.policy_statements[each.key], lookup(local.ledger_statements, each.key, []), lookup(local.alerts_statements, each.key, []), [local.logs_statements[each.key]], local.kms_statements, local.xray_statements)
   })
 }

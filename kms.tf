@@ -18,7 +18,7 @@ locals {
   topic_key_use = ["kms:Decrypt", "kms:GenerateDataKey*"]
 
   # The module's functions that publish to the topic: a function that starts publishing adds its role here.
-  topic_publisher_roles = [local.arns.roles["findings"]]
+  topic_publisher_roles = [local.arns.roles["findings"], local.arns.roles["report"]]
 }
 
 resource "aws_kms_key" "topic" {

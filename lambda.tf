@@ -1,9 +1,9 @@
-# The three functions, their log groups, the SQS event source mapping, invoke permissions and async configuration.
+# The four functions, their log groups, the SQS event source mapping, invoke permissions and async configuration.
 
 locals {
   lambda_zip = "${path.module}/lambda/dist/ecr-scan-reporter.zip"
 
-  function_keys = toset(["repositories", "images", "findings"])
+  function_keys = toset(["repositories", "images", "findings", "report"])
   # The functions (and their roles, policies, log groups) this deployment creates: none with create = false.
   created_functions = var.create ? local.function_keys : toset([])
   function_names    = { for key in local.function_keys : key => "${var.name_prefix}-${key}" }
@@ -61,10 +61,28 @@ locals {
         LOG_LEVEL                = var.log_level
       })
     }
+    report = {
+      description = "ecr-scan-reporter: builds the exposure report from the scan ledger and publishes it."
+      handler     = "ecr_scan_reporter.handlers.report.handler"
+      timeout     = 300
+      memory_size = 512
+      environment = tomap({
+        SNS_TOPIC_ARN       = local.topic_arn
+        SEVERITY_THRESHOLDS = local.severity_thresholds_json
+        SCAN_EXPIRY_DAYS    = tostring(var.scan_expiry_days)
+        REPORT_BUCKET_NAME  = local.report_bucket ? var.report_bucket_name : ""
+        LEDGER_TABLE_NAME   = one(aws_dynamodb_table.ledger[*].name)
+        SUPPRESSIONS_SHA256 = local.suppressions_sha256
+        LOG_LEVEL           = var.log_level
+      })
+    }
   }
 
+  # Every function: the namespace of its Embedded Metric Format lines.
+  common_environment = { METRICS_NAMESPACE = var.metrics_namespace }
+
   # Invoked asynchronously (EventBridge): failed invocations go to the failed-events queue after Lambda's retries.
-  async_functions = var.create ? toset(["repositories", "findings"]) : toset([])
+  async_functions = var.create ? toset(["repositories", "findings", "report"]) : toset([])
 }
 
 resource "aws_cloudwatch_log_group" "this" {
@@ -102,7 +120,7 @@ resource "aws_lambda_function" "this" {
   reserved_concurrent_executions = coalesce(lookup(var.reserved_concurrent_executions, each.key, null), -1)
 
   environment {
-    variables = each.value.environment
+    variables = merge(each.value.environment, local.common_environment)
   }
 
   # X-Ray: PassThrough (Lambda's default) or Active, tracing_mode.

@@ -26,6 +26,22 @@ locals {
       Action   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
       Resource = [local.ledger_table_arn]
     }]
+    # The exposure report reads every record (a paginated Scan) and the stored suppressions item, and writes nothing.
+    report = [
+      {
+        Sid      = "ReadLedger"
+        Effect   = "Allow"
+        Action   = ["dynamodb:Scan"]
+        Resource = [local.ledger_table_arn]
+      },
+      {
+        Sid       = "ReadSuppressions"
+        Effect    = "Allow"
+        Action    = ["dynamodb:GetItem"]
+        Resource  = [local.ledger_table_arn]
+        Condition = { "ForAllValues:StringEquals" = { "dynamodb:LeadingKeys" = [local.suppressions_key.pk] } }
+      },
+    ]
   }
 }
 

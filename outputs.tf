@@ -1,10 +1,10 @@
 output "function_names" {
-  description = "Names of the three Lambda functions, by role: `repositories`, `images`, `findings`."
+  description = "Names of the four Lambda functions, by role: `repositories`, `images`, `findings`, `report`."
   value       = { for key, function in aws_lambda_function.this : key => function.function_name }
 }
 
 output "function_arns" {
-  description = "ARNs of the three Lambda functions, by role: `repositories`, `images`, `findings`."
+  description = "ARNs of the four Lambda functions, by role: `repositories`, `images`, `findings`, `report`."
   value       = { for key, function in aws_lambda_function.this : key => function.arn }
 }
 
@@ -59,12 +59,12 @@ output "sns_topic_arn" {
 }
 
 output "event_rule_names" {
-  description = "Names of the EventBridge rules: `schedule`, `ecr_scan` and, with `enable_inspector_events`, `inspector_scan`."
+  description = "Names of the EventBridge rules: `schedule`, `ecr_scan`, with `enable_inspector_events` `inspector_scan`, and with `report_schedule_expression` `report`."
   value       = { for key in keys(local.event_targets) : key => local.event_rule_names[key] }
 }
 
 output "event_rule_arns" {
-  description = "ARNs of the EventBridge rules: `schedule`, `ecr_scan` and, with `enable_inspector_events`, `inspector_scan`."
+  description = "ARNs of the EventBridge rules: `schedule`, `ecr_scan`, with `enable_inspector_events` `inspector_scan`, and with `report_schedule_expression` `report`."
   value       = { for key in keys(local.event_targets) : key => local.event_rule_arns[key] }
 }
 
@@ -86,6 +86,21 @@ output "ledger_table_name" {
 output "ledger_table_arn" {
   description = "ARN of the scan ledger table."
   value       = one(aws_dynamodb_table.ledger[*].arn)
+}
+
+output "report_bucket_name" {
+  description = "Name of the S3 bucket keeping the exposure reports (`null` without `report_bucket_name`)."
+  value       = one(aws_s3_bucket.report[*].id)
+}
+
+output "report_bucket_arn" {
+  description = "ARN of the S3 bucket keeping the exposure reports (`null` without `report_bucket_name`)."
+  value       = one(aws_s3_bucket.report[*].arn)
+}
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard (`null` when `create_dashboard` is false)."
+  value       = one(aws_cloudwatch_dashboard.this[*].dashboard_name)
 }
 
 output "chat_topic_arn" {

@@ -153,7 +153,7 @@ variable "notify_on_scan_failure" {
 }
 
 variable "enable_inspector_events" {
-  description = "Also report on Amazon Inspector (ECR enhanced scanning): `Inspector2 Scan` events (an image's initial scan) invoke the findings function, and `Inspector2 Finding` events (later changes found by continuous rescanning, one per finding, often in bursts) are buffered in a queue and reported per image at most once per batch. Basic scanning sends `ECR Image Scan` events, always handled."
+  description = "Also report on `Inspector2 Scan` events, which is how registries using Amazon Inspector enhanced scanning announce results (basic scanning sends `ECR Image Scan` events, always handled)."
   type        = bool
   default     = true
   nullable    = false
@@ -265,7 +265,7 @@ variable "kms_key_arn" {
 }
 
 variable "lambda_runtime" {
-  description = "Python runtime of the three functions: `python3.12` or `python3.13` (the supported Python runtimes the AWS provider accepts)."
+  description = "Python runtime of the four functions: `python3.12` or `python3.13` (the supported Python runtimes the AWS provider accepts)."
   type        = string
   default     = "python3.13"
   nullable    = false
@@ -278,7 +278,7 @@ variable "lambda_runtime" {
 }
 
 variable "lambda_architecture" {
-  description = "Instruction set of the three functions: `arm64` (cheaper) or `x86_64`. The code is pure Python."
+  description = "Instruction set of the four functions: `arm64` (cheaper) or `x86_64`. The code is pure Python."
   type        = string
   default     = "arm64"
   nullable    = false
@@ -302,7 +302,7 @@ variable "log_retention_days" {
 }
 
 variable "log_level" {
-  description = "Log level of the three functions: `DEBUG`, `INFO`, `WARNING` or `ERROR`."
+  description = "Log level of the four functions: `DEBUG`, `INFO`, `WARNING` or `ERROR`."
   type        = string
   default     = "INFO"
   nullable    = false
@@ -314,7 +314,7 @@ variable "log_level" {
 }
 
 variable "permissions_boundary_arn" {
-  description = "ARN of an IAM managed policy set as the permissions boundary of the three IAM roles. `null`: no boundary."
+  description = "ARN of an IAM managed policy set as the permissions boundary of the four IAM roles. `null`: no boundary."
   type        = string
   default     = null
 
@@ -367,7 +367,7 @@ variable "alarm_topic_arn" {
 }
 
 variable "tracing_mode" {
-  description = "AWS X-Ray tracing of the three functions: `PassThrough` (Lambda's default: traced only when the caller sampled the request) or `Active` (every invocation sampled and traced; the roles get the X-Ray write permissions; X-Ray charges apply)."
+  description = "AWS X-Ray tracing of the four functions: `PassThrough` (Lambda's default: traced only when the caller sampled the request) or `Active` (every invocation sampled and traced; the roles get the X-Ray write permissions; X-Ray charges apply)."
   type        = string
   default     = "PassThrough"
   nullable    = false
@@ -379,14 +379,14 @@ variable "tracing_mode" {
 }
 
 variable "reserved_concurrent_executions" {
-  description = "Reserved concurrency per function, by function key (`repositories`, `images`, `findings`): a whole number >= 1 that both guarantees and caps the function's concurrent executions. A function left out has no reservation (it shares the account's unreserved pool; AWS refuses reservations that leave fewer than 10 unreserved, so accounts at the default limit of 10 cannot reserve any). The images function's reservation must be at least `max_scan_concurrency`."
+  description = "Reserved concurrency per function, by function key (`repositories`, `images`, `findings`, `report`): a whole number >= 1 that both guarantees and caps the function's concurrent executions. A function left out has no reservation (it shares the account's unreserved pool; AWS refuses reservations that leave fewer than 10 unreserved, so accounts at the default limit of 10 cannot reserve any). The images function's reservation must be at least `max_scan_concurrency`."
   type        = map(number)
   default     = {}
   nullable    = false
 
   validation {
-    condition     = alltrue([for key in keys(var.reserved_concurrent_executions) : contains(["repositories", "images", "findings"], key)])
-    error_message = "reserved_concurrent_executions accepts only the keys repositories, images and findings (lower case)."
+    condition     = alltrue([for key in keys(var.reserved_concurrent_executions) : contains(["repositories", "images", "findings", "report"], key)])
+    error_message = "reserved_concurrent_executions accepts only the keys repositories, images, findings and report (lower case)."
   }
 
   validation {
@@ -489,6 +489,75 @@ variable "suppressions" {
 
 variable "create_chat_topic" {
   description = "Create a second SNS topic that receives every notification in the Amazon Q Developer in chat applications (formerly AWS Chatbot) custom-notification format, ready to connect to a Slack channel, a Microsoft Teams channel or an Amazon Chime room (see the README). Its ARN is the `chat_topic_arn` output."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+# --- metrics, dashboard and the exposure report ---------------------------------------------------------------------
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the functions' metrics (written as Embedded Metric Format log lines, no PutMetricData). 1-255 characters: letters, digits and `. - _ / # :`; not starting with `AWS/`."
+  type        = string
+  default     = "ECRScanReporter"
+  nullable    = false
+
+  validation {
+    # Same rule as the functions' own check (lambda/ecr_scan_reporter/metrics.py).
+    condition     = can(regex("^[A-Za-z0-9._/#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
+    error_message = "metrics_namespace must be 1-255 characters of letters, digits and . - _ / # : and must not start with AWS/ (reserved for AWS services)."
+  }
+}
+
+variable "create_dashboard" {
+  description = "Create a CloudWatch dashboard (`<name_prefix>-<region>`) of the functions' metrics, the queues' depths and the functions' errors."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "report_schedule_expression" {
+  description = "When the exposure report is built from the scan ledger and published to the notification topic: an EventBridge schedule expression such as `cron(0 6 ? * MON *)` (Mondays 06:00 UTC, the default) or `rate(7 days)`. `null`: no scheduled report (the report function can still be invoked)."
+  type        = string
+  default     = "cron(0 6 ? * MON *)"
+
+  validation {
+    condition = var.report_schedule_expression == null || (
+      can(regex("^rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)$", coalesce(var.report_schedule_expression, "-"))) ||
+      can(regex("^cron\\([^ ()]+( [^ ()]+){5}\\)$", coalesce(var.report_schedule_expression, "-")))
+    )
+    error_message = "report_schedule_expression must be rate(<value> <unit>) with a whole value and a unit of minute(s), hour(s) or day(s) (singular for 1, as in \"rate(7 days)\"), cron(<6 fields>) as in \"cron(0 6 ? * MON *)\", or null for no scheduled report."
+  }
+}
+
+variable "report_bucket_name" {
+  description = "Also write each exposure report (JSON and a self-contained HTML page) to a new S3 bucket of this name, created by the module: public access blocked, ACLs disabled, encrypted (with `kms_key_arn` when given), versioned, TLS only, old reports expired after `report_retention_days`. Bucket names are global: include the region when the module is applied to several. `null`: no bucket."
+  type        = string
+  default     = null
+
+  validation {
+    # S3's general purpose bucket naming rules.
+    condition = var.report_bucket_name == null || (
+      can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", coalesce(var.report_bucket_name, "-"))) &&
+      !can(regex("\\.\\.|^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$|^(xn--|sthree-|amzn-s3-demo-)|(-s3alias|--ol-s3|\\.mrap|--x-s3|--table-s3)$", coalesce(var.report_bucket_name, "-")))
+    )
+    error_message = "report_bucket_name must follow S3's bucket naming rules: 3-63 characters of lower-case letters, digits, dots and hyphens, beginning and ending with a letter or digit, no two adjacent dots, not an IP address, no reserved prefix (xn--, sthree-, amzn-s3-demo-) or suffix (-s3alias, --ol-s3, .mrap, --x-s3, --table-s3)."
+  }
+}
+
+variable "report_retention_days" {
+  description = "Days the report bucket keeps each report (whole number, 1-3650); older versions are removed 30 days after being replaced. `null`: keep reports forever. Used only with `report_bucket_name`."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = var.report_retention_days == null || try(var.report_retention_days >= 1 && var.report_retention_days <= 3650 && floor(var.report_retention_days) == var.report_retention_days, false)
+    error_message = "report_retention_days must be a whole number of days from 1 to 3650, or null to keep reports forever."
+  }
+}
+
+variable "report_bucket_force_destroy" {
+  description = "Let `terraform destroy` delete the report bucket with every report (and version) in it. Default `false`: destroy fails while the bucket holds reports, so none is lost by accident."
   type        = bool
   default     = false
   nullable    = false

@@ -126,10 +126,27 @@ class Demo:
             later = queue.collect(expected=len(documents) + 1, timeout=12, quiet=4)[len(documents) :]
             self.say(f"{len(later)} notifications for the rescan (the ledger held the rest back)")
             self._print_summary(pipeline, documents, rescan, later)
+            self._report(pipeline, web)
             return 0
         finally:
             queue.close()
             web.close()
+
+    def _report(self, pipeline: Pipeline, web: HttpSubscriber) -> None:
+        """The weekly exposure report, run now: built from the scan ledger, published, written to the bucket."""
+        self.say("the exposure report (weekly on its schedule; invoked now): the ledger -> the topic and the bucket")
+        seen = len(web.received)
+        response = pipeline.invoke_report()
+        texts = [
+            d
+            for d in web.collect(expected=seen + 1, timeout=20, quiet=1)[seen:]
+            if "exposure report" in (d.subject or "")
+        ]
+        bucket = pipeline.outputs["report_bucket_name"]
+        print("\n" + (texts[0].subject if texts else "exposure report").center(WIDTH, "─"))
+        print(textwrap.indent((texts[0].message if texts else json.dumps(response, indent=2)).rstrip(), "  "))
+        print("─" * WIDTH)
+        print(f"  also written to s3://{bucket}/: " + ", ".join(response.get("stored", [])))
 
     def _sweep(self, pipeline: Pipeline) -> None:
         self.say("one sweep: the repositories function invoked as the schedule invokes it (async, 'Scheduled Event')")

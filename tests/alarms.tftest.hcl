@@ -57,7 +57,7 @@ run "default_alarms_notify_the_module_topic" {
   command = apply
 
   assert {
-    condition     = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset(["dead_letter_queue", "failed_events_queue", "repositories_errors", "images_errors", "findings_errors", "sweep_missing"])
+    condition     = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset(["dead_letter_queue", "failed_events_queue", "repositories_errors", "images_errors", "findings_errors", "report_errors", "sweep_missing"])
     error_message = "Expected alarms on both queues, on each function's errors and on the sweep, got ${jsonencode(keys(aws_cloudwatch_metric_alarm.this))}."
   }
   assert {
@@ -136,10 +136,10 @@ run "default_alarms_notify_the_module_topic" {
   assert {
     condition = anytrue([
       for statement in jsondecode(aws_kms_key.topic[0].policy).Statement :
-      try(statement.Effect == "Allow" && statement.Principal.AWS == ["arn:aws:iam::123456789012:role/ecr-scan-reporter-eu-west-1-findings"] &&
+      try(statement.Effect == "Allow" && statement.Principal.AWS == ["arn:aws:iam::123456789012:role/ecr-scan-reporter-eu-west-1-findings", "arn:aws:iam::123456789012:role/ecr-scan-reporter-eu-west-1-report"] &&
       statement.Condition.StringEquals["kms:ViaService"] == "sns.eu-west-1.amazonaws.com", false)
     ])
-    error_message = "The key policy must let the findings function use the key through SNS only."
+    error_message = "The key policy must let the publishing functions (findings, report) use the key through SNS only."
   }
   assert {
     condition = alltrue([
@@ -220,7 +220,7 @@ run "alarms_with_the_customer_key" {
     error_message = "With kms_key_arn the topic uses it (its policy must let CloudWatch use it) and no key is created."
   }
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.this) == 6
+    condition     = length(aws_cloudwatch_metric_alarm.this) == 7
     error_message = "With kms_key_arn the alarms are still created."
   }
 }
@@ -283,7 +283,7 @@ run "sweep_every_4_days_cannot_be_alarmed" {
     schedule_expression = "rate(4 days)"
   }
   assert {
-    condition     = !contains(keys(aws_cloudwatch_metric_alarm.this), "sweep_missing") && length(aws_cloudwatch_metric_alarm.this) == 5
+    condition     = !contains(keys(aws_cloudwatch_metric_alarm.this), "sweep_missing") && length(aws_cloudwatch_metric_alarm.this) == 6
     error_message = "rate(4 days): 8 days exceed CloudWatch's 7-day evaluation limit, no sweep alarm (the other alarms stay)."
   }
 }
@@ -353,7 +353,7 @@ run "sweep_weekly_cron_is_not_alarmed" {
     schedule_expression = "cron(0 6 ? * MON *)"
   }
   assert {
-    condition     = !contains(keys(aws_cloudwatch_metric_alarm.this), "sweep_missing") && length(aws_cloudwatch_metric_alarm.this) == 5
+    condition     = !contains(keys(aws_cloudwatch_metric_alarm.this), "sweep_missing") && length(aws_cloudwatch_metric_alarm.this) == 6
     error_message = "A weekly cron (14 days) exceeds CloudWatch's 7-day limit: no sweep alarm."
   }
 }
@@ -364,7 +364,7 @@ run "sweep_day_of_month_cron_is_not_alarmed" {
     schedule_expression = "cron(0 6 1,15 * ? *)"
   }
   assert {
-    condition     = !contains(keys(aws_cloudwatch_metric_alarm.this), "sweep_missing") && length(aws_cloudwatch_metric_alarm.this) == 5
+    condition     = !contains(keys(aws_cloudwatch_metric_alarm.this), "sweep_missing") && length(aws_cloudwatch_metric_alarm.this) == 6
     error_message = "A cron on days of the month has gaps that vary with the month: no sweep alarm."
   }
 }

@@ -116,7 +116,7 @@ run "create_true_is_the_default" {
   command = plan
 
   assert {
-    condition     = length(aws_lambda_function.this) == 3 && length(aws_sqs_queue.work) == 1 && length(aws_cloudwatch_event_rule.schedule) == 1 && length(aws_cloudwatch_metric_alarm.this) > 0 && length(aws_kms_key.topic) == 1
+    condition     = length(aws_lambda_function.this) == 4 && length(aws_sqs_queue.work) == 1 && length(aws_cloudwatch_event_rule.schedule) == 1 && length(aws_cloudwatch_metric_alarm.this) > 0 && length(aws_kms_key.topic) == 1
     error_message = "By default the module creates its resources."
   }
 }

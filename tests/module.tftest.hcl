@@ -92,6 +92,10 @@ override_resource {
   values = { arn = "arn:aws:iam::123456789012:role/ecr-scan-reporter-eu-west-1-findings" }
 }
 override_resource {
+  target = aws_iam_role.this["report"]
+  values = { arn = "arn:aws:iam::123456789012:role/ecr-scan-reporter-eu-west-1-report" }
+}
+override_resource {
   target = aws_cloudwatch_log_group.this["repositories"]
   values = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/ecr-scan-reporter-repositories" }
 }
@@ -102,6 +106,10 @@ override_resource {
 override_resource {
   target = aws_cloudwatch_log_group.this["findings"]
   values = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/ecr-scan-reporter-findings" }
+}
+override_resource {
+  target = aws_cloudwatch_log_group.this["report"]
+  values = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/ecr-scan-reporter-report" }
 }
 override_resource {
   target = aws_lambda_function.this["images"]
@@ -120,6 +128,10 @@ override_resource {
   values = { arn = "arn:aws:events:eu-west-1:123456789012:rule/ecr-scan-reporter-inspector2-scan" }
 }
 override_resource {
+  target = aws_cloudwatch_event_rule.report[0]
+  values = { arn = "arn:aws:events:eu-west-1:123456789012:rule/ecr-scan-reporter-report" }
+}
+override_resource {
   target = aws_sns_topic.this[0]
   values = { arn = "arn:aws:sns:eu-west-1:123456789012:ecr-scan-reporter-notifications" }
 }
@@ -130,19 +142,19 @@ run "defaults" {
   # --- what is created ---------------------------------------------------------------------------------------------
 
   assert {
-    condition     = length(aws_lambda_function.this) == 3 && length(aws_iam_role.this) == 3 && length(aws_iam_role_policy.this) == 3 && length(aws_cloudwatch_log_group.this) == 3
-    error_message = "Expected three functions, each with its own role, policy and log group."
+    condition     = length(aws_lambda_function.this) == 4 && length(aws_iam_role.this) == 4 && length(aws_iam_role_policy.this) == 4 && length(aws_cloudwatch_log_group.this) == 4
+    error_message = "Expected four functions, each with its own role, policy and log group."
   }
   assert {
     condition     = length(aws_sns_topic.this) == 1 && length(aws_sns_topic_subscription.email) == 0
     error_message = "Expected one created topic and no subscriptions by default."
   }
   assert {
-    condition     = length(aws_cloudwatch_event_target.this) == 3 && length(aws_lambda_permission.events) == 3 && length(aws_cloudwatch_event_rule.inspector_scan) == 1
-    error_message = "Expected three rule targets (schedule, ECR scan, Inspector scan), each with its invoke permission."
+    condition     = length(aws_cloudwatch_event_target.this) == 4 && length(aws_lambda_permission.events) == 4 && length(aws_cloudwatch_event_rule.inspector_scan) == 1 && length(aws_cloudwatch_event_rule.report) == 1
+    error_message = "Expected four rule targets (schedule, ECR scan, Inspector scan, report), each with its invoke permission."
   }
   assert {
-    condition     = toset(keys(aws_lambda_function_event_invoke_config.this)) == toset(["repositories", "findings"])
+    condition     = toset(keys(aws_lambda_function_event_invoke_config.this)) == toset(["repositories", "findings", "report"])
     error_message = "Expected an async invoke config for exactly the EventBridge-invoked functions."
   }
 
@@ -213,7 +225,7 @@ run "defaults" {
     condition = toset(flatten([
       for statement in jsondecode(aws_sqs_queue_policy.failed_events[0].policy).Statement :
       statement.Condition.ArnEquals["aws:SourceArn"] if try(statement.Principal.Service, "") == "events.amazonaws.com"
-    ])) == toset([aws_cloudwatch_event_rule.schedule[0].arn, aws_cloudwatch_event_rule.ecr_scan[0].arn, aws_cloudwatch_event_rule.inspector_scan[0].arn, "arn:aws:events:eu-west-1:123456789012:rule/ecr-scan-reporter-inspector2-finding"])
+    ])) == toset([aws_cloudwatch_event_rule.schedule[0].arn, aws_cloudwatch_event_rule.ecr_scan[0].arn, aws_cloudwatch_event_rule.inspector_scan[0].arn, "arn:aws:events:eu-west-1:123456789012:rule/ecr-scan-reporter-inspector2-finding", aws_cloudwatch_event_rule.report[0].arn])
     error_message = "Only this module's rules may dead-letter events to the failed-events queue."
   }
 
@@ -246,15 +258,15 @@ run "defaults" {
     error_message = "Timeouts must be 300 s (repositories, images) and 60 s (findings)."
   }
   assert {
-    condition     = toset(keys(aws_lambda_function.this["repositories"].environment[0].variables)) == toset(["QUEUE_URL", "REPOSITORY_INCLUDE_REGEX", "REPOSITORY_EXCLUDE_REGEX", "LOG_LEVEL"])
+    condition     = toset(keys(aws_lambda_function.this["repositories"].environment[0].variables)) == toset(["QUEUE_URL", "REPOSITORY_INCLUDE_REGEX", "REPOSITORY_EXCLUDE_REGEX", "LOG_LEVEL", "METRICS_NAMESPACE"])
     error_message = "The repositories function must get exactly the variables docs/DESIGN.md lists."
   }
   assert {
-    condition     = toset(keys(aws_lambda_function.this["images"].environment[0].variables)) == toset(["QUEUE_URL", "SCAN_EXPIRY_DAYS", "ONLY_IMAGES_PULLED_WITHIN_DAYS", "MAX_IMAGES_PER_REPOSITORY", "LEDGER_TABLE_NAME", "LOG_LEVEL"])
+    condition     = toset(keys(aws_lambda_function.this["images"].environment[0].variables)) == toset(["QUEUE_URL", "SCAN_EXPIRY_DAYS", "ONLY_IMAGES_PULLED_WITHIN_DAYS", "MAX_IMAGES_PER_REPOSITORY", "LEDGER_TABLE_NAME", "LOG_LEVEL", "METRICS_NAMESPACE"])
     error_message = "The images function must get exactly the variables docs/DESIGN.md lists."
   }
   assert {
-    condition     = toset(keys(aws_lambda_function.this["findings"].environment[0].variables)) == toset(["SNS_TOPIC_ARN", "SEVERITY_THRESHOLDS", "NOTIFY_ON_SCAN_FAILURE", "REPOSITORY_INCLUDE_REGEX", "REPOSITORY_EXCLUDE_REGEX", "LEDGER_TABLE_NAME", "NOTIFY_ON", "NOTIFY_ON_RESOLVED", "RENOTIFY_AFTER_DAYS", "SCAN_EXPIRY_DAYS", "FINDINGS_IN_NOTIFICATION", "SUPPRESSIONS_SHA256", "CHAT_TOPIC_ARN", "LOG_LEVEL"])
+    condition     = toset(keys(aws_lambda_function.this["findings"].environment[0].variables)) == toset(["SNS_TOPIC_ARN", "SEVERITY_THRESHOLDS", "NOTIFY_ON_SCAN_FAILURE", "REPOSITORY_INCLUDE_REGEX", "REPOSITORY_EXCLUDE_REGEX", "LEDGER_TABLE_NAME", "NOTIFY_ON", "NOTIFY_ON_RESOLVED", "RENOTIFY_AFTER_DAYS", "SCAN_EXPIRY_DAYS", "FINDINGS_IN_NOTIFICATION", "SUPPRESSIONS_SHA256", "CHAT_TOPIC_ARN", "LOG_LEVEL", "METRICS_NAMESPACE"])
     error_message = "The findings function must get exactly the variables docs/DESIGN.md lists."
   }
   assert {
@@ -474,7 +486,7 @@ run "customized" {
     error_message = "Without notify_on_scan_failure only COMPLETE scans match; without enable_inspector_events there is no Inspector rule."
   }
   assert {
-    condition     = toset(keys(aws_cloudwatch_event_target.this)) == toset(["schedule", "ecr_scan"]) && toset(keys(aws_lambda_permission.events)) == toset(["schedule", "ecr_scan"])
+    condition     = toset(keys(aws_cloudwatch_event_target.this)) == toset(["schedule", "ecr_scan", "report"]) && toset(keys(aws_lambda_permission.events)) == toset(["schedule", "ecr_scan", "report"])
     error_message = "Without enable_inspector_events only the schedule and ECR rules have targets and permissions."
   }
   assert {
@@ -508,7 +520,7 @@ run "policies_are_known_at_plan_time" {
   command = plan
 
   assert {
-    condition     = alltrue([for policy in aws_iam_role_policy.this : length(jsondecode(policy.policy).Statement) >= 4])
+    condition     = alltrue([for policy in aws_iam_role_policy.this : length(jsondecode(policy.policy).Statement) >= 3])
     error_message = "The functions' policies must be known at plan time."
   }
   assert {

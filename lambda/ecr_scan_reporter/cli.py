@@ -2,6 +2,8 @@
 
     ecr-scan-reporter plan [options]   list the images a sweep would scan, and why; changes nothing
     ecr-scan-reporter scan [options]   start those scans and print a summary per repository
+    ecr-scan-reporter report --table NAME [--output text|json|html]
+                                       the exposure report, from the scan ledger (reads only)
 
 Exit status: 0 done; 1 AWS error (no credentials, endpoint unreachable, access denied, ...); 2 bad options.
 Errors are one line on stderr, without a traceback. There is no time budget here: every repository is swept
@@ -21,7 +23,8 @@ from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_scan_reporter import __version__, aws, log, policy, registry
+from ecr_scan_reporter import __version__, aws, ledger, log, policy, registry, report
+from ecr_scan_reporter.config import ConfigError, parse_thresholds
 from ecr_scan_reporter.sweep import COUNTERS, Candidate, SweepOptions, SweepSummary, plan_repository, sweep_repository
 
 PROG = "ecr-scan-reporter"
@@ -117,16 +120,41 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog=PROG, description="Keep Amazon ECR image scans fresh: plan or start the scans due.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{plan,scan}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{plan,scan,report}")
     commands.add_parser("plan", parents=[common], help="list the images a sweep would scan, and why")
     commands.add_parser("scan", parents=[common], help="start those scans and print a summary")
+    _add_report_parser(commands)
     return parser
+
+
+def _add_report_parser(commands: Any) -> None:
+    sub = commands.add_parser("report", help="the exposure report, from the scan ledger (reads only)")
+    sub.add_argument("--table", required=True, help="the scan ledger's DynamoDB table (output ledger_table_name)")
+    sub.add_argument("--output", choices=("text", "json", "html"), default="text")
+    sub.add_argument(
+        "--expiry-days",
+        type=_whole(1, 365),
+        default=7,
+        metavar="N",
+        help="images whose scan is older than N days count as not covered (1-365, default 7)",
+    )
+    sub.add_argument(
+        "--thresholds",
+        default=None,
+        metavar="JSON",
+        help='thresholds shown in the report, as the module sets them (default {"CRITICAL": 0, "HIGH": 0})',
+    )
+    sub.add_argument("--region", default=None, help="AWS region (default: the standard AWS configuration)")
+    sub.add_argument("--endpoint-url", default=None, metavar="URL", help="DynamoDB endpoint (e.g. an emulator)")
+    sub.add_argument("-v", "--verbose", action="store_true", help="log as JSON on stderr")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.verbose:
         log.setup("INFO")
+    if args.command == "report":
+        return _report(args, sys.stdout)
     try:
         try:
             ecr = aws.client("ecr", region=args.region, endpoint_url=args.endpoint_url, max_attempts=CLI_MAX_ATTEMPTS)
@@ -170,6 +198,34 @@ def _run(args: argparse.Namespace, ecr: Any, out: TextIO) -> int:
         _print_plan(candidates, args.output, out)
     else:
         _print_summaries(summaries, args.output, out)
+    return 0
+
+
+def _report(args: argparse.Namespace, out: TextIO) -> int:
+    """The exposure report over the ledger table, printed in the chosen format (every row the report keeps)."""
+    try:
+        thresholds = parse_thresholds(args.thresholds, "--thresholds")
+    except ConfigError as exc:
+        print(f"{PROG} report: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        dynamodb = aws.client(
+            "dynamodb", region=args.region, endpoint_url=args.endpoint_url, max_attempts=CLI_MAX_ATTEMPTS
+        )
+        built = report.build(
+            ledger.scan_records(dynamodb, args.table),
+            datetime.now(UTC),
+            scan_expiry_days=args.expiry_days,
+            thresholds=thresholds,
+            region=dynamodb.meta.region_name,
+        )
+    except (BotoCoreError, ClientError) as exc:
+        print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    render = {"text": lambda r: report.render_text(r, None), "json": report.render_json, "html": report.render_html}
+    out.write(render[args.output](built).rstrip("\n") + "\n")
     return 0
 
 

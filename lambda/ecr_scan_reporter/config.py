@@ -35,10 +35,14 @@ SUPPRESSIONS_SHA256                 SHA-256 (hex) of the suppressions document s
                                     ledger table (config#suppressions); empty = none
 CHAT_TOPIC_ARN                      SNS topic ARN for the chat (custom-notification) form       --
 LOG_LEVEL                           DEBUG, INFO, WARNING or ERROR                               INFO
+METRICS_NAMESPACE                   CloudWatch namespace of the metrics (1-255 of letters,      see below
+                                    digits and . - _ / # :; not starting with AWS/)
+REPORT_BUCKET_NAME                  S3 bucket the exposure report is also written to (S3's      empty
+                                    naming rules); empty = none
 ==================================  ==========================================================  =========
 
 Default thresholds: CRITICAL 0, HIGH 0, MEDIUM and LOW ignored. A threshold N tolerates N findings; the image
-breaches when its count is greater than N.
+breaches when its count is greater than N. Default metrics namespace: ``ECRScanReporter``.
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+
+from ecr_scan_reporter.metrics import DEFAULT_NAMESPACE, MetricError, validate_namespace
 
 SEVERITIES: tuple[str, ...] = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
 DEFAULT_THRESHOLDS: Mapping[str, int | None] = MappingProxyType({"CRITICAL": 0, "HIGH": 0, "MEDIUM": None, "LOW": None})
@@ -79,6 +85,8 @@ class Settings:
     notify_on: str = "new_findings"
     notify_on_resolved: bool = True
     renotify_after_days: int | None = 30
+    metrics_namespace: str = DEFAULT_NAMESPACE
+    report_bucket_name: str | None = None
     findings_in_notification: int = 10
     suppressions_sha256: str | None = None
     chat_topic_arn: str | None = None
@@ -103,6 +111,8 @@ class Settings:
             notify_on=_notify_on(env, "NOTIFY_ON"),
             notify_on_resolved=_bool(env, "NOTIFY_ON_RESOLVED", True),
             renotify_after_days=_renotify(env, "RENOTIFY_AFTER_DAYS"),
+            metrics_namespace=_namespace(env, "METRICS_NAMESPACE"),
+            report_bucket_name=_bucket_name(env, "REPORT_BUCKET_NAME"),
             findings_in_notification=_int(env, "FINDINGS_IN_NOTIFICATION", 10, low=0, high=50),
             suppressions_sha256=_sha256(env, "SUPPRESSIONS_SHA256"),
             chat_topic_arn=_sns_arn(env, "CHAT_TOPIC_ARN"),
@@ -241,3 +251,27 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
     if raw not in choices:
         raise ConfigError(f"{name}={raw!r} must be one of {', '.join(choices)}")
     return raw
+
+
+def _namespace(env: Mapping[str, str], name: str) -> str:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return DEFAULT_NAMESPACE
+    try:
+        return validate_namespace(raw)
+    except MetricError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_BUCKET_RESERVED = re.compile(
+    r"\.\.|^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$|^(xn--|sthree-|amzn-s3-demo-)|(-s3alias|--ol-s3|\.mrap|--x-s3|--table-s3)$"
+)
+
+
+def _bucket_name(env: Mapping[str, str], name: str) -> str | None:
+    """An S3 general purpose bucket name (the rules variables.tf's report_bucket_name applies), or None."""
+    value = _optional_str(env, name)
+    if value is not None and (not _BUCKET.match(value) or _BUCKET_RESERVED.search(value)):
+        raise ConfigError(f"{name}={value!r} is not an S3 bucket name (3-63 of a-z 0-9 . -, S3's naming rules)")
+    return value

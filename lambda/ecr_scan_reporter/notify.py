@@ -270,7 +270,7 @@ def publish(sns_client: Any, topic_arn: str, notification: Notification) -> str:
         },
     }
     if topic_arn.endswith(".fifo"):
-        request["MessageGroupId"] = notification.attributes["repository"][:128]
+        request["MessageGroupId"] = notification.attributes.get("repository", "report")[:128]
         request["MessageDeduplicationId"] = hashlib.sha256(message.encode()).hexdigest()
     return str(sns_client.publish(**request)["MessageId"])
 
@@ -516,3 +516,25 @@ def _shorten(text: str, width: int) -> str:
     tail = (width - 3) // 2 + (width - 3) % 2
     head = width - 3 - tail
     return f"{text[:head]}...{text[-tail:]}"
+
+
+# --- the exposure report (report.py renders the text and the document) -----------------------------------------
+
+
+def render_report(subject: str, text: str, document: str, highest: str) -> Notification:
+    """The exposure report as a notification: ``text`` for ``default``/``email``, the JSON ``document`` for
+    ``sqs``/``lambda``/``https``; attributes ``event_type`` = ``report`` and ``highest_severity`` (the most
+    severe breached severity in the registry, or ``NONE``). No ``repository``: the report covers them all."""
+    return Notification(
+        subject=_shorten(_ascii(subject), SUBJECT_MAX),
+        message={"default": text, "email": text, "sqs": document, "lambda": document, "https": document},
+        attributes={"event_type": "report", "highest_severity": highest},
+    )
+
+
+def message_bytes(notification: Notification) -> int:
+    """The size SNS counts against its 256 KB limit: the message (as published) and its attributes."""
+    size = len(json.dumps(dict(notification.message)).encode())
+    for name, value in notification.attributes.items():
+        size += len(name.encode()) + len("String") + len(value.encode())
+    return size

@@ -16,7 +16,7 @@ from e2e.deploy import Deployment
 from e2e.scenario import SeededRegistry
 from e2e.targets import Target
 
-FUNCTIONS = ("repositories", "images", "findings")
+FUNCTIONS = ("repositories", "images", "findings", "report")
 QUEUES = {"work": "work_queue_url", "dead-letter": "dead_letter_queue_url", "failed-events": "failed_events_queue_url"}
 
 
@@ -86,6 +86,24 @@ class Pipeline:
             FunctionName=self.function_name("repositories"), InvocationType="Event", Payload=json.dumps(event).encode()
         )
         assert response["StatusCode"] == 202, response
+
+    def invoke_report(self) -> dict[str, Any]:
+        """Invoke the report function with the event its schedule rule sends, synchronously: its answer."""
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": self.target.account_id,
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": self.region,
+            "resources": [self.outputs["event_rule_arns"]["report"]],
+            "detail": {},
+        }
+        response = self.client("lambda").invoke(FunctionName=self.function_name("report"), Payload=json.dumps(event))
+        payload = json.loads(response["Payload"].read() or b"null")
+        assert "FunctionError" not in response, payload
+        return dict(payload)
 
     def set_schedule(self, enabled: bool) -> None:
         events, rule = self.client("events"), self.outputs["event_rule_names"]["schedule"]

@@ -18,7 +18,7 @@ from e2e.pipeline import Pipeline
 
 pytestmark = pytest.mark.e2e
 
-FUNCTIONS = ("repositories", "images", "findings")
+FUNCTIONS = ("repositories", "images", "findings", "report")
 
 
 def _alarms(pipeline: Pipeline) -> dict[str, dict]:

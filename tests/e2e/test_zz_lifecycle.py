@@ -55,6 +55,16 @@ def _leftovers(pipeline: Pipeline) -> list[str]:
         g["logGroupName"]
         for g in pipeline.client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{PREFIX}")["logGroups"]
     ]
+    found += [
+        b["Name"]
+        for b in pipeline.client("s3").list_buckets().get("Buckets", [])
+        if b["Name"].startswith(PREFIX) and b["Name"].endswith(pipeline.region)
+    ]
+    found += [
+        d["DashboardName"]
+        for d in pipeline.client("cloudwatch").list_dashboards(DashboardNamePrefix=PREFIX).get("DashboardEntries", [])
+        if d["DashboardName"].endswith(pipeline.region)
+    ]
     found += [t for t in pipeline.client("dynamodb").list_tables()["TableNames"] if t.startswith(PREFIX)]
     alarms = pipeline.client("cloudwatch").describe_alarms(AlarmNamePrefix=PREFIX)["MetricAlarms"]
     found += [a["AlarmName"] for a in alarms]

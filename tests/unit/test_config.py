@@ -41,6 +41,8 @@ DEFAULTS: Mapping[str, tuple[str, Any]] = {
     "FINDINGS_IN_NOTIFICATION": ("findings_in_notification", 10),
     "SUPPRESSIONS_SHA256": ("suppressions_sha256", None),
     "CHAT_TOPIC_ARN": ("chat_topic_arn", None),
+    "METRICS_NAMESPACE": ("metrics_namespace", "ECRScanReporter"),
+    "REPORT_BUCKET_NAME": ("report_bucket_name", None),
 }
 
 
@@ -159,6 +161,12 @@ ACCEPTED = [
     ("FINDINGS_IN_NOTIFICATION", "50", "findings_in_notification", 50),
     ("SUPPRESSIONS_SHA256", " " + "ab" * 32 + " ", "suppressions_sha256", "ab" * 32),
     ("CHAT_TOPIC_ARN", f"{ARN}-chat", "chat_topic_arn", f"{ARN}-chat"),
+    ("METRICS_NAMESPACE", " Platform/ECR ", "metrics_namespace", "Platform/ECR"),
+    ("METRICS_NAMESPACE", "a.b-c_d/e#f:g", "metrics_namespace", "a.b-c_d/e#f:g"),
+    ("METRICS_NAMESPACE", "x" * 255, "metrics_namespace", "x" * 255),
+    ("REPORT_BUCKET_NAME", "acme-reports-eu-west-1", "report_bucket_name", "acme-reports-eu-west-1"),
+    ("REPORT_BUCKET_NAME", "a.b", "report_bucket_name", "a.b"),
+    ("REPORT_BUCKET_NAME", "x" * 63, "report_bucket_name", "x" * 63),
 ]  # fmt: skip
 
 
@@ -228,6 +236,18 @@ REFUSED = [
     ("SUPPRESSIONS_SHA256", "AB" * 32, "must be a SHA-256 in lower-case hex"),
     ("SUPPRESSIONS_SHA256", "abc", "must be a SHA-256 in lower-case hex"),
     ("CHAT_TOPIC_ARN", "arn:aws:sqs:eu-west-1:123456789012:chat", "is not an SNS topic ARN"),
+    ("METRICS_NAMESPACE", "AWS/ECR", "must not start with AWS/"),
+    ("METRICS_NAMESPACE", "Team ECR", "letters, digits and"),
+    ("METRICS_NAMESPACE", "x" * 256, "1-255 characters"),
+    ("METRICS_NAMESPACE", "\u00e9cr", "1-255 characters"),
+    ("REPORT_BUCKET_NAME", "Acme-Reports", "is not an S3 bucket name"),
+    ("REPORT_BUCKET_NAME", "ab", "is not an S3 bucket name"),
+    ("REPORT_BUCKET_NAME", "x" * 64, "is not an S3 bucket name"),
+    ("REPORT_BUCKET_NAME", "acme..reports", "is not an S3 bucket name"),
+    ("REPORT_BUCKET_NAME", "192.168.1.20", "is not an S3 bucket name"),
+    ("REPORT_BUCKET_NAME", "xn--reports", "is not an S3 bucket name"),
+    ("REPORT_BUCKET_NAME", "reports-s3alias", "is not an S3 bucket name"),
+    ("REPORT_BUCKET_NAME", "-reports", "is not an S3 bucket name"),
 ]  # fmt: skip
 
 

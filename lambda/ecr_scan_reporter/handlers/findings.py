@@ -51,10 +51,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_scan_reporter import aws, events, ledger, log, news, notify, policy, suppression_store, suppressions
+from ecr_scan_reporter import aws, events, ledger, log, metrics, news, notify, policy, suppression_store, suppressions
 from ecr_scan_reporter import findings as image_findings
 from ecr_scan_reporter.config import SEVERITIES, Settings
-from ecr_scan_reporter.handlers import load_settings
+from ecr_scan_reporter.handlers import emit_metrics, load_settings
 
 logger = log.get_logger(__name__)
 #: How long a claim lasts when the invocation's deadline is unknown (no Lambda context): the function's timeout.
@@ -95,10 +95,39 @@ class LedgerContention(RuntimeError):
     """The image's record kept changing between read and write: retry later."""
 
 
+#: What one evaluation of an image came to, for the metrics: its answer and the findings suppressions hid.
+Outcome = tuple[dict[str, Any], int]
+
+
 def handler(event: Any, context: Any) -> dict[str, Any]:
     config = load_settings("sns_topic_arn")
+    outcomes: list[Outcome] = []
+    response = _handle(event, context, config, outcomes)
+    emit_metrics(context, config, _measured(outcomes))
+    return response
+
+
+def _measured(outcomes: list[Outcome]) -> list[metrics.Metric]:
+    """Notifications sent by type; results in breach by severity; results in breach not sent because the image was
+    already notified (held back); findings hidden by suppressions."""
+    found: list[metrics.Metric] = []
+    for response, suppressed in outcomes:
+        status, breached = response.get("status"), response.get("breached") or []
+        if status in ("notified", "not_news"):
+            found += [m for s in breached for m in metrics.counts({metrics.IMAGES_IN_BREACH: 1}, {metrics.SEVERITY: s})]
+        if status == "notified":
+            event_type = str(response.get("event_type") or "threshold_breached")
+            found += metrics.counts({metrics.NOTIFICATIONS_SENT: 1}, {metrics.EVENT_TYPE: event_type})
+        elif status == "not_news" and breached:
+            found += metrics.counts({metrics.NOTIFICATIONS_HELD_BACK: 1})
+        if suppressed:
+            found += metrics.counts({metrics.FINDINGS_SUPPRESSED: suppressed})
+    return found
+
+
+def _handle(event: Any, context: Any, config: Settings, outcomes: list[Outcome]) -> dict[str, Any]:
     if isinstance(event, dict) and isinstance(event.get("Records"), list):
-        return _finding_events(event["Records"], config, context)
+        return _finding_events(event["Records"], config, context, outcomes)
     try:
         result = events.parse(event)
     except events.MalformedEvent as exc:
@@ -121,12 +150,20 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         log.emit(logger, "scan_event_ignored", reason=reason, **image)
         return {"status": "ignored", "reason": reason, **image}
 
-    return _report(result, config, context, image)
-
-
-def _report(result: events.ScanResult, config: Settings, context: Any, image: dict[str, Any]) -> dict[str, Any]:
-    """Evaluate one image's result and notify (with the ledger: only news)."""
     observed = _observe(result, config) if result.status == events.COMPLETE else None
+    response = _report(result, config, context, image, observed)
+    outcomes.append((response, _suppressed(observed)))
+    return response
+
+
+def _suppressed(observed: Observed | None) -> int:
+    return observed.section.suppressed if observed is not None and observed.section is not None else 0
+
+
+def _report(
+    result: events.ScanResult, config: Settings, context: Any, image: dict[str, Any], observed: Observed | None
+) -> dict[str, Any]:
+    """Evaluate one image's result and notify (with the ledger: only news)."""
     if config.ledger_table_name:
         return _with_ledger(result, config, context, image, observed)
 
@@ -488,7 +525,7 @@ def _short_error(exc: BaseException) -> str:
 # --- Inspector2 Finding events: SQS batches from the buffer queue ---------------------------------------------------
 
 
-def _finding_events(records: list[Any], config: Settings, context: Any) -> dict[str, Any]:
+def _finding_events(records: list[Any], config: Settings, context: Any, outcomes: list[Outcome]) -> dict[str, Any]:
     """Group the batch by image; report each image once; return the messages of images that failed."""
     groups: dict[tuple[str, str, str, str], list[tuple[str, events.FindingEvent]]] = {}
     failures: list[dict[str, str]] = []
@@ -560,6 +597,7 @@ def _finding_events(records: list[Any], config: Settings, context: Any) -> dict[
             log.emit(logger, "finding_events_failed", logging.ERROR, error=str(exc), **image)
             failures += [{"itemIdentifier": m} for m, _ in image_events if m]
             continue
+        outcomes.append((outcome, _suppressed(observed)))
         if outcome.get("status") == "notified":
             summary["notified"] += 1
     log.emit(logger, "finding_events_batch", records=len(records), **summary)

@@ -36,13 +36,15 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_scan_reporter import aws, ledger, log, policy, registry, scanning
+from ecr_scan_reporter import aws, ledger, log, metrics, policy, registry, scanning
 from ecr_scan_reporter.config import Settings
-from ecr_scan_reporter.handlers import load_settings
+from ecr_scan_reporter.handlers import emit_metrics, load_settings
 from ecr_scan_reporter.sweep import (
     HANDED_OVER,
+    Continuation,
     MalformedMessage,
     SweepOptions,
+    SweepSummary,
     WorkItem,
     parse_work_message,
     send_work_items,
@@ -71,6 +73,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str
 
     quota = scanning.ScanQuota()
     failures, handed_over = [], []
+    swept: list[tuple[Continuation | None, SweepSummary]] = []
     for index, record in enumerate(records):
         message_id = str(record.get("messageId", ""))
         if index and remaining() < config.time_budget_reserve_seconds:
@@ -79,10 +82,25 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str
         if quota.exhausted:
             log.emit(logger, "repository_skipped", message_id=message_id, reason="scan_quota_exhausted")
             continue
-        if not _handle(record, message_id, ecr, config, options, now, remaining, quota, must_progress=index == 0):
+        done = _handle(
+            record, message_id, ecr, config, options, now, remaining, quota, must_progress=index == 0, swept=swept
+        )
+        if not done:
             failures.append({"itemIdentifier": message_id})
     failures += _hand_over(handed_over, config)
+    emit_metrics(context, config, metrics.counts(_measured(swept)))
     return {"batchItemFailures": failures}
+
+
+def _measured(swept: list[tuple[Continuation | None, SweepSummary]]) -> dict[str, int]:
+    """This invocation's counts: a continued sweep's summary also counts its earlier parts, which are taken off."""
+    totals = {metrics.IMAGES_CONSIDERED: 0, metrics.SCANS_STARTED: 0, metrics.SCANS_REFUSED_BY_DAILY_LIMIT: 0}
+    for resumed, summary in swept:
+        before = resumed.counts if resumed is not None and resumed.part == summary.part else {}
+        totals[metrics.IMAGES_CONSIDERED] += summary.considered - before.get("considered", 0)
+        totals[metrics.SCANS_STARTED] += summary.scan_started - before.get("scan_started", 0)
+        totals[metrics.SCANS_REFUSED_BY_DAILY_LIMIT] += summary.limit_exceeded - before.get("limit_exceeded", 0)
+    return totals
 
 
 def _hand_over(records: list[dict[str, Any]], config: Settings) -> list[dict[str, str]]:
@@ -118,6 +136,7 @@ def _handle(
     remaining: Callable[[], float],
     quota: scanning.ScanQuota | None = None,
     must_progress: bool = True,
+    swept: list[tuple[Continuation | None, SweepSummary]] | None = None,
 ) -> bool:
     """Sweep one record's repository; True when the record is done (success or nothing more to do)."""
     try:
@@ -153,6 +172,8 @@ def _handle(
         code = registry.error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
         log.emit(logger, "sweep_failed", logging.ERROR, **fields, error_code=code, error=str(exc))
         return False
+    if swept is not None:
+        swept.append((item.continuation, summary))
     if summary.continuation is not None or summary.stopped == HANDED_OVER:
         follow_up = WorkItem(item.repository, item.registry_id, summary.continuation)
         assert config.queue_url is not None  # required by load_settings()

@@ -13,8 +13,8 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from ecr_scan_reporter import aws, log, policy, registry
-from ecr_scan_reporter.handlers import load_settings
+from ecr_scan_reporter import aws, log, metrics, policy, registry
+from ecr_scan_reporter.handlers import emit_metrics, load_settings
 from ecr_scan_reporter.sweep import WorkItem, send_work_items
 
 logger = log.get_logger(__name__)
@@ -51,6 +51,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
             error=failure.message,
         )
     log.emit(logger, "repositories_listed", **summary)
+    emit_metrics(context, config, metrics.counts({metrics.REPOSITORIES_QUEUED: sent}))
     if failed:
         raise UnsentWorkError(f"{len(failed)} of {sent + len(failed)} work messages could not be sent to the queue")
     return summary

@@ -38,6 +38,10 @@ module "reporter" {
 
   suppressions      = var.suppressions
   create_chat_topic = var.create_chat_topic
+
+  # The exposure report: written to a bucket of its own per region (bucket names are global), emptied on destroy.
+  report_bucket_name          = "${var.name_prefix}-reports-${var.region}"
+  report_bucket_force_destroy = true
 }
 
 variable "region" {

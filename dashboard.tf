@@ -1,0 +1,111 @@
+# The CloudWatch dashboard (create_dashboard): the functions' own metrics (Embedded Metric Format, namespace
+# var.metrics_namespace, metric names from lambda/ecr_scan_reporter/metrics.py), the queues' depths and the
+# functions' errors. Dashboards are global to the account: the name carries the region.
+
+locals {
+  dashboard_name = "${var.name_prefix}-${local.region}"
+  ns             = var.metrics_namespace
+  fn             = local.function_names
+
+  # One metric line of the module's namespace: [namespace, name, "FunctionName", function, options].
+  own_metric = {
+    for pair in [
+      ["repositories", "RepositoriesQueued"],
+      ["images", "ImagesConsidered"],
+      ["images", "ScansStarted"],
+      ["images", "ScansRefusedByDailyLimit"],
+      ["findings", "NotificationsHeldBack"],
+      ["findings", "FindingsSuppressed"],
+    ] : pair[1] => [local.ns, pair[1], "FunctionName", local.fn[pair[0]], { label = pair[1] }]
+  }
+
+  # Metrics with a second dimension are found by a search, so every severity and notification type appears.
+  search = {
+    notifications    = "SEARCH('{${local.ns},EventType,FunctionName} MetricName=\"NotificationsSent\" FunctionName=(\"${local.fn["findings"]}\" OR \"${local.fn["report"]}\")', 'Sum', 3600)"
+    breach_events    = "SEARCH('{${local.ns},FunctionName,Severity} MetricName=\"ImagesInBreach\" FunctionName=\"${local.fn["findings"]}\"', 'Sum', 3600)"
+    registry_exposed = "SEARCH('{${local.ns},FunctionName,Severity} MetricName=\"RegistryImagesInBreach\" FunctionName=\"${local.fn["report"]}\"', 'Maximum', 86400)"
+  }
+
+  queue_names = {
+    "work queue"          = local.names.work_queue
+    "dead-letter queue"   = local.names.dead_letter_queue
+    "failed-events queue" = local.names.failed_events_queue
+  }
+
+  dashboard_widgets = [
+    {
+      type = "text", x = 0, y = 0, width = 24, height = 2
+      properties = {
+        markdown = "## ecr-scan-reporter (${var.name_prefix}, ${local.region})\nSweep, notifications and exposure from the functions' metrics (namespace `${local.ns}`); queues and function errors from AWS. Messages in the dead-letter or failed-events queue need a look."
+      }
+    },
+    {
+      type = "metric", x = 0, y = 2, width = 12, height = 6
+      properties = {
+        title   = "Sweep: repositories queued, images considered, scans started and refused"
+        region  = local.region, view = "timeSeries", stacked = false, stat = "Sum", period = 3600
+        metrics = [for name in ["RepositoriesQueued", "ImagesConsidered", "ScansStarted", "ScansRefusedByDailyLimit"] : local.own_metric[name]]
+      }
+    },
+    {
+      type = "metric", x = 12, y = 2, width = 12, height = 6
+      properties = {
+        title   = "Notifications sent, by type"
+        region  = local.region, view = "timeSeries", stacked = true, stat = "Sum", period = 3600
+        metrics = [[{ expression = local.search.notifications, id = "notifications", label = "" }]]
+      }
+    },
+    {
+      type = "metric", x = 0, y = 8, width = 8, height = 6
+      properties = {
+        title   = "Scan results in breach, by severity"
+        region  = local.region, view = "timeSeries", stacked = true, stat = "Sum", period = 3600
+        metrics = [[{ expression = local.search.breach_events, id = "breaches", label = "" }]]
+      }
+    },
+    {
+      type = "metric", x = 8, y = 8, width = 8, height = 6
+      properties = {
+        title   = "Images in breach in the registry (exposure report), by severity"
+        region  = local.region, view = "timeSeries", stacked = false, stat = "Maximum", period = 86400
+        metrics = [[{ expression = local.search.registry_exposed, id = "exposed", label = "" }]]
+      }
+    },
+    {
+      type = "metric", x = 16, y = 8, width = 8, height = 6
+      properties = {
+        title   = "Held back (already notified) and suppressed findings"
+        region  = local.region, view = "timeSeries", stacked = false, stat = "Sum", period = 3600
+        metrics = [for name in ["NotificationsHeldBack", "FindingsSuppressed"] : local.own_metric[name]]
+      }
+    },
+    {
+      type = "metric", x = 0, y = 14, width = 12, height = 6
+      properties = {
+        title  = "Queue depths (messages visible)"
+        region = local.region, view = "timeSeries", stacked = false, stat = "Maximum", period = 300
+        metrics = [
+          for label, queue in local.queue_names : ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue, { label = label }]
+        ]
+      }
+    },
+    {
+      type = "metric", x = 12, y = 14, width = 12, height = 6
+      properties = {
+        title  = "Function errors and throttles"
+        region = local.region, view = "timeSeries", stacked = false, stat = "Sum", period = 300
+        metrics = concat(
+          [for key in sort(tolist(local.function_keys)) : ["AWS/Lambda", "Errors", "FunctionName", local.fn[key], { label = "${key} errors" }]],
+          [for key in sort(tolist(local.function_keys)) : ["AWS/Lambda", "Throttles", "FunctionName", local.fn[key], { label = "${key} throttles" }]],
+        )
+      }
+    },
+  ]
+}
+
+resource "aws_cloudwatch_dashboard" "this" {
+  count = var.create && var.create_dashboard ? 1 : 0
+
+  dashboard_name = local.dashboard_name
+  dashboard_body = jsonencode({ widgets = local.dashboard_widgets })
+}

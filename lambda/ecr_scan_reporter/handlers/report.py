@@ -1,0 +1,78 @@
+"""Scheduled entry point: the exposure report, built from the scan ledger, published and (optionally) stored.
+
+scan the ledger (every image record, paginated) -> build the report (pure, report.py) -> publish it to the
+notification topic (text for e-mail, the JSON document for SQS/Lambda/HTTPS, ``event_type`` = ``report``, within
+SNS's 256 KB) -> with ``REPORT_BUCKET_NAME``, write its JSON and HTML to S3 -> log one ``report_published`` line
+and emit the registry-wide ``RegistryImagesInBreach`` metric.
+
+Records of repositories that no longer exist (ECR's DescribeRepositories, one call per 1,000 repositories) are
+left out: the ledger keeps them until their TTL. The suppressions the module stores in the ledger
+(``SUPPRESSIONS_SHA256``, see suppression_store.py) feed the report's "expiring within 14 days" list and set
+suppressed findings apart.
+
+Requires ``LEDGER_TABLE_NAME`` and ``SNS_TOPIC_ARN``. AWS errors raise: EventBridge invokes this function
+asynchronously, so Lambda retries it and then hands the event to the failed-events queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ecr_scan_reporter import aws, ledger, log, metrics, notify, registry, report, report_store, suppression_store
+from ecr_scan_reporter.config import SEVERITIES
+from ecr_scan_reporter.handlers import emit_metrics, load_settings
+
+logger = log.get_logger(__name__)
+
+
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    config = load_settings("ledger_table_name", "sns_topic_arn")
+    assert config.ledger_table_name is not None  # required above
+    assert config.sns_topic_arn is not None
+    region = config.sns_topic_arn.split(":")[3]
+    now = datetime.now(UTC)
+    dynamodb = aws.client("dynamodb")
+    built = report.build(
+        ledger.scan_records(dynamodb, config.ledger_table_name),
+        now,
+        scan_expiry_days=config.scan_expiry_days,
+        thresholds=config.severity_thresholds,
+        suppressions=_suppressions(dynamodb, config.ledger_table_name, config.suppressions_sha256),
+        region=os.environ.get("AWS_REGION") or region,
+        existing_repositories={(r.registry_id, r.name) for r in registry.iter_repositories(aws.client("ecr"))},
+    )
+    message_id = notify.publish(aws.client("sns", region=region), config.sns_topic_arn, report.notification(built))
+    stored = report_store.write(aws.client("s3"), config.report_bucket_name, built) if config.report_bucket_name else []
+    summary = report.to_document(built, limit=0)["summary"]
+    log.emit(logger, "report_published", message_id=message_id, stored=stored, **summary)
+    emit_metrics(context, config, _measured(built))
+    return {"status": "published", "message_id": message_id, "stored": stored, **summary}
+
+
+def _suppressions(dynamodb: Any, table: str, sha256: str | None) -> tuple[Any, ...]:
+    """The accepted risks the module stored in the ledger (SUPPRESSIONS_SHA256 set), or none. Unreadable ones are
+    logged and the report goes out without them: one section missing beats no report."""
+    if not sha256:
+        return ()
+    try:
+        return suppression_store.load(dynamodb, table, sha256)
+    except (BotoCoreError, ClientError, suppression_store.SuppressionsUnavailable) as exc:
+        log.emit(logger, "suppressions_unavailable", logging.ERROR, error=str(exc))
+        return ()
+
+
+def _measured(built: report.Report) -> list[metrics.Metric]:
+    sent = metrics.counts({metrics.NOTIFICATIONS_SENT: 1}, {metrics.EVENT_TYPE: "report"})
+    exposed = [
+        metric
+        for severity in SEVERITIES
+        for metric in metrics.counts(
+            {metrics.REGISTRY_IMAGES_IN_BREACH: built.breached[severity]}, {"Severity": severity}
+        )
+    ]
+    return sent + exposed

@@ -1,0 +1,577 @@
+"""The exposure report: the scan ledger's records -> "how exposed is the registry today?" (pure).
+
+:func:`build` reads a stream of image records (any objects with the ledger's ``LedgerRecord`` fields: the
+:class:`Record` protocol) once, keeping only aggregates and the few rows a reader is shown, so 100,000 images fit
+one Lambda invocation. It answers:
+
+- per repository: images, images in breach per severity, images not covered;
+- the most common findings across the registry (each with the images and repositories that have it, suppressed
+  images counted apart);
+- coverage: images never scanned (no result yet), whose latest scan failed or is unsupported, or whose last
+  result is older than the scan expiry;
+- suppressions (accepted risks) expiring within 14 days.
+
+"In breach" is the ledger's ``breached``: the severities over threshold at the image's last evaluation, the
+verdict its notifications followed (suppressions already applied). Renderers: :func:`render_text` (e-mail, the
+CLI), :func:`to_document` / :func:`render_json` (``"version": 1, "type": "report"``), :func:`render_html` (one
+self-contained page). :func:`notification` fits the report into one SNS message (256 KB) by showing fewer rows,
+each list then ending in "and N more".
+"""
+
+from __future__ import annotations
+
+import heapq
+import html
+import json
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol
+
+from ecr_scan_reporter import notify, policy
+from ecr_scan_reporter.config import SEVERITIES
+
+SUPPRESSION_WINDOW_DAYS = 14
+DETAIL_LIMIT = 500  # images not covered, kept in full detail (the oldest first); the rest are counted
+FINDINGS_LIMIT = 100  # most common findings kept
+SNS_MAX_BYTES = 256 * 1024
+
+NEVER_SCANNED, FAILED, STALE, FRESH = "never_scanned", "failed", "stale", "fresh"
+COVERAGE_STATES: tuple[str, ...] = (NEVER_SCANNED, FAILED, STALE, FRESH)
+_NO_RESULT = frozenset({"FAILED", "UNSUPPORTED_IMAGE"})
+
+
+class Record(Protocol):
+    """The ``ledger.LedgerRecord`` fields the report reads."""
+
+    @property
+    def registry_id(self) -> str: ...
+    @property
+    def repository(self) -> str: ...
+    @property
+    def digest(self) -> str: ...
+    @property
+    def image_tags(self) -> tuple[str, ...]: ...
+    @property
+    def scan_status(self) -> str: ...
+    @property
+    def scan_completed_at(self) -> datetime | None: ...
+    @property
+    def findings(self) -> Mapping[str, str]: ...
+    @property
+    def breached(self) -> tuple[str, ...]: ...
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """An accepted risk: ``vulnerability_id`` is not reported in repositories matching ``repository_regex``
+    (None: every repository) until ``expires`` (None: never)."""
+
+    vulnerability_id: str
+    expires: datetime | None
+    reason: str
+    repository_regex: str | None = None
+
+    @classmethod
+    def of(cls, entry: Any) -> Suppression:
+        """From a ``(vulnerability_id, expires, reason, repository_regex)`` tuple or any object with those
+        attributes (``suppressions.Suppression``). ``expires`` may be a datetime or a date (the first UTC day the
+        entry no longer applies: it expires at that day's midnight); ``repository_regex`` a string or a compiled
+        pattern, None or empty for every repository."""
+        if isinstance(entry, Suppression):
+            return entry
+        if isinstance(entry, Sequence) and not isinstance(entry, str):
+            vulnerability_id, expires, reason, regex = entry
+        else:
+            vulnerability_id, expires, reason = entry.vulnerability_id, entry.expires, entry.reason
+            regex = entry.repository_regex
+        if isinstance(expires, date) and not isinstance(expires, datetime):
+            expires = datetime(expires.year, expires.month, expires.day, tzinfo=UTC)
+        pattern = regex.pattern if isinstance(regex, re.Pattern) else regex
+        return cls(str(vulnerability_id), expires, str(reason or ""), pattern or None)
+
+    def active(self, now: datetime) -> bool:
+        return self.expires is None or _utc(self.expires) > now
+
+    def covers(self, repository: str) -> bool:
+        return self.repository_regex is None or re.search(self.repository_regex, repository) is not None
+
+
+@dataclass
+class RepositoryRow:
+    registry_id: str
+    repository: str
+    images: int = 0
+    in_breach: int = 0
+    breached: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SEVERITIES, 0))
+    coverage: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COVERAGE_STATES, 0))
+
+    def rank(self) -> tuple[Any, ...]:
+        """Most exposed first: images in breach per severity (CRITICAL first), then not covered, then name."""
+        uncovered = self.images - self.coverage[FRESH]
+        return (*(-self.breached[s] for s in SEVERITIES), -self.in_breach, -uncovered, self.repository)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "registry_id": self.registry_id,
+            "repository": self.repository,
+            "images": self.images,
+            "images_in_breach": self.in_breach,
+            "breached": dict(self.breached),
+            "coverage": dict(self.coverage),
+        }
+
+
+@dataclass(frozen=True)
+class FindingRow:
+    finding_id: str
+    severity: str
+    images: int
+    repositories: int
+    suppressed_images: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.finding_id,
+            "severity": self.severity,
+            "images": self.images,
+            "repositories": self.repositories,
+            "suppressed_images": self.suppressed_images,
+        }
+
+
+@dataclass(frozen=True)
+class UncoveredImage:
+    registry_id: str
+    repository: str
+    digest: str
+    tags: tuple[str, ...]
+    state: str  # never_scanned | failed | stale
+    scan_status: str
+    last_scan: datetime | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "registry_id": self.registry_id,
+            "repository": self.repository,
+            "digest": self.digest,
+            "tags": list(self.tags),
+            "state": self.state,
+            "scan_status": self.scan_status,
+            "last_scan": _iso(self.last_scan),
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    generated_at: datetime
+    scan_expiry_days: int
+    thresholds: Mapping[str, int | None]
+    region: str | None
+    images: int
+    images_in_breach: int
+    breached: Mapping[str, int]  # severity -> images in breach of it
+    coverage: Mapping[str, int]  # state -> images
+    repositories: list[RepositoryRow]  # every repository, most exposed first
+    findings: list[FindingRow]  # the most common, at most FINDINGS_LIMIT
+    findings_total: int  # distinct findings across the registry
+    uncovered: list[UncoveredImage]  # never scanned first, then the oldest results; at most DETAIL_LIMIT
+    suppressions_expiring: list[Suppression]  # soonest first
+    suppressions_active: int
+    deleted_records: int = 0  # records of repositories that no longer exist, left out
+
+
+def build(
+    records: Iterable[Record],
+    now: datetime,
+    *,
+    scan_expiry_days: int,
+    thresholds: Mapping[str, int | None],
+    suppressions: Iterable[Suppression | Sequence[Any]] = (),
+    region: str | None = None,
+    existing_repositories: Collection[tuple[str, str]] | None = None,
+    findings_limit: int = FINDINGS_LIMIT,
+    detail_limit: int = DETAIL_LIMIT,
+) -> Report:
+    """The report over ``records`` (read once) at ``now`` (timezone-aware). With ``existing_repositories`` (the
+    registry's ``(registry_id, name)`` pairs today), records of other repositories (deleted since: their records
+    wait for the ledger's TTL) are left out and counted."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    entries = [Suppression.of(e) for e in suppressions]
+    active = [s for s in entries if s.active(now)]
+    by_id: dict[str, list[Suppression]] = {}  # finding ids compare case-insensitively, as suppressions.py does
+    for entry in active:
+        by_id.setdefault(entry.vulnerability_id.upper(), []).append(entry)
+
+    repositories: dict[tuple[str, str], RepositoryRow] = {}
+    findings: dict[str, list[Any]] = {}  # id -> [severity, images, repositories set, suppressed images]
+    uncovered: list[tuple[Any, ...]] = []  # heap of (-rank, counter, UncoveredImage): keeps the detail_limit first
+    totals = {"images": 0, "in_breach": 0}
+    breached_total = dict.fromkeys(SEVERITIES, 0)
+    coverage_total = dict.fromkeys(COVERAGE_STATES, 0)
+    covered_cache: dict[tuple[str, str], bool] = {}
+    deleted = 0
+
+    for number, record in enumerate(records):
+        key = (record.registry_id, record.repository)
+        if existing_repositories is not None and key not in existing_repositories:
+            deleted += 1
+            continue
+        row = repositories.get(key)
+        if row is None:
+            row = repositories[key] = RepositoryRow(record.registry_id, record.repository)
+        row.images += 1
+        totals["images"] += 1
+        breached = [s for s in record.breached if s in breached_total]
+        if breached:
+            row.in_breach += 1
+            totals["in_breach"] += 1
+            for severity in breached:
+                row.breached[severity] += 1
+                breached_total[severity] += 1
+        state = coverage_state(record, now, scan_expiry_days)
+        row.coverage[state] += 1
+        coverage_total[state] += 1
+        if state != FRESH:
+            rank = _uncovered_rank(state, record.scan_completed_at)
+            image = UncoveredImage(
+                record.registry_id,
+                record.repository,
+                record.digest,
+                tuple(record.image_tags),
+                state,
+                record.scan_status,
+                record.scan_completed_at,
+            )
+            item = (_negate(rank), number, image)
+            if len(uncovered) < detail_limit:
+                heapq.heappush(uncovered, item)
+            elif detail_limit and item > uncovered[0]:
+                heapq.heapreplace(uncovered, item)
+        for finding_id, severity in record.findings.items():
+            found = findings.get(finding_id)
+            if found is None:
+                found = findings[finding_id] = [severity, 0, set(), 0]
+            elif _severity_rank(severity) < _severity_rank(found[0]):
+                found[0] = severity
+            hidden = False
+            entries = by_id.get(finding_id.upper()) if by_id else None
+            if entries:
+                cache_key = (finding_id, record.repository)
+                if cache_key not in covered_cache:
+                    covered_cache[cache_key] = any(s.covers(record.repository) for s in entries)
+                hidden = covered_cache[cache_key]
+            if hidden:
+                found[3] += 1
+            else:
+                found[1] += 1
+                found[2].add(key)
+
+    finding_rows = [
+        FindingRow(fid, sev, images, len(repos), suppressed)
+        for fid, (sev, images, repos, suppressed) in findings.items()
+    ]
+    top = heapq.nsmallest(findings_limit, finding_rows, key=_finding_rank)
+    window = now + timedelta(days=SUPPRESSION_WINDOW_DAYS)
+    expiring = sorted(
+        (s for s in active if s.expires is not None and _utc(s.expires) <= window),
+        key=lambda s: (_utc(s.expires), s.vulnerability_id),  # type: ignore[arg-type]
+    )
+    return Report(
+        generated_at=now,
+        scan_expiry_days=scan_expiry_days,
+        thresholds=dict(thresholds),
+        region=region,
+        images=totals["images"],
+        images_in_breach=totals["in_breach"],
+        breached=breached_total,
+        coverage=coverage_total,
+        repositories=sorted(repositories.values(), key=RepositoryRow.rank),
+        findings=top,
+        findings_total=len(findings),
+        uncovered=sorted(
+            (image for _, _, image in uncovered),
+            key=lambda i: (_uncovered_rank(i.state, i.last_scan), i.repository, i.digest),
+        ),
+        suppressions_expiring=expiring,
+        suppressions_active=len(active),
+        deleted_records=deleted,
+    )
+
+
+def coverage_state(record: Record, now: datetime, scan_expiry_days: int) -> str:
+    """``failed`` (latest scan FAILED or UNSUPPORTED_IMAGE), ``never_scanned`` (no result yet), ``stale``
+    (result older than the expiry), else ``fresh``."""
+    if (record.scan_status or "").upper() in _NO_RESULT:
+        return FAILED
+    if record.scan_completed_at is None:
+        return NEVER_SCANNED
+    return STALE if policy.scan_expired(record.scan_completed_at, now, scan_expiry_days) else FRESH
+
+
+# --- renderers ----------------------------------------------------------------------------------------------------
+
+
+def to_document(report: Report, limit: int | None = None) -> dict[str, Any]:
+    """The JSON document (``version`` 1, ``type`` report); ``limit`` caps every list (their ``*_total`` stay)."""
+
+    def cap(rows: Sequence[Any]) -> list[Any]:
+        return [r.to_json() if hasattr(r, "to_json") else r for r in (rows if limit is None else rows[:limit])]
+
+    uncovered_total = report.images - report.coverage[FRESH]
+    return {
+        "version": 1,
+        "type": "report",
+        "generated_at": _iso(report.generated_at),
+        "region": report.region,
+        "scan_expiry_days": report.scan_expiry_days,
+        "thresholds": {s: report.thresholds.get(s) for s in SEVERITIES},
+        "summary": {
+            "repositories": len(report.repositories),
+            "images": report.images,
+            "images_in_breach": report.images_in_breach,
+            "breached": dict(report.breached),
+            "coverage": dict(report.coverage),
+            "findings": report.findings_total,
+            "suppressions_active": report.suppressions_active,
+            "records_of_deleted_repositories": report.deleted_records,
+        },
+        "repositories": cap(report.repositories),
+        "repositories_total": len(report.repositories),
+        "top_findings": cap(report.findings),
+        "findings_total": report.findings_total,
+        "not_covered": cap(report.uncovered),
+        "not_covered_total": uncovered_total,
+        "suppressions_expiring": cap([_suppression_json(s) for s in report.suppressions_expiring]),
+        "suppressions_expiring_total": len(report.suppressions_expiring),
+    }
+
+
+def render_json(report: Report, limit: int | None = None) -> str:
+    return json.dumps(to_document(report, limit), indent=2)
+
+
+def render_text(report: Report, limit: int | None = 20) -> str:
+    """A readable plain-text report (e-mail, terminal); every list shows ``limit`` rows, then "and N more"."""
+    lines = [
+        f"ECR exposure report{f' ({report.region})' if report.region else ''}, {_iso(report.generated_at)}",
+        "",
+        f"Images:           {report.images} in {len(report.repositories)} repositories",
+        f"In breach:        {report.images_in_breach} image(s)"
+        + (f" ({_breach_summary(report.breached)})" if report.images_in_breach else ""),
+        f"Not covered:      {report.images - report.coverage[FRESH]} image(s): {report.coverage[NEVER_SCANNED]} never"
+        f" scanned, {report.coverage[FAILED]} failed, {report.coverage[STALE]} older than"
+        f" {report.scan_expiry_days} day(s)",
+        f"Thresholds:       {_thresholds(report.thresholds)}",
+        "",
+        "Images in breach by repository",
+    ]
+    exposed = [r for r in report.repositories if r.in_breach]
+    rows = [[r.repository, str(r.images), *(str(r.breached[s]) for s in SEVERITIES)] for r in _cap(exposed, limit)]
+    lines += _table(["REPOSITORY", "IMAGES", *SEVERITIES], rows, "none") + _more(exposed, limit)
+    lines += ["", f"Most common findings ({report.findings_total} distinct)"]
+    rows = [
+        [f.finding_id, f.severity, str(f.images), str(f.repositories), str(f.suppressed_images or "")]
+        for f in _cap(report.findings, limit)
+    ]
+    lines += _table(["FINDING", "SEVERITY", "IMAGES", "REPOS", "SUPPRESSED"], rows, "none")
+    lines += _more(report.findings, limit, report.findings_total)
+    lines += ["", "Images not covered (never scanned, failed, or older than the expiry)"]
+    uncovered_total = report.images - report.coverage[FRESH]
+    rows = [
+        [i.repository, _image(i.tags, i.digest), i.state, _iso(i.last_scan) or "-"]
+        for i in _cap(report.uncovered, limit)
+    ]
+    lines += _table(["REPOSITORY", "IMAGE", "STATE", "LAST SCAN"], rows, "none")
+    lines += _more(report.uncovered, limit, uncovered_total)
+    lines += ["", f"Suppressions expiring within {SUPPRESSION_WINDOW_DAYS} days"]
+    rows = [
+        [s.vulnerability_id, _iso(s.expires), s.repository_regex or "(all)", s.reason]
+        for s in _cap(report.suppressions_expiring, limit)
+    ]
+    lines += _table(["FINDING", "EXPIRES", "REPOSITORIES", "REASON"], rows, "none")
+    lines += _more(report.suppressions_expiring, limit)
+    return "\n".join(lines) + "\n"
+
+
+def render_html(report: Report, limit: int | None = None) -> str:
+    """One self-contained HTML page (inline style, no script, nothing fetched); every value escaped."""
+    doc = to_document(report, limit)
+    e = html.escape
+    summary = doc["summary"]
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>ECR exposure report {e(doc['generated_at'])}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>ECR exposure report{e(f' ({report.region})' if report.region else '')}</h1>",
+        f"<p class=meta>Generated {e(doc['generated_at'])} &middot; scan expiry {report.scan_expiry_days} day(s)"
+        f" &middot; thresholds {e(_thresholds(report.thresholds))}</p>",
+        '<div class="cards">',
+        _card("Images", summary["images"], f"in {summary['repositories']} repositories"),
+        _card("In breach", summary["images_in_breach"], _breach_summary(report.breached) or "none", "bad"),
+        _card("Not covered", doc["not_covered_total"], "never scanned, failed or stale", "warn"),
+        _card("Findings", summary["findings"], "distinct across the registry"),
+        "</div>",
+        "<h2>Images in breach by repository</h2>",
+        _html_table(
+            ["Repository", "Images", "In breach", *SEVERITIES, "Not covered"],
+            [_repository_cells(r) for r in doc["repositories"]],
+            doc["repositories_total"],
+        ),
+        "<h2>Most common findings</h2>",
+        _html_table(
+            ["Finding", "Severity", "Images", "Repositories", "Suppressed images"],
+            [
+                [f["id"], f["severity"], f["images"], f["repositories"], f["suppressed_images"]]
+                for f in doc["top_findings"]
+            ],
+            doc["findings_total"],
+        ),
+        "<h2>Images not covered</h2>",
+        _html_table(
+            ["Repository", "Image", "State", "Scan status", "Last scan"],
+            [
+                [i["repository"], _image(i["tags"], i["digest"]), i["state"], i["scan_status"], i["last_scan"] or "-"]
+                for i in doc["not_covered"]
+            ],
+            doc["not_covered_total"],
+        ),
+        f"<h2>Suppressions expiring within {SUPPRESSION_WINDOW_DAYS} days</h2>",
+        _html_table(
+            ["Finding", "Expires", "Repositories", "Reason"],
+            [
+                [s["vulnerability_id"], s["expires"], s["repository_regex"] or "(all)", s["reason"]]
+                for s in doc["suppressions_expiring"]
+            ],
+            doc["suppressions_expiring_total"],
+        ),
+        "</body></html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def notification(report: Report, max_bytes: int = SNS_MAX_BYTES) -> notify.Notification:
+    """The report as one SNS message within ``max_bytes``: the longest lists that fit (20, 10, 5, ... rows)."""
+    subject = _subject(report)
+    for limit in (20, 10, 5, 3, 1, 0):
+        text, document = render_text(report, limit), json.dumps(to_document(report, limit))
+        message = notify.render_report(subject, text, document, notify.highest_severity(report.breached))
+        if notify.message_bytes(message) <= max_bytes:
+            return message
+    raise ValueError("the report does not fit in one SNS message even without rows")  # summary only: cannot happen
+
+
+# --- helpers --------------------------------------------------------------------------------------------------------
+
+_CSS = (
+    "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1b1f24}"
+    "h1{margin-bottom:.2rem}.meta{color:#57606a}.cards{display:flex;gap:1rem;flex-wrap:wrap;margin:1rem 0}"
+    ".card{border:1px solid #d0d7de;border-radius:6px;padding:.8rem 1.2rem;min-width:10rem}"
+    ".card b{display:block;font-size:1.8rem}.card.bad b{color:#cf222e}.card.warn b{color:#9a6700}"
+    "table{border-collapse:collapse;margin:.5rem 0 1.5rem}th,td{border:1px solid #d0d7de;padding:.3rem .6rem;"
+    "text-align:left}th{background:#f6f8fa}td.n{text-align:right}.more{color:#57606a}"
+)
+
+
+def _repository_cells(row: Mapping[str, Any]) -> list[Any]:
+    breached = [row["breached"][s] for s in SEVERITIES]
+    uncovered = row["images"] - row["coverage"][FRESH]
+    return [row["repository"], row["images"], row["images_in_breach"], *breached, uncovered]
+
+
+def _card(title: str, value: int, note: str, kind: str = "") -> str:
+    return f'<div class="card {kind}">{html.escape(title)}<b>{value}</b>{html.escape(note)}</div>'
+
+
+def _html_table(header: list[str], rows: list[list[Any]], total: int) -> str:
+    if not rows:
+        return "<p>None.</p>"
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>"
+        + "".join(f'<td class="n">{v}</td>' if isinstance(v, int) else f"<td>{html.escape(str(v))}</td>" for v in row)
+        + "</tr>"
+        for row in rows
+    )
+    more = f'<p class="more">and {total - len(rows)} more</p>' if total > len(rows) else ""
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}"
+
+
+def _table(header: list[str], rows: list[list[str]], empty: str) -> list[str]:
+    if not rows:
+        return [f"  {empty}"]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    return [
+        "  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
+
+
+def _cap(rows: Sequence[Any], limit: int | None) -> Sequence[Any]:
+    return rows if limit is None else rows[:limit]
+
+
+def _more(rows: Sequence[Any], limit: int | None, total: int | None = None) -> list[str]:
+    total = len(rows) if total is None else total
+    shown = len(_cap(rows, limit))
+    return [f"  ... and {total - shown} more"] if total > shown else []
+
+
+def _subject(report: Report) -> str:
+    where = f" ({report.region})" if report.region else ""
+    text = f"ECR exposure report{where}: {report.images_in_breach} of {report.images} images in breach"
+    return text[: notify.SUBJECT_MAX]
+
+
+def _breach_summary(breached: Mapping[str, int]) -> str:
+    return ", ".join(f"{breached[s]} {s}" for s in SEVERITIES if breached.get(s))
+
+
+def _thresholds(thresholds: Mapping[str, int | None]) -> str:
+    shown = [f"{s} > {thresholds[s]}" for s in SEVERITIES if thresholds.get(s) is not None]
+    return ", ".join(shown) or "none"
+
+
+def _image(tags: Sequence[str], digest: str) -> str:
+    return ",".join(tags) if tags else f"@{digest[:19]}"
+
+
+def _suppression_json(s: Suppression) -> dict[str, Any]:
+    return {
+        "vulnerability_id": s.vulnerability_id,
+        "expires": _iso(s.expires),
+        "reason": s.reason,
+        "repository_regex": s.repository_regex,
+    }
+
+
+def _uncovered_rank(state: str, last_scan: datetime | None) -> tuple[int, float]:
+    """Lower first: never scanned, then failed, then the oldest results."""
+    order = {NEVER_SCANNED: 0, FAILED: 1, STALE: 2}[state]
+    return (order, _utc(last_scan).timestamp() if last_scan else 0.0)
+
+
+def _negate(rank: tuple[int, float]) -> tuple[int, float]:
+    return (-rank[0], -rank[1])
+
+
+def _finding_rank(row: FindingRow) -> tuple[Any, ...]:
+    return (-row.images, _severity_rank(row.severity), -row.repositories, row.finding_id)
+
+
+def _severity_rank(severity: str) -> int:
+    order = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
+    return order.index(severity) if severity in order else len(order)
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _iso(value: datetime | None) -> str | None:
+    """UTC, to the second (``2026-11-30T06:00:00Z``)."""
+    return _utc(value).astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z") if value else None

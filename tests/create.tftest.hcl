@@ -4,24 +4,7 @@
 # toggle unnoticed.
 
 mock_provider "aws" {
-  override_data {
-    target = data.aws_caller_identity.current
-    values = { account_id = "123456789012" }
-  }
-  override_data {
-    target = data.aws_region.current
-    values = {
-      name   = "eu-west-1"
-      region = "eu-west-1"
-    }
-  }
-  override_data {
-    target = data.aws_partition.current
-    values = {
-      partition  = "aws"
-      dns_suffix = "amazonaws.com"
-    }
-  }
+  source = "./tests/mocks/aws"
 }
 
 run "create_false_plans_no_resource" {
@@ -35,13 +18,17 @@ run "create_false_plans_no_resource" {
     create_chat_topic       = true
     email_subscriptions     = ["security@example.com"]
     suppressions            = [{ vulnerability_id = "CVE-2024-1234", expires = "2099-01-01", reason = "not reachable" }]
+    create_dashboard        = true
+    report_bucket_name      = "example-ecr-exposure-reports"
   }
 
   assert {
     condition = alltrue([for count in [
+      length(aws_cloudwatch_dashboard.this),
       length(aws_cloudwatch_event_rule.ecr_scan),
       length(aws_cloudwatch_event_rule.inspector_finding),
       length(aws_cloudwatch_event_rule.inspector_scan),
+      length(aws_cloudwatch_event_rule.report),
       length(aws_cloudwatch_event_rule.schedule),
       length(aws_cloudwatch_event_target.inspector_finding),
       length(aws_cloudwatch_event_target.this),
@@ -58,6 +45,13 @@ run "create_false_plans_no_resource" {
       length(aws_lambda_function.this),
       length(aws_lambda_function_event_invoke_config.this),
       length(aws_lambda_permission.events),
+      length(aws_s3_bucket.report),
+      length(aws_s3_bucket_lifecycle_configuration.report),
+      length(aws_s3_bucket_ownership_controls.report),
+      length(aws_s3_bucket_policy.report),
+      length(aws_s3_bucket_public_access_block.report),
+      length(aws_s3_bucket_server_side_encryption_configuration.report),
+      length(aws_s3_bucket_versioning.report),
       length(aws_sns_topic.chat),
       length(aws_sns_topic.this),
       length(aws_sns_topic_policy.this),

@@ -3,50 +3,7 @@
 # AWS would compute (the created key's ARN) use `command = apply`, which with the mock provider creates nothing.
 
 mock_provider "aws" {
-  override_data {
-    target = data.aws_caller_identity.current
-    values = { account_id = "123456789012" }
-  }
-  override_data {
-    target = data.aws_region.current
-    values = {
-      name   = "eu-west-1"
-      region = "eu-west-1"
-    }
-  }
-  override_data {
-    target = data.aws_partition.current
-    values = {
-      partition  = "aws"
-      dns_suffix = "amazonaws.com"
-    }
-  }
-
-  # The provider validates the ARNs one resource passes to another: give generated ARNs their real shape.
-  mock_resource "aws_iam_role" {
-    defaults = { arn = "arn:aws:iam::123456789012:role/mock" }
-  }
-  mock_resource "aws_sqs_queue" {
-    defaults = {
-      arn = "arn:aws:sqs:eu-west-1:123456789012:mock"
-      url = "https://sqs.eu-west-1.amazonaws.com/123456789012/mock"
-    }
-  }
-  mock_resource "aws_lambda_function" {
-    defaults = { arn = "arn:aws:lambda:eu-west-1:123456789012:function:mock" }
-  }
-  mock_resource "aws_cloudwatch_event_rule" {
-    defaults = { arn = "arn:aws:events:eu-west-1:123456789012:rule/mock" }
-  }
-  mock_resource "aws_sns_topic" {
-    defaults = { arn = "arn:aws:sns:eu-west-1:123456789012:ecr-scan-reporter-notifications" }
-  }
-  mock_resource "aws_kms_key" {
-    defaults = {
-      arn    = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
-      key_id = "11111111-2222-3333-4444-555555555555"
-    }
-  }
+  source = "./tests/mocks/aws"
 }
 
 variables {

@@ -2,24 +2,7 @@
 # The AWS provider is mocked; the data sources are pinned to one account and region.
 
 mock_provider "aws" {
-  override_data {
-    target = data.aws_caller_identity.current
-    values = { account_id = "123456789012" }
-  }
-  override_data {
-    target = data.aws_region.current
-    values = {
-      name   = "eu-west-1"
-      region = "eu-west-1"
-    }
-  }
-  override_data {
-    target = data.aws_partition.current
-    values = {
-      partition  = "aws"
-      dns_suffix = "amazonaws.com"
-    }
-  }
+  source = "./tests/mocks/aws"
 }
 
 variables {

@@ -3,24 +3,7 @@
 # A run expecting a resource's failure sets values that break exactly one of that resource's preconditions.
 
 mock_provider "aws" {
-  override_data {
-    target = data.aws_caller_identity.current
-    values = { account_id = "123456789012" }
-  }
-  override_data {
-    target = data.aws_region.current
-    values = {
-      name   = "eu-west-1"
-      region = "eu-west-1"
-    }
-  }
-  override_data {
-    target = data.aws_partition.current
-    values = {
-      partition  = "aws"
-      dns_suffix = "amazonaws.com"
-    }
-  }
+  source = "./tests/mocks/aws"
 }
 
 run "a_configuration_that_can_never_notify_is_refused" {

@@ -2,47 +2,7 @@
 # validations of their variables (make tf-test; the AWS provider is mocked, nothing is created).
 
 mock_provider "aws" {
-  override_data {
-    target = data.aws_caller_identity.current
-    values = { account_id = "123456789012" }
-  }
-  override_data {
-    target = data.aws_region.current
-    values = {
-      name   = "eu-west-1"
-      region = "eu-west-1"
-    }
-  }
-  override_data {
-    target = data.aws_partition.current
-    values = {
-      partition  = "aws"
-      dns_suffix = "amazonaws.com"
-    }
-  }
-
-  # The provider validates the ARNs one resource passes to another (apply runs): give them their real shape.
-  mock_resource "aws_iam_role" {
-    defaults = { arn = "arn:aws:iam::123456789012:role/mock" }
-  }
-  mock_resource "aws_sqs_queue" {
-    defaults = {
-      arn = "arn:aws:sqs:eu-west-1:123456789012:mock"
-      url = "https://sqs.eu-west-1.amazonaws.com/123456789012/mock"
-    }
-  }
-  mock_resource "aws_lambda_function" {
-    defaults = { arn = "arn:aws:lambda:eu-west-1:123456789012:function:mock" }
-  }
-  mock_resource "aws_cloudwatch_event_rule" {
-    defaults = { arn = "arn:aws:events:eu-west-1:123456789012:rule/mock" }
-  }
-  mock_resource "aws_cloudwatch_log_group" {
-    defaults = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:mock" }
-  }
-  mock_resource "aws_sns_topic" {
-    defaults = { arn = "arn:aws:sns:eu-west-1:123456789012:mock" }
-  }
+  source = "./tests/mocks/aws"
 }
 
 variables {

@@ -5,24 +5,7 @@
 # values are accepted.
 
 mock_provider "aws" {
-  override_data {
-    target = data.aws_caller_identity.current
-    values = { account_id = "123456789012" }
-  }
-  override_data {
-    target = data.aws_region.current
-    values = {
-      name   = "eu-west-1"
-      region = "eu-west-1"
-    }
-  }
-  override_data {
-    target = data.aws_partition.current
-    values = {
-      partition  = "aws"
-      dns_suffix = "amazonaws.com"
-    }
-  }
+  source = "./tests/mocks/aws"
 }
 
 run "bad_values_round_1" {

@@ -44,7 +44,7 @@ output "dead_letter_queue_arn" {
 }
 
 output "failed_events_queue_url" {
-  description = "URL of the failed-events queue: invocations of the repositories and findings functions that failed after Lambda's retries, and events EventBridge could not deliver."
+  description = "URL of the failed-events queue: invocations of the repositories, findings and report functions that failed after Lambda's retries, and events EventBridge could not deliver."
   value       = one(aws_sqs_queue.failed_events[*].url)
 }
 

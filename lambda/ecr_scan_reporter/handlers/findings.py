@@ -630,15 +630,13 @@ def _ignore_reason(result: events.ScanResult, config: Settings) -> str | None:
 
 
 def _failure_reason(result: events.ScanResult) -> str:
-    """ECR's description of the failed scan, or ``"unknown"`` when ECR cannot say (the error is logged)."""
+    """ECR's description of the failed scan (findings.read_image_findings, the one reader of an image's scan), or
+    ``"unknown"`` when ECR cannot say (the error is logged)."""
     try:
-        response = aws.client("ecr", region=result.region).describe_image_scan_findings(
-            repositoryName=result.repository,
-            registryId=result.registry_id,
-            imageId={"imageDigest": result.image_digest},
-            maxResults=1,
+        found = image_findings.read_image_findings(
+            aws.client("ecr", region=result.region), result.registry_id, result.repository, result.image_digest
         )
-    except (BotoCoreError, ClientError) as exc:
+    except (BotoCoreError, ClientError, LookupError, RuntimeError) as exc:
         log.emit(
             logger,
             "scan_failure_reason_unavailable",
@@ -648,8 +646,7 @@ def _failure_reason(result: events.ScanResult) -> str:
             image_digest=result.image_digest,
         )
         return "unknown"
-    description = (response.get("imageScanStatus") or {}).get("description")
-    return description.strip() if isinstance(description, str) and description.strip() else "unknown"
+    return found.failure_reason or "unknown"
 
 
 def _envelope(event: Any) -> dict[str, Any]:

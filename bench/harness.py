@@ -1,4 +1,5 @@
-"""One benchmark scenario: seed a registry in moto, run the real handlers over it, measure, judge.
+"""One benchmark scenario: seed a registry in moto (and the ledger in :mod:`bench.dynamodb`), run the real handlers
+over it, measure, judge.
 
 The repositories handler runs once (scheduled event) with ``QUEUE_URL`` on moto's SQS; then the harness plays the
 SQS event source mapping: it receives up to ``batch_size`` messages, invokes the images handler with them in the

@@ -1,6 +1,6 @@
-"""The README's table of the scan ledger's results, rendered from bench/results.json (stdlib only).
+"""The README's tables of benchmark results, rendered from bench/results.json (stdlib only).
 
-python -m bench.readme [bench/results.json]   # prints the markdown table
+python -m bench.readme [bench/results.json]   # prints the markdown tables: without the ledger, then with it
 """
 
 from __future__ import annotations
@@ -12,6 +12,40 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 MODES = ("native", "ledger-empty", "ledger-warm")
+PLAIN_MODES = ("native", "enriched")
+_SIZE_ORDER = ("10x100", "100x1000", "1x20000", "1x100000")
+
+
+def _ordered(document: dict[str, Any], modes: tuple[str, ...]) -> list[dict[str, Any]]:
+    chosen = [s for s in document["scenarios"] if s["mode"] in modes]
+    return sorted(chosen, key=lambda s: (modes.index(s["mode"]), _SIZE_ORDER.index(s["size"])))
+
+
+def _registry(s: dict[str, Any]) -> str:
+    repos, images = s["size"].split("x")
+    return f"{int(repos):,} × {int(images):,}"
+
+
+def _peak_mib(s: dict[str, Any]) -> float:
+    img = s["images_stage"]
+    return (img["peak_kib_warm_max"] or img["peak_kib_cold"] or 0) / 1024
+
+
+def results_table(document: dict[str, Any]) -> str:
+    """The sweep without the ledger: native and enriched ECR."""
+    rows = [
+        "| mode | registry | images | need a scan | reads / image | StartImageScan (wasted) | calls / image "
+        "| images invocations | invocations of the largest repository | peak memory / invocation |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in _ordered(document, PLAIN_MODES):
+        img = s["images_stage"]
+        rows.append(
+            f"| {s['mode']} | {_registry(s)} | {s['images']:,} | {s['needed']:,} | {s['reads_per_image']:.4f} "
+            f"| {s['scan_calls']:,} ({s['wasted_total']}) | {s['calls_per_image']:.3f} | {img['invocations']} "
+            f"| {img['max_invocations_per_repository']} | {_peak_mib(s):.1f} MiB |"
+        )
+    return "\n".join(rows)
 
 
 def ledger_table(document: dict[str, Any]) -> str:
@@ -21,9 +55,7 @@ def ledger_table(document: dict[str, Any]) -> str:
         "| invocations of the largest repository | max simulated s / invocation | peak memory / invocation |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for s in document["scenarios"]:
-        if s["mode"] not in MODES:
-            continue
+    for s in _ordered(document, MODES):
         img, led = s["images_stage"], s.get("ledger") or {}
         nxt = led.get("next_sweep")
         if nxt:
@@ -31,20 +63,22 @@ def ledger_table(document: dict[str, Any]) -> str:
             next_text = f"{reads / s['images']:.4f}, {nxt['groups'].get('scan', 0)}"
         else:
             next_text = "-"
-        peak = img["peak_kib_warm_max"] or img["peak_kib_cold"] or 0
         rows.append(
-            f"| {s['mode']} | {s['size'].replace('x', ' × ')} | {s['images']:,} | {s['needed']:,} "
+            f"| {s['mode']} | {_registry(s)} | {s['images']:,} | {s['needed']:,} "
             f"| {s['reads_per_image']:.4f} ({s['reads']:,}) "
             f"| {s['images_stage']['calls'].get('ecr.DescribeImageScanFindings', 0):,} "
             f"| {s['scan_calls']:,} ({s['wasted_total']}, {s['missed']}) | {led.get('writes', 0):,} | {next_text} "
-            f"| {img['max_invocations_per_repository']} | {img['max_sim_s']:.0f} | {peak / 1024:.1f} MiB |"
+            f"| {img['max_invocations_per_repository']} | {img['max_sim_s']:.0f} | {_peak_mib(s):.1f} MiB |"
         )
     return "\n".join(rows)
 
 
 def main(argv: list[str]) -> int:
     path = Path(argv[0]) if argv else ROOT / "bench" / "results.json"
-    print(ledger_table(json.loads(path.read_text())))
+    document = json.loads(path.read_text())
+    print(results_table(document))
+    print()
+    print(ledger_table(document))
     return 0
 
 

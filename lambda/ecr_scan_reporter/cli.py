@@ -2,12 +2,14 @@
 
     ecr-scan-reporter plan [options]   list the images a sweep would scan, and why; changes nothing
     ecr-scan-reporter scan [options]   start those scans and print a summary per repository
+                                       (--table NAME: with the scan ledger, as the images function sweeps)
     ecr-scan-reporter report --table NAME [--output text|json|html]
                                        the exposure report, from the scan ledger (reads only)
 
 Exit status: 0 done; 1 AWS error (no credentials, endpoint unreachable, access denied, ...); 2 bad options.
 Errors are one line on stderr, without a traceback. There is no time budget here: every repository is swept
-to the end.
+to the end, unless ECR refuses scans because the registry's daily quota is spent: then ``scan`` starts no more
+and says so.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_scan_reporter import __version__, aws, ledger, log, policy, registry, report
+from ecr_scan_reporter import __version__, aws, ledger, log, policy, registry, report, scanning
 from ecr_scan_reporter.config import ConfigError, parse_thresholds
 from ecr_scan_reporter.sweep import COUNTERS, Candidate, SweepOptions, SweepSummary, plan_repository, sweep_repository
 
@@ -115,6 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--endpoint-url", type=_endpoint_url, default=None, metavar="URL", help="ECR endpoint (e.g. an emulator)"
     )
+    common.add_argument(
+        "--table",
+        default=None,
+        metavar="NAME",
+        help="the scan ledger (output ledger_table_name): read the images' last scans from it, and with scan "
+        "record what is learned and started; its endpoint is the standard one (AWS_ENDPOINT_URL_DYNAMODB)",
+    )
     common.add_argument("--output", choices=("table", "json"), default="table")
     common.add_argument("-v", "--verbose", action="store_true", help="log each decision as JSON on stderr")
 
@@ -185,13 +194,23 @@ def _run(args: argparse.Namespace, ecr: Any, out: TextIO) -> int:
     now = datetime.now(UTC)
     candidates: list[Candidate] = []
     summaries: list[SweepSummary] = []
+    quota = scanning.ScanQuota()
+    dynamodb = aws.client("dynamodb", region=args.region, max_attempts=CLI_MAX_ATTEMPTS) if args.table else None
     for repo in [] if enhanced else _repositories(ecr, args.include, args.exclude):
-        kwargs: dict[str, Any] = {"now": now, "registry_id": repo.registry_id, "options": options}
+        if quota.exhausted:
+            print(f"{PROG}: warning: repository {repo.name!r} skipped: the daily scan quota is spent", file=sys.stderr)
+            continue
+        records = None
+        if dynamodb is not None:
+            ttl = ledger.expires_at(now, args.expiry_days)
+            plan = args.command == "plan"
+            records = ledger.RepositoryLedger(dynamodb, args.table, repo.name, repo.registry_id, now, ttl, plan)
+        kwargs: dict[str, Any] = {"now": now, "registry_id": repo.registry_id, "options": options, "ledger": records}
         try:
             if args.command == "plan":
                 candidates.extend(list(plan_repository(ecr, repo.name, **kwargs)))
             else:
-                summaries.append(sweep_repository(ecr, repo.name, **kwargs))
+                summaries.append(sweep_repository(ecr, repo.name, quota=quota, **kwargs))
         except registry.RepositoryNotFound:
             print(f"{PROG}: warning: repository {repo.name!r} no longer exists, skipped", file=sys.stderr)
     if args.command == "plan":

@@ -166,12 +166,24 @@ class RepositoryLedger:
 
     ``complete_at`` comes from the repository's sweep marker (one more Query): every image that existed then is
     recorded (a complete sweep recorded what it learned and started), and every scan since was recorded by the
-    findings stage, so an image pushed after it that has no record was never scanned: no lookup needed."""
+    findings stage, so an image pushed after it that has no record was never scanned: no lookup needed.
 
-    def __init__(self, client: Any, table: str, repository: str, registry_id: str | None, now: datetime, ttl: int):
+    ``read_only`` (a plan that changes nothing): the records are read, nothing is written."""
+
+    def __init__(
+        self,
+        client: Any,
+        table: str,
+        repository: str,
+        registry_id: str | None,
+        now: datetime,
+        ttl: int,
+        read_only: bool = False,
+    ):
         self.client, self.table, self.repository = client, table, repository
         self.registry_id = registry_id
         self.now, self.ttl = now, ttl
+        self.read_only = read_only
         self._entries: dict[str, ScanEntry] | None = None
         self.complete_at: datetime | None = None
         self.queries = 0  # Query pages read
@@ -207,8 +219,8 @@ class RepositoryLedger:
 
     def mark_complete(self) -> bool:
         """The sweep went through the whole repository (this part started at ``now``): move the marker."""
-        if not self.registry_id or self._entries is None:
-            return False  # nothing was read: no image, or an unknown registry
+        if not self.registry_id or self._entries is None or self.read_only:
+            return False  # nothing was read (no image, or an unknown registry), or a plan
         self.writes += 1
         try:
             self.client.update_item(
@@ -229,7 +241,7 @@ class RepositoryLedger:
 
     def record_started(self, digest: str, tags: tuple[str, ...], registry_id: str | None = None) -> bool:
         owner = self.registry_id or registry_id
-        if not owner:
+        if not owner or self.read_only:
             return False
         self.writes += 1
         return record_scan_started(self.client, self.table, owner, self.repository, digest, tags, self.now, self.ttl)
@@ -238,7 +250,7 @@ class RepositoryLedger:
         self, digest: str, tags: tuple[str, ...], status: str, completed_at: datetime | None, registry_id: str | None
     ) -> bool:
         owner = self.registry_id or registry_id
-        if not owner:
+        if not owner or self.read_only:
             return False
         self.writes += 1
         return record_scan_state(

@@ -323,10 +323,12 @@ def plan_repository(
     now: datetime,
     registry_id: str | None = None,
     options: SweepOptions = SweepOptions(),
+    ledger: RepositoryLedger | None = None,
 ) -> Iterator[Candidate]:
-    """The images of ``repository`` that a sweep would scan, and why. Makes no change."""
+    """The images of ``repository`` that a sweep would scan, and why. Makes no change (give a read-only
+    ``ledger`` to read the images' last scans from the scan ledger as the sweep does)."""
     summary = SweepSummary(repository, registry_id)
-    for candidate, _ in _assess(ecr, repository, registry_id, options, now, None, summary):
+    for candidate, _ in _assess(ecr, repository, registry_id, options, now, None, summary, ledger):
         if candidate is not None:
             yield candidate
 

@@ -209,3 +209,75 @@ def test_access_denied_exit_1(capsys: Any) -> None:
     assert code == 1
     assert err.count("\n") == 1
     assert "AccessDeniedException" in err
+
+
+# --- with the scan ledger (--table) and the registry's daily scan quota ---------------------------------------
+
+
+@pytest.fixture
+def table(images: dict[str, str]) -> Any:
+    """The scan ledger (moto), knowing team/app's tagged image as scanned an hour ago."""
+    from test_ledger import create_table
+
+    from ecr_scan_reporter import ledger
+
+    ddb = aws.client("dynamodb")
+    create_table(ddb, "esr-ledger")
+    now = datetime.now(UTC)
+    registry_id = aws.client("ecr").describe_repositories()["repositories"][0]["registryId"]
+    ledger.record_scan_state(
+        ddb, "esr-ledger", registry_id, "team/app", images["tagged"], ("v1",), "COMPLETE",
+        now - timedelta(hours=1), now, ledger.expires_at(now, 7),
+    )  # fmt: skip
+    return ddb
+
+
+def _items(ddb: Any) -> list[dict[str, Any]]:
+    return sorted(ddb.scan(TableName="esr-ledger")["Items"], key=lambda item: (item["pk"]["S"], item["digest"]["S"]))
+
+
+def test_plan_with_the_ledger_reads_it_and_writes_nothing(images: dict[str, str], table: Any, capsys: Any) -> None:
+    before = _items(table)
+    code, out, _ = run(capsys, "plan", "--include", "^team/app$", "--table", "esr-ledger", "--output", "json")
+    assert code == 0
+    # the ledger says the tagged image was scanned an hour ago (ECR has no scan of it): not planned
+    assert {item["digest"] for item in json.loads(out)} == {images["untagged"], images["expired"]}
+    assert _items(table) == before
+
+
+def test_scan_with_the_ledger_records_what_it_learns_and_starts(
+    images: dict[str, str], table: Any, capsys: Any
+) -> None:
+    code, out, _ = run(capsys, "scan", "--include", "^team/app$", "--table", "esr-ledger", "--output", "json")
+    assert code == 0
+    assert json.loads(out)["total"]["scan_started"] == 2
+    status = {item["digest"]["S"]: item.get("scan_status", {}).get("S") for item in _items(table)}
+    assert status[images["untagged"]] == "IN_PROGRESS"
+    assert status[images["expired"]] == "IN_PROGRESS"
+    assert status[images["fresh"]] == "COMPLETE"  # learned from ECR, so the next sweep need not ask
+    assert status[images["tagged"]] == "COMPLETE"
+    assert any(item["pk"]["S"] == "config#sweep" for item in _items(table))  # the repository was swept through
+
+
+def test_scan_stops_when_the_registry_quota_is_spent(
+    images: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    from ecr_scan_reporter import scanning
+
+    real = scanning.start_scan
+    calls: list[str] = []
+
+    def start_scan(ecr: Any, repository: str, digest: str, registry_id: str | None = None) -> Any:
+        calls.append(digest)
+        if len(calls) > 1:
+            return scanning.ScanOutcome.QUOTA_EXHAUSTED
+        return real(ecr, repository, digest, registry_id)
+
+    monkeypatch.setattr(scanning, "start_scan", start_scan)
+    code, out, err = run(capsys, "scan", "--output", "json")
+    assert code == 0
+    doc = json.loads(out)
+    assert (doc["total"]["scan_started"], doc["total"]["quota_exhausted"]) == (1, 1)
+    assert len(calls) == 2  # one started, one refused, then no more attempts in any repository
+    assert len(doc["repositories"]) == 1
+    assert err.count("skipped: the daily scan quota is spent") == 2  # the two other repositories

@@ -102,9 +102,11 @@ Outcome = tuple[dict[str, Any], int]
 
 @dataclass
 class Tally:
-    """What an invocation's evaluations came to, for its metrics."""
+    """What an invocation's evaluations came to, for its metrics: each evaluation's outcome, and the types of the
+    claimed notifications it re-sent first (sent notifications too, whatever the evaluation then answered)."""
 
     outcomes: list[Outcome] = field(default_factory=list)
+    resent: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -148,7 +150,7 @@ def report_scan(
     """Report one complete or failed result that :func:`ignore_reason` lets through (see the module docstring)."""
     image = image_fields(result)
     observed = _observe(result, config) if result.status == events.COMPLETE else None
-    response = _report(result, config, remaining, image, observed)
+    response = _report(result, config, tally, remaining, image, observed)
     tally.outcomes.append((response, _suppressed(observed)))
     return response
 
@@ -158,11 +160,16 @@ def _suppressed(observed: Observed | None) -> int:
 
 
 def _report(
-    result: events.ScanResult, config: Settings, remaining: Remaining, image: dict[str, Any], observed: Observed | None
+    result: events.ScanResult,
+    config: Settings,
+    tally: Tally,
+    remaining: Remaining,
+    image: dict[str, Any],
+    observed: Observed | None,
 ) -> dict[str, Any]:
     """Evaluate one image's result and notify (with the ledger: only news)."""
     if config.ledger_table_name:
-        return _with_ledger(result, config, remaining, image, observed)
+        return _with_ledger(result, config, tally, remaining, image, observed)
 
     if observed is None:
         failure_reason = _failure_reason(result)
@@ -194,7 +201,12 @@ def _report(
 
 
 def _with_ledger(
-    result: events.ScanResult, config: Settings, remaining: Remaining, image: dict[str, Any], observed: Observed | None
+    result: events.ScanResult,
+    config: Settings,
+    tally: Tally,
+    remaining: Remaining,
+    image: dict[str, Any],
+    observed: Observed | None,
 ) -> dict[str, Any]:
     """Read findings and record, decide what is news, claim, publish, confirm (see the module docstring)."""
     assert config.ledger_table_name is not None
@@ -221,7 +233,7 @@ def _with_ledger(
                     log.emit(logger, "scan_duplicate", reason="notification_in_flight", **image)
                     return {"status": "duplicate", "reason": "notification_in_flight", **image}
                 raise NotificationInFlight(f"a notification for {result.image_digest} is being published; retry")
-            _resend_claimed(dynamodb, table, previous, result, config)
+            _resend_claimed(dynamodb, table, previous, result, config, tally)
             continue  # read the record again, claim cleared
         decision = news.decide(previous, observation, settings, now)
         if decision.stale:
@@ -284,10 +296,10 @@ def _with_ledger(
 
 
 def _resend_claimed(
-    dynamodb: Any, table: str, claimed: ledger.LedgerRecord, result: events.ScanResult, config: Settings
+    dynamodb: Any, table: str, claimed: ledger.LedgerRecord, result: events.ScanResult, config: Settings, tally: Tally
 ) -> None:
     """Publish the notification an invocation claimed and never confirmed (it died after its deadline), rendered
-    from the record, and confirm it under a fresh claim, so it goes out at least once."""
+    from the record, and confirm it under a fresh claim, so it goes out at least once (counted in ``tally``)."""
     token = str(uuid.uuid4())
     kind = claimed.pending_type
     if kind not in notify.KINDS or claimed.scan_completed_at is None:
@@ -319,6 +331,7 @@ def _resend_claimed(
         new_findings,
     )
     message_id = _publish(config, notification, {"repository": claimed.repository, "image_digest": claimed.digest})
+    tally.resent.append(kind)
     ledger.confirm_notified(dynamodb, table, claimed.registry_id, claimed.repository, claimed.digest, token, message_id)
     log.emit(
         logger,
@@ -571,7 +584,7 @@ def report_finding_events(
                     f"Inspector's findings could not be read ({observed.section and observed.section.unavailable})"
                 )
             outcome = (
-                _with_ledger(result, config, remaining, image, observed)
+                _with_ledger(result, config, tally, remaining, image, observed)
                 if config.ledger_table_name
                 else _report_observed(observed, config, image)
             )

@@ -36,9 +36,11 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
 
 
 def _measured(tally: scan_results.Tally) -> list[metrics.Metric]:
-    """Notifications sent by type; results in breach by severity; results in breach not sent because the image was
-    already notified (held back); findings hidden by suppressions."""
+    """Notifications sent by type (claimed ones re-sent included); results in breach by severity; results in breach
+    not sent because the image was already notified (held back); findings hidden by suppressions."""
     found: list[metrics.Metric] = []
+    for event_type in tally.resent:
+        found += metrics.counts({metrics.NOTIFICATIONS_SENT: 1}, {metrics.EVENT_TYPE: event_type})
     for response, suppressed in tally.outcomes:
         status, breached = response.get("status"), response.get("breached") or []
         if status in ("notified", "not_news"):

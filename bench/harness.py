@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bench import instrument, ledger_seed, moto_ecr, truth
+from bench import dynamodb, instrument, ledger_seed, moto_ecr, truth
 
 QUEUE_NAME = "ecr-scan-reporter-work"
 MAX_INVOCATIONS = 5_000  # a sweep that never finishes (no progress across continuations) stops the scenario here
@@ -116,6 +116,8 @@ def run(size_key: str, mode: str, config: Config) -> dict[str, Any]:
     clock = instrument.SimClock()
     recorder = instrument.Recorder(clock=clock, latency_ms=config.latency_ms)
     instrument.install(recorder)
+    store = dynamodb.Store()  # the ledger's DynamoDB: in memory, counted like every other call (bench.dynamodb)
+    dynamodb.install(store, on_answer=recorder.on_response)
 
     with mock_aws(), moto_ecr.patched(enrich=mode == "enriched"), instrument.simulated_retry_sleep(recorder):
         ecr_h = boto3.client("ecr", region_name=moto_ecr.REGION)
@@ -132,7 +134,7 @@ def run(size_key: str, mode: str, config: Config) -> dict[str, Any]:
         if mode in LEDGER_MODES:
             os.environ["LEDGER_TABLE_NAME"] = LEDGER_TABLE
             load_settings.cache_clear()
-            ledger_seeded = ledger_seed.create(registry, warm=mode == "ledger-warm")
+            ledger_seeded = ledger_seed.create(store, registry, warm=mode == "ledger-warm")
         setup_s = time.perf_counter() - started
 
         # --- repositories stage -----------------------------------------------------------------------------

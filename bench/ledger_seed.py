@@ -1,49 +1,37 @@
-"""The scan ledger for a benchmark scenario: the table as ``ledger.tf`` declares it, in moto, empty or warm.
+"""The scan ledger for a benchmark scenario: the table as ``ledger.tf`` declares it, in the benchmark's in-memory
+DynamoDB (:mod:`bench.dynamodb`), empty or warm.
 
 Warm = what the pipeline leaves behind: an earlier sweep went through every repository 31 days ago (its sweep
 marker), and every scan since was recorded from its event by the findings stage (one COMPLETE record per scanned
 image, at its scan time). Images never scanned have no record; the registry's ground truth pushes them within the
 last 30 days, i.e. after that sweep, as it must be (that sweep would have started them otherwise). Records are
-written into moto's backend directly (the API would cost minutes at 100,000 images); they are built with the
-library's own item layout (``ledger.to_attributes``), so the library reads exactly what it writes.
+written into the store directly (they are not the sweep's calls); they are built with the library's own item
+layout (``ledger.to_attributes``), so the library reads exactly what it writes.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, timedelta
 
-import boto3
-from moto.dynamodb.models import dynamodb_backends
-
-from bench import moto_ecr
+from bench import dynamodb, moto_ecr
 from bench.truth import Registry
 
 TABLE = "ecr-scan-reporter-ledger"
 EARLIER_SWEEP = timedelta(days=31)
 
 
-def create(registry: Registry, warm: bool) -> int:
+def create(store: dynamodb.Store, registry: Registry, warm: bool) -> int:
     """Create the table (and fill it when ``warm``); returns the number of records written."""
     from ecr_scan_reporter import ledger
 
-    client = boto3.client("dynamodb", region_name=moto_ecr.REGION)
-    client.create_table(
-        TableName=TABLE,
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "digest", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "digest", "AttributeType": "S"},
-        ],
-    )
+    table = store.create_table(TABLE, hash_key="pk", range_key="digest")
     if not warm:
         return 0
-    table = dynamodb_backends[moto_ecr.ACCOUNT][moto_ecr.REGION].get_table(TABLE)
     now = registry.now.astimezone(UTC)
     ttl = ledger.expires_at(now, registry.expiry_days)
     written = 0
     for name, images in registry.repos.items():
-        table.put_item(
+        table.put(
             {
                 "pk": {"S": ledger.SWEEP_MARKERS},
                 "digest": {"S": ledger.partition_key(moto_ecr.ACCOUNT, name)},
@@ -67,6 +55,6 @@ def create(registry: Registry, warm: bool) -> int:
                 expires_at=ttl,
             )
             attributes = {k: v for k, v in ledger.to_attributes(record).items() if v is not None}
-            table.put_item({**ledger.item_key(moto_ecr.ACCOUNT, name, image.digest), **attributes})
+            table.put({**ledger.item_key(moto_ecr.ACCOUNT, name, image.digest), **attributes})
             written += 1
     return written

@@ -330,6 +330,18 @@ def _ledger_targets(s: dict[str, Any], scope: str) -> list[dict[str, Any]]:
                 f">= 2 invocations, none over budget, 0 missed, <= {LEDGER_MEMORY_MIB} MiB",
             )
         )
+    # Writes are not reads: each records something the sweep did or learned (a scan started, so it is not started
+    # again while in flight; an image's state, so it is never looked up again; a repository swept through).
+    write_bound = s["scan_calls"] + led["lookups"] + s["repositories"]
+    out.append(
+        _target(
+            "ledger writes: one per scan started, image learned or repository swept",
+            scope,
+            led["writes"] <= write_bound,
+            f"{led['writes']:,} ({s['scan_calls']:,} scans started, {led['lookups']:,} images learned)",
+            f"<= {write_bound:,}",
+        )
+    )
     return out
 
 

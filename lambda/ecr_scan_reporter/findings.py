@@ -1,5 +1,6 @@
 """Reading an image's findings into typed records: ECR basic, ECR enhanced (AWS_NATIVE / Inspector) and Inspector's
-own findings API, all into one :class:`ImageFindings` of :class:`Finding`.
+own findings API, all into one :class:`ImageFindings` of :class:`Finding` (both defined in the pure
+``finding_types.py``, with ``SEVERITY_ORDER``, and importable from here too).
 
 - :func:`read_image_findings`: DescribeImageScanFindings by ``imageDigest``, every page. Basic scanning lists
   ``findings`` (``name``, ``uri``, ``severity``, ``attributes`` such as ``package_name``, ``package_version``,
@@ -17,15 +18,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from botocore.exceptions import ClientError
 
-#: ECR's severities, most severe first (Inspector's UNTRIAGED is reported as UNDEFINED, as ECR does).
-SEVERITY_ORDER: tuple[str, ...] = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
+# The types live in a pure module (the renderer needs them without botocore); importers here keep working.
+from ecr_scan_reporter.finding_types import SEVERITY_ORDER, Finding, ImageFindings, Origin
+
 ECR_PAGE_SIZE: Final = 1000  # DescribeImageScanFindings maximum
 INSPECTOR_PAGE_SIZE: Final = 100  # ListFindings maximum
 #: Scan statuses whose ``description`` explains why there are no findings.
@@ -35,41 +36,9 @@ FAILURE_STATUSES: frozenset[str] = frozenset(
 _NOT_FOUND = {"RepositoryNotFoundException", "ImageNotFoundException", "ScanNotFoundException"}
 _NO_FIX = {None, "NotAvailable", "None", "N/A"}  # Inspector writes "NotAvailable" when no fixed version is known
 
-Origin = Literal["basic", "enhanced", "inspector2"]
-
 
 class FindingsNotFound(LookupError):
     """The repository, the image or its scan does not exist (ECR's error code is in the message)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One vulnerability in one image. Several vulnerable packages of one finding are joined with ``", "`` in
-    ``package_name`` (and in ``package_version`` / ``fixed_in`` when they differ), as Inspector's titles do."""
-
-    id: str  # the finding's name: a CVE id (or the vendor's id, e.g. ALAS-2024-1234)
-    severity: str  # one of SEVERITY_ORDER
-    package_name: str | None = None
-    package_version: str | None = None
-    fixed_in: str | None = None  # None when no fixed version is known
-    url: str | None = None  # the vendor's / NVD's page about the vulnerability
-    score: float | None = None  # CVSS base score (Inspector's score for enhanced findings) when reported
-    epss: float | None = None  # EPSS probability when reported (Inspector)
-    origin: Origin = "basic"
-    finding_arn: str | None = None  # Inspector's finding ARN (enhanced / inspector2)
-
-
-@dataclass(frozen=True, slots=True)
-class ImageFindings:
-    findings: tuple[Finding, ...]
-    status: str | None  # imageScanStatus.status (COMPLETE, ACTIVE, FAILED, ...); ACTIVE for Inspector's findings
-    completed_at: datetime | None  # imageScanCompletedAt; for Inspector, the latest update of its findings
-    severity_counts: Mapping[str, int]  # as the scanner reported them (ECR: findingSeverityCounts)
-    failure_reason: str | None = None  # imageScanStatus.description when the status is a failure
-
-    @property
-    def total(self) -> int:
-        return len(self.findings)
 
 
 def read_image_findings(ecr: Any, registry_id: str | None, repository: str, digest: str) -> ImageFindings:

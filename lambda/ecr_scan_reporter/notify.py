@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 from ecr_scan_reporter.config import SEVERITIES
 from ecr_scan_reporter.events import ALL_SEVERITIES, ScanResult
-from ecr_scan_reporter.findings import SEVERITY_ORDER, Finding
+from ecr_scan_reporter.finding_types import SEVERITY_ORDER, Finding
 
 Kind = Literal["threshold_breached", "scan_failed", "resolved", "reminder"]
 KINDS: tuple[Kind, ...] = ("threshold_breached", "scan_failed", "resolved", "reminder")

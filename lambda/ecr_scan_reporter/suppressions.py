@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from ecr_scan_reporter.config import ConfigError, parse_regex
 
-if TYPE_CHECKING:  # a type only: this module stays free of the AWS-reading modules
-    from ecr_scan_reporter.findings import Finding
+if TYPE_CHECKING:  # a type only
+    from ecr_scan_reporter.finding_types import Finding
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

@@ -312,3 +312,49 @@ def test_findings_handler_counts_suppressed_findings(
     assert found[("FindingsSuppressed", (fn,))] == 1
     assert found[("ImagesInBreach", (fn, ("Severity", "HIGH")))] == 1
     assert ("ImagesInBreach", (fn, ("Severity", "CRITICAL"))) not in found
+
+
+def test_findings_handler_counts_a_claimed_notification_resent_by_the_retry(
+    inbox: Any,  # noqa: F811 (the imported fixture)
+    reader: Any,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An invocation died between its claim and SNS accepting the message; the retry (after the claim's deadline)
+    sends the claimed notification first: a notification sent, whatever the retry itself answers."""
+    from dataclasses import replace
+
+    import boto3
+    import test_handler_findings_alerts as alerts
+    from conftest import REGION
+
+    from ecr_scan_reporter import ledger, scan_results
+
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "prefix-findings")
+    monkeypatch.setenv("METRICS_NAMESPACE", "Test/ECR")
+    load_settings.cache_clear()
+    reader.by_digest[alerts.DIGEST] = [alerts.CRIT]
+    event = alerts.ecr_event({"CRITICAL": 1})
+    publish = scan_results.notify.publish
+
+    def crash(*args: Any, **kwargs: Any) -> str:
+        raise RuntimeError("killed before SNS accepted the message")
+
+    monkeypatch.setattr(scan_results.notify, "publish", crash)
+    with pytest.raises(RuntimeError):
+        findings.handler(event, None)
+    monkeypatch.setattr(scan_results.notify, "publish", publish)
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    claimed = ledger.get_record(dynamodb, alerts.TABLE, ACCOUNT, "team/api", alerts.DIGEST)
+    assert claimed is not None
+    assert claimed.pending_type == "threshold_breached"
+    expired = replace(claimed, pending_until=datetime.now(UTC) - timedelta(seconds=1))
+    assert ledger.put_record(dynamodb, alerts.TABLE, expired, claimed.revision) is not None  # the deadline passed
+    capsys.readouterr()
+
+    assert findings.handler(event, None)["status"] == "duplicate"  # the retry: its own result is the claimed one
+    assert len(inbox()) == 1  # the claimed notification, sent by the retry
+    fn = ("FunctionName", "prefix-findings")
+    assert emf.values(emf.parse(capsys.readouterr().out)) == {
+        ("NotificationsSent", (("EventType", "threshold_breached"), fn)): 1
+    }

@@ -1,117 +1,47 @@
-"""Findings stage: an ECR / Inspector scan event -> maybe one SNS notification.
+"""Findings stage entry point: an ECR / Inspector scan event (EventBridge, asynchronous), or an SQS batch of
+``Inspector2 Finding`` events from the buffer queue -> ``scan_results.py`` (what happens to a scan result).
 
-parse (events.py) -> decide (policy.py) -> act (ECR for a failure reason, SNS via notify.py) -> a small dict:
-``{"status": "notified" | "below_threshold" | "ignored" | "rejected", ...}`` and one JSON log line per decision.
-
-With the scan ledger (``LEDGER_TABLE_NAME``): parse -> read the image's findings (findings.py) -> read the image's
-record (ledger.py) -> decide (news.py, pure) -> claim -> publish -> confirm. Statuses then also include
-``"duplicate"`` (not newer than the recorded result) and ``"not_news"`` (recorded, nothing to notify).
-
-No alert lost, none duplicated: the record is written *before* publishing, with a pending claim (token, type,
-new findings, valid until this invocation's deadline), conditionally on the revision that was read, so of two
-concurrent deliveries of one event exactly one claims it; the other answers ``duplicate``. After SNS accepts the
-message the claim is confirmed (cleared). If the function dies between claim and confirm, Lambda retries the event
-after the deadline has passed: the retry finds the expired claim and publishes the claimed notification (rendered
-from the record) before anything else, so it is sent at least once; it is sent twice only if the function died
-after SNS accepted it and before the confirm. A different, newer result arriving while a claim is live raises
-(Lambda retries it later), so results are evaluated in order.
-
-The findings and accepted risks (issue 10): for a complete scan the image's findings are read (ECR's
-DescribeImageScanFindings for basic scanning, Inspector's ListFindings for enhanced scanning, which also gives the
-LOW count an ``Inspector2 Scan`` event leaves out), the suppressions (``suppressions.py``, stored in the ledger
-table) remove the accepted ones, and the counts compared with the thresholds are the reported counts less the
-suppressed findings. The notification lists the most severe remaining findings and names expired suppressions.
-When the findings cannot be read the reported counts decide and the message says so.
-
-``Inspector2 Finding`` events (one per finding, in bursts) arrive through a buffer queue as SQS batches: the
-batch is grouped by image, each image is reported once from Inspector's active findings (the ledger then notifies
-only what changed), and only the messages of images that could not be reported are returned as batch item
-failures (retried, then dead-lettered).
-
-Delivery: the chat form goes to ``CHAT_TOPIC_ARN`` as well. A publish SNS refuses for good (InvalidParameter:
-nothing a retry can fix) is logged as ``notification_undeliverable`` with the image and replaced by a short
-plain-text notice on the same topic, so a person still hears of it; only if that fails too does the invocation
-fail (Lambda's bounded retries, then the failed-events queue), never an endless loop.
-
-A malformed event is logged and answered with ``rejected``, never raised: EventBridge invokes this function
-asynchronously, and raising would retry the same bad event. AWS errors while publishing do raise (a retry may
-succeed); a bad configuration raises ConfigError on the first invocation.
+A scan event is answered with a small dict, ``{"status": "notified" | "below_threshold" | "duplicate" |
+"not_news" | "ignored" | "rejected", ...}``. A malformed event is logged (``scan_event_rejected``) and answered with
+``rejected``, never raised: raising would make Lambda retry the same bad event. AWS errors while reporting do raise
+(a retry may succeed); a bad configuration raises ConfigError on the first invocation. A batch is answered with an
+SQS partial batch response: malformed messages and the messages of images that could not be reported are its
+failures (retried, then dead-lettered). Each invocation ends with one emit_metrics().
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
-import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from ecr_scan_reporter import aws, events, ledger, log, metrics, news, notify, policy, suppression_store, suppressions
-from ecr_scan_reporter import findings as image_findings
-from ecr_scan_reporter.config import SEVERITIES, Settings
+from ecr_scan_reporter import events, log, metrics, scan_results
+from ecr_scan_reporter.config import Settings
 from ecr_scan_reporter.handlers import emit_metrics, load_settings
 
 logger = log.get_logger(__name__)
-#: How long a claim lasts when the invocation's deadline is unknown (no Lambda context): the function's timeout.
-DEFAULT_CLAIM_SECONDS = 60
-WRITE_ATTEMPTS = 3
-#: An Inspector2 Finding batch stops starting images when less time than this is left (the rest are retried).
-FINDING_EVENTS_RESERVE_MS = 15_000
-#: SNS errors no retry can fix: the message itself is refused.
-UNDELIVERABLE_CODES = frozenset({"InvalidParameter", "InvalidParameterValue"})
-
-
-class UndeliverableNotification(RuntimeError):
-    """SNS refused the notification and the short notice replacing it: the invocation fails (bounded retries,
-    then the failed-events queue or the buffer's dead-letter queue)."""
-
-
-@dataclass(frozen=True)
-class Observed:
-    """A result as the findings stage evaluates it: ``result`` carries the counts compared with the thresholds
-    (suppressed findings removed; a severity nobody reported absent); ``findings`` the remaining findings at
-    thresholded severities (id -> severity) or None when unknown; ``section`` what the message lists."""
-
-    result: events.ScanResult
-    findings: dict[str, str] | None
-    section: notify.FindingsSection | None
-
-
-#: Findings recorded per image at most (the most severe first): a DynamoDB item holds 400 KB, and the record
-#: keeps the findings and the notified ones.
-RECORDED_FINDINGS_MAX = 4_000
-
-
-class NotificationInFlight(RuntimeError):
-    """Another invocation is publishing a notification for an older result of this image: retry later."""
-
-
-class LedgerContention(RuntimeError):
-    """The image's record kept changing between read and write: retry later."""
-
-
-#: What one evaluation of an image came to, for the metrics: its answer and the findings suppressions hid.
-Outcome = tuple[dict[str, Any], int]
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
     config = load_settings("sns_topic_arn")
-    outcomes: list[Outcome] = []
-    response = _handle(event, context, config, outcomes)
-    emit_metrics(context, config, _measured(outcomes))
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    remaining = remaining if callable(remaining) else None
+    tally = scan_results.Tally()
+    if isinstance(event, dict) and isinstance(event.get("Records"), list):
+        response = _finding_events(event["Records"], config, remaining, tally)
+    else:
+        response = _scan_event(event, config, remaining, tally)
+    emit_metrics(context, config, _measured(tally))
     return response
 
 
-def _measured(outcomes: list[Outcome]) -> list[metrics.Metric]:
-    """Notifications sent by type; results in breach by severity; results in breach not sent because the image was
-    already notified (held back); findings hidden by suppressions."""
+def _measured(tally: scan_results.Tally) -> list[metrics.Metric]:
+    """Notifications sent by type (claimed ones re-sent included); results in breach by severity; results in breach
+    not sent because the image was already notified (held back); findings hidden by suppressions."""
     found: list[metrics.Metric] = []
-    for response, suppressed in outcomes:
+    for event_type in tally.resent:
+        found += metrics.counts({metrics.NOTIFICATIONS_SENT: 1}, {metrics.EVENT_TYPE: event_type})
+    for response, suppressed in tally.outcomes:
         status, breached = response.get("status"), response.get("breached") or []
         if status in ("notified", "not_news"):
             found += [m for s in breached for m in metrics.counts({metrics.IMAGES_IN_BREACH: 1}, {metrics.SEVERITY: s})]
@@ -125,9 +55,9 @@ def _measured(outcomes: list[Outcome]) -> list[metrics.Metric]:
     return found
 
 
-def _handle(event: Any, context: Any, config: Settings, outcomes: list[Outcome]) -> dict[str, Any]:
-    if isinstance(event, dict) and isinstance(event.get("Records"), list):
-        return _finding_events(event["Records"], config, context, outcomes)
+def _scan_event(
+    event: Any, config: Settings, remaining: scan_results.Remaining, tally: scan_results.Tally
+) -> dict[str, Any]:
     try:
         result = events.parse(event)
     except events.MalformedEvent as exc:
@@ -136,517 +66,49 @@ def _handle(event: Any, context: Any, config: Settings, outcomes: list[Outcome])
     except events.UnsupportedEvent as exc:
         log.emit(logger, "scan_event_ignored", reason=str(exc), **_envelope(event))
         return {"status": "ignored", "reason": str(exc)}
-
-    image = {
-        "repository": result.repository,
-        "registry_id": result.registry_id,
-        "image_digest": result.image_digest,
-        "image_tags": list(result.image_tags),
-        "scan_source": result.source,
-        "scan_status": result.status,
-    }
-    reason = _ignore_reason(result, config)
+    reason = scan_results.ignore_reason(result, config)
     if reason:
+        image = scan_results.image_fields(result)
         log.emit(logger, "scan_event_ignored", reason=reason, **image)
         return {"status": "ignored", "reason": reason, **image}
-
-    observed = _observe(result, config) if result.status == events.COMPLETE else None
-    response = _report(result, config, context, image, observed)
-    outcomes.append((response, _suppressed(observed)))
-    return response
+    return scan_results.report_scan(result, config, tally, remaining)
 
 
-def _suppressed(observed: Observed | None) -> int:
-    return observed.section.suppressed if observed is not None and observed.section is not None else 0
-
-
-def _report(
-    result: events.ScanResult, config: Settings, context: Any, image: dict[str, Any], observed: Observed | None
+def _finding_events(
+    records: list[Any], config: Settings, remaining: scan_results.Remaining, tally: scan_results.Tally
 ) -> dict[str, Any]:
-    """Evaluate one image's result and notify (with the ledger: only news)."""
-    if config.ledger_table_name:
-        return _with_ledger(result, config, context, image, observed)
-
-    if observed is None:
-        failure_reason = _failure_reason(result)
-        notification = notify.render(result, [], config.severity_thresholds, "scan_failed", failure_reason)
-        breached: list[str] = []
-    else:
-        result = observed.result
-        breached = policy.evaluate_thresholds(result.severity_counts, config.severity_thresholds)
-        if not breached:
-            counts = dict(result.severity_counts)
-            log.emit(logger, "scan_below_threshold", severity_counts=counts, **image)
-            return {"status": "below_threshold", **image}
-        notification = notify.render(
-            result, breached, config.severity_thresholds, "threshold_breached", section=observed.section
-        )
-
-    message_id = _publish(config, notification, image)
-    event_type = notification.attributes["event_type"]
-    log.emit(
-        logger,
-        "scan_notified",
-        event_type=event_type,
-        breached=breached,
-        severity_counts=dict(result.severity_counts),
-        message_id=message_id,
-        **image,
-    )
-    return {"status": "notified", "event_type": event_type, "breached": breached, "message_id": message_id, **image}
-
-
-def _with_ledger(
-    result: events.ScanResult, config: Settings, context: Any, image: dict[str, Any], observed: Observed | None
-) -> dict[str, Any]:
-    """Read findings and record, decide what is news, claim, publish, confirm (see the module docstring)."""
-    assert config.ledger_table_name is not None
-    assert config.sns_topic_arn is not None
-    table, dynamodb = config.ledger_table_name, aws.client("dynamodb")
-    now = datetime.now(UTC)
-    failure_reason = _failure_reason(result) if result.status == events.FAILED else None
-    if observed is not None:
-        result = observed.result
-    observation = news.Observation(
-        status=result.status,
-        completed_at=result.scan_completed_at,
-        severity_counts=result.severity_counts,
-        findings=observed.findings if observed is not None else None,
-        failure_reason=failure_reason,
-    )
-    key = (result.registry_id, result.repository, result.image_digest)
-    settings = news.NewsSettings.from_settings(config)
-    for _ in range(WRITE_ATTEMPTS):
-        previous = ledger.get_record(dynamodb, table, *key)
-        if previous is not None and previous.pending_token:
-            if previous.pending_until is not None and previous.pending_until > now:
-                if previous.scan_completed_at == observation.completed_at:
-                    log.emit(logger, "scan_duplicate", reason="notification_in_flight", **image)
-                    return {"status": "duplicate", "reason": "notification_in_flight", **image}
-                raise NotificationInFlight(f"a notification for {result.image_digest} is being published; retry")
-            _resend_claimed(dynamodb, table, previous, result, config)
-            continue  # read the record again, claim cleared
-        decision = news.decide(previous, observation, settings, now)
-        if decision.stale:
-            log.emit(logger, "scan_duplicate", reason="not_newer_than_recorded", **image)
-            return {"status": "duplicate", "reason": "not_newer_than_recorded", **image}
-        token = str(uuid.uuid4()) if decision.notify else None
-        record = ledger.result_record(
-            previous,
-            registry_id=result.registry_id,
-            repository=result.repository,
-            digest=result.image_digest,
-            image_tags=result.image_tags,
-            source=result.source,
-            status=result.status,
-            completed_at=observation.completed_at,
-            severity_counts=result.severity_counts,
-            findings=observation.findings,
-            failure_reason=failure_reason,
-            breached=decision.breached,
-            notified_findings=decision.notified_findings,
-            notify=decision.notify,
-            now=now,
-            ttl=ledger.expires_at(now, config.scan_expiry_days),
-            pending_token=token,
-            pending_until=now + _claim_duration(context) if token else None,
-            pending_new_findings=dict(decision.new_findings),
-        )
-        written = ledger.put_record(dynamodb, table, record, previous.revision if previous else None)
-        if written is not None:
-            break
-    else:
-        raise LedgerContention(f"the ledger record of {result.image_digest} changed {WRITE_ATTEMPTS} times; retry")
-
-    fields = {**image, "reason": decision.reason, "breached": list(decision.breached)}
-    if decision.notify is None or token is None:
-        log.emit(logger, "scan_not_news", severity_counts=dict(result.severity_counts), **fields)
-        return {"status": "not_news", **fields}
-    notification = notify.render(
-        result,
-        decision.breached,
-        config.severity_thresholds,
-        decision.notify,  # type: ignore[arg-type]
-        failure_reason,
-        decision.new_findings,
-        section=observed.section if observed is not None and decision.notify != "resolved" else None,
-    )
-    message_id = _publish(config, notification, image)
-    confirmed = ledger.confirm_notified(dynamodb, table, *key, token, message_id)
-    log.emit(
-        logger,
-        "scan_notified",
-        event_type=decision.notify,
-        new_findings=[i for i, _ in decision.new_findings],
-        severity_counts=dict(result.severity_counts),
-        message_id=message_id,
-        confirmed=confirmed,
-        **fields,
-    )
-    return {"status": "notified", "event_type": decision.notify, "message_id": message_id, **fields}
-
-
-def _resend_claimed(
-    dynamodb: Any, table: str, claimed: ledger.LedgerRecord, result: events.ScanResult, config: Settings
-) -> None:
-    """Publish the notification an invocation claimed and never confirmed (it died after its deadline), rendered
-    from the record, and confirm it under a fresh claim, so it goes out at least once."""
-    token = str(uuid.uuid4())
-    kind = claimed.pending_type
-    if kind not in notify.KINDS or claimed.scan_completed_at is None:
-        kind = None  # nothing that can be rendered was claimed: clear the claim
-    fresh = ledger.put_record(dynamodb, table, dataclasses.replace(claimed, pending_token=token), claimed.revision)
-    if fresh is None:
-        return  # someone else took it over first: read again
-    if kind is None or claimed.scan_completed_at is None:
-        ledger.confirm_notified(dynamodb, table, claimed.registry_id, claimed.repository, claimed.digest, token, "")
-        return
-    recorded = events.ScanResult(
-        source=claimed.source if claimed.source in ("ecr", "inspector2") else result.source,  # type: ignore[arg-type]
-        status=claimed.scan_status,
-        repository=claimed.repository,
-        registry_id=claimed.registry_id,
-        region=result.region,
-        image_digest=claimed.digest,
-        image_tags=claimed.image_tags,
-        severity_counts=claimed.severity_counts,
-        scan_completed_at=claimed.scan_completed_at,
-    )
-    new_findings = sorted(claimed.pending_new_findings.items(), key=news.finding_order)
-    notification = notify.render(
-        recorded,
-        claimed.breached,
-        config.severity_thresholds,
-        kind,  # type: ignore[arg-type]
-        claimed.failure_reason,
-        new_findings,
-    )
-    message_id = _publish(config, notification, {"repository": claimed.repository, "image_digest": claimed.digest})
-    ledger.confirm_notified(dynamodb, table, claimed.registry_id, claimed.repository, claimed.digest, token, message_id)
-    log.emit(
-        logger,
-        "scan_notified",
-        event_type=kind,
-        reason="claim_expired_resent",
-        repository=claimed.repository,
-        image_digest=claimed.digest,
-        message_id=message_id,
-    )
-
-
-def _publish(config: Settings, notification: notify.Notification, image: Mapping[str, Any]) -> str:
-    """Publish to the topic (and the chat topic); returns the topic's message id. A message SNS refuses for good is
-    replaced by a short notice (see the module docstring)."""
-    assert config.sns_topic_arn is not None
-    sns = aws.client("sns", region=config.sns_topic_arn.split(":")[3])
-    try:
-        message_id = notify.publish(sns, config.sns_topic_arn, notification)
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code not in UNDELIVERABLE_CODES:
-            raise  # throttling, an outage: Lambda retries the event
-        message_id = _publish_notice(sns, config.sns_topic_arn, notification, image, exc)
-    if config.chat_topic_arn:
-        _publish_chat(config.chat_topic_arn, notification, image)
-    return message_id
-
-
-def _publish_notice(
-    sns: Any, topic_arn: str, notification: notify.Notification, image: Mapping[str, Any], error: ClientError
-) -> str:
-    """Log the refused notification and send a short plain-text notice in its place; raise if that fails too."""
-    reason = f"{error.response.get('Error', {}).get('Code')}: {error.response.get('Error', {}).get('Message', '')}"
-    log.emit(
-        logger,
-        "notification_undeliverable",
-        logging.ERROR,
-        error=reason,
-        retryable=False,
-        subject=notification.subject,
-        size=notify.message_size(notification),
-        **image,
-    )
-    repository = str(image.get("repository", "?"))
-    digest = str(image.get("image_digest", "?"))
-    text = (
-        f"A notification ({notification.attributes.get('event_type')}) about {repository}@{digest} could not be "
-        f"delivered: SNS refused it ({reason}).\n\nSubject: {notification.subject}\n"
-        "The findings function's log has the details (event notification_undeliverable).\n"
-    )
-    try:
-        response = sns.publish(
-            TopicArn=topic_arn,
-            Subject=notification.subject[:80].rstrip() + " (undelivered)",
-            Message=text,
-            **(
-                {"MessageGroupId": repository[:128], "MessageDeduplicationId": digest[-64:]}
-                if topic_arn.endswith(".fifo")
-                else {}
-            ),
-        )
-    except (BotoCoreError, ClientError) as exc:
-        raise UndeliverableNotification(f"SNS refused the notification ({reason}) and the notice ({exc})") from exc
-    return str(response["MessageId"])
-
-
-def _publish_chat(topic_arn: str, notification: notify.Notification, image: Mapping[str, Any]) -> None:
-    """The chat form; a failure is logged (the notification itself went out) and does not fail the event."""
-    try:
-        sns = aws.client("sns", region=topic_arn.split(":")[3])
-        message_id = notify.publish_chat(sns, topic_arn, notification)
-    except (BotoCoreError, ClientError) as exc:
-        log.emit(logger, "chat_notification_failed", logging.ERROR, error=str(exc), topic_arn=topic_arn, **image)
-        return
-    log.emit(logger, "chat_notified", message_id=message_id, **image)
-
-
-def _claim_duration(context: Any) -> timedelta:
-    """Until this invocation's deadline: after it, the claimant is known to be gone."""
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    return timedelta(milliseconds=remaining()) if callable(remaining) else timedelta(seconds=DEFAULT_CLAIM_SECONDS)
-
-
-def _observe(result: events.ScanResult, config: Settings) -> Observed:
-    """Read the image's findings and the accepted risks; the counts to compare with the thresholds and what the
-    message lists. Never raises for an unreadable findings list or suppressions: the reported counts then
-    decide, and the message says what is missing."""
-    unavailable: str | None = None
-    found: image_findings.ImageFindings | None = None
-    try:
-        found = _read_findings(result)
-    except (BotoCoreError, ClientError, LookupError, RuntimeError) as exc:
-        unavailable = _short_error(exc)
-        log.emit(
-            logger,
-            "scan_findings_unavailable",
-            logging.WARNING,
-            error=str(exc),
-            repository=result.repository,
-            image_digest=result.image_digest,
-        )
-    extra: dict[str, Any] = {}
-    if found is None:
-        unknown = [
-            s for s in SEVERITIES if config.severity_thresholds.get(s) is not None and s not in result.severity_counts
-        ]
-        if unknown:  # e.g. LOW of an Inspector2 Scan event: not reported, so not evaluated (never taken as 0)
-            log.emit(
-                logger,
-                "threshold_not_evaluated",
-                logging.WARNING,
-                severities=unknown,
-                reason="the scanner did not report these counts and its findings could not be read",
-                repository=result.repository,
-                image_digest=result.image_digest,
-            )
-        return Observed(
-            result, None, notify.FindingsSection(limit=config.findings_in_notification, unavailable=unavailable)
-        )
-
-    entries: tuple[suppressions.Suppression, ...] = ()
-    if config.suppressions_sha256 and config.ledger_table_name:
-        try:
-            entries = suppression_store.load(
-                aws.client("dynamodb"), config.ledger_table_name, config.suppressions_sha256
-            )
-        except (BotoCoreError, ClientError, suppression_store.SuppressionsUnavailable) as exc:
-            extra["suppressions_unavailable"] = _short_error(exc)
-            log.emit(logger, "suppressions_unavailable", logging.ERROR, error=str(exc), repository=result.repository)
-    applied = suppressions.apply(found.findings, result.repository, entries, datetime.now(UTC).date())
-    counts = _effective_counts(result.severity_counts, found, applied)
-    kept = {f.id: f.severity for f in applied.kept if f.severity in SEVERITIES}
-    if len(kept) > RECORDED_FINDINGS_MAX:
-        log.emit(
-            logger,
-            "scan_findings_truncated",
-            logging.WARNING,
-            findings=len(kept),
-            kept=RECORDED_FINDINGS_MAX,
-            repository=result.repository,
-            image_digest=result.image_digest,
-        )
-        kept = dict(sorted(kept.items(), key=news.finding_order)[:RECORDED_FINDINGS_MAX])
-    if applied.suppressed or applied.expired:
-        log.emit(
-            logger,
-            "suppressions_applied",
-            suppressed=sorted({f.id for f, _ in applied.suppressed}),
-            expired=sorted({e.vulnerability_id for e in applied.expired}),
-            repository=result.repository,
-            image_digest=result.image_digest,
-        )
-    section = notify.FindingsSection(
-        findings=applied.kept,
-        limit=config.findings_in_notification,
-        suppressed=applied.suppressed_count,
-        expired=[e.describe() for e in applied.expired],
-        extra=extra,
-    )
-    return Observed(dataclasses.replace(result, severity_counts=counts), kept, section)
-
-
-def _read_findings(result: events.ScanResult) -> image_findings.ImageFindings:
-    """Enhanced scanning: Inspector's active findings of the image (they include LOW); basic: ECR's list."""
-    if result.source == "inspector2":
-        client = aws.client("inspector2", region=result.region)
-        return image_findings.read_inspector_findings(
-            client, result.registry_id, result.repository, result.image_digest
-        )
-    client = aws.client("ecr", region=result.region)
-    return image_findings.read_image_findings(client, result.registry_id, result.repository, result.image_digest)
-
-
-def _effective_counts(
-    reported: Mapping[str, int], found: image_findings.ImageFindings, applied: suppressions.Applied
-) -> dict[str, int]:
-    """Per severity: the count the event reported, or (when it reported none for that severity, like LOW in an
-    Inspector2 Scan event) the count of the findings read; less the suppressed findings of that severity."""
-    from_findings = image_findings.count_by_severity(found.findings)
-    suppressed = image_findings.count_by_severity(f for f, _ in applied.suppressed)
-    counts: dict[str, int] = {}
-    for severity in image_findings.SEVERITY_ORDER:
-        if severity in reported:
-            base = reported[severity]
-        elif severity in from_findings or severity in SEVERITIES:
-            base = from_findings.get(severity, 0)  # the findings list is complete: absent there means none
-        else:
-            continue
-        counts[severity] = max(base - suppressed.get(severity, 0), 0)
-    return counts
-
-
-def _short_error(exc: BaseException) -> str:
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        return f"{error.get('Code', 'error')}: {error.get('Message', '')}".strip(": ")
-    return str(exc) or type(exc).__name__
-
-
-# --- Inspector2 Finding events: SQS batches from the buffer queue ---------------------------------------------------
-
-
-def _finding_events(records: list[Any], config: Settings, context: Any, outcomes: list[Outcome]) -> dict[str, Any]:
-    """Group the batch by image; report each image once; return the messages of images that failed."""
-    groups: dict[tuple[str, str, str, str], list[tuple[str, events.FindingEvent]]] = {}
+    """Parse each message; a malformed one is a batch item failure (retried, then dead-lettered: a person sees it)."""
+    parsed: list[tuple[str, events.FindingEvent]] = []
     failures: list[dict[str, str]] = []
-    summary = {"images": 0, "notified": 0, "ignored": 0, "rejected": 0, "failed": 0}
+    rejected = ignored = 0
     for record in records:
         message_id = str(record.get("messageId", "")) if isinstance(record, dict) else ""
         try:
-            body = json.loads(record["body"])
-            parsed = events.parse_finding_event(body)
+            parsed.append((message_id, events.parse_finding_event(json.loads(record["body"]))))
         except (KeyError, TypeError, ValueError) as exc:
-            is_unsupported = isinstance(exc, events.UnsupportedEvent)
-            level = logging.INFO if is_unsupported else logging.ERROR
-            name = "finding_event_ignored" if is_unsupported else "finding_event_rejected"
-            log.emit(logger, name, level, problem=str(exc), message_id=message_id)
-            summary["ignored" if is_unsupported else "rejected"] += 1
-            if not is_unsupported and message_id:
-                failures.append({"itemIdentifier": message_id})  # retried, then dead-lettered: a person sees it
-            continue
-        if not policy.repository_selected(parsed.repository, config.include_regex, config.exclude_regex):
-            summary["ignored"] += 1
-            continue
-        groups.setdefault(parsed.image_key, []).append((message_id, parsed))
-
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    summary["deferred"] = 0
-    for index, image_events in enumerate(groups.values()):
-        if index and callable(remaining) and remaining() < FINDING_EVENTS_RESERVE_MS:
-            # Out of time: the rest go back to the queue and come again (a large burst spans invocations).
-            later = list(groups.values())[index:]
-            summary["deferred"] = len(later)
-            failures += [{"itemIdentifier": m} for group in later for m, _ in group if m]
-            log.emit(logger, "finding_events_deferred", images=len(later), reason="invocation running out of time")
-            break
-        summary["images"] += 1
-        latest = max((e for _, e in image_events), key=lambda e: e.time)
-        result = events.ScanResult(
-            source="inspector2",
-            status=events.COMPLETE,
-            repository=latest.repository,
-            registry_id=latest.registry_id,
-            region=latest.region,
-            image_digest=latest.image_digest,
-            image_tags=latest.image_tags,
-            severity_counts={},  # Inspector's active findings of the image give every count
-            scan_completed_at=latest.time,
-        )
-        image = {
-            "repository": result.repository,
-            "registry_id": result.registry_id,
-            "image_digest": result.image_digest,
-            "image_tags": list(result.image_tags),
-            "scan_source": "inspector2",
-            "finding_events": len(image_events),
-            "finding_ids": sorted({e.finding_id for _, e in image_events})[:50],
-        }
-        try:
-            observed = _observe(result, config)
-            if observed.findings is None:
-                raise RuntimeError(
-                    f"Inspector's findings could not be read ({observed.section and observed.section.unavailable})"
-                )
-            outcome = (
-                _with_ledger(result, config, context, image, observed)
-                if config.ledger_table_name
-                else _report_observed(observed, config, image)
+            unsupported = isinstance(exc, events.UnsupportedEvent)
+            name = "finding_event_ignored" if unsupported else "finding_event_rejected"
+            log.emit(
+                logger, name, logging.INFO if unsupported else logging.ERROR, problem=str(exc), message_id=message_id
             )
-        except Exception as exc:  # one image's failure must not lose the others' reports
-            summary["failed"] += 1
-            log.emit(logger, "finding_events_failed", logging.ERROR, error=str(exc), **image)
-            failures += [{"itemIdentifier": m} for m, _ in image_events if m]
-            continue
-        outcomes.append((outcome, _suppressed(observed)))
-        if outcome.get("status") == "notified":
-            summary["notified"] += 1
-    log.emit(logger, "finding_events_batch", records=len(records), **summary)
-    return {"batchItemFailures": failures}
-
-
-def _report_observed(observed: Observed, config: Settings, image: dict[str, Any]) -> dict[str, Any]:
-    """Without a ledger: notify when the image breaches (every batch that sees it)."""
-    breached = policy.evaluate_thresholds(observed.result.severity_counts, config.severity_thresholds)
-    if not breached:
-        return {"status": "below_threshold", **image}
-    notification = notify.render(
-        observed.result, breached, config.severity_thresholds, "threshold_breached", section=observed.section
-    )
-    message_id = _publish(config, notification, image)
+            if unsupported:
+                ignored += 1
+            else:
+                rejected += 1
+                failures += [{"itemIdentifier": message_id}] if message_id else []
+    report = scan_results.report_finding_events(parsed, config, tally, remaining)
     log.emit(
-        logger, "scan_notified", event_type="threshold_breached", breached=breached, message_id=message_id, **image
+        logger,
+        "finding_events_batch",
+        records=len(records),
+        images=report.images,
+        notified=report.notified,
+        ignored=ignored + report.ignored,
+        rejected=rejected,
+        failed=report.failed,
+        deferred=report.deferred,
     )
-    return {"status": "notified", "message_id": message_id, **image}
-
-
-def _ignore_reason(result: events.ScanResult, config: Settings) -> str | None:
-    if result.status not in (events.COMPLETE, events.FAILED):
-        return f"scan status {result.status} is neither complete nor failed"
-    if not policy.repository_selected(result.repository, config.include_regex, config.exclude_regex):
-        return "repository not selected by REPOSITORY_INCLUDE_REGEX / REPOSITORY_EXCLUDE_REGEX"
-    if result.status == events.FAILED and not config.notify_on_scan_failure:
-        return "scan failed and NOTIFY_ON_SCAN_FAILURE is false"
-    return None
-
-
-def _failure_reason(result: events.ScanResult) -> str:
-    """ECR's description of the failed scan (findings.read_image_findings, the one reader of an image's scan), or
-    ``"unknown"`` when ECR cannot say (the error is logged)."""
-    try:
-        found = image_findings.read_image_findings(
-            aws.client("ecr", region=result.region), result.registry_id, result.repository, result.image_digest
-        )
-    except (BotoCoreError, ClientError, LookupError, RuntimeError) as exc:
-        log.emit(
-            logger,
-            "scan_failure_reason_unavailable",
-            logging.WARNING,
-            error=str(exc),
-            repository=result.repository,
-            image_digest=result.image_digest,
-        )
-        return "unknown"
-    return found.failure_reason or "unknown"
+    return {"batchItemFailures": failures + report.failures}
 
 
 def _envelope(event: Any) -> dict[str, Any]:

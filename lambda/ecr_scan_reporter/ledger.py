@@ -14,7 +14,8 @@ Every write is conditional, so a late, repeated or concurrent event is harmless:
 - :func:`record_scan_state` (images stage) records what DescribeImageScanFindings said about an image the ledger
   did not know, unless a newer result is already recorded.
 
-Times are stored as epoch seconds (numbers, millisecond precision); ``findings`` as a map finding id -> severity,
+Times are stored as epoch seconds (numbers, millisecond precision); ``findings`` as a map finding id -> severity
+(``suppressed_findings`` likewise: the findings accepted risks hid at that evaluation, absent when none),
 ``notified_findings`` as a string set (absent when empty: DynamoDB has no empty sets). Nothing here decides what
 is news (``news.py``) or whether an image needs a scan (``policy.py``).
 """
@@ -58,6 +59,7 @@ class LedgerRecord:
     scan_completed_at: datetime | None = None
     severity_counts: Mapping[str, int] = field(default_factory=lambda: _EMPTY)  # absent severity = not reported
     findings: Mapping[str, str] = field(default_factory=lambda: _EMPTY)  # finding id -> severity (tracked ones)
+    suppressed_findings: Mapping[str, str] = field(default_factory=lambda: _EMPTY)  # ... hidden by suppressions
     breached: tuple[str, ...] = ()  # severities over threshold at the last evaluation, most severe first
     notified_type: str | None = None
     notified_at: datetime | None = None
@@ -407,11 +409,14 @@ def result_record(
     pending_token: str | None = None,
     pending_until: datetime | None = None,
     pending_new_findings: Mapping[str, str] = _EMPTY,
+    suppressed_findings: Mapping[str, str] | None = None,
 ) -> LedgerRecord:
     """The image's record after a scan result (the findings stage's write): the scan state of the result, the
     evaluation (``breached``, ``notified_findings`` from ``news.decide``), and, when ``notify`` is set, that
-    notification as sent at ``now`` under the pending claim ``pending_token``. A FAILED scan says nothing about
-    findings: the previous counts and findings are kept; a COMPLETE one clears the failure reason."""
+    notification as sent at ``now`` under the pending claim ``pending_token``. ``suppressed_findings``: the
+    findings at tracked severities that accepted risks hid (kept apart from ``findings``, which the decisions
+    read). A FAILED scan says nothing about findings: the previous counts and findings are kept; a COMPLETE one
+    clears the failure reason."""
     keep = previous if previous is not None else LedgerRecord(registry_id, repository, digest)
     failed = status == "FAILED"
     return LedgerRecord(
@@ -425,6 +430,11 @@ def result_record(
         scan_completed_at=completed_at,
         severity_counts=keep.severity_counts if failed else MappingProxyType(dict(severity_counts)),
         findings=keep.findings if failed or findings is None else MappingProxyType(dict(findings)),
+        suppressed_findings=(
+            keep.suppressed_findings
+            if failed or findings is None
+            else MappingProxyType(dict(suppressed_findings or {}))
+        ),
         breached=breached,
         notified_type=notify or keep.notified_type,
         notified_at=now if notify else keep.notified_at,
@@ -454,6 +464,9 @@ def to_attributes(record: LedgerRecord) -> dict[str, Any]:
         "scan_completed_at": _N(record.scan_completed_at),
         "severity_counts": {"M": {k: {"N": str(int(v))} for k, v in record.severity_counts.items()}},
         "findings": {"M": {k: _S(v) for k, v in record.findings.items()}},
+        "suppressed_findings": (
+            {"M": {k: _S(v) for k, v in record.suppressed_findings.items()}} if record.suppressed_findings else None
+        ),
         "breached": {"L": [_S(s) for s in record.breached]},
         "notified_type": _S(record.notified_type),
         "notified_at": _N(record.notified_at),
@@ -487,6 +500,9 @@ def from_item(item: Mapping[str, Any]) -> LedgerRecord:
         scan_completed_at=_time(item, "scan_completed_at"),
         severity_counts=MappingProxyType({k: int(v["N"]) for k, v in counts.items()}),
         findings=MappingProxyType({k: v["S"] for k, v in findings.items()}),
+        suppressed_findings=MappingProxyType(
+            {k: v["S"] for k, v in (item.get("suppressed_findings") or {}).get("M", {}).items()}
+        ),
         breached=tuple(v["S"] for v in (item.get("breached") or {}).get("L", [])),
         notified_type=_s(item, "notified_type"),
         notified_at=_time(item, "notified_at"),

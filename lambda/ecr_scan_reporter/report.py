@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import heapq
 import html
+import itertools
 import json
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -250,7 +251,7 @@ def build(
                 heapq.heappush(uncovered, item)
             elif detail_limit and item > uncovered[0]:
                 heapq.heapreplace(uncovered, item)
-        for finding_id, severity in record.findings.items():
+        for finding_id, severity in itertools.chain(record.findings.items(), record.suppressed_findings.items()):
             found = findings.get(finding_id)
             if found is None:
                 found = findings[finding_id] = [severity, 0, set(), 0]

@@ -89,11 +89,14 @@ class LedgerContention(RuntimeError):
 class Observed:
     """A result as the findings stage evaluates it: ``result`` carries the counts compared with the thresholds
     (suppressed findings removed; a severity nobody reported absent); ``findings`` the remaining findings at
-    thresholded severities (id -> severity) or None when unknown; ``section`` what the message lists."""
+    thresholded severities (id -> severity) or None when unknown; ``section`` what the message lists;
+    ``suppressed`` the findings at thresholded severities that accepted risks hid (recorded apart, for the
+    report)."""
 
     result: events.ScanResult
     findings: dict[str, str] | None
     section: notify.FindingsSection | None
+    suppressed: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 #: What one evaluation of an image came to, for the metrics: its answer and the findings suppressions hid.
@@ -260,6 +263,7 @@ def _with_ledger(
             pending_token=token,
             pending_until=now + _claim_duration(remaining) if token else None,
             pending_new_findings=dict(decision.new_findings),
+            suppressed_findings=observed.suppressed if observed is not None else None,
         )
         written = ledger.put_record(dynamodb, table, record, previous.revision if previous else None)
         if written is not None:
@@ -491,7 +495,8 @@ def _observe(result: events.ScanResult, config: Settings) -> Observed:
         expired=[e.describe() for e in applied.expired],
         extra=extra,
     )
-    return Observed(dataclasses.replace(result, severity_counts=counts), kept, section)
+    hidden = {f.id: f.severity for f, _ in applied.suppressed if f.severity in SEVERITIES}
+    return Observed(dataclasses.replace(result, severity_counts=counts), kept, section, hidden)
 
 
 def _read_findings(result: events.ScanResult) -> image_findings.ImageFindings:

@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from conftest import ACCOUNT, REGION
 from test_ledger import create_table
 
-from ecr_scan_reporter import notify, scan_results, suppression_store, suppressions
+from ecr_scan_reporter import ledger, notify, scan_results, suppression_store, suppressions
 from ecr_scan_reporter.findings import Finding, FindingsNotFound, ImageFindings
 from ecr_scan_reporter.handlers import findings, load_settings
 
@@ -166,6 +166,17 @@ def test_a_suppressed_cve_keeps_the_image_below_its_threshold(
 
     assert (response["status"], response["reason"]) == ("not_news", "within_thresholds")
     assert inbox() == []
+    # recorded apart: the decisions read the findings that count, the report sees the accepted ones too
+    record = ledger.get_record(boto3.client("dynamodb", region_name=REGION), TABLE, ACCOUNT, "team/api", DIGEST)
+    assert record is not None
+    assert dict(record.findings) == {"CVE-2026-2000": "HIGH"}
+    assert dict(record.suppressed_findings) == {"CVE-2026-1000": "CRITICAL"}
+
+    reader.by_digest[DIGEST] = [HIGH1]  # the next result no longer has the accepted finding
+    findings.handler(ecr_event({"HIGH": 1}, day=1), None)
+    record = ledger.get_record(boto3.client("dynamodb", region_name=REGION), TABLE, ACCOUNT, "team/api", DIGEST)
+    assert record is not None
+    assert dict(record.suppressed_findings) == {}
 
 
 def test_a_suppression_for_another_repository_does_not_apply(

@@ -51,6 +51,7 @@ def record(**changes: Any) -> LedgerRecord:
         scan_completed_at=T0,
         severity_counts={"CRITICAL": 1, "HIGH": 2, "INFORMATIONAL": 3},
         findings={"CVE-2024-0001": "CRITICAL", "CVE-2024-0002": "HIGH", "CVE-2024-0003": "HIGH"},
+        suppressed_findings={"CVE-2024-0009": "CRITICAL"},
         breached=("CRITICAL", "HIGH"),
         notified_type="threshold_breached",
         notified_at=T0 + timedelta(seconds=1, milliseconds=250),
@@ -76,6 +77,7 @@ def test_empty_collections_and_missing_times_round_trip(ddb: Any) -> None:
         scan_status="IN_PROGRESS",
         severity_counts={},
         findings={},
+        suppressed_findings={},
         breached=(),
         notified_type=None,
         notified_at=None,
@@ -94,6 +96,7 @@ def test_the_item_follows_the_contract(ddb: Any) -> None:
     assert item["expires_at"] == {"N": str(int((T0 + timedelta(days=30)).timestamp()))}
     assert item["scan_completed_at"] == {"N": str(int(T0.timestamp()))}
     assert item["notified_at"] == {"N": f"{T0.timestamp() + 1.25:.2f}"}
+    assert item["suppressed_findings"] == {"M": {"CVE-2024-0009": {"S": "CRITICAL"}}}
 
 
 def test_a_write_expecting_a_revision_fails_when_someone_wrote_first(ddb: Any) -> None:

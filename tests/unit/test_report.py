@@ -36,6 +36,7 @@ class Rec:
     notified_at: datetime | None = None
     notified_findings: frozenset[str] = frozenset()
     failure_reason: str | None = None
+    suppressed_findings: Mapping[str, str] = field(default_factory=dict)
 
 
 def digest(i: int) -> str:
@@ -109,6 +110,20 @@ def test_a_suppression_covers_only_its_repositories_and_only_while_active() -> N
     assert (row.images, row.repositories, row.suppressed_images) == (1, 1, 1)
     [row] = build(records, suppressions=[("CVE-B", NOW - DAY, "expired", "^team/")]).findings
     assert (row.images, row.suppressed_images) == (2, 0)
+
+
+def test_findings_the_findings_stage_recorded_as_suppressed_are_counted_as_the_suppressions_say_today() -> None:
+    # the findings stage records the findings a suppression hid apart (they never reach ``findings``)
+    records = [
+        Rec("team/app", digest(1), findings={"CVE-A": "HIGH"}, suppressed_findings={"CVE-B": "HIGH"}),
+        Rec("team/web", digest(2), suppressed_findings={"CVE-B": "HIGH"}),
+    ]
+    by_id = {row.finding_id: row for row in build(records).findings}
+    assert (by_id["CVE-B"].images, by_id["CVE-B"].repositories, by_id["CVE-B"].suppressed_images) == (0, 0, 2)
+    assert (by_id["CVE-A"].images, by_id["CVE-A"].suppressed_images) == (1, 0)
+    # once the suppression has expired, those images count as exposed again
+    [row] = [r for r in build(records, suppressions=[]).findings if r.finding_id == "CVE-B"]
+    assert (row.images, row.repositories, row.suppressed_images) == (2, 2, 0)
 
 
 def test_a_finding_keeps_its_most_severe_rating() -> None:

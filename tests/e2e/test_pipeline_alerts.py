@@ -145,6 +145,14 @@ def test_a_suppressed_cve_keeps_an_image_below_its_threshold_an_expired_one_does
         quiet = [r for r in lines if r.get("message") == "scan_not_news" and r.get("image_digest") == digests["kept"]]
         assert quiet, "no scan_not_news line for the image with the accepted CVE"
         assert quiet[-1]["reason"] == "within_thresholds", quiet
+        # ... and its ledger record keeps the accepted CVE apart from the findings that count (for the report).
+        kept = pipeline.client("dynamodb").get_item(
+            TableName=pipeline.outputs["ledger_table_name"],
+            Key={"pk": {"S": f"{pipeline.target.account_id}#{REPOSITORY}"}, "digest": {"S": digests["kept"]}},
+            ConsistentRead=True,
+        )["Item"]
+        assert kept["suppressed_findings"] == {"M": {ACCEPTED: {"S": "CRITICAL"}}}, kept
+        assert ACCEPTED not in kept["findings"]["M"], kept
 
         # The chat topic got the same notification in the custom-notification format.
         (delivered,) = chat.collect(expected=1, timeout=30)

@@ -196,18 +196,17 @@ def _run(args: argparse.Namespace, ecr: Any, out: TextIO) -> int:
     summaries: list[SweepSummary] = []
     quota = scanning.ScanQuota()
     dynamodb = aws.client("dynamodb", region=args.region, max_attempts=CLI_MAX_ATTEMPTS) if args.table else None
+    ttl, plan = ledger.expires_at(now, args.expiry_days), args.command == "plan"
     for repo in [] if enhanced else _repositories(ecr, args.include, args.exclude):
         if quota.exhausted:
             print(f"{PROG}: warning: repository {repo.name!r} skipped: the daily scan quota is spent", file=sys.stderr)
             continue
         records = None
         if dynamodb is not None:
-            ttl = ledger.expires_at(now, args.expiry_days)
-            plan = args.command == "plan"
             records = ledger.RepositoryLedger(dynamodb, args.table, repo.name, repo.registry_id, now, ttl, plan)
         kwargs: dict[str, Any] = {"now": now, "registry_id": repo.registry_id, "options": options, "ledger": records}
         try:
-            if args.command == "plan":
+            if plan:
                 candidates.extend(list(plan_repository(ecr, repo.name, **kwargs)))
             else:
                 summaries.append(sweep_repository(ecr, repo.name, quota=quota, **kwargs))

@@ -341,13 +341,6 @@ class Store:
         item = table.get(key)
         return {} if item is None else {"Item": json.loads(json.dumps(item))}
 
-    def _op_PutItem(self, request: dict[str, Any]) -> dict[str, Any]:
-        table = self._table(request)
-        item = request.pop("Item")
-        self._no_more("PutItem", request, {"ReturnValues": ("NONE",)})
-        table.put(item)
-        return {}
-
     def _op_UpdateItem(self, request: dict[str, Any]) -> dict[str, Any]:
         table = self._table(request)
         key = request.pop("Key")

@@ -70,18 +70,7 @@ class Pipeline:
 
     def invoke_like_schedule(self) -> None:
         """Invoke the repositories function as the schedule rule does: asynchronously, with a Scheduled Event."""
-        rule_arn = self.outputs["event_rule_arns"]["schedule"]
-        event = {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "detail-type": "Scheduled Event",
-            "source": "aws.events",
-            "account": self.target.account_id,
-            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "region": self.region,
-            "resources": [rule_arn],
-            "detail": {},
-        }
+        event = self._scheduled_event("schedule")
         response = self.client("lambda").invoke(
             FunctionName=self.function_name("repositories"), InvocationType="Event", Payload=json.dumps(event).encode()
         )
@@ -89,7 +78,15 @@ class Pipeline:
 
     def invoke_report(self) -> dict[str, Any]:
         """Invoke the report function with the event its schedule rule sends, synchronously: its answer."""
-        event = {
+        event = self._scheduled_event("report")
+        response = self.client("lambda").invoke(FunctionName=self.function_name("report"), Payload=json.dumps(event))
+        payload = json.loads(response["Payload"].read() or b"null")
+        assert "FunctionError" not in response, payload
+        return dict(payload)
+
+    def _scheduled_event(self, rule: str) -> dict[str, Any]:
+        """The event an EventBridge schedule rule (``event_rule_arns[rule]``) sends its target."""
+        return {
             "version": "0",
             "id": str(uuid.uuid4()),
             "detail-type": "Scheduled Event",
@@ -97,13 +94,9 @@ class Pipeline:
             "account": self.target.account_id,
             "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "region": self.region,
-            "resources": [self.outputs["event_rule_arns"]["report"]],
+            "resources": [self.outputs["event_rule_arns"][rule]],
             "detail": {},
         }
-        response = self.client("lambda").invoke(FunctionName=self.function_name("report"), Payload=json.dumps(event))
-        payload = json.loads(response["Payload"].read() or b"null")
-        assert "FunctionError" not in response, payload
-        return dict(payload)
 
     def set_schedule(self, enabled: bool) -> None:
         events, rule = self.client("events"), self.outputs["event_rule_names"]["schedule"]

@@ -1,4 +1,4 @@
-"""The README's tables of benchmark results, rendered from bench/results.json (stdlib only).
+"""docs/benchmarks.md's tables of benchmark results, rendered from bench/results.json (stdlib only).
 
 python -m bench.readme [bench/results.json]   # prints the markdown tables: without the ledger, then with it
 """

@@ -283,7 +283,7 @@ def _ledger_targets(s: dict[str, Any], scope: str) -> list[dict[str, Any]]:
                 f"{s['reads']:,} ({s['reads_per_image']:.5f}/image: {led['ecr_reads']:,} ECR, "
                 f"{led['reads']:,} DynamoDB), {led['lookups']} lookups"
                 # issue 9 sets this bound for 100 x 1,000 and 1 x 20,000 images; in one 100,000-image repository
-                # each of the sweep's parts reads the repository's records again (reported, see the README)
+                # each of the sweep's parts reads the repository's records again (reported, see docs/benchmarks.md)
                 + (f"; {img['invocations']} parts read the repository" if huge else ""),
                 f"<= {bound}/image, 0 DescribeImageScanFindings",
             )

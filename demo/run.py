@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import re
 import shutil
 import signal
 import sys
@@ -117,8 +118,9 @@ class Demo:
                 lambda: (pipeline.invocations("findings") >= before + len(matched), ""),
                 60,
             )
-            texts = web.collect(expected=1, timeout=10, quiet=2)
-            documents = queue.collect(expected=len(texts), timeout=10, quiet=1)
+            # In the registry's order, not the order of arrival: the same run prints the same output.
+            texts = self._in_registry_order(pipeline, web.collect(expected=1, timeout=10, quiet=2))
+            documents = self._in_registry_order(pipeline, queue.collect(expected=len(texts), timeout=10, quiet=1))
             self.say(f"{len(texts)} notifications delivered")
             self._print_notifications(texts)
             self._print_document(documents)
@@ -132,6 +134,19 @@ class Demo:
             queue.close()
             web.close()
 
+    @staticmethod
+    def _in_registry_order(pipeline: Pipeline, deliveries: list[Delivered]) -> list[Delivered]:
+        """``deliveries`` sorted as the registry's images are seeded (a text names its image's digest, a JSON
+        document has ``image_digest``); then by subject, for anything else."""
+        registry = pipeline.registry
+        order = {image.digest: i for i, image in enumerate(registry.images)} if registry else {}
+
+        def key(delivered: Delivered) -> tuple[int, str]:
+            found = re.search(r"(sha256:[0-9a-f]{64})", delivered.message)
+            return order.get(found.group(1) if found else "", len(order)), delivered.subject or ""
+
+        return sorted(deliveries, key=key)
+
     def _report(self, pipeline: Pipeline, web: HttpSubscriber) -> None:
         """The weekly exposure report, run now: built from the scan ledger, published, written to the bucket."""
         self.say("the exposure report (weekly on its schedule; invoked now): the ledger -> the topic and the bucket")
@@ -143,7 +158,7 @@ class Demo:
             if "exposure report" in (d.subject or "")
         ]
         bucket = pipeline.outputs["report_bucket_name"]
-        print("\n" + (texts[0].subject if texts else "exposure report").center(WIDTH, "─"))
+        print("\n" + f" {texts[0].subject if texts else 'exposure report'} ".center(WIDTH, "─"))
         print(textwrap.indent((texts[0].message if texts else json.dumps(response, indent=2)).rstrip(), "  "))
         print("─" * WIDTH)
         print(f"  also written to s3://{bucket}/: " + ", ".join(response.get("stored", [])))

@@ -1,7 +1,7 @@
 # make security: checkov, an independent static security scan, on the module root (recursively: the module as the
 # examples and the e2e root call it) and on each example: no failed check. A check the module's default
 # deliberately does not satisfy is skipped in the code, next to the resource, with the reason
-# (`#checkov:skip=<id>:<reason>`); the README's "Security posture" lists them.
+# (`#checkov:skip=<id>:<reason>`); docs/security.md lists them.
 # checkov has its own virtualenv under .build/ (its pins would fight the dev tools'), created from a pinned version.
 
 CHECKOV_VERSION := 3.3.30

@@ -4,7 +4,7 @@
 #   make compliance   terraform-compliance gate on examples/complete planned against the local emulators,
 #                     or on your own plan: make compliance PLAN=path/to/plan.json
 #   make plan         plan an example with your AWS credentials (EXAMPLE=complete|multi-region, VARS=, WORKSPACE=)
-#   make docs         render the README tables (requirements, providers, resources, inputs, outputs) from the .tf files
+#   make docs         render the tables (README: inputs, outputs; docs/resources.md: the rest) from the .tf files
 # Generated files live in .build/: the CLI config, Terraform's data directories (no .terraform/ in the source
 # tree), plans and the compliance work directory.
 
@@ -113,5 +113,5 @@ plan: tf-init-$(EXAMPLE) ## plan an example with your AWS credentials: EXAMPLE=c
 	@echo "==> $(TF_PLAN_OUT).tfplan; gate it: make compliance PLAN=$(TF_PLAN_OUT).plan.json"
 
 .PHONY: docs
-docs: ## render the README tables (requirements, providers, resources, inputs, outputs) from the .tf files
-	@$(PYTHON) tests/terraform/readme_tables.py --write README.md
+docs: ## render the tables (README: inputs, outputs; docs/resources.md: requirements, providers, resources) from the .tf files
+	@$(PYTHON) tests/terraform/readme_tables.py --write

@@ -1,11 +1,13 @@
-"""The README's module tables, in terraform-docs' layout, rendered from the module's .tf files (stdlib only).
+"""The module's documentation tables, in terraform-docs' layout, rendered from the module's .tf files (stdlib only).
 
-    python tests/terraform/readme_tables.py --write README.md [more.md ...]   # rewrite the tables in place
-    python tests/terraform/readme_tables.py --check README.md                 # exit 1 when a table is stale
+    python tests/terraform/readme_tables.py --write            # rewrite every table in its document (HOMES)
+    python tests/terraform/readme_tables.py --check            # exit 1 when a table is stale
+    python tests/terraform/readme_tables.py --check other.md   # the tables whose markers other.md holds
 
 Each table sits between ``<!-- BEGIN_TF_<NAME> -->`` and ``<!-- END_TF_<NAME> -->``: REQUIREMENTS (Terraform and
 provider constraints, versions.tf), PROVIDERS (the providers the module uses), RESOURCES (every ``resource`` and
-``data`` block of the root .tf files), INPUTS (variables.tf) and OUTPUTS (outputs.tf). Parsing is deliberately
+``data`` block of the root .tf files), INPUTS (variables.tf) and OUTPUTS (outputs.tf). ``HOMES`` says which
+document holds which table: the inputs and outputs in README.md, the rest in docs/resources.md. Parsing is deliberately
 small: top-level blocks, their ``description`` string and their ``type`` and ``default`` expressions, with
 string-aware bracket matching.
 """
@@ -22,6 +24,14 @@ ROOT = Path(__file__).resolve().parents[2]
 MARKERS = {
     which: (f"<!-- BEGIN_TF_{which.upper()} -->", f"<!-- END_TF_{which.upper()} -->")
     for which in ("requirements", "providers", "resources", "inputs", "outputs")
+}
+# The document (relative to the repository root) that holds each table, and no other document does.
+HOMES = {
+    "requirements": "docs/resources.md",
+    "providers": "docs/resources.md",
+    "resources": "docs/resources.md",
+    "inputs": "README.md",
+    "outputs": "README.md",
 }
 _BLOCK = re.compile(r'^(variable|output)\s+"([^"]+)"\s*\{', re.MULTILINE)
 _RESOURCE = re.compile(r'^(resource|data)\s+"([^"]+)"\s+"([^"]+)"\s*\{', re.MULTILINE)
@@ -289,8 +299,17 @@ def table_names(markdown_table: str) -> list[str]:
     return [plain or linked for plain, linked in rows]
 
 
-def rewrite(markdown: str, rendered: dict[str, str]) -> str:
+def home_tables(document: str) -> list[str]:
+    """The tables ``document`` (a path relative to the repository root, as in HOMES) holds."""
+    return [which for which, home in HOMES.items() if home == document]
+
+
+def rewrite(markdown: str, rendered: dict[str, str], only: list[str] | None = None) -> str:
+    """``markdown`` with the tables named in ``only`` (default: every one in ``rendered``) replaced by ``rendered``'s;
+    a table whose markers are missing is a ValueError."""
     for which, table in rendered.items():
+        if only is not None and which not in only:
+            continue
         begin, end = MARKERS[which]
         if section(markdown, which) is None:
             raise ValueError(f"missing {begin} ... {end}")
@@ -304,16 +323,23 @@ def main(argv: list[str] | None = None) -> int:
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--write", action="store_true", help="rewrite the tables in place")
     mode.add_argument("--check", action="store_true", help="exit 1 when a table is out of date")
-    parser.add_argument("files", nargs="+", type=Path)
+    parser.add_argument("files", nargs="*", type=Path, help="default: every document of HOMES")
     args = parser.parse_args(argv)
     rendered, status = tables(), 0
-    for path in args.files:
+    files = args.files or [ROOT / name for name in dict.fromkeys(HOMES.values())]
+    for path in files:
         if not path.exists():
             print(f"{path}: missing, skipped", file=sys.stderr)
+            status = 1
             continue
         text = path.read_text()
         try:
-            updated = rewrite(text, rendered)
+            relative = path.resolve().relative_to(ROOT).as_posix()
+        except ValueError:
+            relative = str(path)
+        only = home_tables(relative) or [which for which in MARKERS if section(text, which) is not None]
+        try:
+            updated = rewrite(text, rendered, only)
         except ValueError as exc:
             print(f"{path}: {exc}", file=sys.stderr)
             status = 1

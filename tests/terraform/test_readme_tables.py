@@ -1,6 +1,7 @@
-"""The README's tables (requirements, providers, resources, inputs, outputs) match the module and are up to date.
+"""The documentation's tables match the module and are up to date: inputs and outputs in README.md, requirements,
+providers and resources in docs/resources.md (readme_tables.HOMES), each in its document and in no other.
 
-Fix a failure with ``make docs`` (python tests/terraform/readme_tables.py --write README.md ...).
+Fix a failure with ``make docs`` (python tests/terraform/readme_tables.py --write).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import readme_tables  # tests/terraform/readme_tables.py: pytest puts this test'
 
 ROOT = Path(__file__).resolve().parents[2]
 
-DOCUMENTS = ["README.md"]
+DOCUMENTS = sorted(set(readme_tables.HOMES.values()))
+TABLES = [(home, which) for which, home in readme_tables.HOMES.items()]
 
 
 def _variables() -> list[str]:
@@ -60,9 +62,24 @@ def test_parser_sees_every_resource_and_requirement() -> None:
     assert providers["aws"][1]
 
 
-@pytest.mark.parametrize("document", DOCUMENTS)
-@pytest.mark.parametrize(("which", "names"), [("inputs", _variables), ("outputs", _outputs), ("resources", _resources)])
-def test_table_lists_exactly_the_module_names(document: str, which: str, names) -> None:
+NAMES = {"inputs": _variables, "outputs": _outputs, "resources": _resources}
+
+
+def test_inputs_and_outputs_live_in_the_readme() -> None:
+    assert readme_tables.HOMES["inputs"] == readme_tables.HOMES["outputs"] == "README.md"
+
+
+@pytest.mark.parametrize("which", sorted(readme_tables.MARKERS))
+def test_each_table_lives_in_exactly_its_home(which: str) -> None:
+    """A table copied into a second document would go stale there: make docs and this suite only see its home."""
+    documents = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    holding = [p.relative_to(ROOT).as_posix() for p in documents if readme_tables.section(p.read_text(), which)]
+    assert holding == [readme_tables.HOMES[which]], f"{which} table found in {holding}"
+
+
+@pytest.mark.parametrize(("document", "which"), [t for t in TABLES if t[1] in NAMES])
+def test_table_lists_exactly_the_module_names(document: str, which: str) -> None:
+    names = NAMES[which]
     markdown = _document(document)
     begin, end = readme_tables.MARKERS[which]
     table = readme_tables.section(markdown, which)
@@ -76,6 +93,8 @@ def test_table_lists_exactly_the_module_names(document: str, which: str, names) 
 def test_tables_are_rendered_from_the_current_sources(document: str) -> None:
     """Descriptions, types and defaults too, not only the names: the committed tables are what make docs writes."""
     markdown = _document(document)
-    assert readme_tables.rewrite(markdown, readme_tables.tables()) == markdown, (
+    only = readme_tables.home_tables(document)
+    assert only
+    assert readme_tables.rewrite(markdown, readme_tables.tables(), only) == markdown, (
         f"{document}: tables out of date, run: make docs"
     )

@@ -1,0 +1,32 @@
+"""docs/benchmarks.md shows the committed results: the two tables ``python -m bench.readme`` renders from
+bench/results.json, the commit that measured them, and its count of passed and reported-only targets."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from bench import readme  # noqa: E402  (bench/readme.py)
+
+DOCUMENT = ROOT / "docs" / "benchmarks.md"
+RESULTS = json.loads((ROOT / "bench" / "results.json").read_text())
+
+
+def test_both_tables_are_rendered_from_the_committed_results() -> None:
+    text = DOCUMENT.read_text()
+    assert readme.results_table(RESULTS) in text, "docs/benchmarks.md: results table stale: python -m bench.readme"
+    assert readme.ledger_table(RESULTS) in text, "docs/benchmarks.md: ledger table stale: python -m bench.readme"
+
+
+def test_the_commit_and_the_targets_are_the_results_ones() -> None:
+    text = DOCUMENT.read_text()
+    commit = RESULTS["git"]["commit"][:7]
+    assert set(re.findall(r"commit `([0-9a-f]{7})`", text)) == {commit}
+    statuses = Counter(target["status"] for target in RESULTS["targets"])
+    assert f"At `{commit}` {statuses['PASS']} targets pass and {statuses['SKIP']} are reported only" in text

@@ -23,8 +23,11 @@ locals {
   # --- the chat topic ----------------------------------------------------------------------------------------------
   chat_topic_name       = "${var.name_prefix}-chat"
   chat_topic_policy_arn = "arn:${local.partition}:sns:${local.region}:${local.account_id}:${local.chat_topic_name}"
-  # Built from the name (like the policies), so the function's environment is known at plan time.
-  chat_topic_arn = var.create_chat_topic ? local.chat_topic_policy_arn : ""
+  # Where the findings function posts the chat form: the created topic (its ARN built from the name, like the
+  # policies, so the function's environment is known at plan time), chat_topic_arn, or nowhere ("").
+  chat_topic_arn = var.create_chat_topic ? local.chat_topic_policy_arn : (var.chat_topic_arn == null ? "" : var.chat_topic_arn)
+  # chat_topic_arn split like main.tf's given_arns, for the findings function's preconditions (lambda.tf).
+  given_chat_topic_arn = var.chat_topic_arn == null ? null : split(":", var.chat_topic_arn)
 
   # --- Inspector2 Finding events -----------------------------------------------------------------------------------
   # EventBridge -> buffer queue -> the findings function in batches (up to 60 s or 1,000 events): a burst of events
@@ -47,11 +50,11 @@ locals {
     repositories = []
     images       = []
     findings = concat(
-      var.create_chat_topic ? [{
+      var.create_chat_topic || var.chat_topic_arn != null ? [{
         Sid      = "NotifyChat"
         Effect   = "Allow"
         Action   = ["sns:Publish"]
-        Resource = [local.chat_topic_policy_arn]
+        Resource = [local.chat_topic_arn]
       }] : [],
       var.enable_inspector_events ? [
         {

@@ -17,7 +17,7 @@ locals {
       description = "ecr-scan-reporter: lists the ECR repositories to sweep and queues one work message per repository."
       handler     = "ecr_scan_reporter.handlers.repositories.handler"
       timeout     = 300
-      memory_size = 256
+      memory_size = 256 # the default of each function; lambda_memory_size overrides it
       environment = tomap({
         QUEUE_URL                = one(aws_sqs_queue.work[*].url)
         REPOSITORY_INCLUDE_REGEX = var.repository_include_regex
@@ -113,7 +113,7 @@ resource "aws_lambda_function" "this" {
   runtime          = var.lambda_runtime
   architectures    = [var.lambda_architecture]
   timeout          = each.value.timeout
-  memory_size      = each.value.memory_size
+  memory_size      = coalesce(lookup(var.lambda_memory_size, each.key, null), each.value.memory_size)
   kms_key_arn      = var.kms_key_arn # the environment; null: Lambda's AWS-managed key
 
   # -1: no reservation.
@@ -144,6 +144,21 @@ resource "aws_lambda_function" "this" {
     precondition {
       condition     = each.key != "images" || coalesce(lookup(var.reserved_concurrent_executions, "images", null), var.max_scan_concurrency) >= var.max_scan_concurrency
       error_message = "reserved_concurrent_executions.images (${coalesce(lookup(var.reserved_concurrent_executions, "images", null), -1)}) is below max_scan_concurrency (${var.max_scan_concurrency}): the work queue's event source would be throttled and messages dead-lettered. Reserve at least max_scan_concurrency, or lower it."
+    }
+    precondition {
+      condition     = each.key != "findings" || !(var.create_chat_topic && var.chat_topic_arn != null)
+      error_message = "create_chat_topic = true and chat_topic_arn (${coalesce(var.chat_topic_arn, "-")}) are both set: the chat form goes to one topic. Set create_chat_topic = false to use your topic, or chat_topic_arn = null to let the module create one."
+    }
+    precondition {
+      condition = each.key != "findings" || var.chat_topic_arn == null || try(
+        local.given_chat_topic_arn[1] == local.partition && local.given_chat_topic_arn[3] == local.region && local.given_chat_topic_arn[4] == local.account_id,
+        false
+      )
+      error_message = "chat_topic_arn ${coalesce(var.chat_topic_arn, "-")} is in ${try("partition ${local.given_chat_topic_arn[1]}, region ${local.given_chat_topic_arn[3]}, account ${local.given_chat_topic_arn[4]}", "-")}, but this deployment is in ${local.deployment}: give a topic of this partition, region and account (the findings function publishes there), or null."
+    }
+    precondition {
+      condition     = each.key != "findings" || var.chat_topic_arn == null || var.chat_topic_arn != local.topic_policy_arn
+      error_message = "chat_topic_arn is the notification topic (${local.topic_policy_arn}): its subscribers would get every notification twice, once as a chat message. Give a topic of its own, or null."
     }
   }
 }

@@ -226,3 +226,25 @@ resource "aws_sns_topic_subscription" "email" {
   protocol  = "email"
   endpoint  = each.value
 }
+
+# subscriptions: keyed by the caller's names (known at plan time, whatever the endpoints are), on the same topic as
+# the email subscriptions: the created one, or sns_topic_arn.
+resource "aws_sns_topic_subscription" "this" {
+  for_each = var.create ? var.subscriptions : {}
+
+  topic_arn             = local.topic_arn
+  protocol              = each.value.protocol
+  endpoint              = each.value.endpoint
+  filter_policy         = lookup(each.value, "filter_policy", null)
+  filter_policy_scope   = lookup(each.value, "filter_policy_scope", null)
+  raw_message_delivery  = tobool(lookup(each.value, "raw_message_delivery", "false"))
+  subscription_role_arn = lookup(each.value, "subscription_role_arn", null)
+
+  lifecycle {
+    precondition {
+      # SNS FIFO topics deliver to SQS queues only (standard or FIFO).
+      condition     = !endswith(local.topic_policy_arn, ".fifo") || each.value.protocol == "sqs"
+      error_message = "subscriptions.${each.key}: the notification topic ${local.topic_policy_arn} is a FIFO topic, which delivers to sqs subscriptions only (not ${each.value.protocol})."
+    }
+  }
+}

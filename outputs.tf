@@ -104,8 +104,8 @@ output "dashboard_name" {
 }
 
 output "chat_topic_arn" {
-  description = "ARN of the chat topic (notifications in the Amazon Q Developer in chat applications custom-notification format), with `create_chat_topic`; `null` otherwise."
-  value       = one(aws_sns_topic.chat[*].arn)
+  description = "ARN of the chat topic (notifications in the Amazon Q Developer in chat applications custom-notification format): the created one with `create_chat_topic`, or `chat_topic_arn` when given; `null` otherwise."
+  value       = var.create_chat_topic ? one(aws_sns_topic.chat[*].arn) : (var.create ? var.chat_topic_arn : null)
 }
 
 output "inspector_findings_queue_url" {

@@ -253,6 +253,100 @@ variable "email_subscriptions" {
   }
 }
 
+variable "subscriptions" {
+  description = "More subscriptions to the notification topic (the created one, or `sns_topic_arn`), by a name of your choice (the name keys the subscription in the state: renaming one replaces it; removing one leaves the others alone). Each is a map of strings with the keys `protocol` (`http`, `https`, `email`, `email-json`, `sms`, `sqs`, `application`, `lambda` or `firehose`), `endpoint` (required: the address, URL, phone number in E.164 form or ARN the protocol takes; an ARN created in the same configuration is fine), and optionally `filter_policy` (a JSON object, e.g. `jsonencode({ repository = [{ prefix = \"payments/\" }] })`: at most 5 top-level keys, no nested objects with the default scope), `filter_policy_scope` (`MessageAttributes`, the default, or `MessageBody`; only with `filter_policy`), `raw_message_delivery` (`true`/`false`; `sqs`, `http`, `https` and `firehose` only) and `subscription_role_arn` (required with `firehose`, refused otherwise). Any other key is refused. Messages carry the attributes `repository`, `highest_severity` and `event_type` (see the README). A FIFO topic only delivers to `sqs`. Endpoints other than `sqs`, `lambda`, `firehose` and `application` must confirm the subscription."
+  # A map of maps, not objects: Terraform silently drops attributes an object type does not declare, so a misspelt
+  # "filter_polcy" would subscribe the endpoint to every message. Keyed by name, not by list index (removing an
+  # entry would replace every later subscription, and email endpoints would have to confirm again) or by endpoint
+  # (an ARN created in the same configuration is unknown at plan time and cannot key for_each).
+  type     = map(map(string))
+  default  = {}
+  nullable = false
+
+  validation {
+    condition = alltrue(flatten([
+      for name, subscription in var.subscriptions : [
+        for key in keys(subscription) : contains(["protocol", "endpoint", "filter_policy", "filter_policy_scope", "raw_message_delivery", "subscription_role_arn"], key)
+      ]
+    ]))
+    error_message = "Each subscriptions entry accepts only the keys protocol, endpoint, filter_policy, filter_policy_scope, raw_message_delivery and subscription_role_arn; refused: ${join(", ", flatten([for name, subscription in var.subscriptions : [for key in keys(subscription) : "${name}.${key}" if !contains(["protocol", "endpoint", "filter_policy", "filter_policy_scope", "raw_message_delivery", "subscription_role_arn"], key)]]))}."
+  }
+
+  validation {
+    condition     = alltrue([for subscription in values(var.subscriptions) : contains(["http", "https", "email", "email-json", "sms", "sqs", "application", "lambda", "firehose"], lookup(subscription, "protocol", "-"))])
+    error_message = "Each subscriptions entry needs a protocol, one of http, https, email, email-json, sms, sqs, application, lambda and firehose (lower case, as SNS spells them)."
+  }
+
+  validation {
+    # An endpoint unknown at plan time (an ARN created in the same configuration) is checked at apply.
+    condition     = alltrue([for subscription in values(var.subscriptions) : trimspace(lookup(subscription, "endpoint", "")) != ""])
+    error_message = "Each subscriptions entry needs a non-empty endpoint: the email address, URL, phone number or ARN its protocol delivers to."
+  }
+
+  validation {
+    condition = alltrue([
+      for subscription in values(var.subscriptions) : can(regex(lookup({
+        http        = "^http://[^\\s]+$"
+        https       = "^https://[^\\s]+$"
+        email       = "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$"
+        email-json  = "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$"
+        sms         = "^\\+[1-9][0-9]{6,14}$"
+        sqs         = "^arn:aws[a-zA-Z-]*:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,80}(\\.fifo)?$"
+        application = "^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:[0-9]{12}:endpoint/[^\\s]+$"
+        lambda      = "^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$"
+        firehose    = "^arn:aws[a-zA-Z-]*:firehose:[a-z0-9-]+:[0-9]{12}:deliverystream/[A-Za-z0-9_.-]{1,64}$"
+      }, lookup(subscription, "protocol", "-"), "."), lookup(subscription, "endpoint", "")))
+    ])
+    error_message = "Each subscriptions endpoint must fit its protocol: http/https a URL of that scheme, email/email-json an email address, sms a phone number in E.164 form (+ and 7-15 digits, e.g. +14155550100), sqs a queue ARN, lambda a function ARN (optionally with a version or alias), firehose a delivery stream ARN, application a platform endpoint ARN (arn:aws:sns:<region>:<account>:endpoint/...)."
+  }
+
+  validation {
+    condition = alltrue([
+      for subscription in values(var.subscriptions) : !contains(keys(subscription), "filter_policy") || try(
+        length(keys(jsondecode(subscription.filter_policy))) >= 1 && length(keys(jsondecode(subscription.filter_policy))) <= 5,
+        false
+      )
+    ])
+    error_message = "Each subscriptions filter_policy must be a JSON object of 1 to 5 top-level keys (SNS's limit), such as jsonencode({ repository = [{ prefix = \"payments/\" }], event_type = [\"threshold_breached\"] })."
+  }
+
+  validation {
+    # SNS accepts nested objects only when the policy applies to the message body.
+    condition = alltrue([
+      for subscription in values(var.subscriptions) : lookup(subscription, "filter_policy_scope", "MessageAttributes") != "MessageAttributes" || try(
+        alltrue([for value in values(jsondecode(subscription.filter_policy)) : !startswith(jsonencode(value), "{")]),
+        true # no (or no valid) filter_policy: the checks above and below answer
+      )
+    ])
+    error_message = "A subscriptions filter_policy applied to MessageAttributes (the default scope) cannot nest objects: each key names a message attribute (repository, highest_severity, event_type) and takes a list of values or conditions, as in { repository = [{ prefix = \"payments/\" }] }. Nested policies need filter_policy_scope = \"MessageBody\"."
+  }
+
+  validation {
+    condition = alltrue([
+      for subscription in values(var.subscriptions) : !contains(keys(subscription), "filter_policy_scope") || (
+        contains(["MessageAttributes", "MessageBody"], lookup(subscription, "filter_policy_scope", "-")) && contains(keys(subscription), "filter_policy")
+      )
+    ])
+    error_message = "Each subscriptions filter_policy_scope must be MessageAttributes or MessageBody (spelled as SNS spells them), and is only accepted together with a filter_policy."
+  }
+
+  validation {
+    condition = alltrue([
+      for subscription in values(var.subscriptions) : !contains(keys(subscription), "raw_message_delivery") || (
+        contains(["true", "false"], lookup(subscription, "raw_message_delivery", "-")) && contains(["sqs", "http", "https", "firehose"], lookup(subscription, "protocol", "-"))
+      )
+    ])
+    error_message = "Each subscriptions raw_message_delivery must be true or false, and SNS offers it only to the sqs, http, https and firehose protocols."
+  }
+
+  validation {
+    condition = alltrue([
+      for subscription in values(var.subscriptions) : lookup(subscription, "protocol", "-") == "firehose" ? can(regex("^arn:aws[a-zA-Z-]*:iam::[0-9]{12}:role/[^\\s]+$", lookup(subscription, "subscription_role_arn", ""))) : !contains(keys(subscription), "subscription_role_arn")
+    ])
+    error_message = "A firehose subscription needs subscription_role_arn, the ARN of an IAM role SNS assumes to write to the delivery stream (arn:aws:iam::<account>:role/<name>); the other protocols take none."
+  }
+}
+
 variable "kms_key_arn" {
   description = "ARN of a customer-managed KMS key that encrypts the queues, the topic, the log groups and the functions' environment. Its key policy must delegate to the account's IAM policies (the default key policy statement: the functions' policies grant them the key, through SQS, SNS and Lambda only) and let CloudWatch Logs (`logs.<region>.amazonaws.com`), EventBridge (`events.amazonaws.com`) and, for the alarms, CloudWatch (`cloudwatch.amazonaws.com`) use it, as in `examples/complete`. `null`: SQS-managed encryption for the queues, CloudWatch's default encryption for the logs, Lambda's AWS-managed key for the environment, and for the topic a key the module creates when the alarms notify it (output `topic_kms_key_arn`), else the AWS-managed key `alias/aws/sns`."
   type        = string
@@ -286,6 +380,24 @@ variable "lambda_architecture" {
   validation {
     condition     = contains(["arm64", "x86_64"], var.lambda_architecture)
     error_message = "lambda_architecture must be arm64 or x86_64."
+  }
+}
+
+variable "lambda_memory_size" {
+  description = "Memory of each function in MB, by function key (`repositories`, `images`, `findings`, `report`): a whole number from 128 to 10240 (Lambda's range; Lambda gives CPU in proportion, one full vCPU at 1769). A function left out, or `null`, keeps the module's size: repositories 256, images 256, findings 256, report 512. Any other key is refused. When to raise it: docs/operations.md (the measured memory and time of the images function and of the report at 100,000 images; raise `report` past about 300,000 images)."
+  # A map, like reserved_concurrent_executions: an object type would silently drop a misspelt key ("reports").
+  type     = map(number)
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for key in keys(var.lambda_memory_size) : contains(["repositories", "images", "findings", "report"], key)])
+    error_message = "lambda_memory_size accepts only the keys repositories, images, findings and report (lower case); refused: ${join(", ", [for key in keys(var.lambda_memory_size) : key if !contains(["repositories", "images", "findings", "report"], key)])}."
+  }
+
+  validation {
+    condition     = alltrue([for value in values(var.lambda_memory_size) : value == null ? true : value >= 128 && value <= 10240 && floor(value) == value])
+    error_message = "Each lambda_memory_size value must be a whole number of MB from 128 to 10240 (the range Lambda accepts), or null for the module's size."
   }
 }
 
@@ -492,6 +604,17 @@ variable "create_chat_topic" {
   type        = bool
   default     = false
   nullable    = false
+}
+
+variable "chat_topic_arn" {
+  description = "Publish the chat form of every notification to this existing SNS topic instead of a created one (with `create_chat_topic` false: setting both is refused), for example a topic already connected to a chat channel. A standard topic (not FIFO: Amazon Q Developer in chat applications subscribes over HTTPS, which FIFO topics cannot deliver to) in the deployment's partition, region and account, other than the notification topic; its access policy and encryption are up to you (a customer-managed key other than `kms_key_arn` must let the findings role, output `role_arns`, use it). `null`: no chat topic unless `create_chat_topic`."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.chat_topic_arn == null || can(regex("^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", coalesce(var.chat_topic_arn, "-")))
+    error_message = "chat_topic_arn must be a standard (not FIFO: Amazon Q Developer in chat applications cannot receive from FIFO topics) SNS topic ARN such as arn:aws:sns:eu-west-1:123456789012:security-chat, or null."
+  }
 }
 
 # --- metrics, dashboard and the exposure report ---------------------------------------------------------------------

@@ -17,6 +17,7 @@ run "create_false_plans_no_resource" {
     enable_inspector_events = true
     create_chat_topic       = true
     email_subscriptions     = ["security@example.com"]
+    subscriptions           = { audit = { protocol = "https", endpoint = "https://audit.example.com/sns" } }
     suppressions            = [{ vulnerability_id = "CVE-2024-1234", expires = "2099-01-01", reason = "not reachable" }]
     create_dashboard        = true
     report_bucket_name      = "example-ecr-exposure-reports"
@@ -56,6 +57,7 @@ run "create_false_plans_no_resource" {
       length(aws_sns_topic.this),
       length(aws_sns_topic_policy.this),
       length(aws_sns_topic_subscription.email),
+      length(aws_sns_topic_subscription.this),
       length(aws_sqs_queue.dead_letter),
       length(aws_sqs_queue.failed_events),
       length(aws_sqs_queue.inspector_findings),

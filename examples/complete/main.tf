@@ -1,5 +1,8 @@
-# Every feature of the module: a customer-managed KMS key for the queues, topic and logs, an email subscription,
-# repository filters, custom thresholds and sweep limits.
+# Every input of the module, with a realistic value (tests/terraform/test_examples.py keeps it so, and names the
+# few inputs left out: the alternatives to what this example creates). A customer-managed KMS key for the queues,
+# topics, logs and report bucket, an email subscription and a team's filtered one, repository filters, custom
+# thresholds and sweep limits, accepted risks, alarms, the dashboard, the weekly exposure report, and the chat topic
+# connected to a Slack channel once you give the channel (variables slack_team_id and slack_channel_id).
 #
 #   terraform init && terraform apply -var 'notification_email=security@example.com'
 
@@ -98,6 +101,7 @@ resource "aws_kms_alias" "reporter" {
 module "ecr_scan_reporter" {
   source = "../.."
 
+  create              = true # false: the module creates nothing (and keeps these settings), e.g. to switch a region off
   name_prefix         = local.name
   schedule_expression = "cron(0 5 * * ? *)" # 05:00 UTC every day
 
@@ -118,17 +122,23 @@ module "ecr_scan_reporter" {
   notify_on_scan_failure  = true
   enable_inspector_events = true
 
+  # An image in breach is notified once, then when something new breaches; a reminder after 14 days without
+  # news; one "resolved" message when it is back within the thresholds.
+  notify_on           = "new_findings"
+  notify_on_resolved  = true
+  renotify_after_days = 14
+
   # Each notification lists its 10 most severe findings; accepted risks stop counting until they expire.
   findings_in_notification = 10
   suppressions = [
     {
       vulnerability_id = "CVE-2023-4911"
       repository_regex = "^team-a/"
-      expires          = "2026-06-30"
+      expires          = "2027-12-31" # review date: on and after it the finding counts again
       reason           = "glibc's dynamic loader is not reachable in team-a's distroless images (SEC-1234)"
     },
   ]
-  # A second topic in the Amazon Q Developer in chat applications format, to connect to a Slack channel.
+  # A second topic in the Amazon Q Developer in chat applications format, connected to Slack below.
   create_chat_topic = true
 
   max_scan_concurrency   = 5
@@ -136,13 +146,99 @@ module "ecr_scan_reporter" {
   images_timeout_seconds = 300
   max_receive_count      = 5
 
+  # Everything to the security team; team-a's on-call only hears about team-a's repositories (an SNS filter
+  # policy on the message attributes: repository, highest_severity, event_type), and not about resolved images.
   email_subscriptions = [var.notification_email]
-  kms_key_arn         = aws_kms_key.reporter.arn
+  subscriptions = {
+    team_a_oncall = {
+      protocol = "email"
+      endpoint = var.team_a_email
+      filter_policy = jsonencode({
+        repository = [{ prefix = "team-a/" }]
+        event_type = ["threshold_breached", "reminder", "scan_failed"]
+      })
+    }
+  }
+  kms_key_arn = aws_kms_key.reporter.arn
 
   lambda_runtime      = "python3.13"
   lambda_architecture = "arm64"
-  log_retention_days  = 90
-  log_level           = "INFO"
+  # The report reads the whole scan ledger (CPU-bound: about 68 s per 100,000 images at 512 MB, faster with more
+  # memory, one full vCPU at 1769 MB); the other functions keep the module's sizes.
+  lambda_memory_size = { report = 1024 }
+  log_retention_days = 90
+  log_level          = "INFO"
+
+  # Your organization's IAM permissions boundary for the four roles, if it requires one (null: none).
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  # Alarms for lost work notify the notification topic (this example's key lets CloudWatch use it), or the
+  # operations team's topic when you give one.
+  create_alarms   = true
+  alarm_topic_arn = var.ops_alarm_topic_arn
+
+  # Every invocation traced in X-Ray (X-Ray charges apply); the sweep's concurrency reserved, and at least
+  # max_scan_concurrency (reserving needs unreserved concurrency to spare: not in accounts at the default limit of 10).
+  tracing_mode                   = "Active"
+  reserved_concurrent_executions = { images = 5 }
+
+  # The ledger is the pipeline's memory of what was notified. true in production (destroy then fails until it is
+  # turned off); false here, so the example can be destroyed.
+  ledger_deletion_protection = false
+
+  # Metrics, the dashboard and the weekly exposure report (Mondays 06:00 UTC), kept a year in its own bucket.
+  metrics_namespace           = "ECRScanReporter"
+  create_dashboard            = true
+  report_schedule_expression  = "cron(0 6 ? * MON *)"
+  report_bucket_name          = "${local.name}-reports-${local.account_id}-${var.region}"
+  report_retention_days       = 365
+  report_bucket_force_destroy = true # false in production: destroy then fails while the bucket holds reports
 
   tags = local.tags
+}
+
+# --- the chat topic in a Slack channel (Amazon Q Developer in chat applications, formerly AWS Chatbot) -------------
+# Authorize the Slack workspace once in the Amazon Q Developer in chat applications console, then give its
+# workspace (team) ID and the channel's ID: -var 'slack_team_id=T0123ABCD' -var 'slack_channel_id=C0123ABCD'.
+# Without them (the default) nothing is created, so the example plans without a Slack workspace.
+
+locals {
+  slack = var.slack_team_id != null
+}
+
+# The channel only receives notifications: its role has no permissions, and the guardrail denies everything a
+# channel member could try to run through it (the default guardrail would be AdministratorAccess).
+resource "aws_iam_role" "chatbot" {
+  count = local.slack ? 1 : 0
+
+  name = "${local.name}-${var.region}-chatbot"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "chatbot.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+  tags = local.tags
+}
+
+resource "aws_chatbot_slack_channel_configuration" "security" {
+  count = local.slack ? 1 : 0
+
+  configuration_name    = "${local.name}-${var.region}"
+  iam_role_arn          = aws_iam_role.chatbot[0].arn
+  slack_team_id         = var.slack_team_id
+  slack_channel_id      = var.slack_channel_id
+  sns_topic_arns        = [module.ecr_scan_reporter.chat_topic_arn]
+  guardrail_policy_arns = ["arn:${local.partition}:iam::aws:policy/AWSDenyAll"]
+  logging_level         = "ERROR"
+  tags                  = local.tags
+
+  lifecycle {
+    precondition {
+      condition     = var.slack_channel_id != null
+      error_message = "slack_team_id is set but slack_channel_id is not: give the channel's ID too (in Slack: the channel's details, or the last part of its link, e.g. C0123ABCD)."
+    }
+  }
 }

@@ -358,8 +358,10 @@ def sweep_repository(
     lists the repository and hands the whole part over when it runs out. With ``ledger`` an image's last scan is
     read from the repository's records (one Query) and only unknown images are looked up in ECR; started scans
     and learned states are recorded. With ``quota`` the sweep stops starting scans (and stops) once the
-    registry's daily scan quota is exhausted. Raises ``registry.RepositoryNotFound`` and unexpected
-    ``ClientError``s."""
+    registry's daily scan quota is exhausted. With ``remaining``, throttling left after botocore's retries once an
+    image was handled also ends the part with a continuation (``stopped`` = ``THROTTLED``); a continuation whose
+    DescribeImages token ECR refuses (InvalidParameterException) restarts the sweep from the first page, as part 1.
+    Raises ``registry.RepositoryNotFound`` and unexpected ``ClientError``s."""
     if continuation is not None and continuation.mode != options.mode:
         log.emit(logger, "continuation_restarted", repository=repository, reason=f"mode is now {options.mode}")
         continuation = None
@@ -411,9 +413,10 @@ def sweep_repository(
             steps = _assess(ecr, repository, registry_id, options, now, None, summary, ledger, listing_deadline)
             continue
         except ClientError as exc:
-            # Throttled even after botocore's retries: hand the rest over from the last image fully handled (this
-            # one is handled again in the next part), or, before any, fail so that the message is retried.
-            if not registry.throttled(exc) or handled is None:
+            # Throttled even after botocore's retries: a caller that hands continuations on (``remaining``) gets
+            # the rest from the last image fully handled (this one is handled again in the next part); before any
+            # image, or for a caller without continuations (the CLI), the error propagates.
+            if not registry.throttled(exc) or handled is None or remaining is None:
                 raise
             position, counts = handled
             summary = dataclasses.replace(summary, **counts)

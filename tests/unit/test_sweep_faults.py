@@ -66,12 +66,16 @@ class FaultyEcr(FakeEcr):
 THROTTLE = ("ThrottlingException", "Rate exceeded")
 
 
+def plenty() -> float:  # a remaining-time source that never runs low
+    return 600.0
+
+
 def in_parts(ecr: FakeEcr, limit: int = 20, **kwargs: Any) -> list[SweepSummary]:
     """Sweep until no continuation is left (as the handler does: each part gets the last part's continuation)."""
     parts: list[SweepSummary] = []
     continuation = None
     for _ in range(limit):
-        summary = sweep_repository(ecr, "app", now=NOW, continuation=continuation, **kwargs)
+        summary = sweep_repository(ecr, "app", now=NOW, continuation=continuation, remaining=plenty, **kwargs)
         parts.append(summary)
         if summary.continuation is None:
             return parts
@@ -116,7 +120,7 @@ def test_throttling_mid_sweep_hands_over_without_skipping_or_repeating_an_image(
 
 def test_throttling_logs_what_was_throttled(pages_of_3: None, caplog: pytest.LogCaptureFixture) -> None:
     ecr = FaultyEcr(fake_images(5), {"start_image_scan": {2: THROTTLE}})
-    summary = sweep_repository(ecr, "app", now=NOW)
+    summary = sweep_repository(ecr, "app", now=NOW, remaining=plenty)
     assert (summary.stopped, summary.scan_started) == (THROTTLED, 1)
     [line] = [r for r in caplog.records if r.getMessage() == "sweep_throttled"]
     assert (line.levelno, line.operation, line.error_code) == (logging.WARNING, "StartImageScan", "ThrottlingException")
@@ -126,6 +130,13 @@ def test_throttling_logs_what_was_throttled(pages_of_3: None, caplog: pytest.Log
 def test_throttled_before_any_image_was_handled_the_error_propagates(operation: str) -> None:
     """Nothing to hand over: the handler fails the record and SQS delivers it again later."""
     ecr = FaultyEcr(fake_images(3), {operation: {1: THROTTLE}})
+    with pytest.raises(ClientError, match="ThrottlingException"):
+        sweep_repository(ecr, "app", now=NOW, remaining=plenty)
+
+
+def test_without_continuations_throttling_mid_sweep_propagates() -> None:
+    """A caller that hands no continuation on (the CLI: no ``remaining``) must not take a part for the sweep."""
+    ecr = FaultyEcr(fake_images(3), {"start_image_scan": {2: THROTTLE}})
     with pytest.raises(ClientError, match="ThrottlingException"):
         sweep_repository(ecr, "app", now=NOW)
 
@@ -363,7 +374,7 @@ def test_an_image_whose_scan_ecr_refused_is_not_recorded_as_started(
 
 def test_a_throttled_part_moves_no_marker(ddb: Any, pages_of_3: None) -> None:
     ecr = FaultyEcr(fake_images(4), {"start_image_scan": {4: THROTTLE}})
-    summary = sweep_repository(ecr, "app", now=NOW, registry_id=ACCOUNT, ledger=part_ledger(ddb))
+    summary = sweep_repository(ecr, "app", now=NOW, registry_id=ACCOUNT, ledger=part_ledger(ddb), remaining=plenty)
     assert summary.stopped == THROTTLED
     assert marker(ddb) is None
 

@@ -22,7 +22,7 @@ is news (``news.py``) or whether an image needs a scan (``policy.py``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -125,12 +125,24 @@ def query_scan_entries(client: Any, table: str, registry_id: str, repository: st
         yield _entry(item)
 
 
-def scan_records(client: Any, table: str) -> Iterator[LedgerRecord]:
-    """Every image record of the table (a paginated Scan; ``config#`` items skipped)."""
+def scan_records(
+    client: Any, table: str, on_unreadable: Callable[[Mapping[str, Any], Exception], None] | None = None
+) -> Iterator[LedgerRecord]:
+    """Every image record of the table (a paginated Scan, every page; ``config#`` items skipped). An item that is
+    not a record of this schema (an attribute of another type, e.g. written by hand or by an older version) raises,
+    or, with ``on_unreadable``, is handed to it and skipped: one bad item does not cost the whole report."""
     for page in client.get_paginator("scan").paginate(TableName=table):
         for item in page.get("Items", []):
-            if not item["pk"]["S"].startswith(CONFIG_PREFIX):
-                yield from_item(item)
+            if str((item.get("pk") or {}).get("S", "")).startswith(CONFIG_PREFIX):
+                continue
+            try:
+                record = from_item(item)
+            except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
+                if on_unreadable is None:
+                    raise
+                on_unreadable(item, exc)
+                continue
+            yield record
 
 
 def _entry(item: Mapping[str, Any]) -> ScanEntry:

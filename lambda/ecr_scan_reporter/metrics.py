@@ -23,6 +23,8 @@ RegistryImagesInBreach     Severity         images in breach in the whole ledger
 NotificationsSent          EventType        notifications published, by type
 NotificationsHeldBack      --               notifications not sent because the image was already notified
 FindingsSuppressed         --               findings hidden by a suppression (accepted risk)
+RepositoriesNotFound       --               work messages whose repository was deleted (images function)
+ReportsNotStored           --               reports S3 refused to store (published all the same)
 =========================  ===============  ===============================================================
 """
 
@@ -50,6 +52,8 @@ REGISTRY_IMAGES_IN_BREACH = "RegistryImagesInBreach"
 NOTIFICATIONS_SENT = "NotificationsSent"
 NOTIFICATIONS_HELD_BACK = "NotificationsHeldBack"
 FINDINGS_SUPPRESSED = "FindingsSuppressed"
+REPOSITORIES_NOT_FOUND = "RepositoriesNotFound"
+REPORTS_NOT_STORED = "ReportsNotStored"
 NAMES: tuple[str, ...] = (
     REPOSITORIES_QUEUED,
     IMAGES_CONSIDERED,
@@ -60,6 +64,8 @@ NAMES: tuple[str, ...] = (
     NOTIFICATIONS_SENT,
     NOTIFICATIONS_HELD_BACK,
     FINDINGS_SUPPRESSED,
+    REPOSITORIES_NOT_FOUND,
+    REPORTS_NOT_STORED,
 )
 
 # Dimensions: names fixed here, values bounded (a function name, a severity, a notification type).

@@ -170,3 +170,14 @@ def unrecorded_means_never_scanned(pushed_at: datetime | None, complete_at: date
     complete sweep (``complete_at``): that sweep recorded every image it found, and every scan since was
     recorded from its event. Older images without a record (or no marker, or no push time) must be looked up."""
     return pushed_at is not None and complete_at is not None and _utc(pushed_at) > _utc(complete_at)
+
+
+def recorded_before_push(
+    pushed_at: datetime | None, started_at: datetime | None, completed_at: datetime | None
+) -> bool:
+    """Is the ledger's record of an image older than the image (its digest deleted and pushed again since)? True
+    when the image was pushed after the latest time the record holds (the scan's start and completion): that scan
+    was of the earlier push, and ECR's answer for this one must be asked. A record with no time, or an image with
+    no push time, cannot be dated: False."""
+    times = [_utc(t) for t in (started_at, completed_at) if t is not None]
+    return pushed_at is not None and bool(times) and _utc(pushed_at) > max(times)

@@ -82,8 +82,30 @@ class ImagePage:
     next_token: str | None
 
 
+#: Error codes that mean "slow down" (botocore's own throttling list, less LimitExceededException, which ECR's
+#: StartImageScan uses for its quotas). botocore retries them first; one that is left after every retry is final.
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "SlowDown",
+    }
+)
+
+
 def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def throttled(exc: BaseException) -> bool:
+    """Is ``exc`` an AWS throttling error (what is left once botocore's retries gave up)?"""
+    return isinstance(exc, ClientError) and error_code(exc) in THROTTLING_CODES
 
 
 def iter_repositories(ecr: Any, registry_id: str | None = None) -> Iterator[RepositoryRecord]:

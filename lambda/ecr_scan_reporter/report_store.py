@@ -7,11 +7,18 @@ Keys (the prefix is the one the module's policy and lifecycle rule name, report.
                                                                   30 days by the bucket's versioning)
 
 The bucket's default encryption applies (SSE-KMS with the module's key, or SSE-S3); nothing here decides it.
+
+A refused write (AccessDenied, a KMS key the function may not use, a bucket deleted meanwhile, ...) does not stop
+the others: :func:`write` tries every key and returns what it wrote and what was refused, so the caller can still
+publish the report and say which copies are missing.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_scan_reporter import report
 
@@ -27,18 +34,42 @@ def keys(built: report.Report) -> dict[str, list[str]]:
     return {ext: [f"{dated}.{ext}", f"{PREFIX}latest.{ext}"] for ext in _TYPES}
 
 
-def write(s3: Any, bucket: str, built: report.Report) -> list[str]:
-    """PutObject the report's JSON (every row the report kept) and HTML page; returns the keys written."""
+@dataclass(frozen=True)
+class Refusal:
+    """One key S3 did not store: the error code (or botocore's exception name) and message."""
+
+    key: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Stored:
+    written: list[str] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
+
+
+def write(s3: Any, bucket: str, built: report.Report) -> Stored:
+    """PutObject the report's JSON (every row the report kept) and HTML page; returns the keys written and those
+    S3 refused (every key is tried)."""
     bodies = {"json": report.render_json(built).encode(), "html": report.render_html(built).encode()}
-    written = []
+    stored = Stored()
     for ext, targets in keys(built).items():
         for key in targets:
-            s3.put_object(
-                Bucket=bucket,
-                Key=key,
-                Body=bodies[ext],
-                ContentType=_TYPES[ext],
-                CacheControl="no-cache" if key.endswith(f"latest.{ext}") else "max-age=31536000, immutable",
-            )
-            written.append(key)
-    return written
+            try:
+                s3.put_object(
+                    Bucket=bucket,
+                    Key=key,
+                    Body=bodies[ext],
+                    ContentType=_TYPES[ext],
+                    CacheControl="no-cache" if key.endswith(f"latest.{ext}") else "max-age=31536000, immutable",
+                )
+            except ClientError as exc:
+                error = exc.response.get("Error", {})
+                stored.refused.append(Refusal(key, str(error.get("Code", "")), str(error.get("Message", exc))))
+                continue
+            except BotoCoreError as exc:
+                stored.refused.append(Refusal(key, type(exc).__name__, str(exc)))
+                continue
+            stored.written.append(key)
+    return stored

@@ -5,13 +5,16 @@
 - ``LimitExceededException``: ECR allows one basic scan per image per 24 hours ("The scan quota per image has
   been exceeded"): the image was scanned recently, so this is counted and never waited for. ECR also allows
   100,000 basic scans per registry per 24 hours (scans on push included). AWS documents neither error's message
-  as a contract, so both signs count: a LimitExceededException whose message does not name the per-image quota
-  but names the registry, the account or the daily quota is ``QUOTA_EXHAUSTED``; and :data:`QUOTA_STREAK`
-  per-image refusals in a row are taken as the registry's quota too (the sweep only starts images it believes
-  unscanned for a day or more, so a long streak is not per-image refusals). :class:`ScanQuota` remembers it so
-  a sweep stops starting scans. botocore counts that code as throttling: it would retry with backoff sleeps
-  (over a minute in all) and, in adaptive mode, slow every later call of the client down. :func:`start_scan`
-  therefore hooks the client's ``needs-retry`` event for StartImageScan and raises the error at once;
+  as a contract, so the message is read three ways (:func:`refusal_kind`): one that names the image ("per
+  image", "this image", ...) and not the registry is the per-image quota; one that names the registry, the
+  account or the 100,000 scans and not the image is the registry's quota (``QUOTA_EXHAUSTED``); any other (no
+  message, "Rate exceeded", both, or a daily limit that names neither: both quotas are per 24 hours) is unclear.
+  :data:`QUOTA_STREAK` unclear refusals in a row are taken as the registry's quota too; per-image refusals never
+  are (a repository of images scanned on push, or whose scans fail, would otherwise stop the whole sweep), and a
+  started scan ends the streak. :class:`ScanQuota` remembers it so a sweep stops starting scans. botocore counts
+  that code as throttling: it would retry with backoff sleeps (over a minute in all) and, in adaptive mode, slow
+  every later call of the client down. :func:`start_scan` therefore hooks the client's ``needs-retry`` event for
+  StartImageScan and raises the error at once;
 - ``UnsupportedImageTypeException``, ``ImageNotFoundException``, and archived images (any error code that
   mentions "Archived" or "StorageClass", e.g. ``ImageArchivedException``): counted and skipped;
 - ``RepositoryNotFoundException`` raises :class:`~ecr_scan_reporter.registry.RepositoryNotFound`;
@@ -21,6 +24,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -38,10 +42,14 @@ class ScanOutcome(StrEnum):
     QUOTA_EXHAUSTED = "quota_exhausted"
 
 
-#: Consecutive per-image LimitExceededException answers taken as the registry's daily quota.
+#: Consecutive LimitExceededException answers of unclear meaning (see :func:`refusal_kind`) taken as the registry's
+#: daily quota.
 QUOTA_STREAK = 20
-_PER_IMAGE = "per image"
-_REGISTRY_QUOTA_WORDS = ("registry", "account", "24 hours", "daily", "100,000", "100000")
+#: :func:`refusal_kind` values.
+PER_IMAGE, REGISTRY, UNCLEAR = "per_image", "registry", "unclear"
+#: Phrases that name one image's quota. "daily" and "24 hours" name neither: both quotas are per 24 hours.
+_PER_IMAGE_WORDS = ("per image", "this image", "each image", "an image", "image per", "same image")
+_REGISTRY_QUOTA_WORDS = ("registry", "account", "100,000", "100000")
 
 
 _BY_CODE = {
@@ -79,8 +87,21 @@ def classify_error(code: str) -> ScanOutcome | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class ScanAttempt:
+    """One StartImageScan: its outcome and, when ECR refused it, the error message (what :class:`ScanQuota` reads)."""
+
+    outcome: ScanOutcome
+    message: str | None = None
+
+
 def start_scan(ecr: Any, repository: str, digest: str, registry_id: str | None = None) -> ScanOutcome:
     """Start a basic scan of the image ``digest`` (by digest, so untagged images work)."""
+    return attempt_scan(ecr, repository, digest, registry_id).outcome
+
+
+def attempt_scan(ecr: Any, repository: str, digest: str, registry_id: str | None = None) -> ScanAttempt:
+    """:func:`start_scan`, keeping ECR's message of a refusal."""
     no_quota_retries(ecr)
     kwargs: dict[str, Any] = {"repositoryName": repository, "imageId": {"imageDigest": digest}}
     if registry_id:
@@ -94,32 +115,47 @@ def start_scan(ecr: Any, repository: str, digest: str, registry_id: str | None =
         outcome = classify_error(code)
         if outcome is None:
             raise
-        if outcome is ScanOutcome.LIMIT_EXCEEDED and registry_quota_message(exc.response["Error"].get("Message")):
-            return ScanOutcome.QUOTA_EXHAUSTED
-        return outcome
-    return ScanOutcome.STARTED
+        message = str(exc.response.get("Error", {}).get("Message") or "")
+        if outcome is ScanOutcome.LIMIT_EXCEEDED and refusal_kind(message) == REGISTRY:
+            return ScanAttempt(ScanOutcome.QUOTA_EXHAUSTED, message)
+        return ScanAttempt(outcome, message)
+    return ScanAttempt(ScanOutcome.STARTED)
+
+
+def refusal_kind(message: object) -> str:
+    """What a LimitExceededException message speaks of: :data:`PER_IMAGE` (the image's one scan per 24 hours),
+    :data:`REGISTRY` (the registry's daily quota: names the registry, the account or the 100,000 scans, and not
+    the image) or :data:`UNCLEAR` (both, neither, or no message)."""
+    text = " ".join(str(message or "").lower().replace("-", " ").split())
+    image = any(words in text for words in _PER_IMAGE_WORDS)
+    whole = any(word in text for word in _REGISTRY_QUOTA_WORDS)
+    if image != whole:
+        return PER_IMAGE if image else REGISTRY
+    return UNCLEAR
 
 
 def registry_quota_message(message: object) -> bool:
     """Does a LimitExceededException message speak of the registry's daily quota rather than the image's?"""
-    text = str(message or "").lower()
-    return _PER_IMAGE not in text and any(word in text for word in _REGISTRY_QUOTA_WORDS)
+    return refusal_kind(message) == REGISTRY
 
 
 class ScanQuota:
     """The registry's daily scan quota as one invocation has seen it: exhausted after a ``QUOTA_EXHAUSTED``
-    answer or :data:`QUOTA_STREAK` per-image refusals in a row. Shared by every repository an invocation sweeps."""
+    answer or :data:`QUOTA_STREAK` refusals in a row whose message is unclear (:func:`refusal_kind`). Per-image
+    refusals and the other outcomes (unsupported, not found, archived) say nothing about the registry's quota: they
+    neither add to the streak nor end it; a started scan ends it. Shared by every repository an invocation sweeps."""
 
     def __init__(self, streak: int = QUOTA_STREAK) -> None:
         self.streak_limit = streak
         self.streak = 0
         self.exhausted = False
 
-    def observe(self, outcome: ScanOutcome) -> bool:
-        """Record one StartImageScan outcome; True when this outcome is the one that exhausts the quota."""
+    def observe(self, outcome: ScanOutcome, message: str | None = None) -> bool:
+        """Record one StartImageScan outcome (with ECR's ``message`` of a refusal); True when this outcome is the
+        one that exhausts the quota."""
         if self.exhausted:
             return False
-        if outcome is ScanOutcome.LIMIT_EXCEEDED:
+        if outcome is ScanOutcome.LIMIT_EXCEEDED and refusal_kind(message) == UNCLEAR:
             self.streak += 1
         elif outcome is ScanOutcome.STARTED:
             self.streak = 0

@@ -27,6 +27,7 @@ honouring the budget, so a repository always makes progress.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import json
 import logging
@@ -55,6 +56,9 @@ SQS_BATCH = 10
 #: ``SweepSummary.stopped`` values: the registry's scan quota is exhausted; the part was handed over untouched.
 QUOTA_EXHAUSTED = "quota_exhausted"
 HANDED_OVER = "handed_over"
+#: ... ECR (or the ledger) still throttled after botocore's retries: ``continuation`` resumes after the last image
+#: fully handled.
+THROTTLED = "throttled"
 
 _REPOSITORY_NAME = re.compile(r"(?=.{2,256}$)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*")
 Position = dict[str, Any]  # the Continuation fields that say where to resume
@@ -354,8 +358,10 @@ def sweep_repository(
     lists the repository and hands the whole part over when it runs out. With ``ledger`` an image's last scan is
     read from the repository's records (one Query) and only unknown images are looked up in ECR; started scans
     and learned states are recorded. With ``quota`` the sweep stops starting scans (and stops) once the
-    registry's daily scan quota is exhausted. Raises ``registry.RepositoryNotFound`` and unexpected
-    ``ClientError``s."""
+    registry's daily scan quota is exhausted. With ``remaining``, throttling left after botocore's retries once an
+    image was handled also ends the part with a continuation (``stopped`` = ``THROTTLED``); a continuation whose
+    DescribeImages token ECR refuses (InvalidParameterException) restarts the sweep from the first page, as part 1.
+    Raises ``registry.RepositoryNotFound`` and unexpected ``ClientError``s."""
     if continuation is not None and continuation.mode != options.mode:
         log.emit(logger, "continuation_restarted", repository=repository, reason=f"mode is now {options.mode}")
         continuation = None
@@ -370,56 +376,119 @@ def sweep_repository(
     listing_deadline = None if must_progress else out_of_time
     steps = _assess(ecr, repository, registry_id, options, now, continuation, summary, ledger, listing_deadline)
     resume: Position | None = None  # None before the first image (always handled) and after the last one
+    # Where to resume after the last image fully handled (scan started and recorded), and the counts then.
+    handled: tuple[Position, dict[str, int]] | None = None
     while True:
         if resume is not None and out_of_time():
             summary.continuation = Continuation(options.mode, summary.part + 1, summary.counts(), **resume)
             break
         try:
             step = next(steps, None)
+            if step is None:
+                break
+            candidate, resume = step
+            if candidate is not None:
+                _start(ecr, repository, registry_id, candidate, summary, ledger, quota)
         except _OutOfTime:
             # Newest-first listing ran out of time before any image was handled: hand the part over as it came.
             summary = SweepSummary(repository, registry_id, part=summary.part, **start_counts)
             summary.stopped, summary.continuation = HANDED_OVER, continuation
             break
-        if step is None:
-            break
-        candidate, resume = step
-        if candidate is None:
+        except _TokenRefused as refused:
+            # The continuation's DescribeImages token has expired (or is no longer valid): sweep again from the
+            # first page. Nothing is scanned twice: the images earlier parts started report IN_PROGRESS.
+            log.emit(
+                logger,
+                "continuation_restarted",
+                logging.WARNING,
+                repository=repository,
+                part=summary.part,
+                reason="DescribeImages refused the continuation's nextToken",
+                error_code=registry.error_code(refused.error),
+                error=str(refused.error),
+            )
+            continuation = None
+            summary = SweepSummary(repository, registry_id)
+            start_counts = summary.counts()
+            steps = _assess(ecr, repository, registry_id, options, now, None, summary, ledger, listing_deadline)
             continue
-        if quota is not None and quota.exhausted:
-            outcome = scanning.ScanOutcome.QUOTA_EXHAUSTED
-        else:
-            outcome = scanning.start_scan(ecr, repository, candidate.digest, registry_id)
-        summary.count(outcome.value)
-        if outcome is scanning.ScanOutcome.STARTED and ledger is not None:
-            ledger.record_started(candidate.digest, candidate.tags, candidate.registry_id)
-        log.emit(
-            logger,
-            "scan_started" if outcome is scanning.ScanOutcome.STARTED else "scan_not_started",
-            repository=repository,
-            digest=candidate.digest,
-            tags=candidate.tags,
-            reason=candidate.reason,
-            last_scan=candidate.last_scan,
-            outcome=outcome.value,
-        )
-        if quota is not None:
-            if quota.observe(outcome):
-                log.emit(
-                    logger,
-                    "scan_quota_exhausted",
-                    logging.ERROR,
-                    repository=repository,
-                    digest=candidate.digest,
-                    detail="ECR refuses further basic scans of this registry for now (100,000 per 24 hours); "
-                    "no more scans are started in this sweep",
-                )
-            if quota.exhausted:
-                summary.stopped = QUOTA_EXHAUSTED
-                break
+        except ClientError as exc:
+            # Throttled even after botocore's retries: a caller that hands continuations on (``remaining``) gets
+            # the rest from the last image fully handled (this one is handled again in the next part); before any
+            # image, or for a caller without continuations (the CLI), the error propagates.
+            if not registry.throttled(exc) or handled is None or remaining is None:
+                raise
+            position, counts = handled
+            summary = dataclasses.replace(summary, **counts)
+            summary.stopped = THROTTLED
+            summary.continuation = Continuation(options.mode, summary.part + 1, counts, **position)
+            log.emit(
+                logger,
+                "sweep_throttled",
+                logging.WARNING,
+                repository=repository,
+                part=summary.part,
+                operation=exc.operation_name,
+                error_code=registry.error_code(exc),
+                detail="the rest of the repository is handed over to the next part",
+            )
+            break
+        if resume is not None:
+            handled = (resume, summary.counts())
+        if candidate is not None and quota is not None and quota.exhausted:
+            summary.stopped = QUOTA_EXHAUSTED
+            break
     if ledger is not None and summary.continuation is None and summary.stopped is None:
         ledger.mark_complete()
     return summary
+
+
+def _start(
+    ecr: Any,
+    repository: str,
+    registry_id: str | None,
+    candidate: Candidate,
+    summary: SweepSummary,
+    ledger: RepositoryLedger | None,
+    quota: scanning.ScanQuota | None,
+) -> None:
+    """Start the candidate's scan (unless the registry's quota is spent), record a started one, count the outcome."""
+    if quota is not None and quota.exhausted:
+        attempt = scanning.ScanAttempt(scanning.ScanOutcome.QUOTA_EXHAUSTED)
+    else:
+        attempt = scanning.attempt_scan(ecr, repository, candidate.digest, registry_id)
+    outcome = attempt.outcome
+    if outcome is scanning.ScanOutcome.STARTED and ledger is not None:
+        ledger.record_started(candidate.digest, candidate.tags, candidate.registry_id)
+    summary.count(outcome.value)
+    log.emit(
+        logger,
+        "scan_started" if outcome is scanning.ScanOutcome.STARTED else "scan_not_started",
+        repository=repository,
+        digest=candidate.digest,
+        tags=candidate.tags,
+        reason=candidate.reason,
+        last_scan=candidate.last_scan,
+        outcome=outcome.value,
+    )
+    if quota is not None and quota.observe(outcome, attempt.message):
+        log.emit(
+            logger,
+            "scan_quota_exhausted",
+            logging.ERROR,
+            repository=repository,
+            digest=candidate.digest,
+            detail="ECR refuses further basic scans of this registry for now (100,000 per 24 hours); "
+            "no more scans are started in this sweep",
+        )
+
+
+class _TokenRefused(Exception):
+    """Raised by the page walk when DescribeImages refuses the token a continuation carried."""
+
+    def __init__(self, error: ClientError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class _OutOfTime(Exception):
@@ -482,12 +551,17 @@ def _last_scan(
     ecr: Any, image: ImageRecord, now: datetime, summary: SweepSummary, ledger: RepositoryLedger | None
 ) -> policy.ScanState:
     """The image's last scan: listed by DescribeImages, else recorded in the ledger, else looked up in ECR (and
-    then recorded, so the next sweep knows it)."""
+    then recorded, so the next sweep knows it). A record older than the image's push (the digest was deleted and
+    pushed again since) is of the earlier push: ECR is asked."""
     if image.scan is not None:
         return image.scan
     if ledger is not None:
         entry = ledger.entry(image.digest, image.registry_id)
-        if entry is not None:
+        if entry is not None and policy.recorded_before_push(
+            image.pushed_at, entry.scan_started_at, entry.scan_completed_at
+        ):
+            log.emit(logger, "ledger_record_predates_push", logging.DEBUG, digest=image.digest)
+        elif entry is not None:
             known = policy.ledger_scan_state(entry.scan_status, entry.scan_started_at, entry.scan_completed_at, now)
             if known is not None:
                 summary.ledger_known += 1
@@ -514,7 +588,8 @@ def _pages(
     """Every image, page by page (None for those the pull filter skips), resuming inside a page by digest."""
     token = continuation.next_token if continuation else None
     after = continuation.after_digest if continuation else None
-    for page in registry.iter_image_pages(ecr, repository, registry_id, token, options.listed_scans):
+    pages = registry.iter_image_pages(ecr, repository, registry_id, token, options.listed_scans)
+    for page in _refusing_token(pages) if token else pages:
         images, start = page.images, 0
         if after is not None:
             digests = [image.digest for image in images]
@@ -536,6 +611,21 @@ def _pages(
             else:
                 summary.count("skipped_filter")
                 yield None, resume
+
+
+def _refusing_token(pages: Iterator[registry.ImagePage]) -> Iterator[registry.ImagePage]:
+    """``pages``; an InvalidParameterException on the first page (the one a continuation's token asks for) raises
+    :class:`_TokenRefused`. ECR's tokens may expire while a continuation waits in the queue; retrying the message
+    with the same token would fail every time until it reached the dead-letter queue."""
+    try:
+        first = next(pages, None)
+    except ClientError as exc:
+        if registry.error_code(exc) == "InvalidParameterException":
+            raise _TokenRefused(exc) from exc
+        raise
+    if first is not None:
+        yield first
+        yield from pages
 
 
 def _newest(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
-from ecr_fakes import push, set_last_scan
+from ecr_fakes import push, set_last_scan, set_pushed_at
 
 from ecr_scan_reporter import aws, cli
 
@@ -224,6 +224,7 @@ def table(images: dict[str, str]) -> Any:
     ddb = aws.client("dynamodb")
     create_table(ddb, "esr-ledger")
     now = datetime.now(UTC)
+    set_pushed_at("team/app", images["tagged"], now - timedelta(hours=2))  # a record older than the push: ask ECR
     registry_id = aws.client("ecr").describe_repositories()["repositories"][0]["registryId"]
     ledger.record_scan_state(
         ddb, "esr-ledger", registry_id, "team/app", images["tagged"], ("v1",), "COMPLETE",
@@ -264,16 +265,16 @@ def test_scan_stops_when_the_registry_quota_is_spent(
 ) -> None:
     from ecr_scan_reporter import scanning
 
-    real = scanning.start_scan
+    real = scanning.attempt_scan
     calls: list[str] = []
 
-    def start_scan(ecr: Any, repository: str, digest: str, registry_id: str | None = None) -> Any:
+    def attempt_scan(ecr: Any, repository: str, digest: str, registry_id: str | None = None) -> Any:
         calls.append(digest)
         if len(calls) > 1:
-            return scanning.ScanOutcome.QUOTA_EXHAUSTED
+            return scanning.ScanAttempt(scanning.ScanOutcome.QUOTA_EXHAUSTED)
         return real(ecr, repository, digest, registry_id)
 
-    monkeypatch.setattr(scanning, "start_scan", start_scan)
+    monkeypatch.setattr(scanning, "attempt_scan", attempt_scan)
     code, out, err = run(capsys, "scan", "--output", "json")
     assert code == 0
     doc = json.loads(out)

@@ -173,12 +173,12 @@ def test_an_exhausted_registry_quota_stops_the_sweep_after_one_refusal(caplog: p
     assert [r.getMessage() for r in caplog.records].count("scan_quota_exhausted") == 1
 
 
-def test_per_image_refusals_are_not_the_registry_quota_until_a_long_streak() -> None:
-    per_image = "The scan quota per image has been exceeded. Wait and try again."
+def test_unclear_refusals_are_not_the_registry_quota_until_a_long_streak() -> None:
+    unclear = "Rate exceeded"  # names neither the image nor the registry
     quota = scanning.ScanQuota()
-    few = sweep_repository(QuotaEcr(fake_images(5), 0, per_image), "app", now=NOW, quota=quota)
+    few = sweep_repository(QuotaEcr(fake_images(5), 0, unclear), "app", now=NOW, quota=quota)
     assert (few.limit_exceeded, few.stopped, quota.exhausted) == (5, None, False)
-    many = QuotaEcr(fake_images(30, start=100), 0, per_image)
+    many = QuotaEcr(fake_images(30, start=100), 0, unclear)
     summary = sweep_repository(many, "app", now=NOW, quota=quota)
     assert summary.stopped == QUOTA_EXHAUSTED
     assert many.calls["start_image_scan"] == scanning.QUOTA_STREAK - 5  # the streak spans repositories

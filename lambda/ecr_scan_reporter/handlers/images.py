@@ -6,16 +6,19 @@ source mapping must enable ``ReportBatchItemFailures``), so one bad record never
 - malformed message (not JSON, wrong version, no repository, invalid continuation): logged as
   ``work_message_malformed`` with what is wrong, and reported as a failure, so SQS redelivers it until
   ``maxReceiveCount`` moves it to the dead-letter queue, where it can be inspected;
-- repository not found (deleted since it was listed): logged as ``repository_not_found`` and treated as done;
-  retrying could never succeed;
+- repository not found (deleted since it was listed, or mid-sweep: a continuation's repository is gone): logged
+  as ``repository_not_found``, counted (``RepositoriesNotFound``) and treated as done; retrying could never
+  succeed;
 - any other AWS error: logged as ``sweep_failed`` and reported as a failure (SQS retries the message; work
   already done is not repeated, since just-scanned images are no longer due).
 
-When the remaining time drops below ``TIME_BUDGET_RESERVE_SECONDS`` the sweep stops and the rest of the
-repository is re-enqueued to ``QUEUE_URL`` as a work message with a ``continuation``; the record then counts as
-done (if that message cannot be sent, the record fails and is retried instead). The budget holds for the whole
-batch: only the first record is swept whatever the time (so every invocation makes progress); once the budget
-is spent, every later record is re-enqueued as it came, without listing its repository (``work_handed_over``).
+When the remaining time drops below ``TIME_BUDGET_RESERVE_SECONDS``, or ECR (or the ledger) still throttles after
+botocore's retries once an image was handled, the sweep stops and the rest of the repository is re-enqueued to
+``QUEUE_URL`` as a work message with a ``continuation``; the record then counts as done (if that message cannot
+be sent, the record fails and is retried instead). The budget holds for the whole batch: only the first record
+is swept whatever the time (so every invocation makes progress); once the budget is spent, every later record is
+re-enqueued as it came, without listing its repository (``work_handed_over``). A continuation whose DescribeImages
+token ECR refuses (expired) restarts the repository's sweep from the first page (``continuation_restarted``).
 
 With the scan ledger (``LEDGER_TABLE_NAME``) each repository's records are read with one paginated Query per
 part; only images the ledger does not know cost a DescribeImageScanFindings (and are recorded), and the scans
@@ -74,6 +77,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str
     quota = scanning.ScanQuota()
     failures, handed_over = [], []
     swept: list[tuple[Continuation | None, SweepSummary]] = []
+    gone: list[str] = []  # repositories not found
     for index, record in enumerate(records):
         message_id = str(record.get("messageId", ""))
         if index and remaining() < config.time_budget_reserve_seconds:
@@ -83,12 +87,22 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str
             log.emit(logger, "repository_skipped", message_id=message_id, reason="scan_quota_exhausted")
             continue
         done = _handle(
-            record, message_id, ecr, config, options, now, remaining, quota, must_progress=index == 0, swept=swept
+            record,
+            message_id,
+            ecr,
+            config,
+            options,
+            now,
+            remaining,
+            quota,
+            must_progress=index == 0,
+            swept=swept,
+            gone=gone,
         )
         if not done:
             failures.append({"itemIdentifier": message_id})
     failures += _hand_over(handed_over, config)
-    emit_metrics(context, config, metrics.counts(_measured(swept)))
+    emit_metrics(context, config, metrics.counts({**_measured(swept), metrics.REPOSITORIES_NOT_FOUND: len(gone)}))
     return {"batchItemFailures": failures}
 
 
@@ -137,6 +151,7 @@ def _handle(
     quota: scanning.ScanQuota | None = None,
     must_progress: bool = True,
     swept: list[tuple[Continuation | None, SweepSummary]] | None = None,
+    gone: list[str] | None = None,
 ) -> bool:
     """Sweep one record's repository; True when the record is done (success or nothing more to do)."""
     try:
@@ -166,7 +181,10 @@ def _handle(
             must_progress=must_progress,
         )
     except registry.RepositoryNotFound:
-        log.emit(logger, "repository_not_found", logging.WARNING, **fields)
+        part = item.continuation.part if item.continuation else 1
+        log.emit(logger, "repository_not_found", logging.WARNING, **fields, part=part)
+        if gone is not None:
+            gone.append(item.repository)
         return True
     except (ClientError, BotoCoreError) as exc:
         code = registry.error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__

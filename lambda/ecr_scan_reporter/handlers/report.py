@@ -10,14 +10,20 @@ left out: the ledger keeps them until their TTL. The suppressions the module sto
 (``SUPPRESSIONS_SHA256``, see suppression_store.py) feed the report's "expiring within 14 days" list and set
 suppressed findings apart.
 
-Requires ``LEDGER_TABLE_NAME`` and ``SNS_TOPIC_ARN``. AWS errors raise: EventBridge invokes this function
-asynchronously, so Lambda retries it and then hands the event to the failed-events queue.
+Requires ``LEDGER_TABLE_NAME`` and ``SNS_TOPIC_ARN``. An AWS error while the report is read (e.g. a Scan still
+throttled after botocore's retries) is logged (``report_failed``) and raised before anything is published or
+stored; one while it is published is raised too: EventBridge invokes this function asynchronously, so Lambda
+retries it and then hands the event to the failed-events queue. Once published, a refused S3 write is not raised
+(a retry would publish the report again): it is logged (``report_not_stored``) and counted (``ReportsNotStored``).
+A ledger item that is not a record of this schema is logged (``ledger_record_unreadable``), counted in the
+response (``unreadable_records``) and left out.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,21 +43,55 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     region = config.sns_topic_arn.split(":")[3]
     now = datetime.now(UTC)
     dynamodb = aws.client("dynamodb")
-    built = report.build(
-        ledger.scan_records(dynamodb, config.ledger_table_name),
-        now,
-        scan_expiry_days=config.scan_expiry_days,
-        thresholds=config.severity_thresholds,
-        suppressions=_suppressions(dynamodb, config.ledger_table_name, config.suppressions_sha256),
-        region=os.environ.get("AWS_REGION") or region,
-        existing_repositories={(r.registry_id, r.name) for r in registry.iter_repositories(aws.client("ecr"))},
-    )
+    unreadable = 0
+
+    def skip(item: Mapping[str, Any], exc: Exception) -> None:
+        nonlocal unreadable
+        unreadable += 1
+        key = {name: (item.get(name) or {}).get("S") for name in ("pk", "digest")}
+        log.emit(logger, "ledger_record_unreadable", logging.WARNING, **key, error=f"{type(exc).__name__}: {exc}")
+
+    try:
+        built = report.build(
+            ledger.scan_records(dynamodb, config.ledger_table_name, on_unreadable=skip),
+            now,
+            scan_expiry_days=config.scan_expiry_days,
+            thresholds=config.severity_thresholds,
+            suppressions=_suppressions(dynamodb, config.ledger_table_name, config.suppressions_sha256),
+            region=os.environ.get("AWS_REGION") or region,
+            existing_repositories={(r.registry_id, r.name) for r in registry.iter_repositories(aws.client("ecr"))},
+        )
+    except (ClientError, BotoCoreError) as exc:
+        # After botocore's retries (adaptive, aws.py). Nothing was published or stored yet: the retry starts over.
+        code = registry.error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
+        log.emit(logger, "report_failed", logging.ERROR, stage="read", error_code=code, error=str(exc))
+        raise
     message_id = notify.publish(aws.client("sns", region=region), config.sns_topic_arn, report.notification(built))
-    stored = report_store.write(aws.client("s3"), config.report_bucket_name, built) if config.report_bucket_name else []
+    stored = _store(config.report_bucket_name, built)
     summary = report.to_document(built, limit=0)["summary"]
-    log.emit(logger, "report_published", message_id=message_id, stored=stored, **summary)
-    emit_metrics(context, config, _measured(built))
-    return {"status": "published", "message_id": message_id, "stored": stored, **summary}
+    fields = {"unreadable_records": unreadable} if unreadable else {}
+    log.emit(logger, "report_published", message_id=message_id, stored=stored.written, **fields, **summary)
+    emit_metrics(context, config, _measured(built, stored if config.report_bucket_name else None))
+    return {"status": "published", "message_id": message_id, "stored": stored.written, **fields, **summary}
+
+
+def _store(bucket: str | None, built: report.Report) -> report_store.Stored:
+    """Write the report to ``bucket`` (if any). The report is already published: a refused write is logged (and
+    counted, ``ReportsNotStored``) rather than raised, which would make Lambda retry and publish it again."""
+    if not bucket:
+        return report_store.Stored()
+    stored = report_store.write(aws.client("s3"), bucket, built)
+    for refusal in stored.refused:
+        log.emit(
+            logger,
+            "report_not_stored",
+            logging.ERROR,
+            bucket=bucket,
+            key=refusal.key,
+            error_code=refusal.code,
+            error=refusal.message,
+        )
+    return stored
 
 
 def _suppressions(dynamodb: Any, table: str, sha256: str | None) -> tuple[Any, ...]:
@@ -66,8 +106,10 @@ def _suppressions(dynamodb: Any, table: str, sha256: str | None) -> tuple[Any, .
         return ()
 
 
-def _measured(built: report.Report) -> list[metrics.Metric]:
+def _measured(built: report.Report, stored: report_store.Stored | None) -> list[metrics.Metric]:
     sent = metrics.counts({metrics.NOTIFICATIONS_SENT: 1}, {metrics.EVENT_TYPE: "report"})
+    if stored is not None:
+        sent += metrics.counts({metrics.REPORTS_NOT_STORED: 1 if stored.refused else 0})
     exposed = [
         metric
         for severity in SEVERITIES

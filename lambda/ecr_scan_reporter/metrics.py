@@ -23,6 +23,8 @@ RegistryImagesInBreach     Severity         images in breach in the whole ledger
 NotificationsSent          EventType        notifications published, by type
 NotificationsHeldBack      --               notifications not sent because the image was already notified
 FindingsSuppressed         --               findings hidden by a suppression (accepted risk)
+SuppressionsNotApplied     --               evaluations that applied no suppression: the stored list could not
+                                            be read or is not the version SUPPRESSIONS_SHA256 names (all count)
 =========================  ===============  ===============================================================
 """
 
@@ -50,6 +52,7 @@ REGISTRY_IMAGES_IN_BREACH = "RegistryImagesInBreach"
 NOTIFICATIONS_SENT = "NotificationsSent"
 NOTIFICATIONS_HELD_BACK = "NotificationsHeldBack"
 FINDINGS_SUPPRESSED = "FindingsSuppressed"
+SUPPRESSIONS_NOT_APPLIED = "SuppressionsNotApplied"
 NAMES: tuple[str, ...] = (
     REPOSITORIES_QUEUED,
     IMAGES_CONSIDERED,
@@ -60,6 +63,7 @@ NAMES: tuple[str, ...] = (
     NOTIFICATIONS_SENT,
     NOTIFICATIONS_HELD_BACK,
     FINDINGS_SUPPRESSED,
+    SUPPRESSIONS_NOT_APPLIED,
 )
 
 # Dimensions: names fixed here, values bounded (a function name, a severity, a notification type).

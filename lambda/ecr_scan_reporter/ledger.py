@@ -18,11 +18,25 @@ Times are stored as epoch seconds (numbers, millisecond precision); ``findings``
 (``suppressed_findings`` likewise: the findings accepted risks hid at that evaluation, absent when none),
 ``notified_findings`` as a string set (absent when empty: DynamoDB has no empty sets). Nothing here decides what
 is news (``news.py``) or whether an image needs a scan (``policy.py``).
+
+A record's size is bounded by construction (:func:`fit`, DynamoDB's item size rules: :func:`item_size`):
+``findings`` lists the most severe findings within :data:`FINDINGS_BUDGET` bytes (``findings_omitted``: how many
+more were read; ``findings_sha256`` fingerprints the whole set read); when the whole record would still exceed
+:data:`ITEM_BUDGET`, the notified findings that are no longer present are dropped, the notified ones still present
+are kept as 8-byte digests (``notified_digests``, one binary attribute), the claimed new findings are cut to the
+:data:`PENDING_NEW_MAX` a notification lists, and ``findings`` gets the room left. News is decided on the notified
+findings, never on ``findings``: a notified finding the record has no room for at all (beyond ~40,000 of them) is
+notified again, never silenced.
+
+Added after the first release, all optional (a record written before lacks them and reads with the defaults):
+``evaluated_completed_at`` (the completion time of the last result the findings stage evaluated; a sweep's write
+leaves it alone), ``findings_sha256``, ``findings_omitted``, ``notified_digests``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -39,6 +53,17 @@ SWEEP_MARKERS = "config#sweep"
 SOURCES = ("ecr", "inspector2", "sweep")
 #: A record lives this long after its last write unless rewritten (a swept image is rewritten at every scan).
 MIN_TTL_DAYS = 30
+
+#: A record's computed size (:func:`item_size`) at most: DynamoDB refuses an item over 400 KB (409,600 bytes, the
+#: attribute names included); the margin covers the key and a confirm's few added bytes.
+ITEM_BUDGET = 380_000
+#: Bytes of ``findings`` at most (its map entries; ~4,000 CVE ids): the listing is for people and the report, news
+#: never reads it, and an attribute this size can be replaced in place by an update.
+FINDINGS_BUDGET = 120_000
+#: Claimed new findings kept when the record must shrink: what a notification lists (notify.NEW_FINDINGS_MAX).
+PENDING_NEW_MAX = 200
+#: Bytes of a notified finding's digest (a truncated SHA-256 of its id) when the record must shrink.
+DIGEST_BYTES = 8
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _ENTRY_ATTRIBUTES = ("digest", "scan_status", "scan_started_at", "scan_completed_at")
@@ -71,10 +96,21 @@ class LedgerRecord:
     pending_type: str | None = None  # the claimed notification's type and new findings (to send it again)
     pending_new_findings: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
     expires_at: int | None = None
+    #: The completion time of the last result the findings stage evaluated (None: none, or an older record).
+    evaluated_completed_at: datetime | None = None
+    findings_sha256: str | None = None  # fingerprint of every finding read at that evaluation (news.fingerprint)
+    findings_omitted: int = 0  # findings read that ``findings`` has no room for
+    notified_digests: frozenset[bytes] = frozenset()  # notified findings kept as digests only (see fit)
 
     @property
     def key(self) -> dict[str, Any]:
         return item_key(self.registry_id, self.repository, self.digest)
+
+    def was_notified(self, finding_id: str) -> bool:
+        """Whether the finding was notified (by id, or by digest when the record had no room for its id)."""
+        return finding_id in self.notified_findings or (
+            bool(self.notified_digests) and finding_digest(finding_id) in self.notified_digests
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +129,11 @@ def partition_key(registry_id: str, repository: str) -> str:
 
 def item_key(registry_id: str, repository: str, digest: str) -> dict[str, Any]:
     return {"pk": {"S": partition_key(registry_id, repository)}, "digest": {"S": digest}}
+
+
+def finding_digest(finding_id: str) -> bytes:
+    """A finding id's digest as ``notified_digests`` holds it."""
+    return hashlib.sha256(finding_id.encode()).digest()[:DIGEST_BYTES]
 
 
 def expires_at(now: datetime, scan_expiry_days: int) -> int:
@@ -422,16 +463,22 @@ def result_record(
     pending_until: datetime | None = None,
     pending_new_findings: Mapping[str, str] = _EMPTY,
     suppressed_findings: Mapping[str, str] | None = None,
+    notified_digests: frozenset[bytes] = frozenset(),
+    findings_sha256: str | None = None,
 ) -> LedgerRecord:
     """The image's record after a scan result (the findings stage's write): the scan state of the result, the
     evaluation (``breached``, ``notified_findings`` from ``news.decide``), and, when ``notify`` is set, that
     notification as sent at ``now`` under the pending claim ``pending_token``. ``suppressed_findings``: the
     findings at tracked severities that accepted risks hid (kept apart from ``findings``, which the decisions
     read). A FAILED scan says nothing about findings: the previous counts and findings are kept; a COMPLETE one
-    clears the failure reason."""
+    clears the failure reason. ``findings`` (and ``pending_new_findings``) in the order given, most severe first:
+    the record is :func:`fit` within :data:`ITEM_BUDGET` keeping that order. ``notified_digests``: the notified
+    findings the previous record kept as digests only (``news.Decision`` carries them); ``findings_sha256``: the
+    fingerprint of ``findings``."""
     keep = previous if previous is not None else LedgerRecord(registry_id, repository, digest)
     failed = status == "FAILED"
-    return LedgerRecord(
+    kept = failed or findings is None  # the previous findings stay
+    record = LedgerRecord(
         registry_id=registry_id,
         repository=repository,
         digest=digest,
@@ -458,7 +505,101 @@ def result_record(
         pending_type=notify if pending_token else None,
         pending_new_findings=MappingProxyType(dict(pending_new_findings)) if pending_token else _EMPTY,
         expires_at=ttl,
+        evaluated_completed_at=completed_at,
+        findings_sha256=keep.findings_sha256 if kept else findings_sha256,
+        findings_omitted=keep.findings_omitted if kept else 0,
+        notified_digests=notified_digests,
     )
+    return fit(record, None if kept else record.findings)
+
+
+def fit(record: LedgerRecord, present: Mapping[str, str] | None = None) -> LedgerRecord:
+    """``record`` within :data:`ITEM_BUDGET` (see the module docstring): ``findings`` cut to
+    :data:`FINDINGS_BUDGET` (in their order), then unchanged when it fits; else the notified findings still
+    present (``present``: every finding read, most severe first; None when unknown: every notified finding is
+    kept) as digests, the most severe first, then as many of ``findings`` and then of ``suppressed_findings`` as
+    there is room for."""
+    if _entries_size(record.findings.items()) > FINDINGS_BUDGET:
+        listed = _within(record.findings.items(), FINDINGS_BUDGET)
+        omitted = record.findings_omitted + len(record.findings) - len(listed)
+        record = _replace(record, findings=MappingProxyType(listed), findings_omitted=omitted)
+    if item_size(to_item(record)) <= ITEM_BUDGET:
+        return record
+    if present is None:
+        notified = [finding_digest(i) for i in sorted(record.notified_findings)] + sorted(record.notified_digests)
+    else:
+        notified = [finding_digest(i) for i in present if record.was_notified(i)]
+    pending = _within(record.pending_new_findings.items(), ITEM_BUDGET // 4, PENDING_NEW_MAX)
+    bare = _replace(
+        record,
+        findings=_EMPTY,
+        suppressed_findings=_EMPTY,
+        notified_findings=frozenset(),
+        notified_digests=frozenset(),
+        pending_new_findings=MappingProxyType(pending),
+        findings_omitted=len(record.findings) + record.findings_omitted,
+    )
+    room = ITEM_BUDGET - item_size(to_item(bare)) - 64  # the names and map overheads of the attributes added below
+    digests = notified[: max(room, 0) // DIGEST_BYTES]
+    room -= len(digests) * DIGEST_BYTES
+    findings = _within(record.findings.items(), min(room, FINDINGS_BUDGET))
+    room -= _entries_size(findings.items())
+    suppressed = _within(record.suppressed_findings.items(), room)
+    return _replace(
+        bare,
+        findings=MappingProxyType(findings),
+        suppressed_findings=MappingProxyType(suppressed),
+        notified_digests=frozenset(digests),
+        findings_omitted=bare.findings_omitted - len(findings),
+    )
+
+
+def _within(entries: Iterable[tuple[str, str]], room: int, most: int | None = None) -> dict[str, str]:
+    """The first map entries that take at most ``room`` bytes (and at most ``most`` of them)."""
+    taken: dict[str, str] = {}
+    for key, value in entries:
+        size = _entries_size([(key, value)])
+        if size > room or (most is not None and len(taken) >= most):
+            break
+        taken[key] = value
+        room -= size
+    return taken
+
+
+def _entries_size(entries: Iterable[tuple[str, str]]) -> int:
+    return sum(1 + len(k.encode()) + len(v.encode()) for k, v in entries)
+
+
+# --- item sizes (DynamoDB developer guide, "Item sizes and formats") ---------------------------------------------
+
+
+def item_size(item: Mapping[str, Any]) -> int:
+    """An item's size as DynamoDB counts it against its 400 KB limit: each attribute's name and value."""
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+
+
+def _value_size(value: Mapping[str, Any]) -> int:
+    ((kind, data),) = value.items()
+    if kind == "S":
+        return len(data.encode())
+    if kind == "B":
+        return len(data)
+    if kind == "N":
+        return _number_size(data)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "SS":
+        return sum(len(s.encode()) for s in data)
+    if kind == "L":
+        return 3 + sum(1 + _value_size(v) for v in data)
+    if kind == "M":
+        return 3 + sum(1 + len(k.encode()) + _value_size(v) for k, v in data.items())
+    raise ValueError(f"attribute type {kind} is not used by ledger records")
+
+
+def _number_size(text: str) -> int:
+    digits = text.lstrip("-").replace(".", "").strip("0") or "0"
+    return (len(digits) + 1) // 2 + 1
 
 
 # --- items <-> records ---------------------------------------------------------------------------------------
@@ -492,7 +633,16 @@ def to_attributes(record: LedgerRecord) -> dict[str, Any]:
             {"M": {k: _S(v) for k, v in record.pending_new_findings.items()}} if record.pending_new_findings else None
         ),
         "expires_at": None if record.expires_at is None else {"N": str(int(record.expires_at))},
+        "evaluated_completed_at": _N(record.evaluated_completed_at),
+        "findings_sha256": _S(record.findings_sha256),
+        "findings_omitted": {"N": str(record.findings_omitted)} if record.findings_omitted else None,
+        "notified_digests": {"B": b"".join(sorted(record.notified_digests))} if record.notified_digests else None,
     }
+
+
+def to_item(record: LedgerRecord) -> dict[str, Any]:
+    """The whole item as DynamoDB stores it (key included, removed attributes left out)."""
+    return {**record.key, **{k: v for k, v in to_attributes(record).items() if v is not None}}
 
 
 def from_item(item: Mapping[str, Any]) -> LedgerRecord:
@@ -528,7 +678,16 @@ def from_item(item: Mapping[str, Any]) -> LedgerRecord:
             {k: v["S"] for k, v in (item.get("pending_new_findings") or {}).get("M", {}).items()}
         ),
         expires_at=int(Decimal(item["expires_at"]["N"])) if "expires_at" in item else None,
+        evaluated_completed_at=_time(item, "evaluated_completed_at"),
+        findings_sha256=_s(item, "findings_sha256"),
+        findings_omitted=int((item.get("findings_omitted") or {}).get("N", "0")),
+        notified_digests=_digests(item),
     )
+
+
+def _digests(item: Mapping[str, Any]) -> frozenset[bytes]:
+    blob = bytes((item.get("notified_digests") or {}).get("B", b""))
+    return frozenset(blob[i : i + DIGEST_BYTES] for i in range(0, len(blob) - DIGEST_BYTES + 1, DIGEST_BYTES))
 
 
 class _Update:

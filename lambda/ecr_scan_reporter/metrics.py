@@ -25,6 +25,8 @@ NotificationsHeldBack      --               notifications not sent because the i
 FindingsSuppressed         --               findings hidden by a suppression (accepted risk)
 RepositoriesNotFound       --               work messages whose repository was deleted (images function)
 ReportsNotStored           --               reports S3 refused to store (published all the same)
+SuppressionsNotApplied     --               evaluations that applied no suppression: the stored list could not
+                                            be read or is not the version SUPPRESSIONS_SHA256 names (all count)
 =========================  ===============  ===============================================================
 """
 
@@ -54,6 +56,7 @@ NOTIFICATIONS_HELD_BACK = "NotificationsHeldBack"
 FINDINGS_SUPPRESSED = "FindingsSuppressed"
 REPOSITORIES_NOT_FOUND = "RepositoriesNotFound"
 REPORTS_NOT_STORED = "ReportsNotStored"
+SUPPRESSIONS_NOT_APPLIED = "SuppressionsNotApplied"
 NAMES: tuple[str, ...] = (
     REPOSITORIES_QUEUED,
     IMAGES_CONSIDERED,
@@ -66,6 +69,7 @@ NAMES: tuple[str, ...] = (
     FINDINGS_SUPPRESSED,
     REPOSITORIES_NOT_FOUND,
     REPORTS_NOT_STORED,
+    SUPPRESSIONS_NOT_APPLIED,
 )
 
 # Dimensions: names fixed here, values bounded (a function name, a severity, a notification type).

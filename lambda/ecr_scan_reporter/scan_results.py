@@ -7,15 +7,18 @@ publish (``notify.py``). :func:`report_scan` answers with a small dict:
 ``{"status": "notified" | "below_threshold", ...}``, one JSON log line per decision.
 
 With the scan ledger (``LEDGER_TABLE_NAME``): observe the findings -> read the image's record (``ledger.py``) ->
-decide (``news.decide``, pure) -> claim -> publish -> confirm. Statuses then also include ``"duplicate"`` (not
-newer than the recorded result) and ``"not_news"`` (recorded, nothing to notify).
+decide (``news.decide``, pure) -> claim -> publish -> confirm. Statuses then also include ``"duplicate"`` (already
+evaluated or older, ``news.is_stale``; a batch of Inspector2 Finding events is a duplicate only when it read exactly
+the findings last evaluated) and ``"not_news"`` (recorded, nothing to notify). The record stays within DynamoDB's
+item limit whatever the number of findings (``ledger.fit``).
 
 No alert lost, none duplicated: the record is written *before* publishing, with a pending claim (token, type,
 new findings, valid until this invocation's deadline), conditionally on the revision that was read, so of two
 concurrent deliveries of one event exactly one claims it; the other answers ``duplicate``. After SNS accepts the
 message the claim is confirmed (cleared). If the function dies between claim and confirm, Lambda retries the event
-after the deadline has passed: the retry finds the expired claim and publishes the claimed notification (rendered
-from the record) before anything else, so it is sent at least once; it is sent twice only if the function died
+after the deadline has passed: the retry takes the expired claim over (under a claim of its own, valid until its
+own deadline, so a concurrent delivery leaves it alone) and publishes the claimed notification (rendered from the
+record) before anything else, so it is sent at least once; it is sent twice only if the function died
 after SNS accepted it and before the confirm. A different, newer result arriving while a claim is live raises
 :class:`NotificationInFlight` (Lambda retries it later), so results are evaluated in order.
 
@@ -65,9 +68,6 @@ WRITE_ATTEMPTS = 3
 FINDING_EVENTS_RESERVE_MS = 15_000
 #: SNS errors no retry can fix: the message itself is refused.
 UNDELIVERABLE_CODES = frozenset({"InvalidParameter", "InvalidParameterValue"})
-#: Findings recorded per image at most (the most severe first): a DynamoDB item holds 400 KB, and the record
-#: keeps the findings and the notified ones.
-RECORDED_FINDINGS_MAX = 4_000
 
 Remaining = Callable[[], int] | None
 
@@ -91,12 +91,14 @@ class Observed:
     (suppressed findings removed; a severity nobody reported absent); ``findings`` the remaining findings at
     thresholded severities (id -> severity) or None when unknown; ``section`` what the message lists;
     ``suppressed`` the findings at thresholded severities that accepted risks hid (recorded apart, for the
-    report)."""
+    report); ``fingerprint`` the :func:`news.fingerprint` of ``findings``. Both maps most severe first (the ledger
+    record keeps that order when it has no room for them all)."""
 
     result: events.ScanResult
     findings: dict[str, str] | None
     section: notify.FindingsSection | None
     suppressed: dict[str, str] = dataclasses.field(default_factory=dict)
+    fingerprint: str | None = None
 
 
 #: What one evaluation of an image came to, for the metrics: its answer and the findings suppressions hid.
@@ -110,6 +112,13 @@ class Tally:
 
     outcomes: list[Outcome] = field(default_factory=list)
     resent: list[str] = field(default_factory=list)
+    suppressions_not_applied: int = 0  # evaluations whose accepted risks could not be applied (every finding counted)
+
+    def add(self, outcome: dict[str, Any], observed: Observed | None) -> None:
+        self.outcomes.append((outcome, _suppressed(observed)))
+        section = observed.section if observed is not None else None
+        if section is not None and "suppressions_unavailable" in section.extra:
+            self.suppressions_not_applied += 1
 
 
 @dataclass
@@ -154,7 +163,7 @@ def report_scan(
     image = image_fields(result)
     observed = _observe(result, config) if result.status == events.COMPLETE else None
     response = _report(result, config, tally, remaining, image, observed)
-    tally.outcomes.append((response, _suppressed(observed)))
+    tally.add(response, observed)
     return response
 
 
@@ -210,8 +219,11 @@ def _with_ledger(
     remaining: Remaining,
     image: dict[str, Any],
     observed: Observed | None,
+    finding_batch: bool = False,
 ) -> dict[str, Any]:
-    """Read findings and record, decide what is news, claim, publish, confirm (see the module docstring)."""
+    """Read findings and record, decide what is news, claim, publish, confirm (see the module docstring).
+    ``finding_batch``: the result of a batch of Inspector2 Finding events (``news.is_stale`` decides its staleness
+    on the findings read, not on its one-second time)."""
     assert config.ledger_table_name is not None
     assert config.sns_topic_arn is not None
     table, dynamodb = config.ledger_table_name, aws.client("dynamodb")
@@ -225,6 +237,8 @@ def _with_ledger(
         severity_counts=result.severity_counts,
         findings=observed.findings if observed is not None else None,
         failure_reason=failure_reason,
+        fingerprint=observed.fingerprint if observed is not None else None,
+        finding_batch=finding_batch,
     )
     key = (result.registry_id, result.repository, result.image_digest)
     settings = news.NewsSettings.from_settings(config)
@@ -236,13 +250,16 @@ def _with_ledger(
                     log.emit(logger, "scan_duplicate", reason="notification_in_flight", **image)
                     return {"status": "duplicate", "reason": "notification_in_flight", **image}
                 raise NotificationInFlight(f"a notification for {result.image_digest} is being published; retry")
-            _resend_claimed(dynamodb, table, previous, result, config, tally)
+            _resend_claimed(dynamodb, table, previous, result, config, tally, remaining)
             continue  # read the record again, claim cleared
         decision = news.decide(previous, observation, settings, now)
         if decision.stale:
             log.emit(logger, "scan_duplicate", reason="not_newer_than_recorded", **image)
             return {"status": "duplicate", "reason": "not_newer_than_recorded", **image}
         token = str(uuid.uuid4()) if decision.notify else None
+        completed_at = observation.completed_at
+        if finding_batch and previous is not None and previous.scan_completed_at is not None:
+            completed_at = max(completed_at, previous.scan_completed_at)  # a batch read now: never move back
         record = ledger.result_record(
             previous,
             registry_id=result.registry_id,
@@ -251,7 +268,7 @@ def _with_ledger(
             image_tags=result.image_tags,
             source=result.source,
             status=result.status,
-            completed_at=observation.completed_at,
+            completed_at=completed_at,
             severity_counts=result.severity_counts,
             findings=observation.findings,
             failure_reason=failure_reason,
@@ -261,15 +278,28 @@ def _with_ledger(
             now=now,
             ttl=ledger.expires_at(now, config.scan_expiry_days),
             pending_token=token,
-            pending_until=now + _claim_duration(remaining) if token else None,
+            pending_until=_deadline(remaining) if token else None,
             pending_new_findings=dict(decision.new_findings),
             suppressed_findings=observed.suppressed if observed is not None else None,
+            notified_digests=decision.notified_digests,
+            findings_sha256=observation.fingerprint,
         )
         written = ledger.put_record(dynamodb, table, record, previous.revision if previous else None)
         if written is not None:
             break
     else:
         raise LedgerContention(f"the ledger record of {result.image_digest} changed {WRITE_ATTEMPTS} times; retry")
+    if written.findings_omitted:
+        log.emit(
+            logger,
+            "scan_record_fitted",
+            logging.WARNING,
+            findings_recorded=len(written.findings),
+            findings_omitted=written.findings_omitted,
+            notified_digests=len(written.notified_digests),
+            reason=f"the record would exceed {ledger.ITEM_BUDGET} bytes (DynamoDB's item limit is 400 KB)",
+            **image,
+        )
 
     fields = {**image, "reason": decision.reason, "breached": list(decision.breached)}
     if decision.notify is None or token is None:
@@ -300,15 +330,24 @@ def _with_ledger(
 
 
 def _resend_claimed(
-    dynamodb: Any, table: str, claimed: ledger.LedgerRecord, result: events.ScanResult, config: Settings, tally: Tally
+    dynamodb: Any,
+    table: str,
+    claimed: ledger.LedgerRecord,
+    result: events.ScanResult,
+    config: Settings,
+    tally: Tally,
+    remaining: Remaining = None,
 ) -> None:
     """Publish the notification an invocation claimed and never confirmed (it died after its deadline), rendered
-    from the record, and confirm it under a fresh claim, so it goes out at least once (counted in ``tally``)."""
+    from the record, and confirm it under a fresh claim of this invocation (valid until its own deadline, so a
+    concurrent delivery sees a live claim and does not take it over again), so it goes out at least once (counted
+    in ``tally``). Nothing is published when another invocation took the claim over first."""
     token = str(uuid.uuid4())
     kind = claimed.pending_type
     if kind not in notify.KINDS or claimed.scan_completed_at is None:
         kind = None  # nothing that can be rendered was claimed: clear the claim
-    fresh = ledger.put_record(dynamodb, table, dataclasses.replace(claimed, pending_token=token), claimed.revision)
+    takeover = dataclasses.replace(claimed, pending_token=token, pending_until=_deadline(remaining))
+    fresh = ledger.put_record(dynamodb, table, takeover, claimed.revision)
     if fresh is None:
         return  # someone else took it over first: read again
     if kind is None or claimed.scan_completed_at is None:
@@ -415,8 +454,14 @@ def _publish_chat(topic_arn: str, notification: notify.Notification, image: Mapp
 
 
 def _claim_duration(remaining: Remaining) -> timedelta:
-    """Until this invocation's deadline: after it, the claimant is known to be gone."""
+    """Until this invocation's deadline (``remaining``: Lambda's time left in milliseconds): after it, the claimant
+    is known to be gone."""
     return timedelta(milliseconds=remaining()) if callable(remaining) else timedelta(seconds=DEFAULT_CLAIM_SECONDS)
+
+
+def _deadline(remaining: Remaining) -> datetime:
+    """A claim's ``pending_until``: this invocation's deadline."""
+    return datetime.now(UTC) + _claim_duration(remaining)
 
 
 def _observe(result: events.ScanResult, config: Settings) -> Observed:
@@ -467,18 +512,7 @@ def _observe(result: events.ScanResult, config: Settings) -> Observed:
             log.emit(logger, "suppressions_unavailable", logging.ERROR, error=str(exc), repository=result.repository)
     applied = suppressions.apply(found.findings, result.repository, entries, datetime.now(UTC).date())
     counts = _effective_counts(result.severity_counts, found, applied)
-    kept = {f.id: f.severity for f in applied.kept if f.severity in SEVERITIES}
-    if len(kept) > RECORDED_FINDINGS_MAX:
-        log.emit(
-            logger,
-            "scan_findings_truncated",
-            logging.WARNING,
-            findings=len(kept),
-            kept=RECORDED_FINDINGS_MAX,
-            repository=result.repository,
-            image_digest=result.image_digest,
-        )
-        kept = dict(sorted(kept.items(), key=news.finding_order)[:RECORDED_FINDINGS_MAX])
+    kept = dict(sorted(((f.id, f.severity) for f in applied.kept if f.severity in SEVERITIES), key=news.finding_order))
     if applied.suppressed or applied.expired:
         log.emit(
             logger,
@@ -495,8 +529,10 @@ def _observe(result: events.ScanResult, config: Settings) -> Observed:
         expired=[e.describe() for e in applied.expired],
         extra=extra,
     )
-    hidden = {f.id: f.severity for f, _ in applied.suppressed if f.severity in SEVERITIES}
-    return Observed(dataclasses.replace(result, severity_counts=counts), kept, section, hidden)
+    hidden = dict(
+        sorted(((f.id, f.severity) for f, _ in applied.suppressed if f.severity in SEVERITIES), key=news.finding_order)
+    )
+    return Observed(dataclasses.replace(result, severity_counts=counts), kept, section, hidden, news.fingerprint(kept))
 
 
 def _read_findings(result: events.ScanResult) -> image_findings.ImageFindings:
@@ -589,7 +625,7 @@ def report_finding_events(
                     f"Inspector's findings could not be read ({observed.section and observed.section.unavailable})"
                 )
             outcome = (
-                _with_ledger(result, config, tally, remaining, image, observed)
+                _with_ledger(result, config, tally, remaining, image, observed, finding_batch=True)
                 if config.ledger_table_name
                 else _report_observed(observed, config, image)
             )
@@ -598,7 +634,7 @@ def report_finding_events(
             log.emit(logger, "finding_events_failed", logging.ERROR, error=str(exc), **image)
             report.failures += [{"itemIdentifier": m} for m, _ in image_events if m]
             continue
-        tally.outcomes.append((outcome, _suppressed(observed)))
+        tally.add(outcome, observed)
         if outcome.get("status") == "notified":
             report.notified += 1
     return report

@@ -5,6 +5,11 @@ puts only the SHA-256 of the stored text in the function's environment (``SUPPRE
 list therefore changes the function's configuration and reaches every execution environment; :func:`load` reads
 the item once per hash and keeps it for the life of the execution environment. The decisions (which finding an
 entry hides, expiry) are in ``suppressions.py``; nothing here decides.
+
+Integrity: only the list whose SHA-256 is the one the function's environment names is ever used. A stored list
+with another hash (changed outside Terraform, or a deployment in progress: item and function are updated one after
+the other) is refused like a missing one: the findings stage then applies no suppression at all, so every finding
+counts and the notification says suppressions were not applied (fail open: an extra alert, never a missed one).
 """
 
 from __future__ import annotations
@@ -24,14 +29,14 @@ _cache: dict[str, tuple[Suppression, ...]] = {}
 
 
 class SuppressionsUnavailable(RuntimeError):
-    """The list could not be read or does not match the expected hash; the message says why."""
+    """The stored list could not be read, is invalid, or is not the version the function expects (its SHA-256
+    differs from ``SUPPRESSIONS_SHA256``); the message says why."""
 
 
 def load(dynamodb: Any, table: str, expected_sha256: str) -> tuple[Suppression, ...]:
-    """The stored suppressions, cached per ``expected_sha256``. When the item holds another version (a deployment
-    in progress: item and function are updated one after the other) that version is used, with a warning, and
-    not cached, so the next invocation reads again. Raises SuppressionsUnavailable when the item is missing or
-    invalid; AWS errors propagate."""
+    """The stored suppressions, cached per ``expected_sha256``. Raises SuppressionsUnavailable when the item is
+    missing, invalid, or holds another version than ``expected_sha256`` (never used, never cached: the next
+    invocation reads again); AWS errors propagate."""
     with _lock:
         cached = _cache.get(expected_sha256)
     if cached is not None:
@@ -42,21 +47,25 @@ def load(dynamodb: Any, table: str, expected_sha256: str) -> tuple[Suppression, 
     text = (item.get("document") or {}).get("S")
     if not isinstance(text, str):
         raise SuppressionsUnavailable(f"the suppressions item in {table} has no document")
-    try:
-        parsed = suppressions.parse(text)
-    except ValueError as exc:
-        raise SuppressionsUnavailable(f"the suppressions item in {table} is invalid: {exc}") from None
     actual = suppressions.document_hash(text)
     if actual != expected_sha256:
         log.emit(
             logger,
             "suppressions_version_mismatch",
-            logging.WARNING,
+            logging.ERROR,
             stored_sha256=actual,
             expected_sha256=expected_sha256,
-            hint="a deployment in progress: the stored version is used and read again next time",
+            hint="not applied: every finding counts until the stored list is the one SUPPRESSIONS_SHA256 names "
+            "(a deployment in progress settles by itself; otherwise the item was changed outside Terraform)",
         )
-        return parsed
+        raise SuppressionsUnavailable(
+            f"the stored suppressions (SHA-256 {actual[:12]}...) are not the version the function expects "
+            f"({expected_sha256[:12]}...): not applied"
+        )
+    try:
+        parsed = suppressions.parse(text)
+    except ValueError as exc:
+        raise SuppressionsUnavailable(f"the suppressions item in {table} is invalid: {exc}") from None
     with _lock:
         _cache[expected_sha256] = parsed
     return parsed

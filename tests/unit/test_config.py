@@ -157,6 +157,7 @@ ACCEPTED = [
     ("RENOTIFY_AFTER_DAYS", "1", "renotify_after_days", 1),
     ("RENOTIFY_AFTER_DAYS", "365", "renotify_after_days", 365),
     ("RENOTIFY_AFTER_DAYS", "never", "renotify_after_days", None),
+    ("RENOTIFY_AFTER_DAYS", " NEVER ", "renotify_after_days", None),  # any case, trimmed
     ("FINDINGS_IN_NOTIFICATION", "0", "findings_in_notification", 0),
     ("FINDINGS_IN_NOTIFICATION", "50", "findings_in_notification", 50),
     ("SUPPRESSIONS_SHA256", " " + "ab" * 32 + " ", "suppressions_sha256", "ab" * 32),
@@ -235,6 +236,7 @@ REFUSED = [
     ("FINDINGS_IN_NOTIFICATION", "-1", "must be a whole number from 0 to 50"),
     ("SUPPRESSIONS_SHA256", "AB" * 32, "must be a SHA-256 in lower-case hex"),
     ("SUPPRESSIONS_SHA256", "abc", "must be a SHA-256 in lower-case hex"),
+    ("SUPPRESSIONS_SHA256", "ab" * 32 + "a", "must be a SHA-256 in lower-case hex"),  # 65: one too many
     ("CHAT_TOPIC_ARN", "arn:aws:sqs:eu-west-1:123456789012:chat", "is not an SNS topic ARN"),
     ("METRICS_NAMESPACE", "AWS/ECR", "must not start with AWS/"),
     ("METRICS_NAMESPACE", "Team ECR", "letters, digits and"),

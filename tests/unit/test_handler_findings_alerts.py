@@ -220,13 +220,39 @@ def test_suppressions_that_cannot_be_read_are_said_so(
     assert any(r.getMessage() == "suppressions_unavailable" and r.levelno == logging.ERROR for r in caplog.records)
 
 
-def test_a_stored_list_of_another_version_is_used(
-    inbox: Inbox, reader: Reader, monkeypatch: pytest.MonkeyPatch
+def test_a_stored_list_of_another_version_is_not_applied_and_every_finding_counts(
+    inbox: Inbox, reader: Reader, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """During a deployment the item and the function change one after the other: the stored list still applies."""
+    """Only the list SUPPRESSIONS_SHA256 names is used: a stored list with another hash (changed outside Terraform,
+    or a deployment half done) applies nothing; the finding it would hide is alerted, the notification and a metric
+    say suppressions were not applied, and the log says why."""
     store_suppressions(monkeypatch, [suppression("CVE-2026-1000", TODAY + timedelta(days=1))], env_hash="1" * 64)
     reader.by_digest[DIGEST] = [CRIT]
-    assert findings.handler(ecr_event({"CRITICAL": 1}), None)["status"] == "not_news"
+
+    response = findings.handler(ecr_event({"CRITICAL": 1}), None)
+
+    assert (response["status"], response["breached"]) == ("notified", ["CRITICAL"])
+    (doc,) = inbox()
+    assert doc["suppressed"] == 0
+    assert "not the version the function expects" in doc["suppressions_unavailable"]
+    (line,) = [r for r in caplog.records if r.getMessage() == "suppressions_version_mismatch"]
+    assert line.levelno == logging.ERROR
+    assert line.expected_sha256 == "1" * 64  # type: ignore[attr-defined]
+
+
+def test_suppressions_not_applied_are_counted_in_a_metric(
+    inbox: Inbox, reader: Reader, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store_suppressions(monkeypatch, [suppression("CVE-2026-2000", TODAY + timedelta(days=1))], env_hash="2" * 64)
+    reader.by_digest[DIGEST] = [HIGH1]  # within the HIGH threshold either way: nothing is sent
+    capsys.readouterr()
+    assert findings.handler(ecr_event({"HIGH": 1}), None)["status"] == "not_news"
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    assert [line.get("SuppressionsNotApplied") for line in lines if "SuppressionsNotApplied" in line] == [1]
+
+    store_suppressions(monkeypatch, [suppression("CVE-2026-2000", TODAY + timedelta(days=1))])  # the right hash
+    findings.handler(ecr_event({"HIGH": 1}, day=1), None)
+    assert "SuppressionsNotApplied" not in capsys.readouterr().out
 
 
 def test_findings_that_cannot_be_read_leave_the_counts_to_decide(inbox: Inbox, reader: Reader) -> None:

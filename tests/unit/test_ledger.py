@@ -209,3 +209,155 @@ def test_scan_records_skips_configuration_items(ddb: Any) -> None:
 def test_expires_at_outlives_three_expiry_periods() -> None:
     assert ledger.expires_at(T0, 7) == int((T0 + timedelta(days=30)).timestamp())  # the floor
     assert ledger.expires_at(T0, 30) == int((T0 + timedelta(days=90)).timestamp())
+
+
+# --- issue 17: conditions pinned, the record's size bounded ------------------------------------------------------
+
+
+def test_an_older_learned_result_never_overwrites_a_newer_one_whenever_it_is_learned(ddb: Any) -> None:
+    """The condition compares the learned result's own completion time, not when it was learned."""
+    assert ledger.put_record(ddb, TABLE, record(), expected_revision=None) is not None  # completed at T0
+    later = T0 + timedelta(days=2)  # learned long after, about a scan that completed before T0
+    older = T0 - timedelta(hours=1)
+    assert not ledger.record_scan_state(ddb, TABLE, ACCOUNT, "team/app", DIGEST, (), "FAILED", older, later, ttl=9)
+    stored = ledger.get_record(ddb, TABLE, ACCOUNT, "team/app", DIGEST)
+    assert stored is not None
+    assert (stored.scan_status, stored.scan_completed_at) == ("COMPLETE", T0)
+    newer = T0 + timedelta(hours=1)
+    assert ledger.record_scan_state(ddb, TABLE, ACCOUNT, "team/app", DIGEST, (), "FAILED", newer, later, ttl=9)
+
+
+def result(previous: LedgerRecord | None, **changes: Any) -> LedgerRecord:
+    kwargs: dict[str, Any] = {
+        "registry_id": ACCOUNT,
+        "repository": "team/app",
+        "digest": DIGEST,
+        "image_tags": ("1",),
+        "source": "ecr",
+        "status": "COMPLETE",
+        "completed_at": T0 + timedelta(days=1),
+        "severity_counts": {"CRITICAL": 5},
+        "findings": {"CVE-2024-0005": "CRITICAL"},
+        "failure_reason": None,
+        "breached": ("CRITICAL",),
+        "notified_findings": frozenset(),
+        "notify": None,
+        "now": T0 + timedelta(days=1),
+        "ttl": 9,
+    }
+    return ledger.result_record(previous, **{**kwargs, **changes})
+
+
+def test_a_failed_result_keeps_the_previous_counts_and_findings() -> None:
+    previous = record()
+    failed = result(previous, status="FAILED", severity_counts={}, findings=None, failure_reason="UnsupportedImage")
+    assert failed.severity_counts == previous.severity_counts
+    assert failed.findings == previous.findings
+    assert (failed.scan_status, failed.failure_reason) == ("FAILED", "UnsupportedImage")
+    complete = result(failed)
+    assert (dict(complete.severity_counts), complete.failure_reason) == ({"CRITICAL": 5}, None)
+
+
+def test_a_result_records_its_evaluation_and_fingerprint_and_a_failure_keeps_the_fingerprint() -> None:
+    first = result(None, findings_sha256="f" * 64)
+    assert (first.evaluated_completed_at, first.findings_sha256) == (T0 + timedelta(days=1), "f" * 64)
+    failed = result(first, status="FAILED", findings=None, completed_at=T0 + timedelta(days=2))
+    assert (failed.evaluated_completed_at, failed.findings_sha256) == (T0 + timedelta(days=2), "f" * 64)
+
+
+def test_the_new_attributes_round_trip_and_an_older_item_reads_with_their_defaults(ddb: Any) -> None:
+    digests = frozenset({ledger.finding_digest("CVE-2024-0007"), ledger.finding_digest("CVE-2024-0008")})
+    full = record(
+        evaluated_completed_at=T0,
+        findings_sha256="a" * 64,
+        findings_omitted=12,
+        notified_digests=digests,
+    )
+    ledger.put_record(ddb, TABLE, full, expected_revision=None)
+    stored = ledger.get_record(ddb, TABLE, ACCOUNT, "team/app", DIGEST)
+    assert stored == replace(full, revision=1)
+    assert stored.was_notified("CVE-2024-0007")  # by digest
+    assert stored.was_notified("CVE-2024-0001")  # by id
+    assert not stored.was_notified("CVE-2024-0006")
+
+    old = ledger.to_item(record())  # as a deployed table holds it: none of the new attributes
+    for name in ("evaluated_completed_at", "findings_sha256", "findings_omitted", "notified_digests"):
+        assert name not in old
+    read = ledger.from_item(old)
+    assert (read.evaluated_completed_at, read.findings_sha256, read.findings_omitted) == (None, None, 0)
+    assert read.notified_digests == frozenset()
+
+
+def test_item_size_follows_the_developer_guide_as_the_bench_stand_in_does() -> None:
+    import sys
+
+    from conftest import ROOT
+
+    sys.path.insert(0, str(ROOT))
+    from bench import dynamodb
+
+    item = ledger.to_item(record(pending_token="t", pending_until=T0, pending_new_findings={"CVE-1": "HIGH"}))
+    assert ledger.item_size(item) == dynamodb.item_size(item)
+    assert ledger.item_size({"d": {"B": b"\x00" * 16}}) == 1 + 16
+
+
+def many(n: int, width: int = 60) -> dict[str, str]:
+    """``n`` findings with ``width``-character ids, most severe first (CRITICAL, then HIGH)."""
+    half = n // 2
+    return {f"CVE-{i:0{width - 4}d}": "CRITICAL" if i < half else "HIGH" for i in range(n)}
+
+
+def test_a_record_that_fits_is_written_unchanged_and_keeps_every_notified_finding() -> None:
+    previous = record(notified_findings=frozenset({"CVE-GONE"}))  # notified, no longer present: remembered
+    fitted = result(previous, notified_findings=frozenset({"CVE-GONE", "CVE-2024-0005"}))
+    assert fitted.notified_findings == {"CVE-GONE", "CVE-2024-0005"}
+    assert (fitted.notified_digests, fitted.findings_omitted) == (frozenset(), 0)
+
+
+def test_a_record_over_budget_keeps_every_notified_finding_present_as_a_digest_and_the_most_severe_ids(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    findings = many(400)
+    notified = frozenset(findings) | {"CVE-GONE"}
+    pending = {f"C{i:03d}": "CRITICAL" for i in range(300)}  # more than a notification lists
+    monkeypatch.setattr(ledger, "ITEM_BUDGET", 20_000)
+    fitted = result(
+        record(),
+        findings=findings,
+        severity_counts={"CRITICAL": 200, "HIGH": 200},
+        notified_findings=notified,
+        suppressed_findings={"CVE-SUPPRESSED": "CRITICAL"},
+        notify="threshold_breached",
+        pending_token="tok",
+        pending_until=T0,
+        pending_new_findings=pending,
+    )
+    assert ledger.item_size(ledger.to_item(fitted)) <= 20_000
+    assert all(fitted.was_notified(i) for i in findings)  # nothing still present is news again
+    assert not fitted.was_notified("CVE-GONE")  # notified but gone: pruned
+    assert fitted.notified_findings == frozenset()
+    assert list(fitted.pending_new_findings) == list(pending)[: ledger.PENDING_NEW_MAX]
+    assert 0 < len(fitted.findings) < 400
+    assert list(fitted.findings) == list(findings)[: len(fitted.findings)]  # the most severe first
+    assert fitted.findings_omitted == 400 - len(fitted.findings)
+    assert fitted.findings_sha256 is None  # as given
+
+    again = result(
+        fitted,
+        status="FAILED",
+        findings=None,
+        notified_findings=fitted.notified_findings,
+        notified_digests=fitted.notified_digests,
+    )  # the findings kept: every digest is kept
+    assert again.notified_digests == fitted.notified_digests
+    assert again.findings_omitted == fitted.findings_omitted
+
+
+def test_when_even_the_digests_do_not_fit_the_least_severe_are_notified_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    findings = many(4_000)
+    monkeypatch.setattr(ledger, "ITEM_BUDGET", 16_000)
+    fitted = result(None, findings=findings, notified_findings=frozenset(findings))
+    assert ledger.item_size(ledger.to_item(fitted)) <= 16_000
+    kept = [i for i in findings if fitted.was_notified(i)]
+    assert 0 < len(kept) < 4_000
+    assert kept == list(findings)[: len(kept)]  # the most severe keep their memory; the rest fail toward an alert

@@ -47,6 +47,8 @@ def after(previous: LedgerRecord | None, observation: Observation, decision: new
         notify=decision.notify,
         now=now,
         ttl=0,
+        notified_digests=decision.notified_digests,
+        findings_sha256=observation.fingerprint,
     )
 
 
@@ -281,3 +283,88 @@ def test_new_findings_are_ordered_by_severity_then_id() -> None:
     settings = replace(SETTINGS, thresholds=MappingProxyType({"CRITICAL": 0, "HIGH": 0, "MEDIUM": 0, "LOW": 0}))
     (decision,) = run([observe({"B": "LOW", "A": "HIGH", "C": "CRITICAL", "A2": "CRITICAL"})], settings)
     assert decision.new_findings == (("A2", "CRITICAL"), ("C", "CRITICAL"), ("A", "HIGH"), ("B", "LOW"))
+
+
+# --- issue 17: contracts pinned ------------------------------------------------------------------------------------
+
+
+def test_severities_are_compared_with_the_breached_set_in_any_case() -> None:
+    observation = Observation("COMPLETE", T0, {"CRITICAL": 1, "HIGH": 0}, findings={CVE1: "critical", CVE2: "High"})
+    decision = news.decide(None, observation, SETTINGS, T0)
+    assert (decision.notify, decision.breached) == ("threshold_breached", ("CRITICAL",))
+    assert decision.new_findings == ((CVE1, "critical"),)
+    assert decision.notified_findings == {CVE1}
+
+
+def test_a_severity_that_breaches_again_with_its_findings_already_notified_is_news() -> None:
+    high3 = {CVE1: "CRITICAL", CVE2: "HIGH", CVE3: "HIGH", CVE4: "HIGH"}  # HIGH 3 > 2: breached
+    high2 = {CVE1: "CRITICAL", CVE2: "HIGH", CVE3: "HIGH"}  # HIGH 2: within, CRITICAL still breached
+    decisions = run([observe(high3), observe(high2, at=day(1)), observe(high3, at=day(2))])
+    assert [d.breached for d in decisions] == [("CRITICAL", "HIGH"), ("CRITICAL",), ("CRITICAL", "HIGH")]
+    assert (decisions[2].notify, decisions[2].reason) == ("threshold_breached", "newly_breached")
+    assert decisions[2].new_findings == ()  # every finding was notified at the first result
+
+
+def test_unknown_severities_sort_after_every_known_one() -> None:
+    found = [("a", "WEIRD"), ("b", "UNDEFINED"), ("c", "low"), ("d", "INFORMATIONAL"), ("e", "CRITICAL"), ("0", "?")]
+    assert [i for i, _ in sorted(found, key=news.finding_order)] == ["e", "c", "d", "b", "0", "a"]
+
+
+def batch(findings: dict[str, str], at: datetime = T0) -> Observation:
+    return observe(findings, at=at, fingerprint=news.fingerprint(findings), finding_batch=True)
+
+
+def test_a_second_finding_batch_of_the_same_second_is_decided_on_what_it_read() -> None:
+    every = replace(SETTINGS, notify_on="every_scan")
+    first = {CVE1: "CRITICAL"}
+    second = {CVE1: "CRITICAL", CVE2: "CRITICAL"}
+    decisions = run([batch(first), batch(first), batch(second), batch(second)], every, gap=timedelta(0))
+    assert [d.stale for d in decisions] == [False, True, False, True]
+    assert decisions[2].new_findings == ((CVE2, "CRITICAL"),)
+
+
+def test_a_finding_batch_older_than_the_record_that_read_other_findings_is_evaluated() -> None:
+    decisions = run([batch({CVE1: "CRITICAL"}, at=day(1)), batch({CVE2: "CRITICAL"}, at=T0)])
+    assert (decisions[1].stale, decisions[1].new_findings) == (False, ((CVE2, "CRITICAL"),))
+    same = run([batch({CVE1: "CRITICAL"}, at=day(1)), batch({CVE1: "CRITICAL"}, at=T0)])
+    assert same[1].stale
+
+
+def test_the_fingerprint_is_the_finding_set_whatever_its_order_or_case() -> None:
+    assert news.fingerprint({CVE1: "critical", CVE2: "HIGH"}) == news.fingerprint({CVE2: "HIGH", CVE1: "CRITICAL"})
+    assert news.fingerprint({CVE1: "CRITICAL"}) != news.fingerprint({CVE1: "HIGH"})
+    assert news.fingerprint({CVE1: "CRITICAL"}) != news.fingerprint({CVE1: "CRITICAL", CVE2: "CRITICAL"})
+
+
+def test_an_evaluated_result_stays_evaluated_after_the_sweep_records_a_rescan() -> None:
+    evaluated = LedgerRecord(
+        "123456789012", "team/app", "d", source="sweep", scan_status="IN_PROGRESS", scan_started_at=day(7),
+        scan_completed_at=T0, evaluated_completed_at=T0, breached=("CRITICAL",), notified_findings=frozenset({CVE1}),
+    )  # fmt: skip
+    every = replace(SETTINGS, notify_on="every_scan")
+    assert news.decide(evaluated, observe({CVE1: "CRITICAL"}), every, day(7)).stale  # the redelivered event
+    assert not news.decide(evaluated, observe({CVE1: "CRITICAL"}, at=day(7)), every, day(7)).stale  # the rescan
+
+
+def test_a_state_learned_after_an_evaluation_is_still_evaluated_within_the_tolerance() -> None:
+    learned = LedgerRecord(
+        "123456789012", "team/app", "d", source="sweep", scan_status="COMPLETE", scan_completed_at=day(7),
+        evaluated_completed_at=T0,
+    )  # fmt: skip
+    edge = observe({CVE1: "CRITICAL"}, at=day(7) - news.SWEEP_CLOCK_TOLERANCE)
+    assert not news.decide(learned, edge, SETTINGS, day(7)).stale
+    assert news.decide(learned, observe({CVE1: "CRITICAL"}, at=T0), SETTINGS, day(7)).stale
+
+
+def test_notified_digests_count_as_notified_and_are_forgotten_with_the_rest() -> None:
+    from ecr_scan_reporter import ledger
+
+    digests = frozenset({ledger.finding_digest(CVE1)})
+    recorded = LedgerRecord(
+        "123456789012", "team/app", "d", source="ecr", scan_status="COMPLETE", scan_completed_at=T0,
+        evaluated_completed_at=T0, breached=("CRITICAL",), notified_digests=digests,
+    )  # fmt: skip
+    kept = news.decide(recorded, observe({CVE1: "CRITICAL", CVE2: "CRITICAL"}, at=day(1)), SETTINGS, day(1))
+    assert (kept.new_findings, kept.notified_digests) == (((CVE2, "CRITICAL"),), digests)
+    resolved = news.decide(recorded, observe({}, at=day(1)), SETTINGS, day(1))
+    assert (resolved.notify, resolved.notified_digests) == ("resolved", frozenset())

@@ -40,16 +40,21 @@ def test_read_once_per_hash() -> None:
     assert table.reads == 1
 
 
-def test_another_version_is_used_but_read_again_next_time() -> None:
-    table = Table(suppressions.document([ENTRY]))
-    assert len(suppression_store.load(table, "t", "f" * 64)) == 1
-    suppression_store.load(table, "t", "f" * 64)
+def test_another_version_is_refused_and_read_again_next_time() -> None:
+    """Integrity: a stored list whose hash is not SUPPRESSIONS_SHA256 is never used (nor cached)."""
+    text = suppressions.document([ENTRY])
+    table = Table(text)
+    for _ in range(2):
+        with pytest.raises(suppression_store.SuppressionsUnavailable, match="not the version the function expects"):
+            suppression_store.load(table, "t", "f" * 64)
     assert table.reads == 2
+    assert len(suppression_store.load(table, "t", suppressions.document_hash(text))) == 1
 
 
 @pytest.mark.parametrize(
     ("text", "message"), [(None, "no suppressions item"), ("[{}]", "invalid: suppressions\\[0\\].vulnerability_id")]
 )
 def test_missing_or_invalid(text: str | None, message: str) -> None:
+    expected = suppressions.document_hash(text) if text is not None else "f" * 64
     with pytest.raises(suppression_store.SuppressionsUnavailable, match=message):
-        suppression_store.load(Table(text), "t", "f" * 64)
+        suppression_store.load(Table(text), "t", expected)

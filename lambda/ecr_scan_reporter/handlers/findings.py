@@ -37,7 +37,8 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
 
 def _measured(tally: scan_results.Tally) -> list[metrics.Metric]:
     """Notifications sent by type (claimed ones re-sent included); results in breach by severity; results in breach
-    not sent because the image was already notified (held back); findings hidden by suppressions."""
+    not sent because the image was already notified (held back); findings hidden by suppressions; evaluations
+    that applied no suppression (the stored list unreadable or not the expected version: every finding counted)."""
     found: list[metrics.Metric] = []
     for event_type in tally.resent:
         found += metrics.counts({metrics.NOTIFICATIONS_SENT: 1}, {metrics.EVENT_TYPE: event_type})
@@ -52,6 +53,8 @@ def _measured(tally: scan_results.Tally) -> list[metrics.Metric]:
             found += metrics.counts({metrics.NOTIFICATIONS_HELD_BACK: 1})
         if suppressed:
             found += metrics.counts({metrics.FINDINGS_SUPPRESSED: suppressed})
+    if tally.suppressions_not_applied:
+        found += metrics.counts({metrics.SUPPRESSIONS_NOT_APPLIED: tally.suppressions_not_applied})
     return found
 
 

@@ -8,10 +8,12 @@ locals {
   # environment only carries the SHA-256 of the stored text, so a change of the list changes the function's
   # configuration and reaches warm execution environments at once; the function checks the item it reads against
   # that hash. An empty list writes no item and an empty hash (nothing to read).
+  # The entries are maps (variables.tf: unknown keys refused); each is stored as these four fields, the document
+  # suppressions.py parses.
   suppressions = [
     for s in var.suppressions : {
       vulnerability_id = trimspace(s.vulnerability_id)
-      repository_regex = s.repository_regex == "" ? null : s.repository_regex
+      repository_regex = lookup(s, "repository_regex", null) == "" ? null : lookup(s, "repository_regex", null)
       expires          = s.expires
       reason           = trimspace(s.reason)
     }

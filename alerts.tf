@@ -108,6 +108,18 @@ resource "aws_sns_topic" "chat" {
   tags              = local.tags
 }
 
+# Replaces SNS's default topic policy, like the notification topic's (main.tf): publishing needs TLS. The account's
+# IAM principals, the findings function among them, keep what their IAM policies give them.
+resource "aws_sns_topic_policy" "chat" {
+  count = length(aws_sns_topic.chat)
+
+  arn = aws_sns_topic.chat[0].arn
+  policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [merge(local.sns_deny_insecure_transport, { Resource = local.chat_topic_policy_arn })]
+  })
+}
+
 # --- Inspector2 Finding events: buffered, then reported per image --------------------------------------------------
 
 resource "aws_cloudwatch_event_rule" "inspector_finding" {

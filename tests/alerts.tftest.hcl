@@ -24,7 +24,7 @@ run "defaults" {
     error_message = "Notifications list 10 findings by default."
   }
   assert {
-    condition     = length(aws_sns_topic.chat) == 0 && output.chat_topic_arn == null && aws_lambda_function.this["findings"].environment[0].variables.CHAT_TOPIC_ARN == ""
+    condition     = length(aws_sns_topic.chat) == 0 && length(aws_sns_topic_policy.chat) == 0 && output.chat_topic_arn == null && aws_lambda_function.this["findings"].environment[0].variables.CHAT_TOPIC_ARN == ""
     error_message = "No chat topic unless create_chat_topic."
   }
   assert {
@@ -151,6 +151,18 @@ run "three_hundred_suppressions_and_a_chat_topic" {
   assert {
     condition     = aws_sns_topic.chat[0].name == "ecr-scan-reporter-chat" && aws_sns_topic.chat[0].kms_master_key_id == "alias/aws/sns"
     error_message = "The chat topic is <prefix>-chat, encrypted like the notification topic."
+  }
+  assert {
+    # The same statement as the notification topic's (one local), on the chat topic.
+    condition = jsondecode(aws_sns_topic_policy.chat[0].policy).Statement == [{
+      Sid       = "DenyInsecureTransport"
+      Effect    = "Deny"
+      Principal = "*"
+      Action    = "sns:Publish"
+      Resource  = var.chat_arn
+      Condition = { Bool = { "aws:SecureTransport" = "false" } }
+    }] && contains(jsondecode(aws_sns_topic_policy.this[0].policy).Statement, merge(jsondecode(aws_sns_topic_policy.chat[0].policy).Statement[0], { Resource = "arn:aws:sns:eu-west-1:123456789012:ecr-scan-reporter-notifications" }))
+    error_message = "The chat topic's policy must deny publishing without TLS, with the notification topic's statement."
   }
   assert {
     condition = anytrue([

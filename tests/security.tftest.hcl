@@ -1,5 +1,5 @@
-# The security knobs (X-Ray tracing, reserved concurrency, the customer key for the functions' environment) and the
-# functions' KMS grants: `terraform test` (make tf-test), offline with a mocked provider. The checkov scan itself is
+# The security knobs (X-Ray tracing, reserved concurrency, the customer key for the functions' environment), the
+# functions' KMS grants and their ledger write limits: `terraform test` (make tf-test), offline with a mocked provider. The checkov scan itself is
 # `make security`.
 
 
@@ -72,6 +72,52 @@ run "customer_key_encrypts_the_environment" {
       ])
     ])
     error_message = "Every role's grant on the key must be limited to use through SQS, SNS and Lambda (kms:ViaService)."
+  }
+}
+
+# The config# partitions of the ledger are configuration: config#suppressions is written by Terraform only, the
+# sweep markers (config#sweep) by the images function only. No function may write another config# item.
+run "functions_cannot_write_the_ledger_configuration" {
+  command = plan
+
+  assert {
+    condition = anytrue([
+      for statement in jsondecode(aws_iam_role_policy.this["findings"].policy).Statement :
+      statement.Effect == "Deny" &&
+      toset(statement.Action) == toset(["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]) &&
+      statement.Resource == ["arn:aws:dynamodb:eu-west-1:123456789012:table/ecr-scan-reporter-ledger"] &&
+      try(statement.Condition == { "ForAnyValue:StringLike" = { "dynamodb:LeadingKeys" = ["config#*"] } }, false)
+    ])
+    error_message = "The findings function must be denied every write to a config# partition of the ledger."
+  }
+  assert {
+    condition = anytrue([
+      for statement in jsondecode(aws_iam_role_policy.this["images"].policy).Statement :
+      statement.Effect == "Deny" &&
+      toset(statement.Action) == toset(["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]) &&
+      statement.Resource == ["arn:aws:dynamodb:eu-west-1:123456789012:table/ecr-scan-reporter-ledger"] &&
+      try(statement.Condition == {
+        "ForAnyValue:StringLike"      = { "dynamodb:LeadingKeys" = ["config#*"] }
+        "ForAnyValue:StringNotEquals" = { "dynamodb:LeadingKeys" = ["config#sweep"] }
+      }, false)
+    ])
+    error_message = "The images function must be denied every write to a config# partition but its sweep markers (config#sweep)."
+  }
+  assert {
+    # Whatever they may write, their Allow statements name the table alone: the Deny covers every write they have.
+    condition = alltrue(flatten([
+      for key, policy in aws_iam_role_policy.this : [
+        for statement in jsondecode(policy.policy).Statement : contains(["images", "findings"], key)
+        if statement.Effect == "Allow" && anytrue([for action in statement.Action : contains(["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], action)])
+      ]
+    ]))
+    error_message = "Only the images and findings functions may write the ledger at all (the report and repositories functions write nothing)."
+  }
+  assert {
+    condition = alltrue([
+      for statement in jsondecode(aws_iam_role_policy.this["report"].policy).Statement : statement.Effect == "Allow"
+    ]) && alltrue([for statement in jsondecode(aws_iam_role_policy.this["repositories"].policy).Statement : statement.Effect == "Allow"])
+    error_message = "The roles that write nothing to the ledger need no Deny."
   }
 }
 

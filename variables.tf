@@ -254,7 +254,7 @@ variable "email_subscriptions" {
 }
 
 variable "kms_key_arn" {
-  description = "ARN of a customer-managed KMS key that encrypts the queues, the topic, the log groups and the functions' environment. Its key policy must delegate to the account's IAM policies (the default key policy statement: the functions' policies grant them the key, through SQS, SNS and Lambda only) and let CloudWatch Logs (`logs.<region>.amazonaws.com`), EventBridge (`events.amazonaws.com`) and, for the alarms, CloudWatch (`cloudwatch.amazonaws.com`) use it, as in `examples/complete`. `null`: SQS-managed encryption for the queues, CloudWatch's default encryption for the logs, Lambda's AWS-managed key for the environment, and for the topic a key the module creates when the alarms notify it (output `topic_kms_key_arn`), else the AWS-managed key `alias/aws/sns`."
+  description = "ARN of a customer-managed KMS key that encrypts the queues, the topics, the scan ledger table, the report bucket, the log groups and the functions' environment. Its key policy must delegate to the account's IAM policies (the default key policy statement: each function's policy grants it the key only through the services of what it uses: SQS, SNS, DynamoDB, S3 and Lambda) and let CloudWatch Logs (`logs.<region>.amazonaws.com`), EventBridge (`events.amazonaws.com`) and, for the alarms, CloudWatch (`cloudwatch.amazonaws.com`) use it, as in `examples/complete`. `null`: SQS-managed encryption for the queues, CloudWatch's default encryption for the logs, Lambda's AWS-managed key for the environment, and for the topic a key the module creates when the alarms notify it (output `topic_kms_key_arn`), else the AWS-managed key `alias/aws/sns`."
   type        = string
   default     = null
 

@@ -21,7 +21,7 @@ locals {
   # names such a resource (or, for Lambda, always: every function's environment is under the key), with the key
   # operations its use needs: a new encrypted resource is listed here once, and the roles that use it follow.
   # CloudWatch Logs (the log groups) and EventBridge (dead-lettering) use the key as their own service principals:
-  # the key policy's business, not the roles' (see the README's encryption section).
+  # the key policy's business, not the roles'.
   kms_encrypted_arns = var.kms_key_arn == null ? {} : {
     sqs      = [local.arns.work_queue, local.arns.dead_letter_queue, local.arns.failed_events_queue, local.inspector_findings_arns.queue, local.inspector_findings_arns.dlq]
     sns      = concat(local.create_topic ? [local.arns.topic] : [], var.create_chat_topic ? [local.chat_topic_policy_arn] : [])

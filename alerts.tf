@@ -8,10 +8,12 @@ locals {
   # environment only carries the SHA-256 of the stored text, so a change of the list changes the function's
   # configuration and reaches warm execution environments at once; the function checks the item it reads against
   # that hash. An empty list writes no item and an empty hash (nothing to read).
+  # The entries are maps (variables.tf: unknown keys refused); each is stored as these four fields, the document
+  # suppressions.py parses.
   suppressions = [
     for s in var.suppressions : {
       vulnerability_id = trimspace(s.vulnerability_id)
-      repository_regex = s.repository_regex == "" ? null : s.repository_regex
+      repository_regex = lookup(s, "repository_regex", null) == "" ? null : lookup(s, "repository_regex", null)
       expires          = s.expires
       reason           = trimspace(s.reason)
     }
@@ -107,6 +109,18 @@ resource "aws_sns_topic" "chat" {
   display_name      = "ECR scan reporter (chat)"
   kms_master_key_id = coalesce(var.kms_key_arn, "alias/aws/sns")
   tags              = local.tags
+}
+
+# Replaces SNS's default topic policy, like the notification topic's (main.tf): publishing needs TLS. The account's
+# IAM principals, the findings function among them, keep what their IAM policies give them.
+resource "aws_sns_topic_policy" "chat" {
+  count = length(aws_sns_topic.chat)
+
+  arn = aws_sns_topic.chat[0].arn
+  policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [merge(local.sns_deny_insecure_transport, { Resource = local.chat_topic_policy_arn })]
+  })
 }
 
 # --- Inspector2 Finding events: buffered, then reported per image --------------------------------------------------

@@ -15,20 +15,71 @@ locals {
     }
   }
 
-  # The services that use kms_key_arn on the functions' behalf: the queues, the topic, Lambda (the environment).
-  # One list, so a resource another concern encrypts (a table, a bucket) adds its service here.
-  kms_via_services = sort([
-    for service in ["sqs", "sns", "lambda"] : "${service}.${local.region}.${data.aws_partition.current.dns_suffix}"
-  ])
+  # --- the customer key (kms_key_arn) -------------------------------------------------------------------------------
+  # What kms_key_arn encrypts that a function reaches with its own credentials, by the service that then uses the
+  # key for it (kms:ViaService). A role gets a grant on the key through a service only when one of its statements
+  # names such a resource (or, for Lambda, always: every function's environment is under the key), with the key
+  # operations its use needs: a new encrypted resource is listed here once, and the roles that use it follow.
+  # CloudWatch Logs (the log groups) and EventBridge (dead-lettering) use the key as their own service principals:
+  # the key policy's business, not the roles'.
+  kms_encrypted_arns = var.kms_key_arn == null ? {} : {
+    sqs      = [local.arns.work_queue, local.arns.dead_letter_queue, local.arns.failed_events_queue, local.inspector_findings_arns.queue, local.inspector_findings_arns.dlq]
+    sns      = concat(local.create_topic ? [local.arns.topic] : [], var.create_chat_topic ? [local.chat_topic_policy_arn] : [])
+    dynamodb = [local.ledger_table_arn]
+    s3       = local.report_bucket ? [local.report_bucket_arn] : []
+  }
 
-  kms_statements = var.kms_key_arn == null ? [] : [{
-    Sid      = "UseModuleKey"
-    Effect   = "Allow"
-    Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    Resource = [var.kms_key_arn]
-    # Only through those services: the roles cannot decrypt arbitrary ciphertext with the key directly.
-    Condition = { StringEquals = { "kms:ViaService" = local.kms_via_services } }
-  }]
+  # The key operations each service performs with the caller's credentials (named one by one: no wildcard action).
+  # SQS: a consumer Decrypt, a producer GenerateDataKey and Decrypt; SNS: a publisher GenerateDataKey and Decrypt;
+  # DynamoDB: reads Decrypt and DescribeKey (the table key is decrypted with the caller's credentials), writes also
+  # Encrypt and GenerateDataKey; S3: PutObject GenerateDataKey (single-part uploads: the report's objects are small);
+  # Lambda: the execution role decrypts the environment.
+  kms_key_operations = {
+    sqs      = { read = ["kms:Decrypt"], write = ["kms:Decrypt", "kms:GenerateDataKey"] }
+    sns      = { read = ["kms:Decrypt"], write = ["kms:Decrypt", "kms:GenerateDataKey"] }
+    dynamodb = { read = ["kms:Decrypt", "kms:DescribeKey"], write = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"] }
+    s3       = { read = ["kms:Decrypt"], write = ["kms:GenerateDataKey"] }
+    lambda   = { read = ["kms:Decrypt"] }
+  }
+  # Actions that only read: any other action on an encrypted resource counts as a write (the larger grant), so an
+  # action added later never leaves a role short of the key.
+  kms_read_actions = [
+    "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage",
+    "dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan",
+    "s3:GetObject",
+  ]
+  kms_sids = { sqs = "SQS", sns = "SNS", dynamodb = "DynamoDB", s3 = "S3", lambda = "Lambda" }
+
+  # Each role's actions on the encrypted resources, by service: a statement names a resource when one of its
+  # resources is that ARN or under it (S3 objects "<bucket ARN>/<key>").
+  kms_resource_actions = {
+    for key in local.function_keys : key => {
+      for service, arns in local.kms_encrypted_arns : service => distinct(flatten([
+        for statement in concat(local.policy_statements[key], lookup(local.ledger_statements, key, []), lookup(local.alerts_statements, key, [])) : [
+          for action in statement.Action : action if startswith(action, "${service}:")
+        ] if statement.Effect == "Allow" && anytrue([for resource in statement.Resource : anytrue([for arn in arns : resource == arn || startswith(resource, "${arn}/")])])
+      ]))
+    }
+  }
+  # service -> "read" | "write" for each role: what it does with the key's resources of that service.
+  kms_uses = {
+    for key in local.function_keys : key => merge(
+      { for service, actions in local.kms_resource_actions[key] : service => alltrue([for action in actions : contains(local.kms_read_actions, action)]) ? "read" : "write" if length(actions) > 0 },
+      var.kms_key_arn == null ? {} : { lambda = "read" },
+    )
+  }
+  kms_statements = {
+    for key in local.function_keys : key => [
+      for service, use in local.kms_uses[key] : {
+        Sid      = "UseModuleKeyThrough${local.kms_sids[service]}"
+        Effect   = "Allow"
+        Action   = local.kms_key_operations[service][use]
+        Resource = [var.kms_key_arn]
+        # Only through that service: the role cannot decrypt arbitrary ciphertext with the key directly.
+        Condition = { StringEquals = { "kms:ViaService" = "${service}.${local.region}.${data.aws_partition.current.dns_suffix}" } }
+      }
+    ]
+  }
 
   # tracing_mode = "Active": the functions send their trace segments. X-Ray's write actions support no resource-level
   # permission: AWS only accepts "*" for them.
@@ -186,6 +237,6 @@ resource "aws_iam_role_policy" "this" {
   # Each concern's statements by function; a function a concern does not name gets none from it.
   policy = jsonencode({
     Version   = "2012-10-17"
-    Statement = concat(local.policy_statements[each.key], lookup(local.ledger_statements, each.key, []), lookup(local.alerts_statements, each.key, []), [local.logs_statements[each.key]], local.kms_statements, local.xray_statements)
+    Statement = concat(local.policy_statements[each.key], lookup(local.ledger_statements, each.key, []), lookup(local.alerts_statements, each.key, []), [local.logs_statements[each.key]], local.kms_statements[each.key], local.xray_statements)
   })
 }

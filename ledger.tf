@@ -11,21 +11,58 @@ locals {
 
   # Which function may do what with the ledger: the findings function reads an image's record and writes it
   # (conditional updates only); the images function queries a repository's records and records the scans it
-  # starts and the scan states it learns. The repositories function has no access.
+  # starts, the scan states it learns and its sweep markers (partition config#sweep). The repositories function
+  # has no access.
+  #
+  # The config# partitions are configuration, not records: config#suppressions (the accepted risks) is written by
+  # Terraform alone. Each writer is denied every write to a config# partition but the ones it owns, whatever an
+  # Allow says, so no function (nor code running as one) can widen the accepted risks or forge another item.
+  ledger_write_actions = ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+  ledger_config_partitions = {
+    # ForAnyValue: the request is denied when any of its partition keys is a config# one (not the sweep markers).
+    images = {
+      "ForAnyValue:StringLike"      = { "dynamodb:LeadingKeys" = ["${local.ledger_config_prefix}*"] }
+      "ForAnyValue:StringNotEquals" = { "dynamodb:LeadingKeys" = [local.ledger_sweep_markers_pk] }
+    }
+    findings = {
+      "ForAnyValue:StringLike" = { "dynamodb:LeadingKeys" = ["${local.ledger_config_prefix}*"] }
+    }
+  }
+  ledger_config_prefix    = "config#"
+  ledger_sweep_markers_pk = "config#sweep"
+
   ledger_statements = {
     repositories = []
-    images = [{
-      Sid      = "SweepLedger"
-      Effect   = "Allow"
-      Action   = ["dynamodb:Query", "dynamodb:UpdateItem"]
-      Resource = [local.ledger_table_arn]
-    }]
-    findings = [{
-      Sid      = "RecordScanResults"
-      Effect   = "Allow"
-      Action   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
-      Resource = [local.ledger_table_arn]
-    }]
+    images = [
+      {
+        Sid      = "SweepLedger"
+        Effect   = "Allow"
+        Action   = ["dynamodb:Query", "dynamodb:UpdateItem"]
+        Resource = [local.ledger_table_arn]
+      },
+      {
+        Sid       = "NoConfigWritesButSweepMarkers"
+        Effect    = "Deny"
+        Action    = local.ledger_write_actions
+        Resource  = [local.ledger_table_arn]
+        Condition = local.ledger_config_partitions.images
+      },
+    ]
+    findings = [
+      {
+        Sid      = "RecordScanResults"
+        Effect   = "Allow"
+        Action   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+        Resource = [local.ledger_table_arn]
+      },
+      {
+        Sid       = "NoConfigWrites"
+        Effect    = "Deny"
+        Action    = local.ledger_write_actions
+        Resource  = [local.ledger_table_arn]
+        Condition = local.ledger_config_partitions.findings
+      },
+    ]
     # The exposure report reads every record (a paginated Scan) and the stored suppressions item, and writes nothing.
     report = [
       {

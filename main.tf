@@ -186,6 +186,17 @@ resource "aws_sns_topic" "this" {
   tags              = local.tags
 }
 
+locals {
+  # Every topic the module creates refuses publishing without TLS (the chat topic too, alerts.tf).
+  sns_deny_insecure_transport = {
+    Sid       = "DenyInsecureTransport"
+    Effect    = "Deny"
+    Principal = "*"
+    Action    = "sns:Publish"
+    Condition = { Bool = { "aws:SecureTransport" = "false" } }
+  }
+}
+
 # Replaces SNS's default topic policy: publishing needs TLS (as for the queues), and the module's alarms may publish
 # (CloudWatch is a service principal, which IAM policies cannot grant). The account's IAM principals, the findings
 # function among them, keep what their IAM policies give them.
@@ -207,14 +218,7 @@ resource "aws_sns_topic_policy" "this" {
           ArnLike      = { "aws:SourceArn" = local.alarm_arn_pattern }
         }
       }] : [],
-      [{
-        Sid       = "DenyInsecureTransport"
-        Effect    = "Deny"
-        Principal = "*"
-        Action    = "sns:Publish"
-        Resource  = local.arns.topic
-        Condition = { Bool = { "aws:SecureTransport" = "false" } }
-      }],
+      [merge(local.sns_deny_insecure_transport, { Resource = local.arns.topic })],
     )
   })
 }

@@ -348,7 +348,7 @@ variable "subscriptions" {
 }
 
 variable "kms_key_arn" {
-  description = "ARN of a customer-managed KMS key that encrypts the queues, the topic, the log groups and the functions' environment. Its key policy must delegate to the account's IAM policies (the default key policy statement: the functions' policies grant them the key, through SQS, SNS and Lambda only) and let CloudWatch Logs (`logs.<region>.amazonaws.com`), EventBridge (`events.amazonaws.com`) and, for the alarms, CloudWatch (`cloudwatch.amazonaws.com`) use it, as in `examples/complete`. `null`: SQS-managed encryption for the queues, CloudWatch's default encryption for the logs, Lambda's AWS-managed key for the environment, and for the topic a key the module creates when the alarms notify it (output `topic_kms_key_arn`), else the AWS-managed key `alias/aws/sns`."
+  description = "ARN of a customer-managed KMS key that encrypts the queues, the topics, the scan ledger table, the report bucket, the log groups and the functions' environment. Its key policy must delegate to the account's IAM policies (the default key policy statement: each function's policy grants it the key only through the services of what it uses: SQS, SNS, DynamoDB, S3 and Lambda) and let CloudWatch Logs (`logs.<region>.amazonaws.com`), EventBridge (`events.amazonaws.com`) and, for the alarms, CloudWatch (`cloudwatch.amazonaws.com`) use it, as in `examples/complete`. `null`: SQS-managed encryption for the queues, CloudWatch's default encryption for the logs, Lambda's AWS-managed key for the environment, and for the topic a key the module creates when the alarms notify it (output `topic_kms_key_arn`), else the AWS-managed key `alias/aws/sns`."
   type        = string
   default     = null
 
@@ -557,39 +557,58 @@ variable "findings_in_notification" {
 }
 
 variable "suppressions" {
-  description = "Accepted risks: findings that do not count toward the thresholds and are not listed, until they expire. Each entry: `vulnerability_id` (the finding's name, e.g. `CVE-2024-1234`; case-insensitive), `repository_regex` (optional; repositories it applies to, search semantics and syntax as `repository_include_regex`; default every repository), `expires` (`YYYY-MM-DD`, UTC: on and after that day the finding counts again and notifications name the expired suppression) and `reason` (required: why the risk is accepted). Stored as one item in the scan ledger table, not in the function's environment, so hundreds fit."
-  type = list(object({
-    vulnerability_id = string
-    repository_regex = optional(string)
-    expires          = string
-    reason           = string
-  }))
+  description = "Accepted risks: findings that do not count toward the thresholds and are not listed, until they expire. Each entry: `vulnerability_id` (the finding's name, e.g. `CVE-2024-1234`; matched exactly, case-insensitive: no wildcards), `repository_regex` (optional; repositories it applies to, search semantics and syntax as `repository_include_regex`; default every repository), `expires` (`YYYY-MM-DD`, UTC: on and after that day the finding counts again and notifications name the expired suppression) and `reason` (required: why the risk is accepted). Any other key is refused (a misspelt `repository_regex` would otherwise widen the entry to every repository). Stored as one item in the scan ledger table, not in the function's environment, so hundreds fit."
+  # A map, not an object: an object type would silently drop a misspelt key (`repository = ...`), turning the entry
+  # into one for every repository. The keys are checked below instead.
+  type     = list(map(string))
   default  = []
   nullable = false
 
   validation {
-    condition     = alltrue([for s in var.suppressions : trimspace(s.vulnerability_id) != "" && !can(regex("\\s", trimspace(s.vulnerability_id)))])
+    condition = alltrue([for s in var.suppressions : length(setsubtract(keys(s), ["vulnerability_id", "repository_regex", "expires", "reason"])) == 0])
+    error_message = "Unknown key(s) in suppressions: ${join("; ", [
+      for i, s in var.suppressions : "entry ${i}: ${join(", ", sort(setsubtract(keys(s), ["vulnerability_id", "repository_regex", "expires", "reason"])))}"
+      if length(setsubtract(keys(s), ["vulnerability_id", "repository_regex", "expires", "reason"])) > 0
+    ])}. The accepted keys are vulnerability_id, repository_regex (optional), expires and reason."
+  }
+
+  validation {
+    condition = alltrue([for s in var.suppressions : alltrue([for key in ["vulnerability_id", "expires", "reason"] : lookup(s, key, null) != null])])
+    error_message = "Missing key(s) in suppressions: ${join("; ", [
+      for i, s in var.suppressions : "entry ${i}: ${join(", ", [for key in ["vulnerability_id", "expires", "reason"] : key if lookup(s, key, null) == null])}"
+      if anytrue([for key in ["vulnerability_id", "expires", "reason"] : lookup(s, key, null) == null])
+    ])}. Every entry needs vulnerability_id, expires and reason (repository_regex is optional)."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.suppressions : try(trimspace(s.vulnerability_id) != "" && !can(regex("\\s", trimspace(s.vulnerability_id))), false)])
     error_message = "Every suppression needs a vulnerability_id: the finding's name without spaces, e.g. CVE-2024-1234."
   }
 
   validation {
-    condition     = alltrue([for s in var.suppressions : can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", s.expires)) && can(formatdate("YYYY", "${s.expires}T00:00:00Z"))])
+    # The id is compared for equality: "CVE-2024-*" would pass and never match a finding.
+    condition     = alltrue([for s in var.suppressions : !can(regex("[*?\\[\\]]", lookup(s, "vulnerability_id", "")))])
+    error_message = "A suppression's vulnerability_id is matched exactly (case-insensitive), never as a pattern: give one finding's name per entry, e.g. CVE-2024-1234, without *, ? or [...] (one entry per finding; repository_regex narrows the repositories)."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.suppressions : try(can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", s.expires)) && can(formatdate("YYYY", "${s.expires}T00:00:00Z")), false)])
     error_message = "Every suppression's expires must be a real date written YYYY-MM-DD (for example 2026-06-30)."
   }
 
   validation {
-    condition     = alltrue([for s in var.suppressions : trimspace(s.reason) != ""])
+    condition     = alltrue([for s in var.suppressions : try(trimspace(s.reason) != "", false)])
     error_message = "Every suppression needs a reason: why the risk is accepted (it is shown in notifications once the suppression expires)."
   }
 
   validation {
-    condition     = alltrue([for s in var.suppressions : s.repository_regex == null || can(regexall(coalesce(s.repository_regex, ".*"), ""))])
+    condition     = alltrue([for s in var.suppressions : can(regexall(coalesce(lookup(s, "repository_regex", null), ".*"), ""))])
     error_message = "A suppression's repository_regex is not a valid regular expression (Terraform checks it with RE2: look-around and backreferences are not supported)."
   }
 
   validation {
     # The same RE2-only constructs repository_include_regex refuses (see there).
-    condition     = alltrue([for s in var.suppressions : !can(regex("\\\\(x\\{|[pPQEzC1-9])|\\[:\\^?[A-Za-z]+:\\]|\\(\\?<[A-Za-z_]|\\(\\?[A-Za-z-]*U|\\{,|\\[[^\\]]*\\\\[dDsSwW]-[^\\]]", replace(coalesce(s.repository_regex, ".*"), "\\\\", ""))) && !can(regex("\\(\\?[A-Za-z-]+\\)", replace(replace(coalesce(s.repository_regex, ".*"), "\\\\", ""), "/^(\\(\\?[A-Za-z]+\\))+/", "")))])
+    condition     = alltrue([for s in var.suppressions : !can(regex("\\\\(x\\{|[pPQEzC1-9])|\\[:\\^?[A-Za-z]+:\\]|\\(\\?<[A-Za-z_]|\\(\\?[A-Za-z-]*U|\\{,|\\[[^\\]]*\\\\[dDsSwW]-[^\\]]", replace(coalesce(lookup(s, "repository_regex", null), ".*"), "\\\\", ""))) && !can(regex("\\(\\?[A-Za-z-]+\\)", replace(replace(coalesce(lookup(s, "repository_regex", null), ".*"), "\\\\", ""), "/^(\\(\\?[A-Za-z]+\\))+/", "")))])
     error_message = "A suppression's repository_regex uses RE2 syntax that Python's re (which the functions use) rejects or reads differently. Write it in the common subset: \\xHH not \\x{..}; ranges such as [a-z0-9] not \\p{..}/\\pN or [[:alpha:]]; escape each character instead of \\Q...\\E; $ not \\z; (?P<name>...) not (?<name>...); \\xHH not \\1-\\9; {0,n} not {,n}; flags only as a leading (?i), (?m), (?s) or scoped (?i:...), never U or (?-i); no \\d, \\s or \\w as a range end in [...]."
   }
 

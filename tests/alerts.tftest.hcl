@@ -24,7 +24,7 @@ run "defaults" {
     error_message = "Notifications list 10 findings by default."
   }
   assert {
-    condition     = length(aws_sns_topic.chat) == 0 && output.chat_topic_arn == null && aws_lambda_function.this["findings"].environment[0].variables.CHAT_TOPIC_ARN == ""
+    condition     = length(aws_sns_topic.chat) == 0 && length(aws_sns_topic_policy.chat) == 0 && output.chat_topic_arn == null && aws_lambda_function.this["findings"].environment[0].variables.CHAT_TOPIC_ARN == ""
     error_message = "No chat topic unless create_chat_topic."
   }
   assert {
@@ -153,6 +153,18 @@ run "three_hundred_suppressions_and_a_chat_topic" {
     error_message = "The chat topic is <prefix>-chat, encrypted like the notification topic."
   }
   assert {
+    # The same statement as the notification topic's (one local), on the chat topic.
+    condition = jsondecode(aws_sns_topic_policy.chat[0].policy).Statement == [{
+      Sid       = "DenyInsecureTransport"
+      Effect    = "Deny"
+      Principal = "*"
+      Action    = "sns:Publish"
+      Resource  = var.chat_arn
+      Condition = { Bool = { "aws:SecureTransport" = "false" } }
+    }] && contains(jsondecode(aws_sns_topic_policy.this[0].policy).Statement, merge(jsondecode(aws_sns_topic_policy.chat[0].policy).Statement[0], { Resource = "arn:aws:sns:eu-west-1:123456789012:ecr-scan-reporter-notifications" }))
+    error_message = "The chat topic's policy must deny publishing without TLS, with the notification topic's statement."
+  }
+  assert {
     condition = anytrue([
       for s in jsondecode(aws_iam_role_policy.this["findings"].policy).Statement :
       try(s.Action == ["sns:Publish"] && s.Resource == [var.chat_arn], false)
@@ -205,7 +217,121 @@ run "empty_regex_means_every_repository" {
   }
 }
 
+# The document the findings function reads and hashes: the same text, character for character, that Python's
+# suppressions.document renders for these entries (tests/unit/test_suppressions.py reads the same file).
+run "suppressions_document_is_the_one_python_renders" {
+  command = plan
+
+  variables {
+    suppressions = jsondecode(file("tests/unit/fixtures/suppressions_document.json")).suppressions
+  }
+
+  assert {
+    condition     = jsondecode(aws_dynamodb_table_item.suppressions[0].item).document.S == jsondecode(file("tests/unit/fixtures/suppressions_document.json")).document
+    error_message = "The stored document must be exactly the fixture's (what Python renders and hashes for the same entries)."
+  }
+  assert {
+    condition = (
+      jsondecode(aws_dynamodb_table_item.suppressions[0].item).sha256.S == jsondecode(file("tests/unit/fixtures/suppressions_document.json")).sha256 &&
+      aws_lambda_function.this["findings"].environment[0].variables.SUPPRESSIONS_SHA256 == jsondecode(file("tests/unit/fixtures/suppressions_document.json")).sha256
+    )
+    error_message = "The stored and the environment's hash must be the fixture's."
+  }
+}
+
+run "suppression_without_repository_regex_or_with_null_is_accepted" {
+  command = plan
+  variables {
+    suppressions = [
+      { vulnerability_id = "CVE-2024-1", expires = "2026-01-01", reason = "r" },
+      { vulnerability_id = "ALAS2-2024-2401", repository_regex = null, expires = "2026-01-01", reason = "r" },
+    ]
+  }
+  assert {
+    condition     = [for s in jsondecode(jsondecode(aws_dynamodb_table_item.suppressions[0].item).document.S) : s.repository_regex] == [null, null]
+    error_message = "Without repository_regex (or null) an entry applies to every repository."
+  }
+}
+
 # --- bad values: every validation of the new variables fails on its own bad value -----------------------------------
+
+# A misspelt key used to be dropped by the object type: `repository` instead of `repository_regex` made the entry
+# one for every repository. Unknown keys are refused, naming the accepted ones.
+run "bad_suppression_misspelt_repository_regex" {
+  command = plan
+  variables {
+    suppressions = [{ vulnerability_id = "CVE-2024-1", repository = "^team/sandbox$", expires = "2026-01-01", reason = "r" }]
+  }
+  expect_failures = [var.suppressions]
+}
+
+run "bad_suppression_extra_key_beside_the_right_ones" {
+  command = plan
+  variables {
+    suppressions = [{ vulnerability_id = "CVE-2024-1", repository_regex = "^team/", expires = "2026-01-01", expiry = "2027-01-01", reason = "r" }]
+  }
+  expect_failures = [var.suppressions]
+}
+
+run "bad_suppression_misspelt_expires" {
+  command = plan
+  variables {
+    suppressions = [{ vulnerability_id = "CVE-2024-1", expire = "2026-01-01", reason = "r" }]
+  }
+  expect_failures = [var.suppressions]
+}
+
+run "bad_suppression_missing_reason_key" {
+  command = plan
+  variables {
+    suppressions = [{ vulnerability_id = "CVE-2024-1", expires = "2026-01-01" }]
+  }
+  expect_failures = [var.suppressions]
+}
+
+run "bad_suppression_null_vulnerability_id" {
+  command = plan
+  variables {
+    suppressions = [{ vulnerability_id = null, expires = "2026-01-01", reason = "r" }]
+  }
+  expect_failures = [var.suppressions]
+}
+
+# Ids are compared for equality: a pattern would pass the plan and never match a finding.
+run "bad_suppression_wildcard_id" {
+  command = plan
+  variables {
+    suppressions = [{ vulnerability_id = "CVE-2024-*", expires = "2026-01-01", reason = "r" }]
+  }
+  expect_failures = [var.suppressions]
+}
+
+run "bad_suppression_single_character_wildcard_id" {
+  command = plan
+  variables {
+    suppressions = [{ vulnerability_id = "CVE-2024-123?", expires = "2026-01-01", reason = "r" }]
+  }
+  expect_failures = [var.suppressions]
+}
+
+run "bad_suppression_character_class_id" {
+  command = plan
+  variables {
+    suppressions = [{ vulnerability_id = "CVE-2024-[0-9]", expires = "2026-01-01", reason = "r" }]
+  }
+  expect_failures = [var.suppressions]
+}
+
+run "suppression_ids_of_every_scanner_are_accepted" {
+  command = plan
+  variables {
+    suppressions = [for id in ["CVE-2024-1234", "GHSA-jfh8-c2jp-5v3q", "ALAS2-2024-2401", "RHSA-2024:1234", "DSA-5678-1", "cve-2023-4911"] : { vulnerability_id = id, expires = "2026-01-01", reason = "r" }]
+  }
+  assert {
+    condition     = jsondecode(aws_dynamodb_table_item.suppressions[0].item).count.N == "6"
+    error_message = "Ids with dashes, colons and lower case are plain ids, not patterns."
+  }
+}
 
 run "bad_findings_in_notification_high" {
   command = plan

@@ -55,6 +55,7 @@ run "create_false_plans_no_resource" {
       length(aws_s3_bucket_versioning.report),
       length(aws_sns_topic.chat),
       length(aws_sns_topic.this),
+      length(aws_sns_topic_policy.chat),
       length(aws_sns_topic_policy.this),
       length(aws_sns_topic_subscription.email),
       length(aws_sns_topic_subscription.this),

@@ -188,9 +188,10 @@ run "report_bucket_with_kms" {
   }
   assert {
     condition = anytrue([
-      for s in jsondecode(aws_iam_role_policy.this["report"].policy).Statement : s.Action == ["kms:Decrypt", "kms:GenerateDataKey"] && s.Resource == [var.kms_key_arn]
+      for s in jsondecode(aws_iam_role_policy.this["report"].policy).Statement :
+      s.Action == ["kms:GenerateDataKey"] && s.Resource == [var.kms_key_arn] && try(s.Condition.StringEquals["kms:ViaService"] == "s3.eu-west-1.amazonaws.com", false)
     ])
-    error_message = "The report function must be able to use the key that encrypts the bucket and topic."
+    error_message = "The report function must be able to use the key that encrypts the bucket, through S3 (PutObject: GenerateDataKey)."
   }
   assert {
     condition     = aws_cloudwatch_event_rule.report[0].schedule_expression == "rate(7 days)"

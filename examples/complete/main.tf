@@ -34,12 +34,15 @@ locals {
   }
 }
 
-# One key for everything the module stores. Besides the account (whose IAM policies, including the functions'
-# own, then decide), the key policy lets the services that encrypt on the module's behalf use it:
-# CloudWatch Logs for the log groups, EventBridge for the events it dead-letters to the failed-events queue,
-# CloudWatch alarms for the notifications they publish to the topic.
+# One key for everything the module stores: queues, topics, the scan ledger, the report bucket (when
+# report_bucket_name is given), logs and the functions' environment. The account's IAM policies decide who else may
+# use it: each function's own policy grants it the key only through the services of what it uses (SQS, SNS,
+# DynamoDB, S3, Lambda), and whoever applies Terraform needs kms:CreateGrant and kms:DescribeKey for the ledger
+# table (DynamoDB keeps a grant on the key). Besides, the key policy lets the services that encrypt as themselves
+# use it: CloudWatch Logs for the log groups, EventBridge for the events it dead-letters to the failed-events
+# queue, CloudWatch alarms for the notifications they publish to the topic.
 resource "aws_kms_key" "reporter" {
-  description             = "ecr-scan-reporter: queues, topic and logs"
+  description             = "ecr-scan-reporter: queues, topics, ledger, report bucket, logs and environment"
   enable_key_rotation     = true
   deletion_window_in_days = 7
 
@@ -47,7 +50,8 @@ resource "aws_kms_key" "reporter" {
     Version = "2012-10-17"
     Statement = [
       {
-        # The default key policy: delegate to IAM in this account.
+        # The default key policy: delegate to IAM in this account (the functions' policies grant them the key
+        # through SQS, SNS, DynamoDB, S3 and Lambda only: kms:ViaService).
         Sid       = "AccountAdministersKeyThroughIam"
         Effect    = "Allow"
         Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }

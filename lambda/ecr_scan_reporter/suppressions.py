@@ -103,9 +103,17 @@ def parse(text: str) -> tuple[Suppression, ...]:
     return tuple(_entry(item, index) for index, item in enumerate(data))
 
 
+# Terraform's jsonencode (Go's encoder) writes these as \u escapes and every other character as itself (UTF-8).
+_GO_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
 def document(suppressions: Iterable[dict[str, Any]]) -> str:
-    """The canonical JSON text of a list of entries (what the module stores and hashes)."""
-    return json.dumps(list(suppressions), sort_keys=True, separators=(",", ":"))
+    """The canonical JSON text of a list of entries, character for character what the module's jsonencode stores
+    (keys sorted, no spaces, non-ASCII as is, ``< > &`` and the line/paragraph separators escaped): the same list
+    has the same hash here and in Terraform (tests/unit/fixtures/suppressions_document.json)."""
+    text = json.dumps(list(suppressions), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    # Those characters only occur inside JSON strings (keys and literals are ASCII), where the escape is equivalent.
+    return text.translate(_GO_ESCAPES)
 
 
 def document_hash(text: str) -> str:

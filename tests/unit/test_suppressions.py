@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,8 @@ from ecr_scan_reporter.findings import Finding
 from ecr_scan_reporter.suppressions import Suppression
 
 EXPIRES = date(2026, 3, 1)
+# What the module's jsonencode renders for a list of suppressions (tests/alerts.tftest.hcl asserts the same file).
+TERRAFORM_RENDERED = json.loads((Path(__file__).parent / "fixtures" / "suppressions_document.json").read_text())
 
 
 def entry(vid: str = "CVE-2024-0001", regex: str | None = None, expires: str = "2026-03-01") -> dict[str, object]:
@@ -98,6 +101,36 @@ def test_wrapped_document_and_hash() -> None:
     assert suppressions.parse(json.dumps({"suppressions": [entry()]})) == suppressions.parse(text)
     assert suppressions.document_hash(text) == suppressions.document_hash(suppressions.document([entry()]))
     assert suppressions.document_hash(text) != suppressions.document_hash(suppressions.document([entry("CVE-1")]))
+
+
+def test_terraform_rendered_document_reads_and_renders_back_identically() -> None:
+    """The text Terraform stores (with <, >, & and U+2028 escaped as Go escapes them, non-ASCII as is) parses to the
+    entries it lists, hashes to the hash Terraform computed, and Python renders those entries to the same text."""
+    text, sha256 = TERRAFORM_RENDERED["document"], TERRAFORM_RENDERED["sha256"]
+    rules = suppressions.parse(text)
+    assert [rule.describe() for rule in rules] == [
+        {
+            "vulnerability_id": "CVE-2024-0001",
+            "repository_regex": "^team-a/(app|api)$",
+            "expires": "2026-06-30",
+            "reason": 'Not reachable: <b> & "quoted", \u00fcn\u00efcode,\u2028line separator',
+        },
+        {
+            "vulnerability_id": "GHSA-xxxx-yyyy-zzzz",
+            "repository_regex": None,
+            "expires": "2027-01-01",
+            "reason": "every repository (empty regex)",
+        },
+        {
+            "vulnerability_id": "cve-2023-4911",
+            "repository_regex": None,
+            "expires": "2026-12-31",
+            "reason": "no regex given",
+        },
+    ]
+    assert suppressions.document_hash(text) == sha256
+    assert suppressions.document([rule.describe() for rule in rules]) == text
+    assert suppressions.document_hash(suppressions.document([rule.describe() for rule in rules])) == sha256
 
 
 def test_three_hundred_entries() -> None:

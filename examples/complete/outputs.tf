@@ -1,5 +1,5 @@
 output "function_names" {
-  description = "The three Lambda functions."
+  description = "The four Lambda functions."
   value       = module.ecr_scan_reporter.function_names
 }
 

@@ -53,7 +53,8 @@ run "customer_key_encrypts_the_environment" {
   command = plan
 
   variables {
-    kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    kms_key_arn          = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    create_topic_kms_key = false
   }
 
   assert {

@@ -1,11 +1,12 @@
 # CloudWatch alarms for lost work (create_alarms): messages waiting in the dead-letter and failed-events queues,
-# errors of each function, and the sweep not running. They notify alarm_topic_arn, else the notification topic,
-# on ALARM and again when back to OK. Why the default topic gets its own KMS key: kms.tf.
+# errors of each function, and the sweep not running. They notify the notification topic (or alarm_topic_arn, with
+# alarms_notify_sns_topic = false) on ALARM and again when back to OK. Why the default topic gets its own KMS key: kms.tf.
 
 locals {
-  alarm_topic_arn = coalesce(var.alarm_topic_arn, local.topic_policy_arn)
+  alarm_topic_arn = var.alarms_notify_sns_topic ? local.topic_policy_arn : var.alarm_topic_arn
   # The module's own topic receives the alarms: it then needs a key CloudWatch may use and a policy letting it in.
-  alarms_notify_module_topic = var.create_alarms && var.alarm_topic_arn == null && local.create_topic
+  # Booleans only: alarm_topic_arn may be a topic created in the same configuration, unknown at plan time.
+  alarms_notify_module_topic = var.create_alarms && var.alarms_notify_sns_topic && local.create_topic
   # Every alarm of this deployment, for the topic policy's aws:SourceArn condition.
   alarm_arn_pattern = "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${var.name_prefix}-*"
 
@@ -164,10 +165,20 @@ resource "aws_cloudwatch_metric_alarm" "this" {
 
   lifecycle {
     precondition {
-      condition = var.alarm_topic_arn == null || try(
-        split(":", var.alarm_topic_arn)[1] == local.partition && split(":", var.alarm_topic_arn)[3] == local.region, false
+      condition     = var.alarms_notify_sns_topic || var.alarm_topic_arn != null
+      error_message = "alarms_notify_sns_topic is false but alarm_topic_arn is null: give the topic the alarms notify as alarm_topic_arn, or set alarms_notify_sns_topic = true to notify the notification topic."
+    }
+    precondition {
+      condition     = !var.alarms_notify_sns_topic || var.alarm_topic_arn == null
+      error_message = "alarm_topic_arn ${coalesce(var.alarm_topic_arn, "-")} is given but alarms_notify_sns_topic is true (the default): set alarms_notify_sns_topic = false to notify that topic, or remove alarm_topic_arn."
+    }
+    precondition {
+      # The topic the alarms notify, whichever it is (alarm_topic_arn, or a notification topic of another region
+      # given with allow_external_sns_topic). Unknown until applied when created in the same configuration.
+      condition = local.alarm_topic_arn == null || try(
+        split(":", local.alarm_topic_arn)[1] == local.partition && split(":", local.alarm_topic_arn)[3] == local.region, false
       )
-      error_message = "alarm_topic_arn ${coalesce(var.alarm_topic_arn, "-")} must be in this deployment's partition and region (${local.partition}, ${local.region}): CloudWatch alarms notify topics of their own region only."
+      error_message = "The alarms would notify ${coalesce(local.alarm_topic_arn, "-")}, which must be in this deployment's partition and region (${local.partition}, ${local.region}): CloudWatch alarms notify topics of their own region only. Give alarm_topic_arn (with alarms_notify_sns_topic = false) in this region, or set create_alarms = false."
     }
   }
 
@@ -178,7 +189,7 @@ resource "aws_cloudwatch_metric_alarm" "this" {
 # Not an error (toggling the alarms off for a while keeps the rest of the configuration), but worth a warning.
 check "alarm_topic_without_alarms" {
   assert {
-    condition     = var.create_alarms || var.alarm_topic_arn == null
-    error_message = "alarm_topic_arn is set but create_alarms is false: no alarm is created, nothing will notify ${coalesce(var.alarm_topic_arn, "-")}."
+    condition     = var.create_alarms || var.alarms_notify_sns_topic
+    error_message = "alarms_notify_sns_topic is false (the alarms notify alarm_topic_arn) but create_alarms is false: no alarm is created, nothing will notify ${coalesce(var.alarm_topic_arn, "-")}."
   }
 }

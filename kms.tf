@@ -1,16 +1,20 @@
 # The notification topic's own key, created only when the default deployment needs one: CloudWatch alarms cannot
 # publish to a topic encrypted with the AWS-managed key alias/aws/sns (its key policy, which nobody can edit, does
-# not let cloudwatch.amazonaws.com use it), so when the module creates the topic, no kms_key_arn is given and the
-# alarms notify that topic, the topic is encrypted with this customer-managed key instead. Otherwise nothing here
-# is created: with kms_key_arn the topic uses that key (whose policy must let CloudWatch use it, see the README),
-# and without alarms on the module's topic alias/aws/sns is enough.
+# not let cloudwatch.amazonaws.com use it), so when the module creates the topic, the alarms notify that topic and
+# create_topic_kms_key is true (the default; false when kms_key_arn is given), the topic is encrypted with this
+# customer-managed key instead. Otherwise nothing here is created: with kms_key_arn the topic uses that key (whose
+# policy must let CloudWatch use it, see the README), and without alarms on the module's topic alias/aws/sns is
+# enough.
 #
 # The key policy names every use: the account administers the key (no data use), the module's publishing functions
 # (the findings function) publish through SNS, and this account's CloudWatch alarms publish their notifications.
 # Nothing else can encrypt or decrypt with it.
 
 locals {
-  create_topic_key = local.create_topic && var.kms_key_arn == null && local.alarms_notify_module_topic
+  # Booleans only (create_topic_kms_key, not kms_key_arn's null-ness): a key ARN created in the same
+  # configuration is unknown at plan time. Giving kms_key_arn while this key would be created is refused
+  # (aws_sns_topic.this).
+  create_topic_key = local.create_topic && local.alarms_notify_module_topic && var.create_topic_kms_key
 
   topic_key_alias = "alias/${var.name_prefix}-notifications"
 

@@ -60,11 +60,15 @@ locals {
     for name, parts in local.given_arns : name => parts == null ? "" : "partition ${parts[1]}, region ${parts[3] == "" ? "(none: global)" : parts[3]}, account ${parts[4]}"
   }
 
-  create_topic = var.create && var.sns_topic_arn == null
+  # What is created is decided by booleans only (create_sns_topic, create_topic_kms_key, alarms_notify_sns_topic),
+  # never by whether an ARN input is null: an ARN the caller creates in the same configuration is unknown when
+  # planning, and a count or for_each that depended on it could not be planned ("Invalid count argument").
+  create_topic = var.create && var.create_sns_topic
   # For wiring (subscriptions, the function's environment): the created topic itself, or the given one.
   topic_arn = local.create_topic ? aws_sns_topic.this[0].arn : var.sns_topic_arn
-  # For the policy: the same ARN, known at plan time (also with create = false, where nothing uses it).
-  topic_policy_arn = var.sns_topic_arn == null ? local.arns.topic : var.sns_topic_arn
+  # For the policy: the same ARN, known at plan time when the module creates the topic (also with create = false,
+  # where nothing uses it).
+  topic_policy_arn = var.create_sns_topic ? local.arns.topic : var.sns_topic_arn
 
   # Environment values follow lambda/ecr_scan_reporter/config.py: "" means unset, booleans are "true"/"false".
   # Every severity present, upper case: a key left out of var.severity_thresholds is null (ignored).
@@ -137,12 +141,29 @@ resource "aws_cloudwatch_event_rule" "ecr_scan" {
       condition     = local.can_notify
       error_message = "This configuration can never notify: every severity_thresholds value is null (ignored) and notify_on_scan_failure is false. Set a threshold for at least one severity (critical, high, medium, low) or set notify_on_scan_failure = true."
     }
+    # Which topic: the booleans say, the ARN follows. A condition on an ARN that is still unknown (created in
+    # the same configuration) is unknown too: Terraform then checks it when applying, before creating the rule.
     precondition {
-      condition = var.sns_topic_arn == null || try(
-        local.given_arns.sns_topic_arn[1] == local.partition && local.given_arns.sns_topic_arn[3] == local.region && local.given_arns.sns_topic_arn[4] == local.account_id,
+      condition     = var.create_sns_topic || var.sns_topic_arn != null
+      error_message = "create_sns_topic is false but sns_topic_arn is null: give the topic to publish to as sns_topic_arn, or set create_sns_topic = true to let the module create one."
+    }
+    precondition {
+      condition     = !var.create_sns_topic || var.sns_topic_arn == null
+      error_message = "sns_topic_arn ${coalesce(var.sns_topic_arn, "-")} is given but create_sns_topic is true (the default): set create_sns_topic = false to publish to that topic, or remove sns_topic_arn to let the module create one."
+    }
+    precondition {
+      condition = var.create_sns_topic || var.sns_topic_arn == null || try(
+        local.given_arns.sns_topic_arn[1] == local.partition,
         false
       )
-      error_message = "sns_topic_arn ${coalesce(var.sns_topic_arn, "-")} is in ${local.given_arn_places.sns_topic_arn}, but this deployment is in ${local.deployment}: give the topic of this partition, region and account (the findings function publishes there), or null to let the module create one."
+      error_message = "sns_topic_arn ${coalesce(var.sns_topic_arn, "-")} is in ${local.given_arn_places.sns_topic_arn}, but this deployment is in ${local.deployment}: a topic of another partition can never be published to (not even with allow_external_sns_topic)."
+    }
+    precondition {
+      condition = var.create_sns_topic || var.sns_topic_arn == null || var.allow_external_sns_topic || try(
+        local.given_arns.sns_topic_arn[3] == local.region && local.given_arns.sns_topic_arn[4] == local.account_id,
+        false
+      )
+      error_message = "sns_topic_arn ${coalesce(var.sns_topic_arn, "-")} is in ${local.given_arn_places.sns_topic_arn}, but this deployment is in ${local.deployment}: give the topic of this region and account, or, for a central topic in another account or region on purpose, set allow_external_sns_topic = true (its owner must let the publishing roles publish, see the README)."
     }
   }
 }
@@ -182,8 +203,19 @@ resource "aws_sns_topic" "this" {
 
   name              = local.names.topic
   display_name      = "ECR scan reporter"
-  kms_master_key_id = coalesce(var.kms_key_arn, one(aws_kms_key.topic[*].arn), "alias/aws/sns")
+  kms_master_key_id = local.create_topic_key ? aws_kms_key.topic[0].arn : coalesce(var.kms_key_arn, "alias/aws/sns")
   tags              = local.tags
+
+  lifecycle {
+    precondition {
+      condition     = !(local.create_topic_key && var.kms_key_arn != null)
+      error_message = "kms_key_arn ${coalesce(var.kms_key_arn, "-")} is given but create_topic_kms_key is true (the default): set create_topic_kms_key = false, and the topic is encrypted with kms_key_arn (whose key policy must let cloudwatch.amazonaws.com use it, for the alarms)."
+    }
+    precondition {
+      condition     = local.create_topic_key || !local.alarms_notify_module_topic || var.kms_key_arn != null
+      error_message = "The alarms notify the module's topic, but create_topic_kms_key is false and no kms_key_arn is given: the topic would be encrypted with alias/aws/sns, to which CloudWatch alarms cannot publish. Give kms_key_arn, set create_topic_kms_key = true, or send the alarms elsewhere (alarms_notify_sns_topic = false with alarm_topic_arn)."
+    }
+  }
 }
 
 locals {

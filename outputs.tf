@@ -117,3 +117,10 @@ output "inspector_findings_dead_letter_queue_url" {
   description = "URL of the dead-letter queue of `Inspector2 Finding` events the findings function could not report, with `enable_inspector_events`; `null` otherwise."
   value       = one(aws_sqs_queue.inspector_findings_dlq[*].url)
 }
+
+output "publisher_role_arns" {
+  description = "ARNs of the roles that publish to the notification topic (the findings and report functions'): what a topic of another account (`allow_external_sns_topic`) must let publish, in its topic policy and, when a customer-managed key encrypts it, its key policy. Empty with `create = false`."
+  # Built from the role names (as the policies are): known at plan time, so the topic's owner can grant them in
+  # the same plan.
+  value = var.create ? local.topic_publisher_roles : []
+}

@@ -229,8 +229,15 @@ variable "max_receive_count" {
   }
 }
 
+variable "create_sns_topic" {
+  description = "Create the notification topic (encrypted; see `kms_key_arn` and `create_topic_kms_key`). `false`: publish to `sns_topic_arn` instead, which must then be given. A boolean, not the null-ness of `sns_topic_arn`, decides what is created, so `sns_topic_arn` may be the ARN of a topic created in the same configuration (unknown until it is applied)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "sns_topic_arn" {
-  description = "Publish notifications to this existing SNS topic instead of creating one (the module then creates no topic; encrypting it is up to you, and if a customer-managed key other than `kms_key_arn` encrypts it, its key policy must let the findings role, output `role_arns`, use it). `null`: create an encrypted topic."
+  description = "With `create_sns_topic = false` (and only then): the existing SNS topic notifications are published to; it may be created in the same configuration. Encrypting it is up to you: if a customer-managed key other than `kms_key_arn` encrypts it, its key policy must let the publishing roles (output `publisher_role_arns`) use it. In this deployment's partition, region and account unless `allow_external_sns_topic`. `null` (with the default `create_sns_topic = true`): the module creates the topic."
   type        = string
   default     = null
 
@@ -239,6 +246,13 @@ variable "sns_topic_arn" {
     condition     = var.sns_topic_arn == null || can(regex("^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$", coalesce(var.sns_topic_arn, "-")))
     error_message = "sns_topic_arn must be an SNS topic ARN such as arn:aws:sns:eu-west-1:123456789012:security-alerts, or null to let the module create a topic."
   }
+}
+
+variable "allow_external_sns_topic" {
+  description = "Accept an `sns_topic_arn` in another account or region than the deployment's: a central topic, on purpose (its owner must let the publishing roles, output `publisher_role_arns`, publish; see the README). The partition must still match. `false`: such a topic is refused at plan time, so an ARN copied from another workspace's tfvars is caught."
+  type        = bool
+  default     = false
+  nullable    = false
 }
 
 variable "email_subscriptions" {
@@ -358,6 +372,13 @@ variable "kms_key_arn" {
   }
 }
 
+variable "create_topic_kms_key" {
+  description = "Create a customer-managed KMS key for the notification topic when the module creates the topic (`create_sns_topic`) and the alarms notify it (`create_alarms`, `alarms_notify_sns_topic`): CloudWatch alarms cannot publish to a topic under the AWS-managed key `alias/aws/sns` (output `topic_kms_key_arn`). Set `false` when you give `kms_key_arn`: the topic is then encrypted with that key (a key given while this key would be created is refused). A boolean, not the null-ness of `kms_key_arn`, decides what is created, so `kms_key_arn` may be the ARN of a key created in the same configuration."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "lambda_runtime" {
   description = "Python runtime of the four functions: `python3.12` or `python3.13` (the supported Python runtimes the AWS provider accepts)."
   type        = string
@@ -467,8 +488,15 @@ variable "create_alarms" {
   nullable    = false
 }
 
+variable "alarms_notify_sns_topic" {
+  description = "The alarms notify the notification topic (the created one, or `sns_topic_arn`). `false`: they notify `alarm_topic_arn`, which must then be given (it may be created in the same configuration: a boolean, not its null-ness, decides whether the module's topic needs a key and a policy for CloudWatch)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "alarm_topic_arn" {
-  description = "SNS topic the alarms notify (on ALARM and back to OK), in the deployment's partition and region. `null`: the notification topic (the created one, or `sns_topic_arn`). A topic encrypted with a customer-managed key needs that key's policy to let `cloudwatch.amazonaws.com` use it (`kms:Decrypt`, `kms:GenerateDataKey*`); a topic encrypted with the AWS-managed key `alias/aws/sns` never receives alarms."
+  description = "With `alarms_notify_sns_topic = false` (and only then): the SNS topic the alarms notify (on ALARM and back to OK), in the deployment's partition and region. `null`: the alarms notify the notification topic. A topic encrypted with a customer-managed key needs that key's policy to let `cloudwatch.amazonaws.com` use it (`kms:Decrypt`, `kms:GenerateDataKey*`); a topic encrypted with the AWS-managed key `alias/aws/sns` never receives alarms."
   type        = string
   default     = null
 

@@ -131,7 +131,8 @@ run "alarms_to_a_given_topic" {
   command = plan
 
   variables {
-    alarm_topic_arn = "arn:aws:sns:eu-west-1:210987654321:central-alarms"
+    alarm_topic_arn         = "arn:aws:sns:eu-west-1:210987654321:central-alarms"
+    alarms_notify_sns_topic = false
   }
 
   assert {
@@ -152,7 +153,8 @@ run "alarms_to_the_given_notification_topic" {
   command = plan
 
   variables {
-    sns_topic_arn = "arn:aws:sns:eu-west-1:123456789012:security-alerts"
+    sns_topic_arn    = "arn:aws:sns:eu-west-1:123456789012:security-alerts"
+    create_sns_topic = false
   }
 
   assert {
@@ -169,7 +171,8 @@ run "alarms_with_the_customer_key" {
   command = plan
 
   variables {
-    kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    kms_key_arn          = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    create_topic_kms_key = false
   }
 
   assert {
@@ -331,7 +334,8 @@ run "sweep_day_of_month_cron_is_not_alarmed" {
 run "alarm_topic_arn_bad_shape" {
   command = plan
   variables {
-    alarm_topic_arn = "arn:aws:sns:eu-west-1:123456789012:alarms.fifo"
+    alarm_topic_arn         = "arn:aws:sns:eu-west-1:123456789012:alarms.fifo"
+    alarms_notify_sns_topic = false
   }
   expect_failures = [var.alarm_topic_arn]
 }
@@ -339,7 +343,8 @@ run "alarm_topic_arn_bad_shape" {
 run "alarm_topic_arn_not_an_arn" {
   command = plan
   variables {
-    alarm_topic_arn = "ops-alarms"
+    alarm_topic_arn         = "ops-alarms"
+    alarms_notify_sns_topic = false
   }
   expect_failures = [var.alarm_topic_arn]
 }
@@ -347,7 +352,8 @@ run "alarm_topic_arn_not_an_arn" {
 run "alarm_topic_arn_other_region" {
   command = plan
   variables {
-    alarm_topic_arn = "arn:aws:sns:us-east-1:123456789012:ops-alarms"
+    alarm_topic_arn         = "arn:aws:sns:us-east-1:123456789012:ops-alarms"
+    alarms_notify_sns_topic = false
   }
   expect_failures = [aws_cloudwatch_metric_alarm.this]
 }
@@ -355,7 +361,8 @@ run "alarm_topic_arn_other_region" {
 run "alarm_topic_arn_other_partition" {
   command = plan
   variables {
-    alarm_topic_arn = "arn:aws-cn:sns:eu-west-1:123456789012:ops-alarms"
+    alarm_topic_arn         = "arn:aws-cn:sns:eu-west-1:123456789012:ops-alarms"
+    alarms_notify_sns_topic = false
   }
   expect_failures = [aws_cloudwatch_metric_alarm.this]
 }
@@ -363,8 +370,9 @@ run "alarm_topic_arn_other_partition" {
 run "alarm_topic_without_alarms_warns" {
   command = plan
   variables {
-    create_alarms   = false
-    alarm_topic_arn = "arn:aws:sns:eu-west-1:123456789012:ops-alarms"
+    create_alarms           = false
+    alarm_topic_arn         = "arn:aws:sns:eu-west-1:123456789012:ops-alarms"
+    alarms_notify_sns_topic = false
   }
   expect_failures = [check.alarm_topic_without_alarms]
 }

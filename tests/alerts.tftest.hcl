@@ -181,6 +181,7 @@ run "environment_size_with_300_suppressions" {
   variables {
     name_prefix       = "abcdefghijklmnopqrstuvwxyz012345"
     sns_topic_arn     = "arn:aws:sns:eu-west-1:123456789012:${join("", [for i in range(256) : "t"])}"
+    create_sns_topic  = false
     create_chat_topic = true
     suppressions = [
       for i in range(300) : {

@@ -99,6 +99,7 @@ run "create_false_skips_the_checks_of_what_it_would_create" {
   variables {
     create                 = false
     sns_topic_arn          = "arn:aws:sns:us-east-1:123456789012:another-region"
+    create_sns_topic       = false
     severity_thresholds    = {}
     notify_on_scan_failure = false
   }

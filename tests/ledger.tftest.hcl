@@ -88,6 +88,7 @@ run "ledger_with_customer_key_and_protection" {
 
   variables {
     kms_key_arn                = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    create_topic_kms_key       = false
     ledger_deletion_protection = true
     notify_on                  = "every_scan"
     notify_on_resolved         = false

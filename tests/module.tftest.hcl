@@ -374,8 +374,10 @@ run "customized" {
     images_timeout_seconds         = 600
     max_receive_count              = 3
     sns_topic_arn                  = "arn:aws:sns:eu-west-1:123456789012:security-alerts"
+    create_sns_topic               = false
     email_subscriptions            = ["a@example.com", "b@example.com"]
     kms_key_arn                    = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    create_topic_kms_key           = false
     lambda_runtime                 = "python3.12"
     lambda_architecture            = "x86_64"
     log_retention_days             = 90

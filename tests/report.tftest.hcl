@@ -137,6 +137,7 @@ run "report_bucket_with_kms" {
   variables {
     report_bucket_name         = "acme-ecr-reports-eu-west-1"
     kms_key_arn                = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    create_topic_kms_key       = false
     report_schedule_expression = "rate(7 days)"
   }
 

@@ -53,9 +53,10 @@ run "customer_key_encrypts_the_environment" {
   command = plan
 
   variables {
-    kms_key_arn        = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-    create_chat_topic  = true
-    report_bucket_name = "example-ecr-exposure-reports"
+    kms_key_arn          = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    create_topic_kms_key = false
+    create_chat_topic    = true
+    report_bucket_name   = "example-ecr-exposure-reports"
   }
 
   assert {

@@ -12,26 +12,28 @@ run "bad_values_round_1" {
   command = plan
 
   variables {
-    name_prefix                    = ""                                                  # empty
-    schedule_expression            = "every day"                                         # not an expression
-    repository_include_regex       = "team-(a|b"                                         # unbalanced parenthesis
-    repository_exclude_regex       = "[sandbox"                                          # unbalanced bracket
-    scan_expiry_days               = 0                                                   # below 1
-    severity_thresholds            = { critical = -1 }                                   # negative
-    only_images_pulled_within_days = 0                                                   # below 1
-    max_images_per_repository      = 0                                                   # below 1
-    max_scan_concurrency           = 1                                                   # below AWS's minimum of 2
-    images_batch_size              = 0                                                   # below 1
-    images_timeout_seconds         = 30                                                  # below 60
-    max_receive_count              = 0                                                   # below 1
-    sns_topic_arn                  = "arn:aws:sqs:eu-west-1:123456789012:alerts"         # a queue ARN
+    name_prefix                    = ""                                          # empty
+    schedule_expression            = "every day"                                 # not an expression
+    repository_include_regex       = "team-(a|b"                                 # unbalanced parenthesis
+    repository_exclude_regex       = "[sandbox"                                  # unbalanced bracket
+    scan_expiry_days               = 0                                           # below 1
+    severity_thresholds            = { critical = -1 }                           # negative
+    only_images_pulled_within_days = 0                                           # below 1
+    max_images_per_repository      = 0                                           # below 1
+    max_scan_concurrency           = 1                                           # below AWS's minimum of 2
+    images_batch_size              = 0                                           # below 1
+    images_timeout_seconds         = 30                                          # below 60
+    max_receive_count              = 0                                           # below 1
+    sns_topic_arn                  = "arn:aws:sqs:eu-west-1:123456789012:alerts" # a queue ARN
+    create_sns_topic               = false
     email_subscriptions            = ["security-team"]                                   # no domain
     kms_key_arn                    = "arn:aws:kms:eu-west-1:123456789012:alias/reporter" # an alias ARN
-    lambda_runtime                 = "python3.11"                                        # older than python3.12
-    lambda_architecture            = "amd64"                                             # not a Lambda architecture name
-    log_retention_days             = 0                                                   # never expire
-    log_level                      = "info"                                              # lower case
-    permissions_boundary_arn       = "arn:aws:iam::123456789012:role/boundary"           # a role, not a policy
+    create_topic_kms_key           = false
+    lambda_runtime                 = "python3.11"                              # older than python3.12
+    lambda_architecture            = "amd64"                                   # not a Lambda architecture name
+    log_retention_days             = 0                                         # never expire
+    log_level                      = "info"                                    # lower case
+    permissions_boundary_arn       = "arn:aws:iam::123456789012:role/boundary" # a role, not a policy
   }
 
   expect_failures = [
@@ -62,25 +64,27 @@ run "bad_values_round_2" {
   command = plan
 
   variables {
-    name_prefix                    = "1reporter"                              # starts with a digit
-    schedule_expression            = "rate(1 days)"                           # plural unit for 1
-    repository_include_regex       = "^(?!sandbox)"                           # look-ahead (not RE2)
-    repository_exclude_regex       = "sandbox\\z"                             # \\z (RE2 only)
-    scan_expiry_days               = 366                                      # above 365
-    severity_thresholds            = { critical = 0, high = 2.5 }             # not whole
-    only_images_pulled_within_days = 0.5                                      # not whole
-    max_images_per_repository      = 2.5                                      # not whole
-    max_scan_concurrency           = 1001                                     # above AWS's maximum of 1000
-    images_batch_size              = 11                                       # above 10
-    images_timeout_seconds         = 901                                      # above Lambda's 900
-    max_receive_count              = 1001                                     # above 1000
-    sns_topic_arn                  = "security-alerts"                        # a name, not an ARN
+    name_prefix                    = "1reporter"                  # starts with a digit
+    schedule_expression            = "rate(1 days)"               # plural unit for 1
+    repository_include_regex       = "^(?!sandbox)"               # look-ahead (not RE2)
+    repository_exclude_regex       = "sandbox\\z"                 # \\z (RE2 only)
+    scan_expiry_days               = 366                          # above 365
+    severity_thresholds            = { critical = 0, high = 2.5 } # not whole
+    only_images_pulled_within_days = 0.5                          # not whole
+    max_images_per_repository      = 2.5                          # not whole
+    max_scan_concurrency           = 1001                         # above AWS's maximum of 1000
+    images_batch_size              = 11                           # above 10
+    images_timeout_seconds         = 901                          # above Lambda's 900
+    max_receive_count              = 1001                         # above 1000
+    sns_topic_arn                  = "security-alerts"            # a name, not an ARN
+    create_sns_topic               = false
     email_subscriptions            = ["ok@example.com", "not ok@example.com"] # a space
     kms_key_arn                    = "1234abcd-12ab-34cd-56ef-1234567890ab"   # a bare key id
-    lambda_runtime                 = "nodejs22.x"                             # not Python
-    log_retention_days             = 10                                       # not an allowed value
-    log_level                      = "TRACE"                                  # not a Python level
-    permissions_boundary_arn       = "PowerUserAccess"                        # a name, not an ARN
+    create_topic_kms_key           = false
+    lambda_runtime                 = "nodejs22.x"      # not Python
+    log_retention_days             = 10                # not an allowed value
+    log_level                      = "TRACE"           # not a Python level
+    permissions_boundary_arn       = "PowerUserAccess" # a name, not an ARN
   }
 
   expect_failures = [
@@ -115,6 +119,7 @@ run "bad_values_round_3" {
     repository_include_regex = "(a)\\1"                            # backreference (not RE2)
     scan_expiry_days         = 1.5                                 # not whole
     sns_topic_arn            = "arn:aws:sns:eu-west-1:1234:alerts" # short account id
+    create_sns_topic         = false
   }
 
   expect_failures = [
@@ -134,6 +139,7 @@ run "bad_values_round_4" {
     schedule_expression      = "rate(0 minutes)" # zero
     repository_include_regex = "^[[:alpha:]]+$"  # POSIX class (RE2 only)
     sns_topic_arn            = ""                # empty (use null)
+    create_sns_topic         = false
   }
 
   expect_failures = [
@@ -393,8 +399,10 @@ run "valid_edge_values_are_accepted" {
     images_timeout_seconds         = 900
     max_receive_count              = 1000
     sns_topic_arn                  = "arn:aws:sns:eu-west-1:123456789012:alerts_2"
+    create_sns_topic               = false
     email_subscriptions            = ["first.last+ecr@example.co.uk"]
     kms_key_arn                    = "arn:aws:kms:eu-west-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab"
+    create_topic_kms_key           = false
     lambda_runtime                 = "python3.12"
     log_retention_days             = 3653
     log_level                      = "DEBUG"

@@ -164,6 +164,9 @@ module "ecr_scan_reporter" {
     }
   }
   kms_key_arn = aws_kms_key.reporter.arn
+  # The key above encrypts the topic too: the module creates no key of its own for it. A boolean, because the
+  # key's ARN is unknown until the key exists.
+  create_topic_kms_key = false
 
   lambda_runtime      = "python3.13"
   lambda_architecture = "arm64"

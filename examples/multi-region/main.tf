@@ -108,5 +108,8 @@ module "ecr_scan_reporter" {
   schedule_expression = var.schedule_expression
   email_subscriptions = var.notification_emails
   kms_key_arn         = aws_kms_key.reporter.arn
-  tags                = local.tags
+  # The key above encrypts the topic too: the module creates no key of its own for it. A boolean, because the
+  # key's ARN is unknown until the key exists.
+  create_topic_kms_key = false
+  tags                 = local.tags
 }

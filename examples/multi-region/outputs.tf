@@ -9,7 +9,7 @@ output "region" {
 }
 
 output "function_names" {
-  description = "The three Lambda functions in this region."
+  description = "The four Lambda functions in this region."
   value       = module.ecr_scan_reporter.function_names
 }
 

@@ -1,0 +1,73 @@
+# A root that creates the KMS key, the notification topic and the alarm topic it hands to the module, as a
+# platform team's first configuration does: their ARNs are unknown until apply, so planning it proves that no
+# count or for_each of the module depends on them (tests/unknown_arns.tftest.hcl plans it with a real, offline
+# provider; the mocked provider would make the ARNs known).
+
+terraform {
+  required_providers {
+    aws = {
+      source = "hashicorp/aws"
+    }
+  }
+}
+
+variable "give_kms_key" {
+  description = "Pass the key created here as kms_key_arn."
+  type        = bool
+  default     = true
+}
+
+variable "give_sns_topic" {
+  description = "Pass the topic created here as sns_topic_arn."
+  type        = bool
+  default     = true
+}
+
+variable "give_alarm_topic" {
+  description = "Pass the alarm topic created here as alarm_topic_arn."
+  type        = bool
+  default     = true
+}
+
+resource "aws_kms_key" "reporter" {
+  description             = "ecr-scan-reporter test root"
+  deletion_window_in_days = 7
+  enable_key_rotation     = true
+}
+
+resource "aws_sns_topic" "notifications" {
+  name              = "platform-security-findings"
+  kms_master_key_id = aws_kms_key.reporter.arn
+}
+
+resource "aws_sns_topic" "alarms" {
+  name              = "platform-ops-alarms"
+  kms_master_key_id = aws_kms_key.reporter.arn
+}
+
+module "reporter" {
+  source = "../../.."
+
+  create_topic_kms_key    = !var.give_kms_key
+  kms_key_arn             = var.give_kms_key ? aws_kms_key.reporter.arn : null
+  create_sns_topic        = !var.give_sns_topic
+  sns_topic_arn           = var.give_sns_topic ? aws_sns_topic.notifications.arn : null
+  alarms_notify_sns_topic = !var.give_alarm_topic
+  alarm_topic_arn         = var.give_alarm_topic ? aws_sns_topic.alarms.arn : null
+}
+
+output "kms_key_arn" {
+  value = aws_kms_key.reporter.arn
+}
+
+output "sns_topic_arn" {
+  value = aws_sns_topic.notifications.arn
+}
+
+output "alarm_topic_arn" {
+  value = aws_sns_topic.alarms.arn
+}
+
+output "module_sns_topic_arn" {
+  value = module.reporter.sns_topic_arn
+}

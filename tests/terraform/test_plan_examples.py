@@ -1,0 +1,77 @@
+"""The root ``make plan-examples`` generates from the README's Usage snippet: the snippet as users copy it, with only
+the module's source mapped to this checkout (tests/terraform/plan_examples.py). Planning it needs the emulators and
+runs in ``make plan-examples``; these checks of the generation are offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import plan_examples  # tests/terraform/plan_examples.py: pytest puts this test's directory on sys.path
+import pytest
+
+README = """# x
+
+## Usage
+
+```hcl
+module "ecr_scan_reporter" {
+  source = "{source}"
+
+  kms_key_arn = aws_kms_key.reporter.arn
+}
+```
+
+## Next
+
+```hcl
+module "other" {}
+```
+"""
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "git::https://github.com/<org>/ecr-scan-reporter.git?ref=v0.1.0",
+        "git::https://github.com/acme/ecr-scan-reporter.git?ref=v0.2.0",
+        "git::ssh://git@gitlab.example.com/platform/ecr-scan-reporter.git//?ref=v0.2.0",
+        "github.com/acme/ecr-scan-reporter?ref=v0.2.0",
+        "acme/ecr-scan-reporter/aws",
+        "registry.example.com/acme/ecr-scan-reporter/aws",
+    ],
+)
+def test_the_modules_source_is_mapped_to_the_checkout(source: str) -> None:
+    snippet = plan_examples.usage_snippet(README.replace("{source}", source))
+    text = plan_examples.localise(snippet, "../../..")
+    assert 'source = "../../.."' in text
+    assert source not in text
+    assert "kms_key_arn = aws_kms_key.reporter.arn" in text  # the rest is what users copy
+
+
+def test_another_modules_source_is_refused() -> None:
+    snippet = plan_examples.usage_snippet(README.replace("{source}", "terraform-aws-modules/sns/aws"))
+    with pytest.raises(plan_examples.SnippetError, match="not ecr-scan-reporter"):
+        plan_examples.localise(snippet, "../..")
+
+
+def test_only_the_usage_sections_first_block_is_taken() -> None:
+    assert 'module "other"' not in plan_examples.usage_snippet(README)
+    with pytest.raises(plan_examples.SnippetError):
+        plan_examples.usage_snippet("## Usage\n\nno block\n\n## Next\n\n```hcl\nx\n```\n")
+
+
+def test_undeclared_resources_get_stand_ins_and_unknown_types_are_refused() -> None:
+    assert 'resource "aws_kms_key" "reporter"' in plan_examples.stand_ins("kms_key_arn = aws_kms_key.reporter.arn")
+    declared = 'resource "aws_kms_key" "reporter" {}\nkms_key_arn = aws_kms_key.reporter.arn'
+    assert plan_examples.stand_ins(declared) == ""
+    with pytest.raises(plan_examples.SnippetError, match="aws_s3_bucket"):
+        plan_examples.stand_ins("bucket = aws_s3_bucket.reports.id")
+
+
+def test_the_readmes_snippet_becomes_a_root_calling_this_checkout(tmp_path: Path) -> None:
+    directory = tmp_path / "a" / "b"
+    main = plan_examples.readme_root(plan_examples.ROOT / "README.md", directory)
+    text = main.read_text()
+    module_path = (directory / text.split('source = "', 1)[1].split('"', 1)[0]).resolve()
+    assert module_path == plan_examples.ROOT
+    assert 'provider "aws" {}' in text

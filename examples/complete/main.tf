@@ -152,7 +152,11 @@ module "ecr_scan_reporter" {
 
   # Everything to the security team; team-a's on-call only hears about team-a's repositories (an SNS filter
   # policy on the message attributes: repository, highest_severity, event_type), and not about resolved images.
-  email_subscriptions = [var.notification_email]
+  # The module creates the notification topic (true, the default; false publishes to sns_topic_arn instead), in
+  # this account and region (a central topic elsewhere would need allow_external_sns_topic = true).
+  create_sns_topic         = true
+  allow_external_sns_topic = false
+  email_subscriptions      = [var.notification_email]
   subscriptions = {
     team_a_oncall = {
       protocol = "email"
@@ -181,8 +185,10 @@ module "ecr_scan_reporter" {
 
   # Alarms for lost work notify the notification topic (this example's key lets CloudWatch use it), or the
   # operations team's topic when you give one.
-  create_alarms   = true
-  alarm_topic_arn = var.ops_alarm_topic_arn
+  create_alarms = true
+  # The alarms notify the notification topic unless an operations topic is given (a variable, so known at plan).
+  alarms_notify_sns_topic = var.ops_alarm_topic_arn == null
+  alarm_topic_arn         = var.ops_alarm_topic_arn
 
   # Every invocation traced in X-Ray (X-Ray charges apply); the sweep's concurrency reserved, and at least
   # max_scan_concurrency (reserving needs unreserved concurrency to spare: not in accounts at the default limit of 10).

@@ -193,4 +193,4 @@ def test_documented_gate_command_pins_the_tested_version() -> None:
     documented = set(re.findall(r"pip install terraform-compliance==([0-9][0-9.]*)", (root / "README.md").read_text()))
     assert len(pinned) == 1, pinned
     assert documented == pinned, f"README documents {documented}, requirements-dev.txt pins {pinned}"
-    assert "-f .terraform/modules/ecr_scan_reporter/tests/compliance/features" in (root / "README.md").read_text()
+    assert '-f "$module_dir/tests/compliance/features" -p plan.json' in (root / "README.md").read_text()

@@ -158,7 +158,7 @@ resource "aws_lambda_function" "this" {
     }
     precondition {
       condition     = each.key != "findings" || var.chat_topic_arn == null || var.chat_topic_arn != local.topic_policy_arn
-      error_message = "chat_topic_arn is the notification topic (${local.topic_policy_arn}): its subscribers would get every notification twice, once as a chat message. Give a topic of its own, or null."
+      error_message = "chat_topic_arn is the notification topic (${coalesce(local.topic_policy_arn, "-")}): its subscribers would get every notification twice, once as a chat message. Give a topic of its own, or null."
     }
   }
 }

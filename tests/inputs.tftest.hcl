@@ -162,7 +162,8 @@ run "subscriptions_attach_to_a_given_topic" {
   command = plan
 
   variables {
-    sns_topic_arn = var.given_topic
+    create_sns_topic = false
+    sns_topic_arn    = var.given_topic
     subscriptions = {
       firehose = {
         protocol              = "firehose"
@@ -229,8 +230,9 @@ run "an_endpoint_unknown_at_plan_time" {
 run "a_fifo_topic_delivers_to_queues_only" {
   command = plan
   variables {
-    sns_topic_arn = "arn:aws:sns:eu-west-1:123456789012:alerts.fifo"
-    subscriptions = { oncall = { protocol = "email", endpoint = "oncall@example.com" } }
+    create_sns_topic = false
+    sns_topic_arn    = "arn:aws:sns:eu-west-1:123456789012:alerts.fifo"
+    subscriptions    = { oncall = { protocol = "email", endpoint = "oncall@example.com" } }
   }
   expect_failures = [aws_sns_topic_subscription.this["oncall"]]
 }
@@ -238,8 +240,9 @@ run "a_fifo_topic_delivers_to_queues_only" {
 run "a_fifo_topic_accepts_queues" {
   command = plan
   variables {
-    sns_topic_arn = "arn:aws:sns:eu-west-1:123456789012:alerts.fifo"
-    subscriptions = { archive = { protocol = "sqs", endpoint = "arn:aws:sqs:eu-west-1:123456789012:archive.fifo" } }
+    create_sns_topic = false
+    sns_topic_arn    = "arn:aws:sns:eu-west-1:123456789012:alerts.fifo"
+    subscriptions    = { archive = { protocol = "sqs", endpoint = "arn:aws:sqs:eu-west-1:123456789012:archive.fifo" } }
   }
   assert {
     condition     = aws_sns_topic_subscription.this["archive"].topic_arn == "arn:aws:sns:eu-west-1:123456789012:alerts.fifo"
@@ -553,8 +556,9 @@ run "chat_topic_in_another_partition" {
 run "chat_topic_is_the_notification_topic" {
   command = plan
   variables {
-    sns_topic_arn  = var.given_topic
-    chat_topic_arn = var.given_topic
+    create_sns_topic = false
+    sns_topic_arn    = var.given_topic
+    chat_topic_arn   = var.given_topic
   }
   expect_failures = [aws_lambda_function.this["findings"]]
 }

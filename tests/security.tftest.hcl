@@ -120,8 +120,10 @@ run "customer_key_with_a_given_topic" {
   command = plan
 
   variables {
-    kms_key_arn   = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-    sns_topic_arn = "arn:aws:sns:eu-west-1:123456789012:security-alerts"
+    kms_key_arn          = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    create_topic_kms_key = false
+    create_sns_topic     = false
+    sns_topic_arn        = "arn:aws:sns:eu-west-1:123456789012:security-alerts"
   }
 
   assert {

@@ -288,3 +288,9 @@ def test_scan_stops_when_the_registry_quota_is_spent(
     assert len(calls) == 2  # one started, one refused, then no more attempts in any repository
     assert len(doc["repositories"]) == 1
     assert err.count("skipped: the daily scan quota is spent") == 2  # the two other repositories
+
+
+def test_an_empty_exclude_excludes_nothing_as_in_the_module(images: dict[str, str], capsys: Any) -> None:
+    code, out, _ = run(capsys, "plan", "--exclude", "", "--output", "json")
+    assert code == 0
+    assert json.loads(out)["counts"]["repositories"] == {"matched": 3, "filtered_out": 0, "gone": 0}

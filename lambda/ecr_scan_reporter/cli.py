@@ -1,37 +1,75 @@
 """``ecr-scan-reporter``: the images stage from a terminal, over the same library as the Lambda functions.
 
-    ecr-scan-reporter plan [options]   list the images a sweep would scan, and why; changes nothing
+    ecr-scan-reporter plan [options]   list the images a sweep would scan, and why; changes nothing; ends with
+                                       the counts (repositories matched / filtered out, images to scan / fresh /
+                                       in flight)
     ecr-scan-reporter scan [options]   start those scans and print a summary per repository
                                        (--table NAME: with the scan ledger, as the images function sweeps)
     ecr-scan-reporter report --table NAME [--output text|json|html]
                                        the exposure report, from the scan ledger (reads only)
+    ecr-scan-reporter suppressions (--table NAME | --file PATH) [--output text|json]
+                                       which repositories of the registry each suppression covers (reads only)
 
-Exit status: 0 done; 1 AWS error (no credentials, endpoint unreachable, access denied, ...); 2 bad options.
-Errors are one line on stderr, without a traceback. There is no time budget here: every repository is swept
-to the end, unless ECR refuses scans because the registry's daily quota is spent: then ``scan`` starts no more
-and says so.
+    -v / --verbose (before or after the command): one JSON log line per decision on stderr
+    --localstack: every client from localstack-client (pip install 'ecr-scan-reporter[localstack]')
+
+``--include``/``--exclude`` refuse what Terraform refuses (regex_subset: the common subset of RE2 and Python), with
+Terraform's message. Exit status: 0 done; 1 AWS error (no credentials, endpoint unreachable, access denied, ...);
+2 bad options (or --localstack without localstack-client); 141 stdout closed early (``... | head``: the output
+stops there, quietly, as a tool killed by SIGPIPE stops). Errors are one line on stderr, without a traceback.
+There is no time budget here: every repository is swept to the end, unless ECR refuses scans because the
+registry's daily quota is spent: then ``scan`` starts no more and says so.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, NoReturn, TextIO
 from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_scan_reporter import __version__, aws, ledger, log, policy, registry, report, scanning
+from ecr_scan_reporter import (
+    __version__,
+    aws,
+    coverage,
+    ledger,
+    log,
+    plan_counts,
+    policy,
+    regex_subset,
+    registry,
+    report,
+    scanning,
+    suppression_store,
+    suppressions,
+)
 from ecr_scan_reporter.config import ConfigError, parse_thresholds
-from ecr_scan_reporter.sweep import COUNTERS, Candidate, SweepOptions, SweepSummary, plan_repository, sweep_repository
+from ecr_scan_reporter.sweep import (
+    COUNTERS,
+    Candidate,
+    SweepOptions,
+    SweepSummary,
+    plan_repository,
+    sweep_repository,
+)
 
 PROG = "ecr-scan-reporter"
 _REGION = re.compile(r"[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}")  # us-east-1, us-gov-west-1, eusc-de-east-1, ...
 CLI_MAX_ATTEMPTS = 3  # fail fast on an unreachable endpoint; throttling still gets adaptive retries
+#: The status when stdout is closed before the output ends (``plan | head``): 128 + SIGPIPE, what a shell reports
+#: for a tool the signal stopped. Python ignores SIGPIPE (its sockets need that), so the write fails instead.
+BROKEN_PIPE = 141
+
+logger = log.get_logger(__name__)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,11 +77,21 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+class _Refused(Exception):
+    """A bad option found after parsing (status 2); the message is the line to print."""
+
+
 def _regex(value: str) -> re.Pattern[str]:
+    """A repository regex as Terraform accepts it (regex_subset), with Terraform's message otherwise."""
     try:
-        return re.compile(value)
-    except re.error as exc:
-        raise argparse.ArgumentTypeError(f"invalid regular expression {value!r} ({exc})") from None
+        return regex_subset.check(value, repr(value))
+    except regex_subset.RegexRefused as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _exclude(value: str) -> re.Pattern[str] | None:
+    """As :func:`_regex`; empty excludes nothing (like the module's ``repository_exclude_regex = ""``)."""
+    return _regex(value) if value else None
 
 
 def _region(value: str) -> str:
@@ -78,22 +126,48 @@ def _whole(low: int, high: int | None = None) -> Callable[[str], int]:
     return parse
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = _Parser(add_help=False)
-    common.add_argument(
+_VERBOSE_HELP = "log each decision as JSON on stderr (also accepted before the command)"
+
+
+def _selection() -> argparse.ArgumentParser:
+    parent = _Parser(add_help=False)
+    parent.add_argument(
         "--include",
         type=_regex,
         default=re.compile(".*"),
         metavar="REGEX",
-        help="repositories whose name matches (re.search; default: all)",
+        help="repositories whose name matches (re.search; default: all); refused as Terraform refuses "
+        "repository_include_regex",
     )
-    common.add_argument(
+    parent.add_argument(
         "--exclude",
-        type=_regex,
+        type=_exclude,
         default=None,
         metavar="REGEX",
-        help="skip repositories whose name matches (write --exclude=REGEX if it starts with -)",
+        help="skip repositories whose name matches (empty: none; write --exclude=REGEX if it starts with -)",
     )
+    return parent
+
+
+def _connection(endpoint_help: str) -> argparse.ArgumentParser:
+    parent = _Parser(add_help=False)
+    parent.add_argument(
+        "--region", type=_region, default=None, help="AWS region (default: the standard AWS configuration)"
+    )
+    where = parent.add_mutually_exclusive_group()
+    where.add_argument("--endpoint-url", type=_endpoint_url, default=None, metavar="URL", help=endpoint_help)
+    where.add_argument(
+        "--localstack",
+        action="store_true",
+        help="every client from localstack-client: LocalStack at LOCALSTACK_HOST (default localhost:4566) or "
+        "AWS_ENDPOINT_URL (pip install 'ecr-scan-reporter[localstack]')",
+    )
+    parent.add_argument("-v", "--verbose", action="store_true", help=_VERBOSE_HELP)
+    return parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
     common.add_argument(
         "--expiry-days",
         type=_whole(1, 365),
@@ -112,12 +186,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-images", type=_whole(1), default=None, metavar="N", help="at most the N newest images per repository"
     )
     common.add_argument(
-        "--region", type=_region, default=None, help="AWS region (default: the standard AWS configuration)"
-    )
-    common.add_argument(
-        "--endpoint-url", type=_endpoint_url, default=None, metavar="URL", help="ECR endpoint (e.g. an emulator)"
-    )
-    common.add_argument(
         "--table",
         default=None,
         metavar="NAME",
@@ -125,19 +193,24 @@ def build_parser() -> argparse.ArgumentParser:
         "record what is learned and started; its endpoint is the standard one (AWS_ENDPOINT_URL_DYNAMODB)",
     )
     common.add_argument("--output", choices=("table", "json"), default="table")
-    common.add_argument("-v", "--verbose", action="store_true", help="log each decision as JSON on stderr")
+    parents = [_selection(), common, _connection("ECR endpoint (e.g. an emulator)")]
 
     parser = _Parser(prog=PROG, description="Keep Amazon ECR image scans fresh: plan or start the scans due.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{plan,scan,report}")
-    commands.add_parser("plan", parents=[common], help="list the images a sweep would scan, and why")
-    commands.add_parser("scan", parents=[common], help="start those scans and print a summary")
+    parser.add_argument("-v", "--verbose", dest="verbose_first", action="store_true", help=_VERBOSE_HELP)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{plan,scan,report,suppressions}")
+    commands.add_parser("plan", parents=parents, help="list the images a sweep would scan, and why")
+    commands.add_parser("scan", parents=parents, help="start those scans and print a summary")
     _add_report_parser(commands)
+    _add_suppressions_parser(commands)
     return parser
 
 
 def _add_report_parser(commands: Any) -> None:
-    sub = commands.add_parser("report", help="the exposure report, from the scan ledger (reads only)")
+    connection = _connection("DynamoDB endpoint (e.g. an emulator)")
+    sub = commands.add_parser(
+        "report", parents=[connection], help="the exposure report, from the scan ledger (reads only)"
+    )
     sub.add_argument("--table", required=True, help="the scan ledger's DynamoDB table (output ledger_table_name)")
     sub.add_argument("--output", choices=("text", "json", "html"), default="text")
     sub.add_argument(
@@ -153,31 +226,79 @@ def _add_report_parser(commands: Any) -> None:
         metavar="JSON",
         help='thresholds shown in the report, as the module sets them (default {"CRITICAL": 0, "HIGH": 0})',
     )
-    sub.add_argument("--region", default=None, help="AWS region (default: the standard AWS configuration)")
-    sub.add_argument("--endpoint-url", default=None, metavar="URL", help="DynamoDB endpoint (e.g. an emulator)")
-    sub.add_argument("-v", "--verbose", action="store_true", help="log as JSON on stderr")
+
+
+def _add_suppressions_parser(commands: Any) -> None:
+    connection = _connection("ECR endpoint (e.g. an emulator); the table's is the standard one")
+    sub = commands.add_parser(
+        "suppressions",
+        parents=[_selection(), connection],
+        help="which repositories of the registry each suppression covers (reads only)",
+    )
+    source = sub.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--table",
+        metavar="NAME",
+        help="the scan ledger (output ledger_table_name): the suppressions the module stored in it",
+    )
+    source.add_argument(
+        "--file",
+        type=Path,
+        metavar="PATH",
+        help="a JSON list as the module's suppressions input (or an object with a suppressions key, such as a "
+        "*.tfvars.json file); - reads stdin",
+    )
+    sub.add_argument("--output", choices=("text", "json"), default="text")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.verbose:
-        log.setup("INFO")
-    if args.command == "report":
-        return _report(args, sys.stdout)
+    """Run the CLI; the exit status. Bad options raise SystemExit(2) from argparse, as usual."""
     try:
-        try:
-            ecr = aws.client("ecr", region=args.region, endpoint_url=args.endpoint_url, max_attempts=CLI_MAX_ATTEMPTS)
-        except ValueError as exc:  # botocore's word on a region or endpoint the checks above let through
-            if isinstance(exc, BotoCoreError):
-                raise
-            print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
-            return 2
-        return _run(args, ecr, sys.stdout)
-    except (BotoCoreError, ClientError) as exc:
+        code = _main(argv)
+        sys.stdout.flush()  # a closed pipe shows here, while it can still be handled
+        return code
+    except BrokenPipeError:
+        # The reader went away (``| head``). The Python documentation's recipe: point stdout at devnull, so the
+        # interpreter's last flush does not fail again, and stop without a word.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return BROKEN_PIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.verbose or args.verbose_first:
+        log.setup("INFO")
+        logging.getLogger("ecr_scan_reporter").setLevel(logging.DEBUG)  # the decisions; botocore stays quiet
+    try:
+        if args.command == "report":
+            return _report(args, sys.stdout)
+        if args.command == "suppressions":
+            return _suppressions(args, sys.stdout)
+        return _run(args, _client(args, "ecr", args.endpoint_url), sys.stdout)
+    except _Refused as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except (BotoCoreError, ClientError, suppression_store.SuppressionsUnavailable) as exc:
         print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _client(args: argparse.Namespace, service: str, endpoint_url: str | None = None) -> Any:
+    """The client for ``service``: from localstack-client with --localstack, else aws.client (``endpoint_url``,
+    else the standard endpoint). A region or endpoint botocore refuses is a bad option."""
+    try:
+        if args.localstack:
+            return aws.localstack_client(service, region=args.region, max_attempts=CLI_MAX_ATTEMPTS)
+        return aws.client(service, region=args.region, endpoint_url=endpoint_url, max_attempts=CLI_MAX_ATTEMPTS)
+    except aws.LocalStackClientMissing as exc:
+        raise _Refused(str(exc)) from None
+    except ValueError as exc:  # botocore's word on a region or endpoint the checks above let through
+        if isinstance(exc, BotoCoreError):
+            raise
+        raise _Refused(_one_line(exc)) from None
 
 
 def _run(args: argparse.Namespace, ecr: Any, out: TextIO) -> int:
@@ -194,10 +315,12 @@ def _run(args: argparse.Namespace, ecr: Any, out: TextIO) -> int:
     now = datetime.now(UTC)
     candidates: list[Candidate] = []
     summaries: list[SweepSummary] = []
+    repositories, filtered_out = ([], 0) if enhanced else _select(ecr, args.include, args.exclude)
+    gone = 0
     quota = scanning.ScanQuota()
-    dynamodb = aws.client("dynamodb", region=args.region, max_attempts=CLI_MAX_ATTEMPTS) if args.table else None
+    dynamodb = _client(args, "dynamodb") if args.table else None
     ttl, plan = ledger.expires_at(now, args.expiry_days), args.command == "plan"
-    for repo in [] if enhanced else _repositories(ecr, args.include, args.exclude):
+    for repo in repositories:
         if quota.exhausted:
             print(f"{PROG}: warning: repository {repo.name!r} skipped: the daily scan quota is spent", file=sys.stderr)
             continue
@@ -207,13 +330,27 @@ def _run(args: argparse.Namespace, ecr: Any, out: TextIO) -> int:
         kwargs: dict[str, Any] = {"now": now, "registry_id": repo.registry_id, "options": options, "ledger": records}
         try:
             if plan:
-                candidates.extend(list(plan_repository(ecr, repo.name, **kwargs)))
+                summary = SweepSummary(repo.name, repo.registry_id)
+                found = list(plan_repository(ecr, repo.name, summary=summary, **kwargs))
+                for candidate in found:
+                    log.emit(logger, "scan_needed", logging.DEBUG, **candidate.to_json())
+                candidates.extend(found)
+                summaries.append(summary)
             else:
                 summaries.append(sweep_repository(ecr, repo.name, quota=quota, **kwargs))
         except registry.RepositoryNotFound:
+            gone += 1
             print(f"{PROG}: warning: repository {repo.name!r} no longer exists, skipped", file=sys.stderr)
-    if args.command == "plan":
-        _print_plan(candidates, args.output, out)
+    if plan:
+        matched = len(summaries) + gone
+        counts = plan_counts.plan_counts(
+            matched=matched,
+            filtered_out=filtered_out,
+            gone=gone,
+            summaries=[s.counts() for s in summaries],
+            reasons=[c.reason for c in candidates],
+        )
+        _print_plan(candidates, counts, args.output, out)
     else:
         _print_summaries(summaries, args.output, out)
     return 0
@@ -226,44 +363,105 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
     except ConfigError as exc:
         print(f"{PROG} report: error: {exc}", file=sys.stderr)
         return 2
-    try:
-        dynamodb = aws.client(
-            "dynamodb", region=args.region, endpoint_url=args.endpoint_url, max_attempts=CLI_MAX_ATTEMPTS
-        )
-        built = report.build(
-            ledger.scan_records(dynamodb, args.table),
-            datetime.now(UTC),
-            scan_expiry_days=args.expiry_days,
-            thresholds=thresholds,
-            region=dynamodb.meta.region_name,
-        )
-    except (BotoCoreError, ClientError) as exc:
-        print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
+    dynamodb = _client(args, "dynamodb", args.endpoint_url)
+    built = report.build(
+        ledger.scan_records(dynamodb, args.table),
+        datetime.now(UTC),
+        scan_expiry_days=args.expiry_days,
+        thresholds=thresholds,
+        region=dynamodb.meta.region_name,
+    )
     render = {"text": lambda r: report.render_text(r, None), "json": report.render_json, "html": report.render_html}
     out.write(render[args.output](built).rstrip("\n") + "\n")
     return 0
 
 
-def _repositories(
+def _suppressions(args: argparse.Namespace, out: TextIO) -> int:
+    """Which repositories of the registry (those --include/--exclude select) each suppression covers."""
+    entries = _suppressions_file(args.file) if args.file is not None else None
+    if entries is None:
+        stored = suppression_store.read(_client(args, "dynamodb"), args.table)
+        if stored is None:
+            print(
+                f"{PROG}: no suppressions in {args.table} (the module stores none while its suppressions input "
+                "is empty)",
+                file=sys.stderr,
+            )
+        entries = stored or ()
+    ecr = _client(args, "ecr", args.endpoint_url)
+    names = [repo.name for repo in _select(ecr, args.include, args.exclude)[0]]
+    found = coverage.coverage(coverage.suppression_scopes(entries, datetime.now(UTC).date()), names)
+    if args.output == "json":
+        doc = {
+            "repositories": len(names),
+            "suppressions": [c.to_json() for c in found],
+            "counts": {"suppressions": len(found), **coverage.flag_counts(found)},
+        }
+        json.dump(doc, out, indent=2)
+        out.write("\n")
+    else:
+        _print_coverage(found, len(names), out)
+    return 0
+
+
+def _suppressions_file(path: Path) -> tuple[suppressions.Suppression, ...]:
+    """The file's suppressions, each regex refused as Terraform refuses it (and with its message); a bad file is a
+    bad option."""
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _Refused(f"--file: cannot read {str(path)!r} ({_one_line(exc)})") from None
+    for index, pattern in _file_regexes(text):  # before parsing, which compiles them with Python's rules
+        problem = regex_subset.problem(pattern)
+        if problem is not None:
+            raise _Refused(f"--file {str(path)!r}: suppressions[{index}].repository_regex {pattern!r} {problem}")
+    try:
+        return suppressions.parse(text)
+    except ConfigError as exc:
+        raise _Refused(f"--file {str(path)!r}: {exc}") from None
+
+
+def _file_regexes(text: str) -> list[tuple[int, str]]:
+    """The (index, repository_regex) of each entry of a suppressions document that has one; what is not a
+    document yields nothing (suppressions.parse says what is wrong with it)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return []
+    if isinstance(data, dict):
+        data = data.get("suppressions")
+    if not isinstance(data, list):
+        return []
+    items = [(i, item.get("repository_regex")) for i, item in enumerate(data) if isinstance(item, dict)]
+    return [(i, regex) for i, regex in items if isinstance(regex, str) and regex]
+
+
+def _select(
     ecr: Any, include: re.Pattern[str], exclude: re.Pattern[str] | None
-) -> Iterator[registry.RepositoryRecord]:
+) -> tuple[list[registry.RepositoryRecord], int]:
+    """The repositories the regexes select, and how many they filter out (each decision logged at DEBUG)."""
+    selected, filtered_out = [], 0
     for repo in registry.iter_repositories(ecr):
         if policy.repository_selected(repo.name, include, exclude):
-            yield repo
+            log.emit(logger, "repository_selected", logging.DEBUG, repository=repo.name)
+            selected.append(repo)
+        else:
+            filtered_out += 1
+            log.emit(logger, "repository_filtered_out", logging.DEBUG, repository=repo.name)
+    return selected, filtered_out
 
 
-def _print_plan(candidates: list[Candidate], output: str, out: TextIO) -> None:
+def _print_plan(candidates: list[Candidate], counts: dict[str, Any], output: str, out: TextIO) -> None:
     if output == "json":
-        json.dump([c.to_json() for c in candidates], out, indent=2)
+        json.dump({"images": [c.to_json() for c in candidates], "counts": counts}, out, indent=2)
         out.write("\n")
         return
     rows = [[c.repository, c.digest, ",".join(c.tags) or "<untagged>", c.reason, _iso(c.last_scan)] for c in candidates]
     _table(["REPOSITORY", "DIGEST", "TAGS", "REASON", "LAST SCAN"], rows, out)
     repositories = len({c.repository for c in candidates})
     out.write(f"{len(candidates)} image(s) in {repositories} repository(ies) would be scanned\n")
+    for line in plan_counts.render_text(counts):
+        out.write(line + "\n")
 
 
 def _print_summaries(summaries: list[SweepSummary], output: str, out: TextIO) -> None:
@@ -282,6 +480,36 @@ def _print_summaries(summaries: list[SweepSummary], output: str, out: TextIO) ->
     rows.append(["TOTAL", *(str(total[name]) for name in COUNTERS)])
     _table(["REPOSITORY", *(name.upper() for name in COUNTERS)], rows, out)
     out.write(f"{total['scan_started']} scan(s) started in {len(summaries)} repository(ies)\n")
+
+
+_FLAG_WORDS = {
+    coverage.NO_REPOSITORY: "matches no repository",
+    coverage.EVERY_REPOSITORY: "matches every repository",
+    coverage.GLOB_LIKE: "looks like a glob",
+}
+_FLAG_TOTALS = {
+    coverage.NO_REPOSITORY: "match no repository",
+    coverage.EVERY_REPOSITORY: "match every repository",
+    coverage.GLOB_LIKE: "look like a glob",
+}
+
+
+def _print_coverage(found: list[coverage.Coverage], total: int, out: TextIO) -> None:
+    for item in found:
+        details, regex = item.scope.details, item.scope.regex
+        when = f"expired {details['expires']}" if details["expired"] else f"expires {details['expires']}"
+        scope = f"repository_regex {regex.pattern!r}" if regex else "no repository_regex (every repository)"
+        out.write(
+            f"{item.scope.name} {details['vulnerability_id']} ({when}): {scope}: {item.count} of {total} repositories\n"
+        )
+        for flag in item.flags:
+            note = coverage.glob_hint(regex.pattern) if flag == coverage.GLOB_LIKE and regex else _FLAG_WORDS[flag]
+            out.write(f"  warning: {note}\n")
+        for name in item.repositories:
+            out.write(f"    {name}\n")
+    notes = [f"{n} {_FLAG_TOTALS[flag]}" for flag, n in coverage.flag_counts(found).items() if n]
+    out.write(f"{len(found)} suppression(s) over {total} repositories" + (": " + ", ".join(notes) if notes else ""))
+    out.write("\n")
 
 
 def _table(header: list[str], rows: list[list[str]], out: TextIO) -> None:

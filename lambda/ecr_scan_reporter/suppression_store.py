@@ -41,12 +41,10 @@ def load(dynamodb: Any, table: str, expected_sha256: str) -> tuple[Suppression, 
         cached = _cache.get(expected_sha256)
     if cached is not None:
         return cached
-    item = dynamodb.get_item(TableName=table, Key=KEY, ConsistentRead=True).get("Item")
-    if item is None:
+    fetched = _fetch(dynamodb, table)
+    if fetched is None:
         raise SuppressionsUnavailable(f"no suppressions item in {table} (expected SHA-256 {expected_sha256[:12]}...)")
-    text = (item.get("document") or {}).get("S")
-    if not isinstance(text, str):
-        raise SuppressionsUnavailable(f"the suppressions item in {table} has no document")
+    text, parsed = fetched
     actual = suppressions.document_hash(text)
     if actual != expected_sha256:
         log.emit(
@@ -62,13 +60,30 @@ def load(dynamodb: Any, table: str, expected_sha256: str) -> tuple[Suppression, 
             f"the stored suppressions (SHA-256 {actual[:12]}...) are not the version the function expects "
             f"({expected_sha256[:12]}...): not applied"
         )
-    try:
-        parsed = suppressions.parse(text)
-    except ValueError as exc:
-        raise SuppressionsUnavailable(f"the suppressions item in {table} is invalid: {exc}") from None
     with _lock:
         _cache[expected_sha256] = parsed
     return parsed
+
+
+def read(dynamodb: Any, table: str) -> tuple[Suppression, ...] | None:
+    """The stored suppressions, whatever their hash, uncached (the CLI); None when there is no item (the module
+    writes none while its ``suppressions`` input is empty). Raises SuppressionsUnavailable when the item is
+    invalid; AWS errors propagate."""
+    fetched = _fetch(dynamodb, table)
+    return None if fetched is None else fetched[1]
+
+
+def _fetch(dynamodb: Any, table: str) -> tuple[str, tuple[Suppression, ...]] | None:
+    item = dynamodb.get_item(TableName=table, Key=KEY, ConsistentRead=True).get("Item")
+    if item is None:
+        return None
+    text = (item.get("document") or {}).get("S")
+    if not isinstance(text, str):
+        raise SuppressionsUnavailable(f"the suppressions item in {table} has no document")
+    try:
+        return text, suppressions.parse(text)
+    except ValueError as exc:
+        raise SuppressionsUnavailable(f"the suppressions item in {table} is invalid: {exc}") from None
 
 
 def clear_cache() -> None:

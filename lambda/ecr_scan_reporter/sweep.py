@@ -328,10 +328,12 @@ def plan_repository(
     registry_id: str | None = None,
     options: SweepOptions = SweepOptions(),
     ledger: RepositoryLedger | None = None,
+    summary: SweepSummary | None = None,
 ) -> Iterator[Candidate]:
     """The images of ``repository`` that a sweep would scan, and why. Makes no change (give a read-only
-    ``ledger`` to read the images' last scans from the scan ledger as the sweep does)."""
-    summary = SweepSummary(repository, registry_id)
+    ``ledger`` to read the images' last scans from the scan ledger as the sweep does). ``summary``, if given,
+    counts every image considered and why each one left alone needs no scan (the candidates are not counted)."""
+    summary = summary if summary is not None else SweepSummary(repository, registry_id)
     for candidate, _ in _assess(ecr, repository, registry_id, options, now, None, summary, ledger):
         if candidate is not None:
             yield candidate

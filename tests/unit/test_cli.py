@@ -45,7 +45,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def test_plan_json_lists_what_would_be_scanned_and_why(images: dict[str, str], capsys: Any) -> None:
     code, out, _ = run(capsys, "plan", "--include", "^team/", "--exclude=-tmp$", "--output", "json")
     assert code == 0
-    plan = {item["digest"]: item for item in json.loads(out)}
+    plan = {item["digest"]: item for item in json.loads(out)["images"]}
     assert set(plan) == {images["tagged"], images["untagged"], images["expired"]}
     assert plan[images["tagged"]] == {
         "repository": "team/app",
@@ -64,7 +64,7 @@ def test_plan_changes_nothing(images: dict[str, str], capsys: Any) -> None:
     run(capsys, "plan", "--output", "json")
     code, out, _ = run(capsys, "plan", "--output", "json")
     assert code == 0
-    assert len(json.loads(out)) == 5
+    assert len(json.loads(out)["images"]) == 5
 
 
 def test_plan_table(images: dict[str, str], capsys: Any) -> None:
@@ -74,7 +74,9 @@ def test_plan_table(images: dict[str, str], capsys: Any) -> None:
     assert lines[0].split() == ["REPOSITORY", "DIGEST", "TAGS", "REASON", "LAST", "SCAN"]
     assert any(images["untagged"] in line and "<untagged>" in line for line in lines)
     assert not any(images["expired"] in line for line in lines)  # 10 days old: fresh with a 14-day expiry
-    assert lines[-1] == "2 image(s) in 1 repository(ies) would be scanned"
+    assert lines[-3] == "2 image(s) in 1 repository(ies) would be scanned"
+    assert lines[-2] == "repositories: 1 matched, 2 filtered out"
+    assert lines[-1] == "images: 4 considered, 2 to scan (2 never scanned, 0 expired), 2 fresh, 0 in flight"
 
 
 def test_scan_starts_the_scans_and_summarises(images: dict[str, str], capsys: Any) -> None:
@@ -85,10 +87,12 @@ def test_scan_starts_the_scans_and_summarises(images: dict[str, str], capsys: An
     assert doc["total"]["fresh"] == 1
     assert [r["repository"] for r in doc["repositories"]] == ["team/app"]
     code, out, _ = run(capsys, "plan", "--include", "^team/app$", "--output", "json")
-    assert json.loads(out) == []
+    assert json.loads(out)["images"] == []
 
 
 def test_scan_table_has_a_total_row(images: dict[str, str], capsys: Any) -> None:
+    # team/app's newest image is one never scanned, whichever second each push fell in (moto keeps whole seconds)
+    set_pushed_at("team/app", images["tagged"], datetime.now(UTC) + timedelta(hours=1))
     code, out, _ = run(capsys, "scan", "--max-images", "1")
     lines = out.splitlines()
     assert code == 0
@@ -100,15 +104,18 @@ def test_scan_table_has_a_total_row(images: dict[str, str], capsys: Any) -> None
 def test_enhanced_registry_plans_nothing(images: dict[str, str], capsys: Any) -> None:
     aws.client("ecr").put_registry_scanning_configuration(scanType="ENHANCED", rules=[])
     code, out, err = run(capsys, "plan", "--output", "json")
-    assert (code, json.loads(out)) == (0, [])
+    assert (code, json.loads(out)["images"]) == (0, [])
     assert "ENHANCED" in err
 
 
 @pytest.mark.parametrize(
     ("argv", "complaint"),
     [
-        (["plan", "--include", "("], "invalid regular expression"),
-        (["plan", "--exclude", "[a-"], "invalid regular expression"),
+        (["plan", "--include", "("], "'(' is not a valid regular expression (Terraform checks it with RE2"),
+        (["plan", "--exclude", "[a-"], "Here: unterminated character set at position 0."),
+        (["plan", "--include", "^(?!sandbox/)"], "Here: negative look-ahead, which only Python has."),
+        (["scan", "--exclude", "a{,3}"], "argument --exclude: 'a{,3}' uses RE2 syntax that Python's re"),
+        (["plan", "--endpoint-url", "http://127.0.0.1:5000", "--localstack"], "not allowed with argument"),
         (["plan", "--expiry-days", "0"], "--expiry-days: must be a whole number from 1 to 365"),
         (["plan", "--expiry-days", "-3"], "--expiry-days"),
         (["scan", "--expiry-days", "366"], "--expiry-days"),
@@ -242,7 +249,7 @@ def test_plan_with_the_ledger_reads_it_and_writes_nothing(images: dict[str, str]
     code, out, _ = run(capsys, "plan", "--include", "^team/app$", "--table", "esr-ledger", "--output", "json")
     assert code == 0
     # the ledger says the tagged image was scanned an hour ago (ECR has no scan of it): not planned
-    assert {item["digest"] for item in json.loads(out)} == {images["untagged"], images["expired"]}
+    assert {item["digest"] for item in json.loads(out)["images"]} == {images["untagged"], images["expired"]}
     assert _items(table) == before
 
 
@@ -282,3 +289,9 @@ def test_scan_stops_when_the_registry_quota_is_spent(
     assert len(calls) == 2  # one started, one refused, then no more attempts in any repository
     assert len(doc["repositories"]) == 1
     assert err.count("skipped: the daily scan quota is spent") == 2  # the two other repositories
+
+
+def test_an_empty_exclude_excludes_nothing_as_in_the_module(images: dict[str, str], capsys: Any) -> None:
+    code, out, _ = run(capsys, "plan", "--exclude", "", "--output", "json")
+    assert code == 0
+    assert json.loads(out)["counts"]["repositories"] == {"matched": 3, "filtered_out": 0, "gone": 0}

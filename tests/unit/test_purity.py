@@ -21,6 +21,9 @@ PURE = [
     "ecr_scan_reporter.finding_types",
     "ecr_scan_reporter.notify",  # the renderer: its finding types come from finding_types, not the reader
     "ecr_scan_reporter.report",
+    "ecr_scan_reporter.regex_subset",
+    "ecr_scan_reporter.coverage",
+    "ecr_scan_reporter.plan_counts",
 ]
 
 

@@ -1,0 +1,251 @@
+"""notify.py and finding_types.py: what the message and its chat form promise, pinned where no other test does
+(issue 17). Each test was checked against a planted bug that changes exactly the behaviour it names."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import pytest
+from test_notify_findings import DIGEST, EXPIRED, FOUND, THRESHOLDS, doc_of, scan
+
+from ecr_scan_reporter import findings, notify
+from ecr_scan_reporter.finding_types import SEVERITY_ORDER, Finding
+from ecr_scan_reporter.notify import FindingsSection
+
+BREACHED = ["CRITICAL", "HIGH"]
+
+
+def expired_entry(n: int, reason: str = "legacy") -> dict[str, Any]:
+    """An expired suppression as Suppression.describe() shows it."""
+    return {
+        "vulnerability_id": f"CVE-2023-{n:04d}",
+        "repository_regex": None,
+        "expires": "2026-01-01",
+        "reason": reason,
+    }
+
+
+def render(kind: notify.Kind = "threshold_breached", **section: Any) -> notify.Notification:
+    breached = [] if kind in ("resolved", "scan_failed") else BREACHED
+    return notify.render(scan(), breached, THRESHOLDS, kind, section=FindingsSection(**section))
+
+
+# --- _render: expired_suppressions_total -------------------------------------------------------------------------
+
+
+def test_every_expired_suppression_listed_means_no_total() -> None:
+    doc = doc_of(render(findings=FOUND, expired=[*EXPIRED, expired_entry(1)]))
+    assert [e["vulnerability_id"] for e in doc["expired_suppressions"]] == ["CVE-2023-9999", "CVE-2023-0001"]
+    assert "expired_suppressions_total" not in doc
+
+
+def test_a_shortened_list_of_expired_suppressions_gives_the_total() -> None:
+    many = [expired_entry(n, "r" * 300) for n in range(600)]  # ~1.2 MB unshortened: at most 20 listed
+    notification = render(findings=FOUND, expired=many)
+    doc = doc_of(notification)
+    assert 0 < len(doc["expired_suppressions"]) < 600
+    assert doc["expired_suppressions_total"] == 600
+    assert f"  and {600 - len(doc['expired_suppressions'])} more" in notification.message["email"]
+    assert notify.message_size(notification) <= notify.MESSAGE_BUDGET
+
+
+def test_no_expired_suppression_gives_an_empty_list_and_no_total() -> None:
+    doc = doc_of(render(findings=FOUND))
+    assert doc["expired_suppressions"] == []
+    assert "expired_suppressions_total" not in doc
+    assert "Expired suppressions" not in render(findings=FOUND).message["email"]
+
+
+def test_findings_total_counts_every_finding_not_only_those_listed() -> None:
+    doc = doc_of(render(findings=FOUND, limit=2, suppressed=3))
+    assert (len(doc["findings"]), doc["findings_total"], doc["suppressed"]) == (2, 5, 3)
+    assert (
+        "Findings: 5 (3 suppressed as accepted risks); the 2 most severe:"
+        in render(findings=FOUND, limit=2, suppressed=3).message["email"]
+    )
+
+
+# --- _chat: the next steps and the id -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["threshold_breached", "reminder"])
+def test_a_breach_or_a_reminder_suggests_accepting_the_risk_in_suppressions(kind: notify.Kind) -> None:
+    steps = json.loads(render(kind, findings=FOUND).chat)["content"]["nextSteps"]
+    assert "Accepted a risk? Add it to the module's `suppressions` with an expiry date and a reason" in steps
+
+
+@pytest.mark.parametrize("kind", ["resolved", "scan_failed"])
+def test_a_resolved_or_failed_scan_suggests_no_suppression(kind: notify.Kind) -> None:
+    steps = json.loads(render(kind, findings=()).chat)["content"]["nextSteps"]
+    assert not any("suppressions" in step for step in steps)
+    assert steps == [f"Open the findings in the Amazon ECR console: {notify.console_url(scan())}"]
+
+
+def test_the_chat_message_id_names_the_image_and_the_notification_type() -> None:
+    ids = {kind: json.loads(render(kind, findings=FOUND).chat)["id"] for kind in notify.KINDS}
+    assert ids == {kind: f"{DIGEST}:{kind}" for kind in notify.KINDS}
+
+
+def test_the_chat_keywords_and_event_type_follow_the_type() -> None:
+    chat = json.loads(render("reminder", findings=FOUND).chat)
+    assert chat["content"]["keywords"] == ["ECR", "reminder", "CRITICAL", "team/api"]
+    assert chat["metadata"]["eventType"] == "reminder"
+    assert chat["content"]["title"].startswith(":bell: ECR scan reminder: 1 CRITICAL, 2 HIGH in team/api")
+    resolved = json.loads(render("resolved", findings=()).chat)["content"]["title"]
+    assert resolved.startswith(":white_check_mark: ECR scan: resolved")
+
+
+def test_chat_lists_at_most_three_expired_suppressions() -> None:
+    description = json.loads(render(findings=FOUND, expired=[expired_entry(n) for n in range(5)]).chat)["content"][
+        "description"
+    ]
+    assert description.count("expired 2026-01-01: it counts again") == 3
+
+
+# --- publish_chat: a FIFO chat topic --------------------------------------------------------------------------
+
+
+class RecordingSns:
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+
+    def publish(self, **request: Any) -> dict[str, str]:
+        self.requests.append(request)
+        return {"MessageId": f"m-{len(self.requests)}"}
+
+
+def test_a_fifo_chat_topic_deduplicates_by_the_chat_body_not_the_subject() -> None:
+    sns = RecordingSns()
+    first = render(findings=FOUND, limit=1)
+    second = render(findings=FOUND, limit=2)
+    assert first.subject == second.subject
+    assert first.chat != second.chat
+    topic = "arn:aws:sns:eu-west-1:123456789012:chat.fifo"
+    assert [notify.publish_chat(sns, topic, n) for n in (first, second)] == ["m-1", "m-2"]
+    one, two = sns.requests
+    assert one["MessageDeduplicationId"] == hashlib.sha256(first.chat.encode()).hexdigest()
+    assert two["MessageDeduplicationId"] == hashlib.sha256(second.chat.encode()).hexdigest()
+    assert one["MessageGroupId"] == two["MessageGroupId"] == "team/api"
+    assert one["Message"] == first.chat
+    assert "MessageStructure" not in one  # a plain message, as the chat service reads it
+
+
+def test_a_standard_chat_topic_gets_no_fifo_fields() -> None:
+    sns = RecordingSns()
+    notify.publish_chat(sns, "arn:aws:sns:eu-west-1:123456789012:chat", render(findings=FOUND))
+    assert not {"MessageDeduplicationId", "MessageGroupId"} & set(sns.requests[0])
+    attribute = sns.requests[0]["MessageAttributes"]["event_type"]
+    assert attribute == {"DataType": "String", "StringValue": "threshold_breached"}
+
+
+def test_a_fifo_notification_topic_deduplicates_by_the_whole_message() -> None:
+    sns = RecordingSns()
+    first, second = render(findings=FOUND, limit=1), render(findings=FOUND, limit=2)
+    for n in (first, second):
+        notify.publish(sns, "arn:aws:sns:eu-west-1:123456789012:findings.fifo", n)
+    one, two = sns.requests
+    assert one["MessageDeduplicationId"] == hashlib.sha256(one["Message"].encode()).hexdigest()
+    assert one["MessageDeduplicationId"] != two["MessageDeduplicationId"]
+    assert one["MessageGroupId"] == "team/api"
+    assert json.loads(one["Message"]) == dict(first.message)
+
+
+# --- _cap: a capped field is never longer than its width ------------------------------------------------------
+
+
+@pytest.mark.parametrize(("length", "shown"), [(299, 299), (300, 300), (301, 300), (5_000, 300)])
+def test_a_capped_tag_is_never_longer_than_the_field_width(length: int, shown: int) -> None:
+    tag = "t" * length
+    doc = doc_of(notify.render(scan(image_tags=(tag,)), BREACHED, THRESHOLDS, "threshold_breached"))
+    [rendered] = doc["image_tags"]
+    assert len(rendered) == shown
+    assert rendered == (tag if length <= 300 else "t" * 297 + "...")
+
+
+@pytest.mark.parametrize(("length", "shown"), [(300, 300), (301, 300)])
+def test_a_finding_id_of_exactly_the_width_is_kept_whole(length: int, shown: int) -> None:
+    finding_id = "C" * length
+    [listed] = doc_of(render(findings=[Finding(finding_id, "HIGH")]))["findings"]
+    assert listed["id"] == (finding_id if length <= 300 else "C" * 297 + "...")
+    assert len(listed["id"]) == shown
+
+
+@pytest.mark.parametrize("length", [79, 80])
+def test_a_finding_id_of_at_most_80_characters_is_kept_whole_in_the_chat(length: int) -> None:
+    finding_id = "C" * length
+    description = json.loads(render(findings=[Finding(finding_id, "HIGH")]).chat)["content"]["description"]
+    assert f"- HIGH `{finding_id}`" in description
+
+
+def test_capped_finding_fields_in_the_document_and_the_chat_keep_their_widths() -> None:
+    long_id = "CVE-" + "9" * 500
+    found = [Finding(long_id, "CRITICAL", "p" * 500, "1", "2", "https://x/" + "u" * 500)]
+    notification = render(findings=found)
+    [listed] = doc_of(notification)["findings"]
+    assert all(len(listed[k]) == 300 and listed[k].endswith("...") for k in ("id", "package_name", "url"))
+    description = json.loads(notification.chat)["content"]["description"]
+    assert f"`{long_id[:77]}...`" in description  # 80 characters in the chat
+    assert long_id[:78] not in description
+
+
+def test_a_long_failure_reason_is_capped_at_2000_characters() -> None:
+    notification = notify.render(scan(status="FAILED"), [], THRESHOLDS, "scan_failed", "r" * 3_000)
+    assert len(doc_of(notification)["failure_reason"]) == 2_000
+
+
+# --- SEVERITY_ORDER: MEDIUM before LOW, UNDEFINED kept -----------------------------------------------------------
+
+
+def test_severities_in_order_most_severe_first() -> None:
+    assert SEVERITY_ORDER == ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
+
+
+def test_a_medium_finding_is_listed_before_a_low_one_whatever_their_scores() -> None:
+    low = Finding("CVE-LOW", "LOW", score=9.9, epss=0.99)
+    medium = Finding("CVE-MEDIUM", "MEDIUM", score=1.0, epss=0.01)
+    undefined = Finding("CVE-UNDEFINED", "UNDEFINED", score=10.0)
+    informational = Finding("CVE-INFO", "INFORMATIONAL", score=10.0)
+    assert [f.id for f in notify.rank([undefined, low, informational, medium])] == [
+        "CVE-MEDIUM",
+        "CVE-LOW",
+        "CVE-INFO",
+        "CVE-UNDEFINED",
+    ]
+
+
+def test_counts_keep_every_severity_undefined_included_most_severe_first() -> None:
+    found = [Finding(f"CVE-{n}", s) for n, s in enumerate(["UNDEFINED", "LOW", "UNDEFINED", "MEDIUM", "INFORMATIONAL"])]
+    counts = findings.count_by_severity(found)
+    assert list(counts.items()) == [("MEDIUM", 1), ("LOW", 1), ("INFORMATIONAL", 1), ("UNDEFINED", 2)]
+
+
+class OnePageEcr:
+    def __init__(self, page: dict[str, Any]) -> None:
+        self.page = page
+
+    def describe_image_scan_findings(self, **request: Any) -> dict[str, Any]:
+        return self.page
+
+
+def test_reported_counts_keep_undefined_and_untriaged_in_severity_order() -> None:
+    page = {
+        "imageScanStatus": {"status": "COMPLETE"},
+        "imageScanFindings": {
+            "findingSeverityCounts": {"UNTRIAGED": 2, "UNDEFINED": 1, "LOW": 3, "MEDIUM": 4, "CRITICAL": 1},
+            "findings": [{"name": "CVE-1", "severity": "UNDEFINED"}, {"name": "CVE-2", "severity": "untriaged"}],
+        },
+    }
+    read = findings.read_image_findings(OnePageEcr(page), None, "team/api", DIGEST)
+    assert list(read.severity_counts.items()) == [("CRITICAL", 1), ("MEDIUM", 4), ("LOW", 3), ("UNDEFINED", 3)]
+    assert [f.severity for f in read.findings] == ["UNDEFINED", "UNDEFINED"]
+    assert findings.count_by_severity(read.findings) == {"UNDEFINED": 2}
+
+
+def test_the_text_shows_undefined_counts_after_the_thresholded_severities() -> None:
+    counts = {"CRITICAL": 1, "HIGH": 0, "MEDIUM": 2, "LOW": 3, "INFORMATIONAL": 4, "UNDEFINED": 5}
+    text = notify.render(scan(severity_counts=counts), ["CRITICAL"], THRESHOLDS, "threshold_breached").message["email"]
+    rows = [line.split()[:2] for line in text.splitlines() if line.split()[:1] and line.split()[0] in SEVERITY_ORDER]
+    assert rows == [["CRITICAL", "1"], ["HIGH", "0"], ["MEDIUM", "2"], ["LOW", "3"], ["INFORMATIONAL", "4"],
+                    ["UNDEFINED", "5"]]  # fmt: skip

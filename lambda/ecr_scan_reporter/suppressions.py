@@ -103,9 +103,16 @@ def parse(text: str) -> tuple[Suppression, ...]:
     return tuple(_entry(item, index) for index, item in enumerate(data))
 
 
+#: Characters Terraform's ``jsonencode`` writes as escapes (like Go's encoding/json): ``<``, ``>``, ``&``, U+2028,
+#: U+2029. Every other character past ASCII is written as it is (UTF-8), not as ``\uXXXX``.
+_TERRAFORM_ESCAPES = {ord(c): f"\\u{ord(c):04x}" for c in "<>&\u2028\u2029"}
+
+
 def document(suppressions: Iterable[dict[str, Any]]) -> str:
-    """The canonical JSON text of a list of entries (what the module stores and hashes)."""
-    return json.dumps(list(suppressions), sort_keys=True, separators=(",", ":"))
+    """The canonical JSON text of a list of entries: byte for byte what the module's ``jsonencode`` stores (keys
+    sorted, no spaces, the same escapes), so its :func:`document_hash` is the module's ``SUPPRESSIONS_SHA256``."""
+    text = json.dumps(list(suppressions), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.translate(_TERRAFORM_ESCAPES)  # these characters only occur inside strings, where escapes are valid
 
 
 def document_hash(text: str) -> str:

@@ -249,3 +249,177 @@ def test_the_text_shows_undefined_counts_after_the_thresholded_severities() -> N
     rows = [line.split()[:2] for line in text.splitlines() if line.split()[:1] and line.split()[0] in SEVERITY_ORDER]
     assert rows == [["CRITICAL", "1"], ["HIGH", "0"], ["MEDIUM", "2"], ["LOW", "3"], ["INFORMATIONAL", "4"],
                     ["UNDEFINED", "5"]]  # fmt: skip
+
+
+# --- the e-mail text and the chat description, whole -------------------------------------------------------------
+
+URL = notify.console_url(scan())
+COUNTS = {"CRITICAL": 1, "HIGH": 2, "MEDIUM": 1, "LOW": 0, "UNDEFINED": 3}
+TWO_EXPIRED = [*EXPIRED, {"vulnerability_id": "CVE-2023-0002", "repository_regex": None, "expires": "2026-01-02",
+                          "reason": "old"}]  # fmt: skip
+
+
+def breach() -> notify.Notification:
+    section = FindingsSection(findings=FOUND, limit=2, suppressed=1, expired=TWO_EXPIRED)
+    new = [("CVE-2024-0001", "CRITICAL"), ("CVE-2024-0005", "HIGH")]
+    result = scan(image_tags=("1.0", "latest"), severity_counts=COUNTS)
+    return notify.render(
+        result, ["HIGH", "CRITICAL"], THRESHOLDS, "threshold_breached", new_findings=new, section=section
+    )
+
+
+def test_the_text_of_a_breach_with_findings_new_findings_and_expired_suppressions() -> None:
+    assert (
+        breach().message["email"]
+        == f"""Image scan findings over threshold
+
+Repository:  team/api
+Image:       1.0, latest
+Digest:      {DIGEST}
+Registry:    123456789012 (eu-west-1)
+Scanned at:  2026-01-02T03:04:05Z
+Scanner:     Amazon ECR basic scanning
+
+Severity         Count  Threshold
+----------------------  ---------
+CRITICAL             1  0           BREACHED
+HIGH                 2  0           BREACHED
+MEDIUM               1  ignored
+LOW                  0  5
+UNDEFINED            3  -
+
+Breached:    CRITICAL, HIGH
+
+New findings (2):
+  CRITICAL  CVE-2024-0001
+  HIGH      CVE-2024-0005
+
+Findings: 5 (1 suppressed as accepted risks); the 2 most severe:
+
+  CRITICAL  CVE-2024-0001  openssl 3.0.13  (fixed in 3.0.14)  score 9.8
+            https://nvd.example/1
+  HIGH      CVE-2024-0005  glibc 2.36  (no fix known)  score 8.8
+  and 3 more: {URL}
+
+Expired suppressions (these findings count again):
+  CVE-2023-9999 in repositories matching ^team/: expired 2026-01-01 (legacy)
+  CVE-2023-0002: expired 2026-01-02 (old)
+
+Findings in the console:
+{URL}
+"""
+    )
+
+
+def test_the_chat_description_of_a_breach() -> None:
+    assert (
+        json.loads(breach().chat)["content"]["description"]
+        == f"""*Repository:* `team/api`
+*Image:* `1.0, latest`
+*Digest:* `{DIGEST}`
+*Counts / thresholds:* CRITICAL 1 / 0 *(over threshold)*, HIGH 2 / 0 *(over threshold)*, MEDIUM 1, LOW 0 / 5
+*Most severe findings:*
+- CRITICAL `CVE-2024-0001` openssl 3.0.13 -> 3.0.14
+- HIGH `CVE-2024-0005` glibc 2.36
+_and 3 more in the console_
+_1 suppressed as accepted risks_
+_Suppression of `CVE-2023-9999` expired 2026-01-01: it counts again_
+_Suppression of `CVE-2023-0002` expired 2026-01-02: it counts again_"""
+    )
+
+
+def test_the_text_and_chat_of_a_failed_enhanced_scan_of_an_untagged_image() -> None:
+    notification = notify.render(
+        scan(source="inspector2", status="FAILED", image_tags=()), [], THRESHOLDS, "scan_failed", "Unsupported: no"
+    )
+    assert (
+        notification.message["email"]
+        == f"""Image scan FAILED
+
+Repository:  team/api
+Image:       {DIGEST}
+Digest:      {DIGEST}
+Registry:    123456789012 (eu-west-1)
+Scanned at:  2026-01-02T03:04:05Z
+Scanner:     Amazon Inspector (ECR enhanced scanning)
+
+Reason:      Unsupported: no
+
+Findings in the console:
+{URL}
+"""
+    )
+    assert json.loads(notification.chat)["content"]["description"] == (
+        f"*Repository:* `team/api`\n*Image:* `{DIGEST}`\n*Digest:* `{DIGEST}`\n*Reason:* Unsupported: no"
+    )
+
+
+def test_the_text_and_chat_of_a_resolved_image_whose_scanner_left_counts_out() -> None:
+    result = scan(severity_counts={"CRITICAL": 0, "HIGH": 0})
+    notification = notify.render(result, [], THRESHOLDS, "resolved", section=FindingsSection(findings=(), limit=2))
+    text = notification.message["email"]
+    assert text.startswith("Image scan findings within every threshold again (resolved)\n")
+    table = text[text.index("Severity") : text.index("Breached:")]
+    assert table == (
+        "Severity         Count  Threshold\n"
+        "----------------------  ---------\n"
+        "CRITICAL             0  0\n"
+        "HIGH                 0  0\n"
+        "MEDIUM               ?  ignored     not reported by the scanner\n"
+        "LOW                  ?  5           not reported by the scanner\n"
+        "\n"
+    )
+    assert "Breached:    none\n" in text
+    assert "Findings: 0\n" in text
+    assert "most severe" not in text
+    assert "See them all" not in text
+    description = json.loads(notification.chat)["content"]["description"]
+    assert description.endswith(
+        "*Counts / thresholds:* CRITICAL 0 / 0, HIGH 0 / 0, MEDIUM not reported, LOW not reported / 5"
+    )
+
+
+def test_a_reminder_is_titled_as_one() -> None:
+    text = render("reminder", findings=FOUND).message["email"]
+    assert text.startswith("Reminder: image scan findings still over threshold\n\n")
+
+
+def test_listed_none_of_several_findings_points_to_them_all() -> None:
+    text = render(findings=FOUND, limit=0).message["email"]
+    assert f"Findings: 5\n\n  See them all: {URL}\n\n" in text
+
+
+def test_tags_left_out_of_a_long_message_are_counted_in_the_text_and_the_chat() -> None:
+    tags = tuple(f"{n:03d}-" + "t" * 296 for n in range(1_000))  # 300 KB of tags: only some are shown
+    notification = notify.render(scan(image_tags=tags), BREACHED, THRESHOLDS, "threshold_breached")
+    doc = doc_of(notification)
+    shown = len(doc["image_tags"])
+    assert 0 < shown < 1_000
+    assert doc["image_tags_total"] == 1_000
+    image_line = next(line for line in notification.message["email"].splitlines() if line.startswith("Image:"))
+    assert image_line.endswith(f"{tags[shown - 1]} and {1_000 - shown} more tags")
+    # the chat names the first few tags, so the counts still fit its description (they were cut off before)
+    lines = json.loads(notification.chat)["content"]["description"].splitlines()
+    assert lines[0] == "*Repository:* `team/api`"
+    assert lines[1] == f"*Image:* `{(', '.join(tags[:5]))[:297]}...` and 995 more tags"
+    assert lines[3].startswith("*Counts / thresholds:* CRITICAL 1 / 0 *(over threshold)*")
+
+
+def test_the_chat_names_five_tags_and_counts_the_others() -> None:
+    tags = tuple(f"v{n}" for n in range(7))
+    notification = notify.render(scan(image_tags=tags), BREACHED, THRESHOLDS, "threshold_breached")
+    assert "Image:       v0, v1, v2, v3, v4, v5, v6\n" in notification.message["email"]
+    lines = json.loads(notification.chat)["content"]["description"].splitlines()
+    assert lines[1] == "*Image:* `v0, v1, v2, v3, v4` and 2 more tags"
+    five = notify.render(scan(image_tags=tags[:5]), BREACHED, THRESHOLDS, "threshold_breached")
+    assert json.loads(five.chat)["content"]["description"].splitlines()[1] == "*Image:* `v0, v1, v2, v3, v4`"
+
+
+def test_more_new_findings_than_the_text_shows_are_counted() -> None:
+    new = [(f"CVE-2026-{n:04d}", "HIGH") for n in range(notify.NEW_FINDINGS_TEXT_MAX + 5)]
+    notification = notify.render(scan(), BREACHED, THRESHOLDS, "threshold_breached", new_findings=new)
+    text = notification.message["email"]
+    assert f"New findings ({len(new)}):\n" in text
+    assert f"  HIGH      CVE-2026-{notify.NEW_FINDINGS_TEXT_MAX - 1:04d}\n  ... and 5 more\n" in text
+    doc = doc_of(notification)
+    assert (len(doc["new_findings"]), doc["new_findings_total"]) == (len(new), len(new))

@@ -423,3 +423,59 @@ def test_more_new_findings_than_the_text_shows_are_counted() -> None:
     assert f"  HIGH      CVE-2026-{notify.NEW_FINDINGS_TEXT_MAX - 1:04d}\n  ... and 5 more\n" in text
     doc = doc_of(notification)
     assert (len(doc["new_findings"]), doc["new_findings_total"]) == (len(new), len(new))
+
+
+# --- subject, console link, next steps, message size ------------------------------------------------------------
+
+
+def test_subjects_of_each_kind_fit_and_keep_the_head_and_tail_of_long_names() -> None:
+    long = notify.render(
+        scan(repository="team/" + "r" * 250, image_tags=("t" * 120 + "END",)),
+        BREACHED,
+        THRESHOLDS,
+        "threshold_breached",
+    )
+    tag = ":" + "t" * 17 + "..." + "t" * 16 + "END"  # 40 characters: head and tail of ":ttt...END"
+    assert long.subject == "ECR scan: 1 CRITICAL, 2 HIGH in team/rrrrrrr...rrrrrrrrrrrr" + tag
+    assert len(long.subject) == notify.SUBJECT_MAX
+    untagged = notify.render(scan(image_tags=()), ["CRITICAL"], THRESHOLDS, "reminder")
+    assert untagged.subject == "ECR scan reminder: 1 CRITICAL in team/api@sha256:cdcdcdcdcdcd"
+    assert (
+        notify.render(scan(), [], THRESHOLDS, "resolved").subject
+        == "ECR scan: resolved, within thresholds: team/api:1.0"
+    )
+    failed = notify.render(scan(repository="tëam/api"), [], THRESHOLDS, "scan_failed")
+    assert failed.subject == "ECR scan FAILED for t?am/api:1.0"  # SNS subjects are ASCII
+
+
+def test_every_part_of_the_console_link_is_quoted() -> None:
+    odd = scan(registry_id="1/2", region="eu/west?x=1#", repository="a b/c")
+    assert notify.console_url(odd) == (
+        f"https://console.aws.amazon.com/ecr/repositories/private/1%2F2/a%20b/c/_/image/{DIGEST}/scan-results"
+        "?region=eu%2Fwest%3Fx%3D1%23"
+    )
+
+
+def test_the_update_step_needs_a_package_and_a_fixed_version() -> None:
+    no_package = Finding("CVE-1", "CRITICAL", None, None, "1.2.4")
+    no_fix = Finding("CVE-2", "CRITICAL", "zlib", "1.2", None)
+    fixable = Finding("CVE-3", "HIGH", "curl", "8.0", "8.1")
+    steps = json.loads(render(findings=[no_package, no_fix, fixable], limit=3).chat)["content"]["nextSteps"]
+    assert steps[1] == "Update curl to 8.1 and rebuild the image"
+    long = Finding("CVE-4", "CRITICAL", "p" * 300, "1", "2")
+    step = json.loads(render(findings=[long]).chat)["content"]["nextSteps"][1]
+    assert len(step) == 200
+    assert step.startswith("Update ppp")
+    assert step.endswith("...")
+
+
+def test_the_chat_keyword_of_a_long_repository_is_capped() -> None:
+    chat = json.loads(notify.render(scan(repository="r" * 256), BREACHED, THRESHOLDS, "threshold_breached").chat)
+    assert chat["content"]["keywords"][3] == "r" * 47 + "..."
+
+
+def test_message_size_counts_the_message_the_attributes_and_the_subject() -> None:
+    notification = render(findings=FOUND)
+    attributes = sum(len(k) + len("String") + len(v) for k, v in notification.attributes.items())
+    expected = len(json.dumps(dict(notification.message)).encode()) + attributes + len(notification.subject)
+    assert notify.message_size(notification) == expected

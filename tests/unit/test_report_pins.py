@@ -223,3 +223,40 @@ def test_dated_objects_are_immutable_and_latest_is_never_cached(bucket: Any) -> 
     assert json.loads(stored)["not_covered_total"] == 3  # every row, not a notification's few
     page = bucket.get_object(Bucket="reports", Key=keys["html"][1])["Body"].read().decode()
     assert page == report.render_html(built)
+
+
+# --- the stored renderings: the HTML page's figures and the JSON's form -----------------------------------------
+
+
+def test_the_html_page_shows_the_figures_and_rows_of_the_report() -> None:
+    page = report.render_html(build())
+    for fragment in [
+        "<h1>ECR exposure report (eu-west-1)</h1>",
+        '<div class="card ">Images<b>6</b>in 3 repositories</div>',
+        '<div class="card bad">In breach<b>3</b>2 CRITICAL, 2 HIGH</div>',
+        '<div class="card warn">Not covered<b>3</b>never scanned, failed or stale</div>',
+        '<div class="card ">Findings<b>3</b>distinct across the registry</div>',
+        # repository, images, in breach, CRITICAL, HIGH, MEDIUM, LOW, not covered
+        '<tr><td>team/app</td><td class="n">3</td><td class="n">2</td><td class="n">1</td><td class="n">2</td>'
+        '<td class="n">0</td><td class="n">0</td><td class="n">2</td></tr>',
+        '<tr><td>CVE-B</td><td>HIGH</td><td class="n">0</td><td class="n">0</td><td class="n">2</td></tr>',
+        "<tr><td>team/app</td><td>v3</td><td>never_scanned</td><td>IN_PROGRESS</td><td>-</td></tr>",
+        "<tr><td>team/app</td><td>@sha256:000000000000</td><td>stale</td><td>COMPLETE</td>"
+        "<td>2026-11-19T12:00:00Z</td></tr>",
+        "<tr><td>CVE-B</td><td>2026-12-04T12:00:00Z</td><td>^team/</td><td>vendor fix pending</td></tr>",
+    ]:
+        assert fragment in page, fragment
+
+
+def test_the_html_page_of_a_clean_registry_without_region() -> None:
+    records = [Rec("team/app", digest(1), scan_completed_at=NOW - DAY)]
+    page = report.render_html(build(records, region=None, suppressions=[]))
+    assert "<h1>ECR exposure report</h1>" in page
+    assert '<div class="card bad">In breach<b>0</b>none</div>' in page
+    assert page.count("<p>None.</p>") == 3  # no finding, nothing uncovered, no suppression expiring
+
+
+def test_the_json_rendering_is_the_document_indented_and_capped_as_asked() -> None:
+    built = build()
+    assert report.render_json(built) == json.dumps(report.to_document(built), indent=2)
+    assert report.render_json(built, limit=1) == json.dumps(report.to_document(built, 1), indent=2)

@@ -479,3 +479,54 @@ def test_message_size_counts_the_message_the_attributes_and_the_subject() -> Non
     attributes = sum(len(k) + len("String") + len(v) for k, v in notification.attributes.items())
     expected = len(json.dumps(dict(notification.message)).encode()) + attributes + len(notification.subject)
     assert notify.message_size(notification) == expected
+
+
+def test_a_package_list_is_capped_at_80_characters_in_the_chat() -> None:
+    found = [Finding("CVE-1", "CRITICAL", "p" * 500, None, "9" * 100)]
+    line = next(
+        line
+        for line in json.loads(render(findings=found).chat)["content"]["description"].splitlines()
+        if line.startswith("- CRITICAL")
+    )
+    assert line == "- CRITICAL `CVE-1` " + "p" * 77 + "..." + " -> " + "9" * 73 + "..."
+
+
+def test_findings_of_an_unknown_severity_are_listed_last() -> None:
+    odd = Finding("CVE-ODD", "URGENT", score=10.0)
+    assert [f.id for f in notify.rank([odd, Finding("CVE-LOW", "LOW"), Finding("CVE-UNDEF", "UNDEFINED")])] == [
+        "CVE-LOW",
+        "CVE-UNDEF",
+        "CVE-ODD",
+    ]
+
+
+def test_one_expired_suppression_left_out_is_counted() -> None:
+    tags = tuple(f"{n:03d}-" + "t" * 296 for n in range(1_000))  # forces the first shortening: 20 expired shown
+    section = FindingsSection(findings=FOUND, expired=[expired_entry(n) for n in range(21)])
+    notification = notify.render(scan(image_tags=tags), BREACHED, THRESHOLDS, "threshold_breached", section=section)
+    doc = doc_of(notification)
+    assert (len(doc["expired_suppressions"]), doc["expired_suppressions_total"]) == (20, 21)
+    assert "  CVE-2023-0019: expired 2026-01-01 (legacy)\n  and 1 more\n" in notification.message["email"]
+
+
+def test_suppressions_that_could_not_be_read_leave_the_findings_in_the_text() -> None:
+    text = render(findings=FOUND, limit=1, extra={"suppressions_unavailable": "AccessDenied"}).message["email"]
+    assert "Findings: 5; the 1 most severe:\n" in text
+    assert "Suppressions could not be read (AccessDenied): every finding counts.\n" in text
+
+
+def test_a_fifo_group_id_is_at_most_128_characters() -> None:
+    sns = RecordingSns()
+    long = notify.render(scan(repository="r" * 256), BREACHED, THRESHOLDS, "threshold_breached")
+    notify.publish_chat(sns, "arn:aws:sns:eu-west-1:123456789012:chat.fifo", long)
+    notify.publish(sns, "arn:aws:sns:eu-west-1:123456789012:findings.fifo", long)
+    assert [r["MessageGroupId"] for r in sns.requests] == ["r" * 128, "r" * 128]
+
+
+def test_a_subject_with_four_breached_counts_keeps_eight_characters_of_the_repository() -> None:
+    counts = {"CRITICAL": 1111, "HIGH": 2222, "MEDIUM": 3333, "LOW": 4444}
+    result = scan(repository="team/" + "r" * 200, image_tags=("t" * 100,), severity_counts=counts)
+    subject = notify.render(result, ["CRITICAL", "HIGH", "MEDIUM", "LOW"], THRESHOLDS, "reminder").subject
+    prefix = "ECR scan reminder: 1111 CRITICAL, 2222 HIGH, 3333 MEDIUM, 4444 LOW in "
+    tag = ":" + "t" * 17 + "..." + "t" * 19  # 40 characters
+    assert subject == (prefix + "te...rrr" + tag)[: notify.SUBJECT_MAX]  # the repository: at least 8 characters

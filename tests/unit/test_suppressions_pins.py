@@ -127,3 +127,25 @@ def test_the_document_of_a_plain_entry_is_terraforms_text(tmp_path: Path) -> Non
     (tmp_path / "entries.json").write_text(json.dumps(ENTRIES[:1]))
     shown = terraform('jsonencode(jsondecode(file("entries.json")))', tmp_path)
     assert json.loads(shown) == suppressions.document(ENTRIES[:1])  # console prints the string quoted
+
+
+def test_an_entry_for_every_repository_describes_its_regex_as_null() -> None:
+    (rule,) = suppressions.parse(json.dumps([entry()]))
+    assert rule.describe() == {
+        "vulnerability_id": "CVE-2024-0001",
+        "repository_regex": None,
+        "expires": "2026-03-01",
+        "reason": "no exploit path",
+    }
+
+
+def test_an_expired_entry_is_named_only_for_the_repositories_it_covered() -> None:
+    (rule,) = suppressions.parse(json.dumps([entry(repository_regex="^team/")]))
+    found = [Finding("CVE-2024-0001", "HIGH")]
+    assert suppressions.apply(found, "ops/app", [rule], date(2026, 6, 1)).expired == ()
+    assert suppressions.apply(found, "team/app", [rule], date(2026, 6, 1)).expired == (rule,)
+
+
+def test_an_entry_that_is_not_an_object_is_named_with_its_type() -> None:
+    with pytest.raises(ConfigError, match=r"^suppressions\[0\] must be an object, got str$"):
+        suppressions.parse(json.dumps(["CVE-2024-0001"]))

@@ -530,3 +530,52 @@ def test_a_subject_with_four_breached_counts_keeps_eight_characters_of_the_repos
     prefix = "ECR scan reminder: 1111 CRITICAL, 2222 HIGH, 3333 MEDIUM, 4444 LOW in "
     tag = ":" + "t" * 17 + "..." + "t" * 19  # 40 characters
     assert subject == (prefix + "te...rrr" + tag)[: notify.SUBJECT_MAX]  # the repository: at least 8 characters
+
+
+def test_a_long_chat_description_is_cut_at_a_line_within_the_limit() -> None:
+    found = [Finding(f"CVE-{n:04d}-" + "i" * 90, "HIGH", "p" * 90, "1", "2" * 90) for n in range(50)]
+    description = json.loads(render(findings=found, limit=50).chat)["content"]["description"]
+    assert len(description) <= notify.CHAT_DESCRIPTION_MAX
+    assert description.endswith("\n…")
+    kept = description[: -len("\n…")].split("\n")
+    assert kept[:2] == ["*Repository:* `team/api`", "*Image:* `1.0`"]
+    assert all(line.startswith("- HIGH `CVE-") and line.endswith("...") for line in kept[5:])  # whole lines only
+    # maximal: one more line (every finding line is as long as the last) would pass the limit
+    assert len(description) - len("\n…") + 1 + len(kept[-1]) > notify.CHAT_DESCRIPTION_MAX - 2
+    assert len({len(line) for line in kept[5:]}) == 1
+
+
+def test_the_chat_metadata_names_the_thread_the_repository_and_the_image() -> None:
+    metadata = json.loads(render(findings=FOUND).chat)["metadata"]
+    assert metadata == {
+        "threadId": f"ecr-scan-reporter/123456789012/team/api/{DIGEST}",
+        "summary": render(findings=FOUND).subject,
+        "eventType": "threshold_breached",
+        "relatedResources": ["arn:aws:ecr:eu-west-1:123456789012:repository/team/api"],
+        "additionalContext": {"image_digest": DIGEST, "console_url": URL},
+    }
+
+
+def test_findings_that_could_not_be_read_are_said_so_in_the_text() -> None:
+    text = render(findings=(), unavailable="AccessDeniedException").message["email"]
+    assert (
+        "Findings could not be read (AccessDeniedException): counts as the scanner reported them, "
+        "suppressions not applied.\n\nFindings in the console:\n" in text
+    )
+
+
+def test_a_finding_without_package_or_score_shows_a_dash_and_nothing() -> None:
+    text = render(findings=[Finding("CVE-1", "HIGH")]).message["email"]
+    assert "  HIGH      CVE-1  -  (no fix known)\n" in text
+
+
+def test_at_most_200_new_findings_are_listed_in_the_document() -> None:
+    new = [(f"CVE-2026-{n:04d}", "HIGH") for n in range(300)]
+    doc = doc_of(notify.render(scan(), BREACHED, THRESHOLDS, "threshold_breached", new_findings=new))
+    assert (len(doc["new_findings"]), doc["new_findings_total"]) == (notify.NEW_FINDINGS_MAX, 300)
+    assert doc["new_findings"][-1] == {"id": "CVE-2026-0199", "severity": "HIGH"}
+
+
+def test_an_expired_entrys_long_reason_is_capped() -> None:
+    [listed] = doc_of(render(findings=FOUND, expired=[expired_entry(1, "r" * 500)]))["expired_suppressions"]
+    assert listed["reason"] == "r" * 297 + "..."

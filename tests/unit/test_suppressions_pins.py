@@ -149,3 +149,8 @@ def test_an_expired_entry_is_named_only_for_the_repositories_it_covered() -> Non
 def test_an_entry_that_is_not_an_object_is_named_with_its_type() -> None:
     with pytest.raises(ConfigError, match=r"^suppressions\[0\] must be an object, got str$"):
         suppressions.parse(json.dumps(["CVE-2024-0001"]))
+
+
+def test_unknown_fields_are_all_named() -> None:
+    with pytest.raises(ConfigError, match=r"^suppressions\[0\] has unknown field\(s\) severity, team$"):
+        suppressions.parse(json.dumps([entry(team="x", severity="HIGH")]))

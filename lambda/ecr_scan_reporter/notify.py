@@ -60,6 +60,7 @@ CHAT_DESCRIPTION_MAX = 4_000
 CHAT_NEXT_STEPS_MAX = 5
 CHAT_KEYWORDS_MAX = 5
 CHAT_KEYWORD_LEN = 50
+CHAT_TAGS_MAX = 5  # tags named in the chat form (the e-mail and the document show more, see _LEVELS)
 
 
 @dataclass(frozen=True)
@@ -417,10 +418,12 @@ def _chat(
     )
     counts = result.severity_counts
     limits = doc["thresholds"]
-    image = ", ".join(doc["image_tags"]) or result.image_digest
+    tags = doc["image_tags"][:CHAT_TAGS_MAX]  # a few, so that the counts and findings always fit the description
+    image = _cap(", ".join(tags)) if tags else result.image_digest
     lines = [f"*Repository:* `{result.repository}`", f"*Image:* `{image}`"]
-    if doc.get("image_tags_total"):
-        lines[-1] += f" and {doc['image_tags_total'] - len(doc['image_tags'])} more tags"
+    more = doc.get("image_tags_total", len(doc["image_tags"])) - len(tags)
+    if more > 0:
+        lines[-1] += f" and {more} more tags"
     lines.append(f"*Digest:* `{result.image_digest}`")
     if kind == "scan_failed":
         lines.append(f"*Reason:* {doc.get('failure_reason')}")

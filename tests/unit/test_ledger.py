@@ -182,21 +182,29 @@ def test_a_learned_state_is_recorded_unless_a_newer_result_is_known(ddb: Any) ->
 
 
 def test_query_reads_one_repository_across_pages_and_skips_nothing(ddb: Any) -> None:
-    padding = "x" * 30_000  # ~30 KB per item: DynamoDB pages at 1 MB, so 300 items take several pages
-    digests = {f"sha256:{i:064x}" for i in range(300)}
-    for digest in digests:
-        ledger.put_record(ddb, TABLE, record(digest=digest, failure_reason=padding), expected_revision=None)
+    padding = "x" * 100_000  # ~100 KB per item (at most 400 KB): DynamoDB pages at 1 MB, so 40 take 4 pages
+    digests = sorted(f"sha256:{i:064x}" for i in range(40))
+    # One record written as the findings stage writes it, then copied under the other digests in batches: the same
+    # items as 40 put_record calls would write (moto checks every UpdateItem expression slowly).
+    ledger.put_record(ddb, TABLE, record(digest=digests[0], failure_reason=padding), expected_revision=None)
+    item = ddb.get_item(TableName=TABLE, Key=record(digest=digests[0]).key, ConsistentRead=True)["Item"]
+    for start in range(1, len(digests), 25):
+        copies = [{**item, "digest": {"S": digest}} for digest in digests[start : start + 25]]
+        ddb.batch_write_item(RequestItems={TABLE: [{"PutRequest": {"Item": copy}} for copy in copies]})
     ledger.put_record(ddb, TABLE, record(repository="team/other"), expected_revision=None)
     ledger.put_record(ddb, TABLE, record(registry_id="210987654321"), expected_revision=None)
 
     calls: list[str] = []
     ddb.meta.events.register("before-call.dynamodb.Query", lambda **kw: calls.append("q"))
-    found = {r.digest for r in ledger.query_repository(ddb, TABLE, ACCOUNT, "team/app")}
-    assert found == digests
-    assert len(calls) > 1, "the fixture must span several Query pages"
+    found = [r for r in ledger.query_repository(ddb, TABLE, ACCOUNT, "team/app")]
+    assert sorted(r.digest for r in found) == digests  # each once
+    assert all(r.failure_reason == padding for r in found)
+    assert len(calls) > 2, "the fixture must span several Query pages"
 
+    calls.clear()
     entries = list(ledger.query_scan_entries(ddb, TABLE, ACCOUNT, "team/app"))
-    assert {e.digest for e in entries} == digests
+    assert len(calls) > 2, "the 1 MB of a page is counted before the projection"
+    assert sorted(e.digest for e in entries) == digests
     assert all(e.scan_status == "COMPLETE" and e.scan_completed_at == T0 for e in entries)
 
 

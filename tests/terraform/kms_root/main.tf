@@ -24,6 +24,7 @@ module "ecr_scan_reporter" {
 
   name_prefix                = "kms-grants"
   kms_key_arn                = var.kms_key_arn
+  create_topic_kms_key       = false # the topic is encrypted with kms_key_arn
   enable_inspector_events    = true
   create_chat_topic          = true
   create_alarms              = true

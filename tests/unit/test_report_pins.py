@@ -212,7 +212,8 @@ def test_dated_objects_are_immutable_and_latest_is_never_cached(bucket: Any) -> 
     stored = report_store.write(bucket, "reports", built)
     written = stored.written
     keys = report_store.keys(built)
-    assert written == [*keys["json"], *keys["html"]] and stored.refused == []
+    assert written == [*keys["json"], *keys["html"]]
+    assert stored.refused == []
     headers = {key: bucket.head_object(Bucket="reports", Key=key) for key in written}
     for ext, (dated, latest) in keys.items():
         assert headers[dated]["CacheControl"] == "max-age=31536000, immutable", dated

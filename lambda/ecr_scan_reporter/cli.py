@@ -25,9 +25,19 @@ from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_scan_reporter import __version__, aws, ledger, log, policy, registry, report, scanning
-from ecr_scan_reporter.config import ConfigError, parse_thresholds
-from ecr_scan_reporter.sweep import COUNTERS, Candidate, SweepOptions, SweepSummary, plan_repository, sweep_repository
+from ecr_scan_reporter import __version__
+from ecr_scan_reporter.core import aws, ledger, log
+from ecr_scan_reporter.core.config import ConfigError, parse_thresholds
+from ecr_scan_reporter.report import exposure
+from ecr_scan_reporter.sweep import freshness, registry, scanning
+from ecr_scan_reporter.sweep.stage import (
+    COUNTERS,
+    Candidate,
+    SweepOptions,
+    SweepSummary,
+    plan_repository,
+    sweep_repository,
+)
 
 PROG = "ecr-scan-reporter"
 _REGION = re.compile(r"[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}")  # us-east-1, us-gov-west-1, eusc-de-east-1, ...
@@ -182,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, ecr: Any, out: TextIO) -> int:
     scan_type = registry.registry_scan_type(ecr)
-    enhanced = not policy.manual_scans_apply(scan_type)
+    enhanced = not freshness.manual_scans_apply(scan_type)
     listed = None if enhanced else registry.scans_listed(ecr)
     options = SweepOptions(args.expiry_days, args.only_pulled_within_days, args.max_images, listed)
     if enhanced:
@@ -230,7 +240,7 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
         dynamodb = aws.client(
             "dynamodb", region=args.region, endpoint_url=args.endpoint_url, max_attempts=CLI_MAX_ATTEMPTS
         )
-        built = report.build(
+        built = exposure.build(
             ledger.scan_records(dynamodb, args.table),
             datetime.now(UTC),
             scan_expiry_days=args.expiry_days,
@@ -242,7 +252,11 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    render = {"text": lambda r: report.render_text(r, None), "json": report.render_json, "html": report.render_html}
+    render = {
+        "text": lambda r: exposure.render_text(r, None),
+        "json": exposure.render_json,
+        "html": exposure.render_html,
+    }
     out.write(render[args.output](built).rstrip("\n") + "\n")
     return 0
 
@@ -251,7 +265,7 @@ def _repositories(
     ecr: Any, include: re.Pattern[str], exclude: re.Pattern[str] | None
 ) -> Iterator[registry.RepositoryRecord]:
     for repo in registry.iter_repositories(ecr):
-        if policy.repository_selected(repo.name, include, exclude):
+        if freshness.repository_selected(repo.name, include, exclude):
             yield repo
 
 

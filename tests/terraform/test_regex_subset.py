@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ecr_scan_reporter.config import ConfigError, parse_regex
+from ecr_scan_reporter.core.config import ConfigError, parse_regex
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST = (ROOT / "tests" / "validation.tftest.hcl").read_text()

@@ -11,9 +11,9 @@ import boto3
 import pytest
 from conftest import ACCOUNT, REGION
 
-from ecr_scan_reporter import notify
-from ecr_scan_reporter.config import DEFAULT_THRESHOLDS
-from ecr_scan_reporter.events import ScanResult
+from ecr_scan_reporter.alerts import notify
+from ecr_scan_reporter.alerts.events import ScanResult
+from ecr_scan_reporter.core.config import DEFAULT_THRESHOLDS
 
 DIGEST = "sha256:" + "ab" * 32
 THRESHOLDS = MappingProxyType({"CRITICAL": 0, "HIGH": 0, "MEDIUM": None, "LOW": None})

@@ -12,10 +12,10 @@ import boto3
 import pytest
 from conftest import ACCOUNT, REGION
 
-from ecr_scan_reporter import notify
-from ecr_scan_reporter.events import ScanResult
-from ecr_scan_reporter.findings import Finding
-from ecr_scan_reporter.notify import FindingsSection
+from ecr_scan_reporter.alerts import notify
+from ecr_scan_reporter.alerts.events import ScanResult
+from ecr_scan_reporter.alerts.findings import Finding
+from ecr_scan_reporter.alerts.notify import FindingsSection
 
 DIGEST = "sha256:" + "cd" * 32
 THRESHOLDS = MappingProxyType({"CRITICAL": 0, "HIGH": 0, "MEDIUM": None, "LOW": 5})

@@ -7,7 +7,7 @@ import json
 import pytest
 from test_notify import THRESHOLDS, scan
 
-from ecr_scan_reporter import notify
+from ecr_scan_reporter.alerts import notify
 
 
 def document(notification: notify.Notification) -> dict[str, object]:

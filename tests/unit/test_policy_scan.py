@@ -1,4 +1,4 @@
-"""Pure scan decisions (policy.py): no AWS, no mocks, no clock."""
+"""Pure scan decisions (sweep/freshness.py): no AWS, no mocks, no clock."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from ecr_scan_reporter.policy import (
+from ecr_scan_reporter.sweep.freshness import (
     ScanState,
     Verdict,
     decide_scan,

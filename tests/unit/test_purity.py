@@ -14,13 +14,13 @@ import pytest
 
 LAMBDA = Path(__file__).resolve().parents[2] / "lambda"
 PURE = [
-    "ecr_scan_reporter.suppressions",
-    "ecr_scan_reporter.events",
-    "ecr_scan_reporter.policy",
-    "ecr_scan_reporter.news",
-    "ecr_scan_reporter.finding_types",
-    "ecr_scan_reporter.notify",  # the renderer: its finding types come from finding_types, not the reader
-    "ecr_scan_reporter.report",
+    "ecr_scan_reporter.alerts.suppressions",
+    "ecr_scan_reporter.alerts.events",
+    "ecr_scan_reporter.sweep.freshness",
+    "ecr_scan_reporter.alerts.news",
+    "ecr_scan_reporter.core.finding_types",
+    "ecr_scan_reporter.alerts.notify",  # the renderer: its finding types come from finding_types, not the reader
+    "ecr_scan_reporter.report.exposure",
 ]
 
 
@@ -74,10 +74,10 @@ def _imports(module: str) -> set[str]:
 
 
 def test_the_import_scan_sees_the_modules() -> None:
-    assert "ecr_scan_reporter.scan_results" in LIBRARY
+    assert "ecr_scan_reporter.alerts.stage" in LIBRARY
     assert "ecr_scan_reporter.handlers" in _imports("ecr_scan_reporter.handlers.findings")
-    assert "ecr_scan_reporter.scan_results" in _imports("ecr_scan_reporter.handlers.findings")
-    assert "ecr_scan_reporter.ledger" not in _imports("ecr_scan_reporter.news")  # under TYPE_CHECKING only
+    assert "ecr_scan_reporter.alerts.stage" in _imports("ecr_scan_reporter.handlers.findings")
+    assert "ecr_scan_reporter.core.ledger" not in _imports("ecr_scan_reporter.alerts.news")  # under TYPE_CHECKING only
 
 
 @pytest.mark.parametrize("module", LIBRARY)

@@ -7,10 +7,10 @@ from datetime import date
 
 import pytest
 
-from ecr_scan_reporter import suppressions
-from ecr_scan_reporter.config import ConfigError
-from ecr_scan_reporter.findings import Finding
-from ecr_scan_reporter.suppressions import Suppression
+from ecr_scan_reporter.alerts import suppressions
+from ecr_scan_reporter.alerts.findings import Finding
+from ecr_scan_reporter.alerts.suppressions import Suppression
+from ecr_scan_reporter.core.config import ConfigError
 
 EXPIRES = date(2026, 3, 1)
 

@@ -1,13 +1,13 @@
 """Scheduled entry point: the exposure report, built from the scan ledger, published and (optionally) stored.
 
-scan the ledger (every image record, paginated) -> build the report (pure, report.py) -> publish it to the
+scan the ledger (every image record, paginated) -> build the report (pure, report/exposure.py) -> publish it to the
 notification topic (text for e-mail, the JSON document for SQS/Lambda/HTTPS, ``event_type`` = ``report``, within
 SNS's 256 KB) -> with ``REPORT_BUCKET_NAME``, write its JSON and HTML to S3 -> log one ``report_published`` line
 and emit the registry-wide ``RegistryImagesInBreach`` metric.
 
 Records of repositories that no longer exist (ECR's DescribeRepositories, one call per 1,000 repositories) are
 left out: the ledger keeps them until their TTL. The suppressions the module stores in the ledger
-(``SUPPRESSIONS_SHA256``, see suppression_store.py) feed the report's "expiring within 14 days" list and set
+(``SUPPRESSIONS_SHA256``, see alerts/suppression_store.py) feed the report's "expiring within 14 days" list and set
 suppressed findings apart.
 
 Requires ``LEDGER_TABLE_NAME`` and ``SNS_TOPIC_ARN``. AWS errors raise: EventBridge invokes this function
@@ -23,9 +23,12 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_scan_reporter import aws, ledger, log, metrics, notify, registry, report, report_store, suppression_store
-from ecr_scan_reporter.config import SEVERITIES
+from ecr_scan_reporter.alerts import notify, suppression_store
+from ecr_scan_reporter.core import aws, ledger, log, metrics
+from ecr_scan_reporter.core.config import SEVERITIES
 from ecr_scan_reporter.handlers import emit_metrics, load_settings
+from ecr_scan_reporter.report import exposure, store
+from ecr_scan_reporter.sweep import registry
 
 logger = log.get_logger(__name__)
 
@@ -37,7 +40,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     region = config.sns_topic_arn.split(":")[3]
     now = datetime.now(UTC)
     dynamodb = aws.client("dynamodb")
-    built = report.build(
+    built = exposure.build(
         ledger.scan_records(dynamodb, config.ledger_table_name),
         now,
         scan_expiry_days=config.scan_expiry_days,
@@ -46,9 +49,9 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         region=os.environ.get("AWS_REGION") or region,
         existing_repositories={(r.registry_id, r.name) for r in registry.iter_repositories(aws.client("ecr"))},
     )
-    message_id = notify.publish(aws.client("sns", region=region), config.sns_topic_arn, report.notification(built))
-    stored = report_store.write(aws.client("s3"), config.report_bucket_name, built) if config.report_bucket_name else []
-    summary = report.to_document(built, limit=0)["summary"]
+    message_id = notify.publish(aws.client("sns", region=region), config.sns_topic_arn, exposure.notification(built))
+    stored = store.write(aws.client("s3"), config.report_bucket_name, built) if config.report_bucket_name else []
+    summary = exposure.to_document(built, limit=0)["summary"]
     log.emit(logger, "report_published", message_id=message_id, stored=stored, **summary)
     emit_metrics(context, config, _measured(built))
     return {"status": "published", "message_id": message_id, "stored": stored, **summary}
@@ -66,7 +69,7 @@ def _suppressions(dynamodb: Any, table: str, sha256: str | None) -> tuple[Any, .
         return ()
 
 
-def _measured(built: report.Report) -> list[metrics.Metric]:
+def _measured(built: exposure.Report) -> list[metrics.Metric]:
     sent = metrics.counts({metrics.NOTIFICATIONS_SENT: 1}, {metrics.EVENT_TYPE: "report"})
     exposed = [
         metric

@@ -1,6 +1,6 @@
 """The SNS message: rendered by a pure function, published by a thin one.
 
-:func:`render` turns a :class:`~ecr_scan_reporter.events.ScanResult` and a verdict into a :class:`Notification`
+:func:`render` turns a :class:`~ecr_scan_reporter.alerts.events.ScanResult` and a verdict into a :class:`Notification`
 (subject, ``MessageStructure=json`` message, message attributes); :func:`publish` sends it. The message has one
 readable text for ``default`` and ``email`` and one JSON document (``version`` 1) for ``sqs``, ``lambda`` and
 ``https`` subscribers; the attributes ``repository``, ``highest_severity`` and ``event_type`` let subscribers
@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import quote
 
-from ecr_scan_reporter.config import SEVERITIES
-from ecr_scan_reporter.events import ALL_SEVERITIES, ScanResult
-from ecr_scan_reporter.finding_types import SEVERITY_ORDER, Finding
+from ecr_scan_reporter.alerts.events import ALL_SEVERITIES, ScanResult
+from ecr_scan_reporter.core.config import SEVERITIES
+from ecr_scan_reporter.core.finding_types import SEVERITY_ORDER, Finding
 
 Kind = Literal["threshold_breached", "scan_failed", "resolved", "reminder"]
 KINDS: tuple[Kind, ...] = ("threshold_breached", "scan_failed", "resolved", "reminder")
@@ -518,7 +518,7 @@ def _shorten(text: str, width: int) -> str:
     return f"{text[:head]}...{text[-tail:]}"
 
 
-# --- the exposure report (report.py renders the text and the document) -----------------------------------------
+# --- the exposure report (report/exposure.py renders the text and the document) ----------------------------------
 
 
 def render_report(subject: str, text: str, document: str, highest: str) -> Notification:

@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
-from ecr_scan_reporter import notify, policy
-from ecr_scan_reporter.config import SEVERITIES
+from ecr_scan_reporter.alerts import notify
+from ecr_scan_reporter.core.config import SEVERITIES
+from ecr_scan_reporter.sweep import freshness
 
 SUPPRESSION_WINDOW_DAYS = 14
 DETAIL_LIMIT = 500  # images not covered, kept in full detail (the oldest first); the rest are counted
@@ -202,7 +203,7 @@ def build(
         raise ValueError("now must be timezone-aware")
     entries = [Suppression.of(e) for e in suppressions]
     active = [s for s in entries if s.active(now)]
-    by_id: dict[str, list[Suppression]] = {}  # finding ids compare case-insensitively, as suppressions.py does
+    by_id: dict[str, list[Suppression]] = {}  # finding ids compare case-insensitively, as alerts/suppressions.py does
     for entry in active:
         by_id.setdefault(entry.vulnerability_id.upper(), []).append(entry)
 
@@ -309,7 +310,7 @@ def coverage_state(record: Record, now: datetime, scan_expiry_days: int) -> str:
         return FAILED
     if record.scan_completed_at is None:
         return NEVER_SCANNED
-    return STALE if policy.scan_expired(record.scan_completed_at, now, scan_expiry_days) else FRESH
+    return STALE if freshness.scan_expired(record.scan_completed_at, now, scan_expiry_days) else FRESH
 
 
 # --- renderers ----------------------------------------------------------------------------------------------------

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecr_scan_reporter import report
+from ecr_scan_reporter.report import exposure
 
 PREFIX = "exposure-report/"
 _TYPES = {"json": "application/json", "html": "text/html; charset=utf-8"}
 
 
-def keys(built: report.Report) -> dict[str, list[str]]:
+def keys(built: exposure.Report) -> dict[str, list[str]]:
     """Extension -> the keys that format is written to (dated first, then latest)."""
     when = built.generated_at
     stamp = when.strftime("%Y-%m-%dT%H%M%SZ")
@@ -27,9 +27,9 @@ def keys(built: report.Report) -> dict[str, list[str]]:
     return {ext: [f"{dated}.{ext}", f"{PREFIX}latest.{ext}"] for ext in _TYPES}
 
 
-def write(s3: Any, bucket: str, built: report.Report) -> list[str]:
+def write(s3: Any, bucket: str, built: exposure.Report) -> list[str]:
     """PutObject the report's JSON (every row the report kept) and HTML page; returns the keys written."""
-    bodies = {"json": report.render_json(built).encode(), "html": report.render_html(built).encode()}
+    bodies = {"json": exposure.render_json(built).encode(), "html": exposure.render_html(built).encode()}
     written = []
     for ext, targets in keys(built).items():
         for key in targets:

@@ -2,11 +2,11 @@
 notification.
 
 A complete or failed result of a selected image (:func:`ignore_reason` says which are not) goes: read the image's
-findings (``findings.py``) -> apply the accepted risks (``suppressions.py``) -> evaluate (``policy.py``) ->
-publish (``notify.py``). :func:`report_scan` answers with a small dict:
+findings (``alerts/findings.py``) -> apply the accepted risks (``alerts/suppressions.py``) -> evaluate
+(``sweep/freshness.py``) -> publish (``alerts/notify.py``). :func:`report_scan` answers with a small dict:
 ``{"status": "notified" | "below_threshold", ...}``, one JSON log line per decision.
 
-With the scan ledger (``LEDGER_TABLE_NAME``): observe the findings -> read the image's record (``ledger.py``) ->
+With the scan ledger (``LEDGER_TABLE_NAME``): observe the findings -> read the image's record (``core/ledger.py``) ->
 decide (``news.decide``, pure) -> claim -> publish -> confirm. Statuses then also include ``"duplicate"`` (not
 newer than the recorded result) and ``"not_news"`` (recorded, nothing to notify).
 
@@ -21,7 +21,7 @@ after SNS accepted it and before the confirm. A different, newer result arriving
 
 The findings and accepted risks (issue 10): for a complete scan the image's findings are read (ECR's
 DescribeImageScanFindings for basic scanning, Inspector's ListFindings for enhanced scanning, which also gives the
-LOW count an ``Inspector2 Scan`` event leaves out), the suppressions (``suppressions.py``, stored in the ledger
+LOW count an ``Inspector2 Scan`` event leaves out), the suppressions (``alerts/suppressions.py``, stored in the ledger
 table) remove the accepted ones, and the counts compared with the thresholds are the reported counts less the
 suppressed findings. The notification lists the most severe remaining findings and names expired suppressions.
 When the findings cannot be read the reported counts decide and the message says so.
@@ -53,9 +53,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_scan_reporter import aws, events, ledger, log, news, notify, policy, suppression_store, suppressions
-from ecr_scan_reporter import findings as image_findings
-from ecr_scan_reporter.config import SEVERITIES, Settings
+from ecr_scan_reporter.alerts import events, news, notify, suppression_store, suppressions
+from ecr_scan_reporter.alerts import findings as image_findings
+from ecr_scan_reporter.core import aws, ledger, log
+from ecr_scan_reporter.core.config import SEVERITIES, Settings
+from ecr_scan_reporter.sweep import freshness
 
 logger = log.get_logger(__name__)
 #: How long a claim lasts when the invocation's deadline is unknown (``remaining`` is None): the function's timeout.
@@ -140,7 +142,7 @@ def ignore_reason(result: events.ScanResult, config: Settings) -> str | None:
     """Why this result is not reported (None: report it)."""
     if result.status not in (events.COMPLETE, events.FAILED):
         return f"scan status {result.status} is neither complete nor failed"
-    if not policy.repository_selected(result.repository, config.include_regex, config.exclude_regex):
+    if not freshness.repository_selected(result.repository, config.include_regex, config.exclude_regex):
         return "repository not selected by REPOSITORY_INCLUDE_REGEX / REPOSITORY_EXCLUDE_REGEX"
     if result.status == events.FAILED and not config.notify_on_scan_failure:
         return "scan failed and NOTIFY_ON_SCAN_FAILURE is false"
@@ -180,7 +182,7 @@ def _report(
         breached: list[str] = []
     else:
         result = observed.result
-        breached = policy.evaluate_thresholds(result.severity_counts, config.severity_thresholds)
+        breached = freshness.evaluate_thresholds(result.severity_counts, config.severity_thresholds)
         if not breached:
             counts = dict(result.severity_counts)
             log.emit(logger, "scan_below_threshold", severity_counts=counts, **image)
@@ -547,7 +549,7 @@ def report_finding_events(
     report = BatchReport()
     groups: dict[tuple[str, str, str, str], list[tuple[str, events.FindingEvent]]] = {}
     for message_id, parsed_event in parsed:
-        if not policy.repository_selected(parsed_event.repository, config.include_regex, config.exclude_regex):
+        if not freshness.repository_selected(parsed_event.repository, config.include_regex, config.exclude_regex):
             report.ignored += 1
             continue
         groups.setdefault(parsed_event.image_key, []).append((message_id, parsed_event))
@@ -606,7 +608,7 @@ def report_finding_events(
 
 def _report_observed(observed: Observed, config: Settings, image: dict[str, Any]) -> dict[str, Any]:
     """Without a ledger: notify when the image breaches (every batch that sees it)."""
-    breached = policy.evaluate_thresholds(observed.result.severity_counts, config.severity_thresholds)
+    breached = freshness.evaluate_thresholds(observed.result.severity_counts, config.severity_thresholds)
     if not breached:
         return {"status": "below_threshold", **image}
     notification = notify.render(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from ecr_scan_reporter.config import SEVERITIES
+from ecr_scan_reporter.core.config import SEVERITIES
 
 
 def repository_selected(name: str, include: re.Pattern[str], exclude: re.Pattern[str] | None) -> bool:

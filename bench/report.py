@@ -104,7 +104,7 @@ def records(count: int, seed: int = 11) -> list[Any]:
 
 
 def _build_and_render(recs: list[Any]) -> dict[str, Any]:
-    from ecr_scan_reporter.alerts import notify
+    from ecr_scan_reporter.core import sns_message
     from ecr_scan_reporter.core.config import DEFAULT_THRESHOLDS
     from ecr_scan_reporter.report import exposure
 
@@ -118,7 +118,7 @@ def _build_and_render(recs: list[Any]) -> dict[str, Any]:
         "text_kib": len(text.encode()) / 1024,
         "json_kib": len(document.encode()) / 1024,
         "html_kib": len(page.encode()) / 1024,
-        "sns_kib": notify.message_bytes(message) / 1024,
+        "sns_kib": sns_message.message_bytes(message) / 1024,
     }
 
 

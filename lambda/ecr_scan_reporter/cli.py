@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_scan_reporter import __version__
-from ecr_scan_reporter.core import aws, ledger, log
+from ecr_scan_reporter.core import aws, ledger, log, selection
 from ecr_scan_reporter.core.config import ConfigError, parse_thresholds
 from ecr_scan_reporter.report import exposure
 from ecr_scan_reporter.sweep import freshness, registry, scanning
@@ -265,7 +265,7 @@ def _repositories(
     ecr: Any, include: re.Pattern[str], exclude: re.Pattern[str] | None
 ) -> Iterator[registry.RepositoryRecord]:
     for repo in registry.iter_repositories(ecr):
-        if freshness.repository_selected(repo.name, include, exclude):
+        if selection.repository_selected(repo.name, include, exclude):
             yield repo
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from ecr_scan_reporter.alerts import notify
 from ecr_scan_reporter.alerts.events import ScanResult
 from ecr_scan_reporter.alerts.notify import FindingsSection
+from ecr_scan_reporter.core import sns_message
 from ecr_scan_reporter.core.finding_types import Finding
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,7 +49,7 @@ EXPIRED = [
 ]
 
 
-def _sample() -> notify.Notification:
+def _sample() -> sns_message.Notification:
     result = ScanResult(
         source="ecr",
         status="COMPLETE",

@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 from ecr_fakes import NOW, FakeEcr, FakeImage, digest
 
-from ecr_scan_reporter.core import config
+from ecr_scan_reporter.core import config, selection
 from ecr_scan_reporter.core.config import DEFAULT_THRESHOLDS, ConfigError, Settings, parse_regex, parse_thresholds
-from ecr_scan_reporter.sweep import freshness
 from ecr_scan_reporter.sweep.stage import SweepOptions, plan_repository
 
 ARN = "arn:aws:sns:eu-west-1:123456789012:findings"
@@ -304,9 +303,9 @@ def test_an_invalid_regex_is_refused_not_escaped() -> None:
 
 def test_the_repository_regexes_are_searched_not_anchored() -> None:
     settings = Settings.from_env({"REPOSITORY_INCLUDE_REGEX": "app", "REPOSITORY_EXCLUDE_REGEX": "tmp"})
-    assert freshness.repository_selected("team/app", settings.include_regex, settings.exclude_regex)
-    assert not freshness.repository_selected("team/app-tmp", settings.include_regex, settings.exclude_regex)
-    assert not freshness.repository_selected("team/api", settings.include_regex, settings.exclude_regex)
+    assert selection.repository_selected("team/app", settings.include_regex, settings.exclude_regex)
+    assert not selection.repository_selected("team/app-tmp", settings.include_regex, settings.exclude_regex)
+    assert not selection.repository_selected("team/api", settings.include_regex, settings.exclude_regex)
 
 
 def test_zero_is_read_as_false_and_one_as_true() -> None:

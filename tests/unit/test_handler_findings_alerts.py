@@ -409,7 +409,7 @@ def refuse(code: str) -> Callable[..., str]:
 def test_a_refused_notification_is_logged_and_replaced_by_a_notice(
     inbox: Inbox, reader: Reader, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(stage.notify, "publish", refuse("InvalidParameter"))
+    monkeypatch.setattr(stage.sns_message, "publish", refuse("InvalidParameter"))
     reader.by_digest[DIGEST] = [CRIT]
 
     response = findings.handler(ecr_event({"CRITICAL": 1}), None)
@@ -427,7 +427,7 @@ def test_a_refused_notification_is_logged_and_replaced_by_a_notice(
 def test_when_the_notice_is_refused_too_the_invocation_fails(
     inbox: Inbox, reader: Reader, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(stage.notify, "publish", refuse("InvalidParameter"))
+    monkeypatch.setattr(stage.sns_message, "publish", refuse("InvalidParameter"))
     monkeypatch.setenv("SNS_TOPIC_ARN", f"arn:aws:sns:{REGION}:{ACCOUNT}:missing-topic")
     load_settings.cache_clear()
     reader.by_digest[DIGEST] = [CRIT]
@@ -438,7 +438,7 @@ def test_when_the_notice_is_refused_too_the_invocation_fails(
 def test_a_retryable_publish_error_raises_for_lambda_to_retry(
     inbox: Inbox, reader: Reader, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(stage.notify, "publish", refuse("Throttling"))
+    monkeypatch.setattr(stage.sns_message, "publish", refuse("Throttling"))
     reader.by_digest[DIGEST] = [CRIT]
     with pytest.raises(ClientError, match="Throttling"):
         findings.handler(ecr_event({"CRITICAL": 1}), None)

@@ -197,7 +197,7 @@ def test_a_claim_left_by_a_dead_invocation_is_sent_by_the_retry(
     def crash(*args: Any, **kwargs: Any) -> str:
         raise RuntimeError("killed before SNS accepted the message")
 
-    monkeypatch.setattr(stage.notify, "publish", crash)
+    monkeypatch.setattr(stage.sns_message, "publish", crash)
     with pytest.raises(RuntimeError):
         findings.handler(event, None)
     monkeypatch.undo()

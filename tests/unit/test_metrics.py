@@ -336,15 +336,15 @@ def test_findings_handler_counts_a_claimed_notification_resent_by_the_retry(
     load_settings.cache_clear()
     reader.by_digest[alerts.DIGEST] = [alerts.CRIT]
     event = alerts.ecr_event({"CRITICAL": 1})
-    publish = stage.notify.publish
+    publish = stage.sns_message.publish
 
     def crash(*args: Any, **kwargs: Any) -> str:
         raise RuntimeError("killed before SNS accepted the message")
 
-    monkeypatch.setattr(stage.notify, "publish", crash)
+    monkeypatch.setattr(stage.sns_message, "publish", crash)
     with pytest.raises(RuntimeError):
         findings.handler(event, None)
-    monkeypatch.setattr(stage.notify, "publish", publish)
+    monkeypatch.setattr(stage.sns_message, "publish", publish)
     dynamodb = boto3.client("dynamodb", region_name=REGION)
     claimed = ledger.get_record(dynamodb, alerts.TABLE, ACCOUNT, "team/api", alerts.DIGEST)
     assert claimed is not None

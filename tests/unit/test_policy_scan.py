@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from ecr_scan_reporter.core.expiry import scan_expired
+from ecr_scan_reporter.core.selection import repository_selected
 from ecr_scan_reporter.sweep.freshness import (
     ScanState,
     Verdict,
@@ -16,8 +18,6 @@ from ecr_scan_reporter.sweep.freshness import (
     needs_scan,
     newest_key,
     recently_used,
-    repository_selected,
-    scan_expired,
 )
 
 NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from ecr_scan_reporter.alerts import notify
+from ecr_scan_reporter.core import sns_message
 from ecr_scan_reporter.core.config import DEFAULT_THRESHOLDS
 from ecr_scan_reporter.report import exposure
 
@@ -307,7 +307,7 @@ def test_notification_of_a_large_registry_fits_sns_and_says_and_n_more() -> None
     ]  # fmt: skip
     r = build(records)
     message = exposure.notification(r)
-    assert notify.message_bytes(message) <= 256 * 1024
+    assert sns_message.message_bytes(message) <= 256 * 1024
     assert len(json.dumps(exposure.to_document(r)).encode()) > 3 * 256 * 1024 // 5  # it had to be shortened
     assert "... and " in message.message["email"]
     doc = json.loads(message.message["sqs"])
@@ -316,16 +316,16 @@ def test_notification_of_a_large_registry_fits_sns_and_says_and_n_more() -> None
 
 
 def test_message_bytes_counts_the_published_message_and_attributes() -> None:
-    n = notify.render_report("s", "t" * 10, "{}", "NONE")
+    n = exposure.render_report("s", "t" * 10, "{}", "NONE")
     expected = len(json.dumps(dict(n.message)).encode()) + sum(len(k) + 6 + len(v) for k, v in n.attributes.items())
-    assert notify.message_bytes(n) == expected
+    assert sns_message.message_bytes(n) == expected
 
 
 def test_rows_too_large_for_20_are_shown_fewer() -> None:
     reasons = [(f"CVE-{i}", NOW + DAY, f"{i:02d}" + "r" * 10_000, None) for i in range(30)]
     r = build(suppressions=reasons)
     message = exposure.notification(r)
-    assert notify.message_bytes(message) <= 256 * 1024
+    assert sns_message.message_bytes(message) <= 256 * 1024
     doc = json.loads(message.message["https"])
     assert 0 < len(doc["suppressions_expiring"]) < 20
     assert doc["suppressions_expiring_total"] == 30

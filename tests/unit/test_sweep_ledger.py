@@ -1,4 +1,4 @@
-"""sweep.py with the scan ledger (moto DynamoDB), the registry's scan quota, the time budget in newest-first mode
+"""sweep/stage.py with the scan ledger (moto DynamoDB), the registry's scan quota, the time budget in newest-first mode
 and resumption at page boundaries whatever ECR's tokens are."""
 
 from __future__ import annotations

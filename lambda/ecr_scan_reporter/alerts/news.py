@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from ecr_scan_reporter.alerts.thresholds import evaluate_thresholds
 from ecr_scan_reporter.core.config import SEVERITIES, Settings
-from ecr_scan_reporter.sweep.freshness import evaluate_thresholds
 
 if TYPE_CHECKING:
     from ecr_scan_reporter.core.ledger import LedgerRecord

@@ -3,7 +3,8 @@ notification.
 
 A complete or failed result of a selected image (:func:`ignore_reason` says which are not) goes: read the image's
 findings (``alerts/findings.py``) -> apply the accepted risks (``alerts/suppressions.py``) -> evaluate
-(``sweep/freshness.py``) -> publish (``alerts/notify.py``). :func:`report_scan` answers with a small dict:
+(``alerts/thresholds.py``) -> render (``alerts/notify.py``) and publish (``core/sns_message.py``).
+:func:`report_scan` answers with a small dict:
 ``{"status": "notified" | "below_threshold", ...}``, one JSON log line per decision.
 
 With the scan ledger (``LEDGER_TABLE_NAME``): observe the findings -> read the image's record (``core/ledger.py``) ->
@@ -53,11 +54,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_scan_reporter.alerts import events, news, notify, suppression_store, suppressions
+from ecr_scan_reporter.alerts import events, news, notify, suppression_store, suppressions, thresholds
 from ecr_scan_reporter.alerts import findings as image_findings
-from ecr_scan_reporter.core import aws, ledger, log
+from ecr_scan_reporter.core import aws, ledger, log, selection, sns_message
 from ecr_scan_reporter.core.config import SEVERITIES, Settings
-from ecr_scan_reporter.sweep import freshness
 
 logger = log.get_logger(__name__)
 #: How long a claim lasts when the invocation's deadline is unknown (``remaining`` is None): the function's timeout.
@@ -142,7 +142,7 @@ def ignore_reason(result: events.ScanResult, config: Settings) -> str | None:
     """Why this result is not reported (None: report it)."""
     if result.status not in (events.COMPLETE, events.FAILED):
         return f"scan status {result.status} is neither complete nor failed"
-    if not freshness.repository_selected(result.repository, config.include_regex, config.exclude_regex):
+    if not selection.repository_selected(result.repository, config.include_regex, config.exclude_regex):
         return "repository not selected by REPOSITORY_INCLUDE_REGEX / REPOSITORY_EXCLUDE_REGEX"
     if result.status == events.FAILED and not config.notify_on_scan_failure:
         return "scan failed and NOTIFY_ON_SCAN_FAILURE is false"
@@ -182,7 +182,7 @@ def _report(
         breached: list[str] = []
     else:
         result = observed.result
-        breached = freshness.evaluate_thresholds(result.severity_counts, config.severity_thresholds)
+        breached = thresholds.evaluate_thresholds(result.severity_counts, config.severity_thresholds)
         if not breached:
             counts = dict(result.severity_counts)
             log.emit(logger, "scan_below_threshold", severity_counts=counts, **image)
@@ -350,13 +350,13 @@ def _resend_claimed(
     )
 
 
-def _publish(config: Settings, notification: notify.Notification, image: Mapping[str, Any]) -> str:
+def _publish(config: Settings, notification: sns_message.Notification, image: Mapping[str, Any]) -> str:
     """Publish to the topic (and the chat topic); returns the topic's message id. A message SNS refuses for good is
     replaced by a short notice (see the module docstring)."""
     assert config.sns_topic_arn is not None
     sns = aws.client("sns", region=config.sns_topic_arn.split(":")[3])
     try:
-        message_id = notify.publish(sns, config.sns_topic_arn, notification)
+        message_id = sns_message.publish(sns, config.sns_topic_arn, notification)
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         if code not in UNDELIVERABLE_CODES:
@@ -368,7 +368,7 @@ def _publish(config: Settings, notification: notify.Notification, image: Mapping
 
 
 def _publish_notice(
-    sns: Any, topic_arn: str, notification: notify.Notification, image: Mapping[str, Any], error: ClientError
+    sns: Any, topic_arn: str, notification: sns_message.Notification, image: Mapping[str, Any], error: ClientError
 ) -> str:
     """Log the refused notification and send a short plain-text notice in its place; raise if that fails too."""
     reason = f"{error.response.get('Error', {}).get('Code')}: {error.response.get('Error', {}).get('Message', '')}"
@@ -405,7 +405,7 @@ def _publish_notice(
     return str(response["MessageId"])
 
 
-def _publish_chat(topic_arn: str, notification: notify.Notification, image: Mapping[str, Any]) -> None:
+def _publish_chat(topic_arn: str, notification: sns_message.Notification, image: Mapping[str, Any]) -> None:
     """The chat form; a failure is logged (the notification itself went out) and does not fail the event."""
     try:
         sns = aws.client("sns", region=topic_arn.split(":")[3])
@@ -549,7 +549,7 @@ def report_finding_events(
     report = BatchReport()
     groups: dict[tuple[str, str, str, str], list[tuple[str, events.FindingEvent]]] = {}
     for message_id, parsed_event in parsed:
-        if not freshness.repository_selected(parsed_event.repository, config.include_regex, config.exclude_regex):
+        if not selection.repository_selected(parsed_event.repository, config.include_regex, config.exclude_regex):
             report.ignored += 1
             continue
         groups.setdefault(parsed_event.image_key, []).append((message_id, parsed_event))
@@ -608,7 +608,7 @@ def report_finding_events(
 
 def _report_observed(observed: Observed, config: Settings, image: dict[str, Any]) -> dict[str, Any]:
     """Without a ledger: notify when the image breaches (every batch that sees it)."""
-    breached = freshness.evaluate_thresholds(observed.result.severity_counts, config.severity_thresholds)
+    breached = thresholds.evaluate_thresholds(observed.result.severity_counts, config.severity_thresholds)
     if not breached:
         return {"status": "below_threshold", **image}
     notification = notify.render(

@@ -23,8 +23,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_scan_reporter.alerts import notify, suppression_store
-from ecr_scan_reporter.core import aws, ledger, log, metrics
+from ecr_scan_reporter.alerts import suppression_store
+from ecr_scan_reporter.core import aws, ledger, log, metrics, sns_message
 from ecr_scan_reporter.core.config import SEVERITIES
 from ecr_scan_reporter.handlers import emit_metrics, load_settings
 from ecr_scan_reporter.report import exposure, store
@@ -49,7 +49,9 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         region=os.environ.get("AWS_REGION") or region,
         existing_repositories={(r.registry_id, r.name) for r in registry.iter_repositories(aws.client("ecr"))},
     )
-    message_id = notify.publish(aws.client("sns", region=region), config.sns_topic_arn, exposure.notification(built))
+    message_id = sns_message.publish(
+        aws.client("sns", region=region), config.sns_topic_arn, exposure.notification(built)
+    )
     stored = store.write(aws.client("s3"), config.report_bucket_name, built) if config.report_bucket_name else []
     summary = exposure.to_document(built, limit=0)["summary"]
     log.emit(logger, "report_published", message_id=message_id, stored=stored, **summary)

@@ -1,5 +1,5 @@
 # The CloudWatch dashboard (create_dashboard): the functions' own metrics (Embedded Metric Format, namespace
-# var.metrics_namespace, metric names from lambda/ecr_scan_reporter/metrics.py), the queues' depths and the
+# var.metrics_namespace, metric names from lambda/ecr_scan_reporter/core/metrics.py), the queues' depths and the
 # functions' errors. Dashboards are global to the account: the name carries the region.
 
 locals {

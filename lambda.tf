@@ -11,7 +11,7 @@ locals {
   # The functions' LOG_LEVEL spelled as Lambda's JSON-log filter spells it (WARNING is WARN there).
   application_log_level = { DEBUG = "DEBUG", INFO = "INFO", WARNING = "WARN", ERROR = "ERROR" }[var.log_level]
 
-  # Handlers and environment per docs/DESIGN.md; variable names and forms per lambda/ecr_scan_reporter/config.py.
+  # Handlers and environment per docs/DESIGN.md; variable names and forms per lambda/ecr_scan_reporter/core/config.py.
   functions = {
     repositories = {
       description = "ecr-scan-reporter: lists the ECR repositories to sweep and queues one work message per repository."

@@ -70,7 +70,7 @@ locals {
   # where nothing uses it).
   topic_policy_arn = var.create_sns_topic ? local.arns.topic : var.sns_topic_arn
 
-  # Environment values follow lambda/ecr_scan_reporter/config.py: "" means unset, booleans are "true"/"false".
+  # Environment values follow lambda/ecr_scan_reporter/core/config.py: "" means unset, booleans are "true"/"false".
   # Every severity present, upper case: a key left out of var.severity_thresholds is null (ignored).
   severity_thresholds_json = jsonencode({
     CRITICAL = lookup(var.severity_thresholds, "critical", null)

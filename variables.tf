@@ -242,7 +242,7 @@ variable "sns_topic_arn" {
   default     = null
 
   validation {
-    # Same shape as the function's own check (lambda/ecr_scan_reporter/config.py).
+    # Same shape as the function's own check (lambda/ecr_scan_reporter/core/config.py).
     condition     = var.sns_topic_arn == null || can(regex("^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$", coalesce(var.sns_topic_arn, "-")))
     error_message = "sns_topic_arn must be an SNS topic ARN such as arn:aws:sns:eu-west-1:123456789012:security-alerts, or null to let the module create a topic."
   }
@@ -673,7 +673,7 @@ variable "metrics_namespace" {
   nullable    = false
 
   validation {
-    # Same rule as the functions' own check (lambda/ecr_scan_reporter/metrics.py).
+    # Same rule as the functions' own check (lambda/ecr_scan_reporter/core/metrics.py).
     condition     = can(regex("^[A-Za-z0-9._/#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
     error_message = "metrics_namespace must be 1-255 characters of letters, digits and . - _ / # : and must not start with AWS/ (reserved for AWS services)."
   }

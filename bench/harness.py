@@ -107,7 +107,7 @@ def run(size_key: str, mode: str, config: Config) -> dict[str, Any]:
     import boto3
     from moto import mock_aws
 
-    from ecr_scan_reporter import aws
+    from ecr_scan_reporter.core import aws
     from ecr_scan_reporter.handlers import images, load_settings, repositories
 
     prepare_environment(config)

@@ -3,7 +3,7 @@
 Counting: botocore emits ``before-parameter-build.<service>.<Operation>`` once per API call and
 ``response-received.<service>.<Operation>`` once per HTTP attempt (retries included). Both handlers are added to
 ``botocore.handlers.BUILTIN_HANDLERS``, which every new botocore session registers -- the library builds a fresh
-``boto3.session.Session()`` per client in ``ecr_scan_reporter.aws.client`` -- and they count only clients whose
+``boto3.session.Session()`` per client in ``ecr_scan_reporter.core.aws.client`` -- and they count only clients whose
 user agent carries ``ecr-scan-reporter/`` (``aws.RETRY_CONFIG.user_agent_extra``). The benchmark's own clients
 (seeding, draining SQS) and anything moto calls internally use the default config and are not counted.
 

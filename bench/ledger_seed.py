@@ -22,7 +22,7 @@ EARLIER_SWEEP = timedelta(days=31)
 
 def create(store: dynamodb.Store, registry: Registry, warm: bool) -> int:
     """Create the table (and fill it when ``warm``); returns the number of records written."""
-    from ecr_scan_reporter import ledger
+    from ecr_scan_reporter.core import ledger
 
     table = store.create_table(TABLE, hash_key="pk", range_key="digest")
     if not warm:

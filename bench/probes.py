@@ -57,7 +57,8 @@ def limit_exceeded_cost() -> dict[str, Any]:
     import boto3
     from moto import mock_aws
 
-    from ecr_scan_reporter import aws, scanning
+    from ecr_scan_reporter.core import aws
+    from ecr_scan_reporter.sweep import scanning
 
     config = harness.Config()
     harness.prepare_environment(config)

@@ -56,7 +56,7 @@ SEVERITY_WEIGHTS = (("CRITICAL", 0.05), ("HIGH", 0.2), ("MEDIUM", 0.45), ("LOW",
 
 def records(count: int, seed: int = 11) -> list[Any]:
     """``count`` synthetic ledger records (see the module docstring)."""
-    from ecr_scan_reporter.ledger import LedgerRecord
+    from ecr_scan_reporter.core.ledger import LedgerRecord
 
     rng = random.Random(seed)
     pool = [f"CVE-20{20 + i % 7}-{10000 + i}" for i in range(3000)]
@@ -104,12 +104,13 @@ def records(count: int, seed: int = 11) -> list[Any]:
 
 
 def _build_and_render(recs: list[Any]) -> dict[str, Any]:
-    from ecr_scan_reporter import notify, report
-    from ecr_scan_reporter.config import DEFAULT_THRESHOLDS
+    from ecr_scan_reporter.core import sns_message
+    from ecr_scan_reporter.core.config import DEFAULT_THRESHOLDS
+    from ecr_scan_reporter.report import exposure
 
-    built = report.build(iter(recs), NOW, scan_expiry_days=7, thresholds=DEFAULT_THRESHOLDS, region=REGION)
-    text, document, page = report.render_text(built, None), report.render_json(built), report.render_html(built)
-    message = report.notification(built)
+    built = exposure.build(iter(recs), NOW, scan_expiry_days=7, thresholds=DEFAULT_THRESHOLDS, region=REGION)
+    text, document, page = exposure.render_text(built, None), exposure.render_json(built), exposure.render_html(built)
+    message = exposure.notification(built)
     return {
         "repositories": len(built.repositories),
         "images_in_breach": built.images_in_breach,
@@ -117,7 +118,7 @@ def _build_and_render(recs: list[Any]) -> dict[str, Any]:
         "text_kib": len(text.encode()) / 1024,
         "json_kib": len(document.encode()) / 1024,
         "html_kib": len(page.encode()) / 1024,
-        "sns_kib": notify.message_bytes(message) / 1024,
+        "sns_kib": sns_message.message_bytes(message) / 1024,
     }
 
 
@@ -148,7 +149,7 @@ class _Body:
 
 def scan_pages(recs: list[Any]) -> list[bytes]:
     """DynamoDB Scan response bodies for ``recs``, as DynamoDB pages them (at most 1 MB of items per page)."""
-    from ecr_scan_reporter import ledger
+    from ecr_scan_reporter.core import ledger
 
     pages, items, size = [], [], 0
 
@@ -192,7 +193,7 @@ def handler(count: int, latency_ms: float) -> dict[str, Any]:
         AWS_LAMBDA_LOG_FORMAT="JSON",
         LOG_LEVEL="WARNING",
     )
-    from ecr_scan_reporter import aws
+    from ecr_scan_reporter.core import aws
     from ecr_scan_reporter.handlers import report as report_handler
 
     gc.collect()

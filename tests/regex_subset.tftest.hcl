@@ -1,5 +1,5 @@
 # The regexes only Python reads: Terraform refuses them (RE2 cannot compile them), and the CLI's --include and
-# --exclude refuse them with the same message (ecr_scan_reporter/regex_subset.py). tests/terraform/
+# --exclude refuse them with the same message (ecr_scan_reporter/core/regex_subset.py). tests/terraform/
 # test_regex_subset.py reads the values below and feeds each through the CLI's rule, so the two cannot drift:
 # a run that expects a variable's failure lists values the rule must refuse, any other run values it must accept.
 

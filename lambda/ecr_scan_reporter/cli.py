@@ -37,23 +37,13 @@ from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_scan_reporter import (
-    __version__,
-    aws,
-    coverage,
-    ledger,
-    log,
-    plan_counts,
-    policy,
-    regex_subset,
-    registry,
-    report,
-    scanning,
-    suppression_store,
-    suppressions,
-)
-from ecr_scan_reporter.config import ConfigError, parse_thresholds
-from ecr_scan_reporter.sweep import (
+from ecr_scan_reporter import __version__
+from ecr_scan_reporter.alerts import suppression_store, suppressions
+from ecr_scan_reporter.core import aws, coverage, ledger, log, regex_subset, selection
+from ecr_scan_reporter.core.config import ConfigError, parse_thresholds
+from ecr_scan_reporter.report import exposure
+from ecr_scan_reporter.sweep import freshness, plan_counts, registry, scanning
+from ecr_scan_reporter.sweep.stage import (
     COUNTERS,
     Candidate,
     SweepOptions,
@@ -303,7 +293,7 @@ def _client(args: argparse.Namespace, service: str, endpoint_url: str | None = N
 
 def _run(args: argparse.Namespace, ecr: Any, out: TextIO) -> int:
     scan_type = registry.registry_scan_type(ecr)
-    enhanced = not policy.manual_scans_apply(scan_type)
+    enhanced = not freshness.manual_scans_apply(scan_type)
     listed = None if enhanced else registry.scans_listed(ecr)
     options = SweepOptions(args.expiry_days, args.only_pulled_within_days, args.max_images, listed)
     if enhanced:
@@ -364,14 +354,18 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
         print(f"{PROG} report: error: {exc}", file=sys.stderr)
         return 2
     dynamodb = _client(args, "dynamodb", args.endpoint_url)
-    built = report.build(
+    built = exposure.build(
         ledger.scan_records(dynamodb, args.table),
         datetime.now(UTC),
         scan_expiry_days=args.expiry_days,
         thresholds=thresholds,
         region=dynamodb.meta.region_name,
     )
-    render = {"text": lambda r: report.render_text(r, None), "json": report.render_json, "html": report.render_html}
+    render = {
+        "text": lambda r: exposure.render_text(r, None),
+        "json": exposure.render_json,
+        "html": exposure.render_html,
+    }
     out.write(render[args.output](built).rstrip("\n") + "\n")
     return 0
 
@@ -442,7 +436,7 @@ def _select(
     """The repositories the regexes select, and how many they filter out (each decision logged at DEBUG)."""
     selected, filtered_out = [], 0
     for repo in registry.iter_repositories(ecr):
-        if policy.repository_selected(repo.name, include, exclude):
+        if selection.repository_selected(repo.name, include, exclude):
             log.emit(logger, "repository_selected", logging.DEBUG, repository=repo.name)
             selected.append(repo)
         else:

@@ -8,10 +8,11 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ecr_scan_reporter import notify
-from ecr_scan_reporter.events import ScanResult
-from ecr_scan_reporter.finding_types import Finding
-from ecr_scan_reporter.notify import FindingsSection
+from ecr_scan_reporter.alerts import notify
+from ecr_scan_reporter.alerts.events import ScanResult
+from ecr_scan_reporter.alerts.notify import FindingsSection
+from ecr_scan_reporter.core import sns_message
+from ecr_scan_reporter.core.finding_types import Finding
 
 ROOT = Path(__file__).resolve().parents[2]
 BEGIN, END = "<!-- BEGIN_SAMPLE_NOTIFICATION -->", "<!-- END_SAMPLE_NOTIFICATION -->"
@@ -48,7 +49,7 @@ EXPIRED = [
 ]
 
 
-def _sample() -> notify.Notification:
+def _sample() -> sns_message.Notification:
     result = ScanResult(
         source="ecr",
         status="COMPLETE",

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from ecr_scan_reporter import regex_subset
-from ecr_scan_reporter.config import ConfigError, parse_regex
+from ecr_scan_reporter.core import regex_subset
+from ecr_scan_reporter.core.config import ConfigError, parse_regex
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST = (ROOT / "tests" / "validation.tftest.hcl").read_text()
@@ -71,7 +71,7 @@ def test_refused_pattern_breaks_or_misleads_python(pattern: str) -> None:
         parse_regex(pattern, "REPOSITORY_INCLUDE_REGEX")
 
 
-# --- the CLI's rule (ecr_scan_reporter/regex_subset.py) is Terraform's ------------------------------------------
+# --- the CLI's rule (ecr_scan_reporter/core/regex_subset.py) is Terraform's ------------------------------------------
 #
 # Every repository regex a terraform test run sets, in every tests/*.tftest.hcl: a run whose expect_failures
 # names the variable holds a value Terraform refuses, any other run one it accepts. The CLI's rule must say the

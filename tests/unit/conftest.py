@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "lambda"))
 
-from ecr_scan_reporter import aws  # noqa: E402
+from ecr_scan_reporter.core import aws  # noqa: E402
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"

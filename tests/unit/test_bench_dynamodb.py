@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from conftest import ACCOUNT, REGION, ROOT
 from test_ledger import TABLE, create_table, record
 
-from ecr_scan_reporter import ledger
+from ecr_scan_reporter.core import ledger
 
 sys.path.insert(0, str(ROOT))
 from bench import dynamodb

@@ -12,7 +12,8 @@ from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 from ecr_fakes import push, set_last_scan, set_pushed_at
 
-from ecr_scan_reporter import aws, cli
+from ecr_scan_reporter import cli
+from ecr_scan_reporter.core import aws
 
 
 @pytest.fixture
@@ -226,7 +227,7 @@ def table(images: dict[str, str]) -> Any:
     """The scan ledger (moto), knowing team/app's tagged image as scanned an hour ago."""
     from test_ledger import create_table
 
-    from ecr_scan_reporter import ledger
+    from ecr_scan_reporter.core import ledger
 
     ddb = aws.client("dynamodb")
     create_table(ddb, "esr-ledger")
@@ -270,7 +271,7 @@ def test_scan_with_the_ledger_records_what_it_learns_and_starts(
 def test_scan_stops_when_the_registry_quota_is_spent(
     images: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
-    from ecr_scan_reporter import scanning
+    from ecr_scan_reporter.sweep import scanning
 
     real = scanning.attempt_scan
     calls: list[str] = []

@@ -17,7 +17,8 @@ import pytest
 from conftest import REGION
 from ecr_fakes import push
 
-from ecr_scan_reporter import aws, cli
+from ecr_scan_reporter import cli
+from ecr_scan_reporter.core import aws
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,8 +9,9 @@ import pytest
 from ecr_fakes import push
 from test_ledger import create_table
 
-from ecr_scan_reporter import aws, cli, ledger
-from ecr_scan_reporter.ledger import LedgerRecord
+from ecr_scan_reporter import cli
+from ecr_scan_reporter.core import aws, ledger
+from ecr_scan_reporter.core.ledger import LedgerRecord
 
 TABLE = "esr-ledger"
 

@@ -16,7 +16,9 @@ import pytest
 from conftest import ACCOUNT, REGION
 from ecr_fakes import push, set_last_scan
 
-from ecr_scan_reporter import aws, cli, plan_counts
+from ecr_scan_reporter import cli
+from ecr_scan_reporter.core import aws
+from ecr_scan_reporter.sweep import plan_counts
 
 UNIT = Path(__file__).resolve().parent
 PIPE_CAPACITY = 65536  # Linux's default
@@ -162,7 +164,7 @@ def test_the_plan_above_is_more_than_a_pipe_holds() -> None:
 def test_the_counts_add_up_with_expired_in_flight_and_filtered_images(moto: None, capsys: Any) -> None:
     from test_ledger import create_table
 
-    from ecr_scan_reporter import ledger
+    from ecr_scan_reporter.core import ledger
 
     ecr, ddb = aws.client("ecr"), aws.client("dynamodb")
     create_table(ddb, "esr-ledger")

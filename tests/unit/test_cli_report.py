@@ -11,8 +11,9 @@ import pytest
 from conftest import ACCOUNT, REGION
 from test_ledger import create_table
 
-from ecr_scan_reporter import cli, ledger
-from ecr_scan_reporter.ledger import LedgerRecord
+from ecr_scan_reporter import cli
+from ecr_scan_reporter.core import ledger
+from ecr_scan_reporter.core.ledger import LedgerRecord
 
 TABLE = "esr-ledger"
 

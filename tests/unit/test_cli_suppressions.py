@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
-from ecr_scan_reporter import aws, cli, regex_subset, suppressions
-from ecr_scan_reporter.suppression_store import KEY
+from ecr_scan_reporter import cli
+from ecr_scan_reporter.alerts import suppressions
+from ecr_scan_reporter.alerts.suppression_store import KEY
+from ecr_scan_reporter.core import aws, regex_subset
 
 REPOSITORIES = ("prod-api", "prod-web", "nonprod-x", "team/app")
 ENTRIES = [

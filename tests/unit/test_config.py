@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from ecr_fakes import NOW, FakeEcr, FakeImage, digest
 
-from ecr_scan_reporter import config, policy
-from ecr_scan_reporter.config import DEFAULT_THRESHOLDS, ConfigError, Settings, parse_regex, parse_thresholds
-from ecr_scan_reporter.sweep import SweepOptions, plan_repository
+from ecr_scan_reporter.core import config, selection
+from ecr_scan_reporter.core.config import DEFAULT_THRESHOLDS, ConfigError, Settings, parse_regex, parse_thresholds
+from ecr_scan_reporter.sweep.stage import SweepOptions, plan_repository
 
 ARN = "arn:aws:sns:eu-west-1:123456789012:findings"
 
@@ -90,7 +90,7 @@ def test_every_variable_read_is_covered_here_and_documented() -> None:
     Settings.from_env(env)
     assert env.read == set(DEFAULTS), "a new variable needs its default, accepted and refused forms in this file"
     doc = config.__doc__ or ""
-    assert all(re.search(rf"^{name}\s", doc, re.MULTILINE) for name in env.read), "document it in config.py"
+    assert all(re.search(rf"^{name}\s", doc, re.MULTILINE) for name in env.read), "document it in core/config.py"
 
 
 def test_defaults_with_nothing_set() -> None:
@@ -305,9 +305,9 @@ def test_an_invalid_regex_is_refused_not_escaped() -> None:
 
 def test_the_repository_regexes_are_searched_not_anchored() -> None:
     settings = Settings.from_env({"REPOSITORY_INCLUDE_REGEX": "app", "REPOSITORY_EXCLUDE_REGEX": "tmp"})
-    assert policy.repository_selected("team/app", settings.include_regex, settings.exclude_regex)
-    assert not policy.repository_selected("team/app-tmp", settings.include_regex, settings.exclude_regex)
-    assert not policy.repository_selected("team/api", settings.include_regex, settings.exclude_regex)
+    assert selection.repository_selected("team/app", settings.include_regex, settings.exclude_regex)
+    assert not selection.repository_selected("team/app-tmp", settings.include_regex, settings.exclude_regex)
+    assert not selection.repository_selected("team/api", settings.include_regex, settings.exclude_regex)
 
 
 def test_zero_is_read_as_false_and_one_as_true() -> None:

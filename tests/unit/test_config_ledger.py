@@ -1,10 +1,10 @@
-"""config.py: the ledger's and notify-on-news settings, their defaults and the errors naming the variable."""
+"""core/config.py: the ledger's and notify-on-news settings, their defaults and the errors naming the variable."""
 
 from __future__ import annotations
 
 import pytest
 
-from ecr_scan_reporter.config import ConfigError, Settings
+from ecr_scan_reporter.core.config import ConfigError, Settings
 
 
 def test_defaults_without_the_variables() -> None:

@@ -1,4 +1,4 @@
-"""coverage.py (pure): which repositories a named regex selects, and the flags for the ones probably not meant."""
+"""core/coverage.py (pure): which repositories a named regex selects, and the flags for the ones probably not meant."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from ecr_scan_reporter import coverage
-from ecr_scan_reporter.suppressions import Suppression
+from ecr_scan_reporter.alerts.suppressions import Suppression
+from ecr_scan_reporter.core import coverage
 
 NAMES = ["team/app", "team/web", "prod-api", "nonprod-x", "team/app"]  # a duplicate is one repository
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from ecr_scan_reporter import events
-from ecr_scan_reporter.events import MalformedEvent, ScanResult, UnsupportedEvent
+from ecr_scan_reporter.alerts import events
+from ecr_scan_reporter.alerts.events import MalformedEvent, ScanResult, UnsupportedEvent
 
 FIXTURES = Path(__file__).parent / "fixtures" / "events"
 ECR_COMPLETE = "ecr-eventbridge-doc_ecr-image-scan-complete.json"

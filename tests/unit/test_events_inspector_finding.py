@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from ecr_scan_reporter import events, policy
-from ecr_scan_reporter.events import FindingEvent, MalformedEvent, ScanResult, UnsupportedEvent
+from ecr_scan_reporter.alerts import events, thresholds
+from ecr_scan_reporter.alerts.events import FindingEvent, MalformedEvent, ScanResult, UnsupportedEvent
 
 FIXTURES = Path(__file__).parent / "fixtures" / "events"
 ECR_GUIDE = "ecr-enhanced-events-doc_inspector2-finding.json"
@@ -90,7 +90,7 @@ def test_scan_events_still_go_to_parse() -> None:
 def test_inspector_scan_low_is_absent_never_zero_and_cannot_breach_by_accident() -> None:
     result = events.parse(load("ecr-enhanced-events-doc_inspector2-scan-initial.json"))
     assert "LOW" not in result.severity_counts
-    assert policy.evaluate_thresholds(result.severity_counts, {"LOW": 0}) == []
+    assert thresholds.evaluate_thresholds(result.severity_counts, {"LOW": 0}) == []
 
 
 def test_an_inspector_scan_that_reports_low_keeps_it() -> None:

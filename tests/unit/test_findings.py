@@ -25,8 +25,8 @@ import requests
 from botocore.exceptions import ClientError
 from conftest import ACCOUNT, REGION
 
-from ecr_scan_reporter import findings
-from ecr_scan_reporter.findings import Finding, FindingsNotFound
+from ecr_scan_reporter.alerts import findings
+from ecr_scan_reporter.alerts.findings import Finding, FindingsNotFound
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DIGEST = "sha256:74b2c688c700ec95a93e478cdb959737c148df3fbf5ea706abe0318726e885e6"

@@ -14,8 +14,8 @@ import pytest
 import requests
 from conftest import ACCOUNT, REGION
 
-from ecr_scan_reporter import log
-from ecr_scan_reporter.config import ConfigError
+from ecr_scan_reporter.core import log
+from ecr_scan_reporter.core.config import ConfigError
 from ecr_scan_reporter.handlers import findings, load_settings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "events"

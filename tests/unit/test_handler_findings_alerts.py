@@ -17,8 +17,9 @@ from botocore.exceptions import ClientError
 from conftest import ACCOUNT, REGION
 from test_ledger import create_table
 
-from ecr_scan_reporter import ledger, notify, scan_results, suppression_store, suppressions
-from ecr_scan_reporter.findings import Finding, FindingsNotFound, ImageFindings
+from ecr_scan_reporter.alerts import notify, stage, suppression_store, suppressions
+from ecr_scan_reporter.alerts.findings import Finding, FindingsNotFound, ImageFindings
+from ecr_scan_reporter.core import ledger
 from ecr_scan_reporter.handlers import findings, load_settings
 
 TABLE = "esr-ledger"
@@ -56,8 +57,8 @@ class Reader:
 @pytest.fixture
 def reader(monkeypatch: pytest.MonkeyPatch) -> Reader:
     fake = Reader()
-    monkeypatch.setattr(scan_results.image_findings, "read_image_findings", fake.ecr)
-    monkeypatch.setattr(scan_results.image_findings, "read_inspector_findings", fake.inspector)
+    monkeypatch.setattr(stage.image_findings, "read_image_findings", fake.ecr)
+    monkeypatch.setattr(stage.image_findings, "read_inspector_findings", fake.inspector)
     return fake
 
 
@@ -434,7 +435,7 @@ def refuse(code: str) -> Callable[..., str]:
 def test_a_refused_notification_is_logged_and_replaced_by_a_notice(
     inbox: Inbox, reader: Reader, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(scan_results.notify, "publish", refuse("InvalidParameter"))
+    monkeypatch.setattr(stage.sns_message, "publish", refuse("InvalidParameter"))
     reader.by_digest[DIGEST] = [CRIT]
 
     response = findings.handler(ecr_event({"CRITICAL": 1}), None)
@@ -452,18 +453,18 @@ def test_a_refused_notification_is_logged_and_replaced_by_a_notice(
 def test_when_the_notice_is_refused_too_the_invocation_fails(
     inbox: Inbox, reader: Reader, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(scan_results.notify, "publish", refuse("InvalidParameter"))
+    monkeypatch.setattr(stage.sns_message, "publish", refuse("InvalidParameter"))
     monkeypatch.setenv("SNS_TOPIC_ARN", f"arn:aws:sns:{REGION}:{ACCOUNT}:missing-topic")
     load_settings.cache_clear()
     reader.by_digest[DIGEST] = [CRIT]
-    with pytest.raises(scan_results.UndeliverableNotification, match="InvalidParameter"):
+    with pytest.raises(stage.UndeliverableNotification, match="InvalidParameter"):
         findings.handler(ecr_event({"CRITICAL": 1}), None)
 
 
 def test_a_retryable_publish_error_raises_for_lambda_to_retry(
     inbox: Inbox, reader: Reader, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(scan_results.notify, "publish", refuse("Throttling"))
+    monkeypatch.setattr(stage.sns_message, "publish", refuse("Throttling"))
     reader.by_digest[DIGEST] = [CRIT]
     with pytest.raises(ClientError, match="Throttling"):
         findings.handler(ecr_event({"CRITICAL": 1}), None)

@@ -14,8 +14,9 @@ import pytest
 from conftest import ACCOUNT, REGION
 from test_ledger import create_table
 
-from ecr_scan_reporter import ledger, scan_results
-from ecr_scan_reporter.findings import Finding, FindingsNotFound, ImageFindings
+from ecr_scan_reporter.alerts import stage
+from ecr_scan_reporter.alerts.findings import Finding, FindingsNotFound, ImageFindings
+from ecr_scan_reporter.core import ledger
 from ecr_scan_reporter.handlers import findings, load_settings
 
 TABLE = "esr-ledger"
@@ -25,7 +26,7 @@ Inbox = Callable[[], list[dict[str, Any]]]
 
 
 class Scanner:
-    """What the image's findings read returns (DescribeImageScanFindings through findings.py, replaced here)."""
+    """What the image's findings read returns (DescribeImageScanFindings through alerts/findings.py, replaced here)."""
 
     def __init__(self) -> None:
         self.findings: dict[str, str] | None = {}
@@ -42,7 +43,7 @@ class Scanner:
 @pytest.fixture
 def scanner(monkeypatch: pytest.MonkeyPatch) -> Scanner:
     fake = Scanner()
-    monkeypatch.setattr(scan_results.image_findings, "read_image_findings", fake.read)
+    monkeypatch.setattr(stage.image_findings, "read_image_findings", fake.read)
     return fake
 
 
@@ -182,7 +183,7 @@ def test_a_newer_result_waits_for_a_live_claim(inbox: Inbox, scanner: Scanner) -
     client = boto3.client("dynamodb", region_name=REGION)
     live = replace(stored(), pending_token="other", pending_until=datetime.now(UTC) + timedelta(minutes=1))
     ledger.put_record(client, TABLE, live, live.revision)
-    with pytest.raises(scan_results.NotificationInFlight):
+    with pytest.raises(stage.NotificationInFlight):
         findings.handler(scan_event(scanner, {CVE1: "CRITICAL", CVE2: "CRITICAL"}, day=7), None)
 
 
@@ -196,11 +197,11 @@ def test_a_claim_left_by_a_dead_invocation_is_sent_by_the_retry(
     def crash(*args: Any, **kwargs: Any) -> str:
         raise RuntimeError("killed before SNS accepted the message")
 
-    monkeypatch.setattr(scan_results.notify, "publish", crash)
+    monkeypatch.setattr(stage.sns_message, "publish", crash)
     with pytest.raises(RuntimeError):
         findings.handler(event, None)
     monkeypatch.undo()
-    monkeypatch.setattr(scan_results.image_findings, "read_image_findings", scanner.read)
+    monkeypatch.setattr(stage.image_findings, "read_image_findings", scanner.read)
     claimed = stored()
     assert claimed.pending_type == "threshold_breached"
     assert claimed.pending_new_findings == {CVE1: "CRITICAL", CVE2: "CRITICAL"}

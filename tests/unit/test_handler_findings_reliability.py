@@ -26,8 +26,9 @@ from test_handler_findings_alerts import (
     sqs_batch,
 )
 
-from ecr_scan_reporter import ledger, metrics, scan_results
-from ecr_scan_reporter.findings import Finding
+from ecr_scan_reporter.alerts import stage
+from ecr_scan_reporter.alerts.findings import Finding
+from ecr_scan_reporter.core import ledger, metrics
 from ecr_scan_reporter.handlers import findings, load_settings
 
 CRIT2 = Finding("CVE-2026-1001", "CRITICAL")
@@ -123,7 +124,7 @@ def leave_an_expired_claim(reader: Reader, monkeypatch: pytest.MonkeyPatch) -> d
         raise RuntimeError("killed before SNS accepted the message")
 
     with monkeypatch.context() as patch:
-        patch.setattr(scan_results.notify, "publish", crash)
+        patch.setattr(stage.sns_message, "publish", crash)
         with pytest.raises(RuntimeError):
             findings.handler(event, None)
     claimed = stored()
@@ -137,7 +138,7 @@ def test_a_claim_taken_over_is_not_taken_over_again_by_a_concurrent_delivery(
     inbox: Inbox, reader: Reader, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     event = leave_an_expired_claim(reader, monkeypatch)
-    real_publish = scan_results.notify.publish
+    real_publish = stage.sns_message.publish
     published: list[str] = []
     concurrent: list[dict[str, Any]] = []
 
@@ -147,7 +148,7 @@ def test_a_claim_taken_over_is_not_taken_over_again_by_a_concurrent_delivery(
             concurrent.append(findings.handler(event, Context(60_000)))
         return real_publish(*args, **kwargs)
 
-    monkeypatch.setattr(scan_results.notify, "publish", publish)
+    monkeypatch.setattr(stage.sns_message, "publish", publish)
     findings.handler(event, Context(60_000))
 
     assert concurrent[0]["reason"] == "notification_in_flight"
@@ -171,7 +172,7 @@ def test_a_takeover_that_lost_the_race_publishes_nothing(
             assert real_put(dynamodb, table, other, expected) is not None  # the other invocation wins
         return real_put(dynamodb, table, record, expected)
 
-    monkeypatch.setattr(scan_results.ledger, "put_record", put_record)
+    monkeypatch.setattr(stage.ledger, "put_record", put_record)
     response = findings.handler(event, Context(60_000))
 
     assert (response["status"], response["reason"]) == ("duplicate", "notification_in_flight")
@@ -186,14 +187,14 @@ def test_the_claim_lasts_until_the_invocations_deadline(
     """Lambda's remaining time is in milliseconds; the claim written before publishing is valid until the
     invocation's deadline (not expired at once, not days later). Unknown deadline: the function's timeout."""
     reader.by_digest[DIGEST] = [CRIT]
-    real_publish = scan_results.notify.publish
+    real_publish = stage.sns_message.publish
     claims: list[ledger.LedgerRecord] = []
 
     def publish(*args: Any, **kwargs: Any) -> str:
         claims.append(stored())  # the record while the alert is being published
         return real_publish(*args, **kwargs)
 
-    monkeypatch.setattr(scan_results.notify, "publish", publish)
+    monkeypatch.setattr(stage.sns_message, "publish", publish)
     before = datetime.now(UTC)
     findings.handler(ecr_event({"CRITICAL": 1}), context)
     after = datetime.now(UTC)
@@ -235,7 +236,7 @@ def test_the_first_image_of_a_batch_is_reported_even_when_time_is_short(inbox: I
     reader.by_digest[OTHER] = [HIGH1, Finding("CVE-2026-2002", "HIGH")]
     batch = sqs_batch([finding_event(DIGEST, CRIT.id, "CRITICAL", 0), finding_event(OTHER, HIGH1.id, "HIGH", 1)])
 
-    response = findings.handler(batch, Context(scan_results.FINDING_EVENTS_RESERVE_MS - 1))
+    response = findings.handler(batch, Context(stage.FINDING_EVENTS_RESERVE_MS - 1))
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "m1"}]}  # the second image: later
     (doc,) = inbox()
@@ -246,7 +247,7 @@ def test_the_first_image_of_a_batch_is_reported_even_when_time_is_short(inbox: I
 
 
 def test_held_back_counts_only_results_in_breach_and_each_type_is_its_own_event_type() -> None:
-    tally = scan_results.Tally(resent=["scan_failed"])
+    tally = stage.Tally(resent=["scan_failed"])
     for response in (
         {"status": "not_news", "breached": []},  # a clean image: nothing held back
         {"status": "not_news", "breached": ["HIGH"]},  # in breach, already notified: held back

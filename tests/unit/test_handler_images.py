@@ -13,7 +13,7 @@ import pytest
 from conftest import ACCOUNT
 from ecr_fakes import FakeContext, client_error, push, set_last_scan, set_pushed_at, sqs_event, work_body
 
-from ecr_scan_reporter import aws
+from ecr_scan_reporter.core import aws
 from ecr_scan_reporter.handlers import images, load_settings
 
 

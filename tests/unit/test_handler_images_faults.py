@@ -15,8 +15,9 @@ from ecr_fakes import FakeContext, FakeEcr, client_error, fake_images, sqs_event
 from test_handler_images import CountingEcr, pop_messages, repository
 from test_handler_repositories import FlakySqs, create_repositories, use_sqs
 
-from ecr_scan_reporter import aws, registry, sweep
+from ecr_scan_reporter.core import aws
 from ecr_scan_reporter.handlers import images, load_settings, repositories
+from ecr_scan_reporter.sweep import registry, stage
 
 FN = ("FunctionName", FakeContext.function_name)
 
@@ -92,7 +93,7 @@ def test_throttling_left_after_retries_hands_the_rest_over(
     assert pop_messages(queue_url) == []
     assert sorted(ecr.started) == sorted(digests)
     assert set(ecr.started.values()) == {1}  # none twice
-    assert [r.stopped for r in caplog.records if r.getMessage() == "repository_swept"] == [sweep.THROTTLED, None]
+    assert [r.stopped for r in caplog.records if r.getMessage() == "repository_swept"] == [stage.THROTTLED, None]
 
 
 def test_throttling_before_any_image_fails_the_record_for_a_retry(

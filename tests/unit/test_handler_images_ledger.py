@@ -15,7 +15,7 @@ from ecr_fakes import FakeContext, client_error, sqs_event, work_body
 from test_handler_images import CountingEcr, pop_messages, repository
 from test_ledger import create_table
 
-from ecr_scan_reporter import aws
+from ecr_scan_reporter.core import aws
 from ecr_scan_reporter.handlers import images, load_settings
 
 TABLE = "esr-ledger"

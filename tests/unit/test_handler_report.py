@@ -14,11 +14,12 @@ import pytest
 from conftest import ACCOUNT, REGION
 from test_ledger import create_table
 
-from ecr_scan_reporter import ledger, report_store
-from ecr_scan_reporter.config import ConfigError
+from ecr_scan_reporter.core import ledger
+from ecr_scan_reporter.core.config import ConfigError
+from ecr_scan_reporter.core.ledger import LedgerRecord
 from ecr_scan_reporter.handlers import load_settings
 from ecr_scan_reporter.handlers import report as report_handler
-from ecr_scan_reporter.ledger import LedgerRecord
+from ecr_scan_reporter.report import store
 
 TABLE = "esr-ledger"
 BUCKET = "esr-reports-eu-west-1"
@@ -148,10 +149,10 @@ def test_bad_bucket_name_is_refused(world: Any, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_store_keys_are_dated_and_latest() -> None:
-    from ecr_scan_reporter import report
+    from ecr_scan_reporter.report import exposure
 
-    built = report.build([], datetime(2026, 11, 30, 6, 0, 5, tzinfo=UTC), scan_expiry_days=7, thresholds={})
-    assert report_store.keys(built) == {
+    built = exposure.build([], datetime(2026, 11, 30, 6, 0, 5, tzinfo=UTC), scan_expiry_days=7, thresholds={})
+    assert store.keys(built) == {
         "json": ["exposure-report/2026/11/30/2026-11-30T060005Z.json", "exposure-report/latest.json"],
         "html": ["exposure-report/2026/11/30/2026-11-30T060005Z.html", "exposure-report/latest.html"],
     }
@@ -160,7 +161,7 @@ def test_store_keys_are_dated_and_latest() -> None:
 def test_stored_suppressions_set_findings_apart_and_list_those_expiring(
     world: Callable[[], list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ecr_scan_reporter import suppression_store, suppressions
+    from ecr_scan_reporter.alerts import suppression_store, suppressions
 
     now = datetime.now(UTC)
     soon, later = (now + timedelta(days=5)).date(), (now + timedelta(days=60)).date()
@@ -199,7 +200,7 @@ def test_stored_suppressions_set_findings_apart_and_list_those_expiring(
 def test_unreadable_suppressions_are_logged_and_the_report_still_goes_out(
     world: Callable[[], list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from ecr_scan_reporter import suppression_store
+    from ecr_scan_reporter.alerts import suppression_store
 
     monkeypatch.setenv("SUPPRESSIONS_SHA256", "0" * 64)  # no item stored
     suppression_store.clear_cache()

@@ -11,8 +11,8 @@ import pytest
 from conftest import ACCOUNT
 from ecr_fakes import client_error
 
-from ecr_scan_reporter import aws
-from ecr_scan_reporter.config import ConfigError
+from ecr_scan_reporter.core import aws
+from ecr_scan_reporter.core.config import ConfigError
 from ecr_scan_reporter.handlers import load_settings, repositories
 
 

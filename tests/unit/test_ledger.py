@@ -1,4 +1,4 @@
-"""ledger.py against moto's DynamoDB: records round-trip, the per-repository Query pages, every write's condition."""
+"""core/ledger.py on moto's DynamoDB: records round-trip, the per-repository Query pages, every write's condition."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import boto3
 import pytest
 from conftest import ACCOUNT, REGION
 
-from ecr_scan_reporter import ledger
-from ecr_scan_reporter.ledger import LedgerRecord
+from ecr_scan_reporter.core import ledger
+from ecr_scan_reporter.core.ledger import LedgerRecord
 
 TABLE = "esr-ledger"
 T0 = datetime(2026, 11, 1, 12, 0, 0, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""ledger.py: the repository's sweep marker (RepositoryLedger.mark_complete) and the whole-table read of the report
+"""core/ledger.py: the repository's sweep marker (RepositoryLedger.mark_complete) and the whole-table read of the report
 (scan_records): moto DynamoDB, and a botocore Stubber for a Scan of several pages."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from conftest import ACCOUNT, REGION
 from ecr_fakes import NOW, digest
 from test_ledger import create_table
 
-from ecr_scan_reporter import aws, ledger
-from ecr_scan_reporter.ledger import LedgerRecord
+from ecr_scan_reporter.core import aws, ledger
+from ecr_scan_reporter.core.ledger import LedgerRecord
 
 TABLE = "esr-ledger"
 

@@ -1,4 +1,4 @@
-"""metrics.py: EMF lines validated against the specification's structure; the handlers' metrics read back."""
+"""core/metrics.py: EMF lines validated against the specification's structure; the handlers' metrics read back."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from conftest import ACCOUNT
 from ecr_fakes import FakeContext, client_error, push, set_last_scan, sqs_event, work_body
 from test_handler_findings_alerts import inbox, reader  # noqa: F401 (fixtures used by a test below)
 
-from ecr_scan_reporter import aws, metrics
-from ecr_scan_reporter.config import ConfigError, Settings
+from ecr_scan_reporter.core import aws, metrics
+from ecr_scan_reporter.core.config import ConfigError, Settings
+from ecr_scan_reporter.core.metrics import Metric, MetricError
 from ecr_scan_reporter.handlers import findings, images, load_settings, repositories
-from ecr_scan_reporter.metrics import Metric, MetricError
 
 NOW = datetime(2026, 11, 29, 10, 0, 0, 123000, tzinfo=UTC)
 FN = {metrics.FUNCTION_NAME: "ecr-scan-reporter-images"}
@@ -328,22 +328,23 @@ def test_findings_handler_counts_a_claimed_notification_resent_by_the_retry(
     import test_handler_findings_alerts as alerts
     from conftest import REGION
 
-    from ecr_scan_reporter import ledger, scan_results
+    from ecr_scan_reporter.alerts import stage
+    from ecr_scan_reporter.core import ledger
 
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "prefix-findings")
     monkeypatch.setenv("METRICS_NAMESPACE", "Test/ECR")
     load_settings.cache_clear()
     reader.by_digest[alerts.DIGEST] = [alerts.CRIT]
     event = alerts.ecr_event({"CRITICAL": 1})
-    publish = scan_results.notify.publish
+    publish = stage.sns_message.publish
 
     def crash(*args: Any, **kwargs: Any) -> str:
         raise RuntimeError("killed before SNS accepted the message")
 
-    monkeypatch.setattr(scan_results.notify, "publish", crash)
+    monkeypatch.setattr(stage.sns_message, "publish", crash)
     with pytest.raises(RuntimeError):
         findings.handler(event, None)
-    monkeypatch.setattr(scan_results.notify, "publish", publish)
+    monkeypatch.setattr(stage.sns_message, "publish", publish)
     dynamodb = boto3.client("dynamodb", region_name=REGION)
     claimed = ledger.get_record(dynamodb, alerts.TABLE, ACCOUNT, "team/api", alerts.DIGEST)
     assert claimed is not None

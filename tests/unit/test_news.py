@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from ecr_scan_reporter import news
-from ecr_scan_reporter.ledger import LedgerRecord
-from ecr_scan_reporter.news import NewsSettings, Observation
+from ecr_scan_reporter.alerts import news
+from ecr_scan_reporter.alerts.news import NewsSettings, Observation
+from ecr_scan_reporter.core import ledger
+from ecr_scan_reporter.core.ledger import LedgerRecord
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 THRESHOLDS = MappingProxyType({"CRITICAL": 0, "HIGH": 2, "MEDIUM": None, "LOW": None})
@@ -28,7 +29,7 @@ def observe(findings: dict[str, str] | None, at: datetime = T0, **changes: Any) 
 
 def after(previous: LedgerRecord | None, observation: Observation, decision: news.Decision, now: datetime) -> Any:
     """The record the findings stage writes for this decision (as ledger.result_record builds it)."""
-    from ecr_scan_reporter import ledger
+    from ecr_scan_reporter.core import ledger
 
     return ledger.result_record(
         previous,
@@ -357,7 +358,6 @@ def test_a_state_learned_after_an_evaluation_is_still_evaluated_within_the_toler
 
 
 def test_notified_digests_count_as_notified_and_are_forgotten_with_the_rest() -> None:
-    from ecr_scan_reporter import ledger
 
     digests = frozenset({ledger.finding_digest(CVE1)})
     recorded = LedgerRecord(

@@ -11,9 +11,10 @@ import boto3
 import pytest
 from conftest import ACCOUNT, REGION
 
-from ecr_scan_reporter import notify
-from ecr_scan_reporter.config import DEFAULT_THRESHOLDS
-from ecr_scan_reporter.events import ScanResult
+from ecr_scan_reporter.alerts import notify
+from ecr_scan_reporter.alerts.events import ScanResult
+from ecr_scan_reporter.core import sns_message
+from ecr_scan_reporter.core.config import DEFAULT_THRESHOLDS
 
 DIGEST = "sha256:" + "ab" * 32
 THRESHOLDS = MappingProxyType({"CRITICAL": 0, "HIGH": 0, "MEDIUM": None, "LOW": None})
@@ -168,7 +169,7 @@ def test_long_repository_keeps_its_leaf_and_the_tag() -> None:
     subject = notify.render(scan(repository=LONG_REPOSITORY), ["CRITICAL"], THRESHOLDS, "threshold_breached").subject
     assert subject.startswith("ECR scan: 3 CRITICAL in platform/")
     assert subject.endswith("service-api:1.2.3")
-    assert len(subject) == notify.SUBJECT_MAX
+    assert len(subject) == sns_message.SUBJECT_MAX
 
 
 @pytest.mark.parametrize(
@@ -189,7 +190,7 @@ def test_long_repository_keeps_its_leaf_and_the_tag() -> None:
 def test_a_long_repository_is_shortened_to_exactly_this_subject(tag: str, subject: str) -> None:
     result = scan(repository=LONG_REPOSITORY, image_tags=(tag,))
     assert notify.render(result, ["CRITICAL"], THRESHOLDS, "threshold_breached").subject == subject
-    assert len(subject) == notify.SUBJECT_MAX
+    assert len(subject) == sns_message.SUBJECT_MAX
 
 
 def test_console_url() -> None:
@@ -275,7 +276,7 @@ def test_publish_sends_structured_json_with_attributes(fifo: bool) -> None:
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
     notification = notify.render(scan(), ["CRITICAL", "HIGH"], THRESHOLDS, "threshold_breached")
 
-    message_id = notify.publish(sns, topic, notification)
+    message_id = sns_message.publish(sns, topic, notification)
 
     received = sqs.receive_message(QueueUrl=queue, MessageAttributeNames=["All"])["Messages"]
     assert message_id

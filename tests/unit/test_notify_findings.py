@@ -12,10 +12,11 @@ import boto3
 import pytest
 from conftest import ACCOUNT, REGION
 
-from ecr_scan_reporter import notify
-from ecr_scan_reporter.events import ScanResult
-from ecr_scan_reporter.findings import Finding
-from ecr_scan_reporter.notify import FindingsSection
+from ecr_scan_reporter.alerts import notify
+from ecr_scan_reporter.alerts.events import ScanResult
+from ecr_scan_reporter.alerts.findings import Finding
+from ecr_scan_reporter.alerts.notify import FindingsSection
+from ecr_scan_reporter.core import sns_message
 
 DIGEST = "sha256:" + "cd" * 32
 THRESHOLDS = MappingProxyType({"CRITICAL": 0, "HIGH": 0, "MEDIUM": None, "LOW": 5})
@@ -49,7 +50,7 @@ EXPIRED = [
 ]
 
 
-def doc_of(notification: notify.Notification) -> dict[str, Any]:
+def doc_of(notification: sns_message.Notification) -> dict[str, Any]:
     return json.loads(notification.message["sqs"])
 
 
@@ -199,7 +200,7 @@ def test_the_worst_case_would_not_fit_unshortened() -> None:
         notify.rank(section.findings),
         (None,) * 3,
     )
-    assert notify.message_size(unshortened) > notify.SNS_MAX_BYTES
+    assert notify.message_size(unshortened) > sns_message.SNS_MAX_BYTES
 
 
 @pytest.mark.parametrize("kind", ["threshold_breached", "scan_failed"])
@@ -208,7 +209,7 @@ def test_every_message_fits_sns_at_the_limits(kind: notify.Kind) -> None:
     breached = ["CRITICAL"] if kind == "threshold_breached" else []
     notification = notify.render(result, breached, THRESHOLDS, kind, "r" * 10_000, section=section)
 
-    assert notify.message_size(notification) <= notify.MESSAGE_BUDGET < notify.SNS_MAX_BYTES
+    assert notify.message_size(notification) <= notify.MESSAGE_BUDGET < sns_message.SNS_MAX_BYTES
     assert len(notification.chat.encode()) <= notify.MESSAGE_BUDGET
     assert len(notification.subject) < 100
     doc = doc_of(notification)
@@ -234,11 +235,11 @@ def test_the_worst_case_is_accepted_by_sns() -> None:
     result, section = worst_case()
     notification = notify.render(result, ["CRITICAL"], THRESHOLDS, "threshold_breached", section=section)
 
-    assert notify.publish(sns, topic, notification)
+    assert sns_message.publish(sns, topic, notification)
     assert notify.publish_chat(sns, chat_topic, notification)
     (received,) = sqs.receive_message(QueueUrl=queue)["Messages"]
     assert json.loads(received["Body"]) == json.loads(notification.chat)
 
-    too_big = {"default": "x" * notify.SNS_MAX_BYTES}
+    too_big = {"default": "x" * sns_message.SNS_MAX_BYTES}
     with pytest.raises(sns.exceptions.InvalidParameterException):
         sns.publish(TopicArn=topic, Message=json.dumps(too_big), MessageStructure="json")

@@ -7,10 +7,11 @@ import json
 import pytest
 from test_notify import THRESHOLDS, scan
 
-from ecr_scan_reporter import notify
+from ecr_scan_reporter.alerts import notify
+from ecr_scan_reporter.core import sns_message
 
 
-def document(notification: notify.Notification) -> dict[str, object]:
+def document(notification: sns_message.Notification) -> dict[str, object]:
     return json.loads(notification.message["sqs"])
 
 

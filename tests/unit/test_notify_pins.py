@@ -1,4 +1,4 @@
-"""notify.py and finding_types.py: what the message and its chat form promise, pinned where no other test does
+"""notify.py and core/finding_types.py: what the message and its chat form promise, pinned where no other test does
 (issue 17). Each test was checked against a planted bug that changes exactly the behaviour it names."""
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from test_notify_findings import DIGEST, EXPIRED, FOUND, THRESHOLDS, doc_of, scan
 
-from ecr_scan_reporter import findings, notify
-from ecr_scan_reporter.finding_types import SEVERITY_ORDER, Finding
-from ecr_scan_reporter.notify import FindingsSection
+from ecr_scan_reporter.alerts import findings, notify
+from ecr_scan_reporter.alerts.notify import FindingsSection
+from ecr_scan_reporter.core import sns_message
+from ecr_scan_reporter.core.finding_types import SEVERITY_ORDER, Finding
 
 BREACHED = ["CRITICAL", "HIGH"]
 
@@ -27,7 +28,7 @@ def expired_entry(n: int, reason: str = "legacy") -> dict[str, Any]:
     }
 
 
-def render(kind: notify.Kind = "threshold_breached", **section: Any) -> notify.Notification:
+def render(kind: notify.Kind = "threshold_breached", **section: Any) -> sns_message.Notification:
     breached = [] if kind in ("resolved", "scan_failed") else BREACHED
     return notify.render(scan(), breached, THRESHOLDS, kind, section=FindingsSection(**section))
 
@@ -144,7 +145,7 @@ def test_a_fifo_notification_topic_deduplicates_by_the_whole_message() -> None:
     sns = RecordingSns()
     first, second = render(findings=FOUND, limit=1), render(findings=FOUND, limit=2)
     for n in (first, second):
-        notify.publish(sns, "arn:aws:sns:eu-west-1:123456789012:findings.fifo", n)
+        sns_message.publish(sns, "arn:aws:sns:eu-west-1:123456789012:findings.fifo", n)
     one, two = sns.requests
     assert one["MessageDeduplicationId"] == hashlib.sha256(one["Message"].encode()).hexdigest()
     assert one["MessageDeduplicationId"] != two["MessageDeduplicationId"]
@@ -259,7 +260,7 @@ TWO_EXPIRED = [*EXPIRED, {"vulnerability_id": "CVE-2023-0002", "repository_regex
                           "reason": "old"}]  # fmt: skip
 
 
-def breach() -> notify.Notification:
+def breach() -> sns_message.Notification:
     section = FindingsSection(findings=FOUND, limit=2, suppressed=1, expired=TWO_EXPIRED)
     new = [("CVE-2024-0001", "CRITICAL"), ("CVE-2024-0005", "HIGH")]
     result = scan(image_tags=("1.0", "latest"), severity_counts=COUNTS)
@@ -437,7 +438,7 @@ def test_subjects_of_each_kind_fit_and_keep_the_head_and_tail_of_long_names() ->
     )
     tag = ":" + "t" * 17 + "..." + "t" * 16 + "END"  # 40 characters: head and tail of ":ttt...END"
     assert long.subject == "ECR scan: 1 CRITICAL, 2 HIGH in team/rrrrrrr...rrrrrrrrrrrr" + tag
-    assert len(long.subject) == notify.SUBJECT_MAX
+    assert len(long.subject) == sns_message.SUBJECT_MAX
     untagged = notify.render(scan(image_tags=()), ["CRITICAL"], THRESHOLDS, "reminder")
     assert untagged.subject == "ECR scan reminder: 1 CRITICAL in team/api@sha256:cdcdcdcdcdcd"
     assert (
@@ -519,7 +520,7 @@ def test_a_fifo_group_id_is_at_most_128_characters() -> None:
     sns = RecordingSns()
     long = notify.render(scan(repository="r" * 256), BREACHED, THRESHOLDS, "threshold_breached")
     notify.publish_chat(sns, "arn:aws:sns:eu-west-1:123456789012:chat.fifo", long)
-    notify.publish(sns, "arn:aws:sns:eu-west-1:123456789012:findings.fifo", long)
+    sns_message.publish(sns, "arn:aws:sns:eu-west-1:123456789012:findings.fifo", long)
     assert [r["MessageGroupId"] for r in sns.requests] == ["r" * 128, "r" * 128]
 
 
@@ -529,7 +530,7 @@ def test_a_subject_with_four_breached_counts_keeps_eight_characters_of_the_repos
     subject = notify.render(result, ["CRITICAL", "HIGH", "MEDIUM", "LOW"], THRESHOLDS, "reminder").subject
     prefix = "ECR scan reminder: 1111 CRITICAL, 2222 HIGH, 3333 MEDIUM, 4444 LOW in "
     tag = ":" + "t" * 17 + "..." + "t" * 19  # 40 characters
-    assert subject == (prefix + "te...rrr" + tag)[: notify.SUBJECT_MAX]  # the repository: at least 8 characters
+    assert subject == (prefix + "te...rrr" + tag)[: sns_message.SUBJECT_MAX]  # the repository: at least 8 characters
 
 
 def test_a_long_chat_description_is_cut_at_a_line_within_the_limit() -> None:

@@ -1,4 +1,4 @@
-"""policy.py's ledger decisions (pure): when the ledger's view of an image can be trusted, boundaries pinned."""
+"""sweep/freshness.py's ledger decisions (pure): when the ledger's view of an image can be trusted, edges pinned."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ecr_scan_reporter import policy
-from ecr_scan_reporter.policy import ScanState
+from ecr_scan_reporter.sweep import freshness
+from ecr_scan_reporter.sweep.freshness import ScanState
 
 NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
-BOUND = policy.IN_PROGRESS_RECHECK_AFTER
+BOUND = freshness.IN_PROGRESS_RECHECK_AFTER
 
 
 @pytest.mark.parametrize(
@@ -28,7 +28,7 @@ BOUND = policy.IN_PROGRESS_RECHECK_AFTER
 def test_ledger_scan_state(
     status: str | None, started: datetime | None, completed: datetime | None, expected: ScanState | None
 ) -> None:
-    assert policy.ledger_scan_state(status, started, completed, NOW) == expected
+    assert freshness.ledger_scan_state(status, started, completed, NOW) == expected
 
 
 @pytest.mark.parametrize(
@@ -42,4 +42,4 @@ def test_ledger_scan_state(
     ],
 )
 def test_unrecorded_means_never_scanned(pushed: datetime | None, marker: datetime | None, expected: bool) -> None:
-    assert policy.unrecorded_means_never_scanned(pushed, marker) is expected
+    assert freshness.unrecorded_means_never_scanned(pushed, marker) is expected

@@ -1,4 +1,4 @@
-"""Pure scan decisions (policy.py): no AWS, no mocks, no clock."""
+"""Pure scan decisions (sweep/freshness.py): no AWS, no mocks, no clock."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from ecr_scan_reporter.policy import (
+from ecr_scan_reporter.core.expiry import scan_expired
+from ecr_scan_reporter.core.selection import repository_selected
+from ecr_scan_reporter.sweep.freshness import (
     ScanState,
     Verdict,
     decide_scan,
@@ -16,8 +18,6 @@ from ecr_scan_reporter.policy import (
     needs_scan,
     newest_key,
     recently_used,
-    repository_selected,
-    scan_expired,
 )
 
 NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)

@@ -1,7 +1,9 @@
 """House rules about imports. Pure modules never import AWS modules: the decision and rendering modules are
 imported in a fresh interpreter with boto3 and botocore made unimportable (so whatever they import, transitively,
-must not need the SDK either). A library module never imports a handler (no arrow back up) and the package has no
-import cycles: both read from the sources' import statements."""
+must not need the SDK either). The tree is the pipeline: ``core/`` (everyone may import it) and one folder per stage
+(``sweep/``, ``alerts/``, ``report/``); a stage imports core and itself, never another stage; core imports only core;
+only the entry points (``handlers/``, ``cli.py``) import stages; no import cycles. These read the sources' import
+statements."""
 
 from __future__ import annotations
 
@@ -14,16 +16,20 @@ import pytest
 
 LAMBDA = Path(__file__).resolve().parents[2] / "lambda"
 PURE = [
-    "ecr_scan_reporter.suppressions",
-    "ecr_scan_reporter.events",
-    "ecr_scan_reporter.policy",
-    "ecr_scan_reporter.news",
-    "ecr_scan_reporter.finding_types",
-    "ecr_scan_reporter.notify",  # the renderer: its finding types come from finding_types, not the reader
-    "ecr_scan_reporter.report",
-    "ecr_scan_reporter.regex_subset",
-    "ecr_scan_reporter.coverage",
-    "ecr_scan_reporter.plan_counts",
+    "ecr_scan_reporter.core.finding_types",
+    "ecr_scan_reporter.core.selection",
+    "ecr_scan_reporter.core.expiry",
+    "ecr_scan_reporter.core.sns_message",  # publish() is given its client: no SDK import
+    "ecr_scan_reporter.sweep.freshness",
+    "ecr_scan_reporter.alerts.suppressions",
+    "ecr_scan_reporter.alerts.events",
+    "ecr_scan_reporter.alerts.thresholds",
+    "ecr_scan_reporter.alerts.news",
+    "ecr_scan_reporter.alerts.notify",  # the renderer: its finding types come from finding_types, not the reader
+    "ecr_scan_reporter.report.exposure",
+    "ecr_scan_reporter.core.regex_subset",
+    "ecr_scan_reporter.core.coverage",
+    "ecr_scan_reporter.sweep.plan_counts",
 ]
 
 
@@ -76,16 +82,54 @@ def _imports(module: str) -> set[str]:
     return {name for name in found if name in MODULES and name != module}
 
 
+#: The stages, in the order the data flows; each is a folder of the package.
+STAGES = ("sweep", "alerts", "report")
+ROOT = "ecr_scan_reporter"
+ENTRY_POINTS = (f"{ROOT}.handlers", f"{ROOT}.cli", f"{ROOT}.__main__")
+
+
+def _layer(module: str) -> str:
+    """``root`` (the package: its version), ``core``, a stage's name, or ``entry`` (handlers, CLI)."""
+    if module == ROOT:
+        return "root"
+    if module in ENTRY_POINTS or module.startswith(f"{ROOT}.handlers."):
+        return "entry"
+    part = module.split(".")[1]
+    if part == "core" or part in STAGES:
+        return part
+    raise AssertionError(f"{module} is in no layer: put it in core/ or a stage's folder")
+
+
+#: What each layer may import. The entry points import stages and core; nothing imports an entry point.
+ALLOWED = {
+    "root": {"root"},
+    "core": {"root", "core"},
+    **{stage: {"root", "core", stage} for stage in STAGES},
+    "entry": {"root", "core", *STAGES, "entry"},
+}
+
+
 def test_the_import_scan_sees_the_modules() -> None:
-    assert "ecr_scan_reporter.scan_results" in LIBRARY
+    assert "ecr_scan_reporter.alerts.stage" in LIBRARY
     assert "ecr_scan_reporter.handlers" in _imports("ecr_scan_reporter.handlers.findings")
-    assert "ecr_scan_reporter.scan_results" in _imports("ecr_scan_reporter.handlers.findings")
-    assert "ecr_scan_reporter.ledger" not in _imports("ecr_scan_reporter.news")  # under TYPE_CHECKING only
+    assert "ecr_scan_reporter.alerts.stage" in _imports("ecr_scan_reporter.handlers.findings")
+    assert "ecr_scan_reporter.core.ledger" not in _imports("ecr_scan_reporter.alerts.news")  # under TYPE_CHECKING only
+    assert {_layer(m) for m in MODULES} == set(ALLOWED)  # every layer has modules, every module a layer
 
 
-@pytest.mark.parametrize("module", LIBRARY)
-def test_library_module_never_imports_a_handler(module: str) -> None:
-    assert not {m for m in _imports(module) if m.startswith("ecr_scan_reporter.handlers")}
+def test_the_tree_shows_the_stages() -> None:
+    """Only the entry points lie beside the folders: every library module is in core/ or a stage's folder."""
+    loose = sorted(p.name for p in PACKAGE.glob("*.py") if p.stem not in ("__init__", "__main__", "cli"))
+    assert not loose, f"modules outside core/ and the stages' folders: {loose}"
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_each_layer_imports_only_what_it_may(module: str) -> None:
+    """A stage imports core and itself, never another stage; core imports only core; nothing imports a handler or
+    the CLI; the package root imports nothing."""
+    layer = _layer(module)
+    wrong = sorted(m for m in _imports(module) if _layer(m) not in ALLOWED[layer])
+    assert not wrong, f"{module} ({layer}) may import only {sorted(ALLOWED[layer])}, but imports {wrong}"
 
 
 def test_no_import_cycles() -> None:

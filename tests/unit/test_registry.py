@@ -1,4 +1,4 @@
-"""Reading ECR (registry.py): typed records streamed from pages, and the per-image last-scan lookup."""
+"""Reading ECR (sweep/registry.py): typed records streamed from pages, and the per-image last-scan lookup."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from botocore.stub import Stubber
 from conftest import ACCOUNT
 from ecr_fakes import NOW, FakeEcr, FakeImage, digest, fake_images, push
 
-from ecr_scan_reporter import aws, registry
-from ecr_scan_reporter.policy import ScanState
+from ecr_scan_reporter.core import aws
+from ecr_scan_reporter.sweep import registry
+from ecr_scan_reporter.sweep.freshness import ScanState
 
 
 @pytest.mark.usefixtures("moto")

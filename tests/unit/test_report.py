@@ -1,4 +1,4 @@
-"""report.py as a pure function of ledger records: aggregates, coverage, suppressions, renderers, SNS size."""
+"""report/exposure.py as a pure function of ledger records: aggregates, coverage, suppressions, renderers, SNS size."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from ecr_scan_reporter import notify, report
-from ecr_scan_reporter.config import DEFAULT_THRESHOLDS
+from ecr_scan_reporter.core import sns_message
+from ecr_scan_reporter.core.config import DEFAULT_THRESHOLDS
+from ecr_scan_reporter.report import exposure
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -19,7 +20,7 @@ DAY = timedelta(days=1)
 
 @dataclass(frozen=True)
 class Rec:
-    """The LedgerRecord fields (ledger.py's contract), built here without the ledger."""
+    """The LedgerRecord fields (core/ledger.py's contract), built here without the ledger."""
 
     repository: str
     digest: str
@@ -61,7 +62,7 @@ SUPPRESSIONS = [
 ]
 
 
-def build(records: list[Rec] = RECORDS, **kwargs: object) -> report.Report:
+def build(records: list[Rec] = RECORDS, **kwargs: object) -> exposure.Report:
     options: dict[str, object] = {
         "scan_expiry_days": 7,
         "thresholds": DEFAULT_THRESHOLDS,
@@ -69,7 +70,7 @@ def build(records: list[Rec] = RECORDS, **kwargs: object) -> report.Report:
         "region": "eu-west-1",
         **kwargs,
     }
-    return report.build(iter(records), NOW, **options)  # type: ignore[arg-type]
+    return exposure.build(iter(records), NOW, **options)  # type: ignore[arg-type]
 
 
 def test_totals_breaches_and_coverage() -> None:
@@ -144,7 +145,7 @@ def test_detail_limit_keeps_the_least_covered_images_and_counts_the_rest() -> No
     records.insert(25, Rec("a/b", digest(999), "IN_PROGRESS"))
     r = build(records, detail_limit=5)
     assert [i.digest for i in r.uncovered] == [digest(999), *(digest(i) for i in (49, 48, 47, 46))]
-    assert report.to_document(r)["not_covered_total"] == 51
+    assert exposure.to_document(r)["not_covered_total"] == 51
 
 
 def test_staleness_follows_the_expiry_boundary() -> None:
@@ -165,20 +166,20 @@ def test_suppressions_expiring_within_14_days_soonest_first() -> None:
 def test_empty_ledger() -> None:
     r = build([], suppressions=())
     assert (r.images, r.repositories, r.findings, r.uncovered) == (0, [], [], [])
-    assert "Images:           0 in 0 repositories" in report.render_text(r)
-    assert report.to_document(r)["summary"]["images"] == 0
+    assert "Images:           0 in 0 repositories" in exposure.render_text(r)
+    assert exposure.to_document(r)["summary"]["images"] == 0
 
 
 def test_now_must_be_timezone_aware() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        report.build([], datetime(2026, 1, 1), scan_expiry_days=7, thresholds=DEFAULT_THRESHOLDS)
+        exposure.build([], datetime(2026, 1, 1), scan_expiry_days=7, thresholds=DEFAULT_THRESHOLDS)
 
 
 # --- renderers ----------------------------------------------------------------------------------------------------
 
 
 def test_json_document() -> None:
-    doc = json.loads(report.render_json(build()))
+    doc = json.loads(exposure.render_json(build()))
     assert (doc["version"], doc["type"], doc["generated_at"], doc["region"]) == (
         1,
         "report",
@@ -216,20 +217,20 @@ def test_json_document() -> None:
 
 def test_times_are_utc_to_the_second() -> None:
     later = NOW.replace(microsecond=331850)
-    r = report.build(iter(RECORDS), later, scan_expiry_days=7, thresholds=DEFAULT_THRESHOLDS)
-    assert report.to_document(r)["generated_at"] == "2026-11-29T12:00:00Z"
-    assert report.render_text(r).startswith("ECR exposure report, 2026-11-29T12:00:00Z\n")
+    r = exposure.build(iter(RECORDS), later, scan_expiry_days=7, thresholds=DEFAULT_THRESHOLDS)
+    assert exposure.to_document(r)["generated_at"] == "2026-11-29T12:00:00Z"
+    assert exposure.render_text(r).startswith("ECR exposure report, 2026-11-29T12:00:00Z\n")
 
 
 def test_json_limit_caps_lists_and_keeps_totals() -> None:
-    doc = report.to_document(build(), limit=1)
+    doc = exposure.to_document(build(), limit=1)
     assert [len(doc[k]) for k in ("repositories", "top_findings", "not_covered", "suppressions_expiring")] == [1] * 4
     assert (doc["repositories_total"], doc["findings_total"], doc["not_covered_total"]) == (3, 3, 3)
     assert doc["suppressions_expiring_total"] == 2
 
 
 def test_text() -> None:
-    text = report.render_text(build())
+    text = exposure.render_text(build())
     assert text.startswith("ECR exposure report (eu-west-1), 2026-11-29T12:00:00Z\n")
     assert "In breach:        3 image(s) (2 CRITICAL, 2 HIGH)" in text
     assert "Not covered:      3 image(s): 1 never scanned, 1 failed, 1 older than 7 day(s)" in text
@@ -242,13 +243,13 @@ def test_text() -> None:
     assert "  CVE-A    CRITICAL  2       2" in text
     assert "  team/app    @sha256:000000000000  stale          2026-11-19T12:00:00Z" in text
     assert "soon <b>&" in text
-    short = report.render_text(build(), limit=1)
+    short = exposure.render_text(build(), limit=1)
     assert "  ... and 1 more" in short  # repositories in breach, suppressions
     assert "  ... and 2 more" in short  # findings, images not covered
 
 
 def test_html_is_self_contained_well_formed_and_escaped() -> None:
-    page = report.render_html(build())
+    page = exposure.render_html(build())
     assert page.startswith("<!DOCTYPE html>")
     assert "soon &lt;b&gt;&amp;" in page
     assert "<b>&" not in page
@@ -278,7 +279,7 @@ def test_html_is_self_contained_well_formed_and_escaped() -> None:
 
 
 def test_html_limit_says_how_many_more() -> None:
-    assert page_count(report.render_html(build(), limit=1), "and 2 more") == 3  # repositories, findings, images
+    assert page_count(exposure.render_html(build(), limit=1), "and 2 more") == 3  # repositories, findings, images
 
 
 def page_count(page: str, text: str) -> int:
@@ -289,11 +290,11 @@ def page_count(page: str, text: str) -> int:
 
 
 def test_notification_of_a_small_report_is_complete() -> None:
-    message = report.notification(build())
+    message = exposure.notification(build())
     assert message.attributes == {"event_type": "report", "highest_severity": "CRITICAL"}
     assert message.subject == "ECR exposure report (eu-west-1): 3 of 6 images in breach"
-    assert message.message["email"] == report.render_text(build(), limit=20)
-    assert json.loads(message.message["sqs"]) == report.to_document(build(), limit=20)
+    assert message.message["email"] == exposure.render_text(build(), limit=20)
+    assert json.loads(message.message["sqs"]) == exposure.to_document(build(), limit=20)
     assert set(message.message) == {"default", "email", "sqs", "lambda", "https"}
 
 
@@ -305,9 +306,9 @@ def test_notification_of_a_large_registry_fits_sns_and_says_and_n_more() -> None
         for i in range(20_000)
     ]  # fmt: skip
     r = build(records)
-    message = report.notification(r)
-    assert notify.message_bytes(message) <= 256 * 1024
-    assert len(json.dumps(report.to_document(r)).encode()) > 3 * 256 * 1024 // 5  # it had to be shortened
+    message = exposure.notification(r)
+    assert sns_message.message_bytes(message) <= 256 * 1024
+    assert len(json.dumps(exposure.to_document(r)).encode()) > 3 * 256 * 1024 // 5  # it had to be shortened
     assert "... and " in message.message["email"]
     doc = json.loads(message.message["sqs"])
     assert doc["repositories_total"] == 2000
@@ -315,16 +316,16 @@ def test_notification_of_a_large_registry_fits_sns_and_says_and_n_more() -> None
 
 
 def test_message_bytes_counts_the_published_message_and_attributes() -> None:
-    n = notify.render_report("s", "t" * 10, "{}", "NONE")
+    n = exposure.render_report("s", "t" * 10, "{}", "NONE")
     expected = len(json.dumps(dict(n.message)).encode()) + sum(len(k) + 6 + len(v) for k, v in n.attributes.items())
-    assert notify.message_bytes(n) == expected
+    assert sns_message.message_bytes(n) == expected
 
 
 def test_rows_too_large_for_20_are_shown_fewer() -> None:
     reasons = [(f"CVE-{i}", NOW + DAY, f"{i:02d}" + "r" * 10_000, None) for i in range(30)]
     r = build(suppressions=reasons)
-    message = report.notification(r)
-    assert notify.message_bytes(message) <= 256 * 1024
+    message = exposure.notification(r)
+    assert sns_message.message_bytes(message) <= 256 * 1024
     doc = json.loads(message.message["https"])
     assert 0 < len(doc["suppressions_expiring"]) < 20
     assert doc["suppressions_expiring_total"] == 30
@@ -335,5 +336,5 @@ def test_records_of_repositories_no_longer_in_the_registry_are_left_out() -> Non
     r = build(existing_repositories={("123456789012", "team/app"), ("123456789012", "other/web")})
     assert (r.images, r.deleted_records) == (4, 2)  # team/api's two records
     assert [row.repository for row in r.repositories] == ["team/app", "other/web"]
-    assert report.to_document(r)["summary"]["records_of_deleted_repositories"] == 2
+    assert exposure.to_document(r)["summary"]["records_of_deleted_repositories"] == 2
     assert build().deleted_records == 0  # without the list, every record counts

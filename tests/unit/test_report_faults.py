@@ -20,7 +20,7 @@ from ecr_fakes import client_error
 from moto.core.botocore_stubber import MockRawResponse
 from test_handler_report import BUCKET, TABLE, Context, digest, put, world  # noqa: F401 (world: a fixture)
 
-from ecr_scan_reporter import aws
+from ecr_scan_reporter.core import aws
 from ecr_scan_reporter.handlers import report as report_handler
 
 FN = ("FunctionName", "esr-report")

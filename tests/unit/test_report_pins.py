@@ -1,4 +1,4 @@
-"""report.py and report_store.py: the boundaries and orders no other test pins (issue 17).
+"""report.py and report/store.py: the boundaries and orders no other test pins (issue 17).
 
 Each test names the behaviour it holds; each was checked against a planted bug that changes exactly it."""
 
@@ -13,7 +13,8 @@ import pytest
 from conftest import REGION
 from test_report import DAY, NOW, Rec, build, digest
 
-from ecr_scan_reporter import notify, report, report_store
+from ecr_scan_reporter.core import sns_message
+from ecr_scan_reporter.report import exposure, store
 
 SECOND = timedelta(seconds=1)
 
@@ -22,11 +23,11 @@ SECOND = timedelta(seconds=1)
 
 
 def test_a_suppression_is_no_longer_active_at_the_instant_it_expires() -> None:
-    entry = report.Suppression("CVE-1", NOW, "accepted")
+    entry = exposure.Suppression("CVE-1", NOW, "accepted")
     assert entry.active(NOW - timedelta(microseconds=1))
     assert not entry.active(NOW)
     assert not entry.active(NOW + SECOND)
-    assert report.Suppression("CVE-1", None, "never expires").active(NOW + 10_000 * DAY)
+    assert exposure.Suppression("CVE-1", None, "never expires").active(NOW + 10_000 * DAY)
 
 
 def test_a_suppression_expiring_now_hides_nothing_and_is_not_counted_active() -> None:
@@ -44,7 +45,7 @@ def test_a_suppression_expiring_now_hides_nothing_and_is_not_counted_active() ->
 def test_a_date_expiry_ends_at_that_days_utc_midnight() -> None:
     from datetime import date
 
-    entry = report.Suppression.of(("CVE-1", date(2026, 11, 30), "accepted", None))
+    entry = exposure.Suppression.of(("CVE-1", date(2026, 11, 30), "accepted", None))
     assert entry.active(NOW)  # 2026-11-29T12:00Z
     assert not entry.active(NOW.replace(day=30, hour=0))
 
@@ -60,7 +61,7 @@ def test_suppression_ids_match_findings_whatever_the_case(suppressed_id: str, fi
 
 
 def test_a_suppression_expiring_exactly_at_the_end_of_the_window_is_expiring() -> None:
-    window = report.SUPPRESSION_WINDOW_DAYS * DAY
+    window = exposure.SUPPRESSION_WINDOW_DAYS * DAY
     entries = [
         ("CVE-EDGE", NOW + window, "at the edge", None),
         ("CVE-PAST", NOW + window + SECOND, "just after", None),
@@ -88,10 +89,10 @@ def test_findings_total_counts_every_distinct_finding_not_only_the_rows_kept() -
     built = build(records, suppressions=[], findings_limit=2)
     assert [(f.finding_id, f.images) for f in built.findings] == [("CVE-0", 5), ("CVE-1", 4)]
     assert built.findings_total == 6
-    doc = report.to_document(built)
+    doc = exposure.to_document(built)
     assert (doc["findings_total"], doc["summary"]["findings"], len(doc["top_findings"])) == (6, 6, 2)
-    assert "Most common findings (6 distinct)" in report.render_text(built)
-    assert "  ... and 4 more" in report.render_text(built, limit=None)
+    assert "Most common findings (6 distinct)" in exposure.render_text(built)
+    assert "  ... and 4 more" in exposure.render_text(built, limit=None)
 
 
 def test_most_common_findings_rank_by_images_then_severity_then_repositories_then_id() -> None:
@@ -142,10 +143,10 @@ def test_repository_ties_break_on_images_in_breach_then_not_covered_then_name() 
 
 
 def test_rank_uses_images_in_breach_when_the_per_severity_counts_tie() -> None:
-    one = report.RepositoryRow("1", "a/one", images=2, in_breach=1)
-    two = report.RepositoryRow("1", "b/two", images=2, in_breach=2)
+    one = exposure.RepositoryRow("1", "a/one", images=2, in_breach=1)
+    two = exposure.RepositoryRow("1", "b/two", images=2, in_breach=2)
     one.breached["HIGH"] = two.breached["HIGH"] = 1
-    assert sorted([one, two], key=report.RepositoryRow.rank) == [two, one]
+    assert sorted([one, two], key=exposure.RepositoryRow.rank) == [two, one]
 
 
 # --- notification: the summary-only fallback ---------------------------------------------------------------------
@@ -154,13 +155,13 @@ def test_rank_uses_images_in_breach_when_the_per_severity_counts_tie() -> None:
 def test_when_not_even_one_row_per_list_fits_the_notification_is_the_summary() -> None:
     huge = [("CVE-HUGE", NOW + DAY, "r" * 300_000, None)]  # one row alone is larger than an SNS message
     built = build(suppressions=huge)
-    message = report.notification(built)
-    assert notify.message_bytes(message) <= report.SNS_MAX_BYTES
+    message = exposure.notification(built)
+    assert sns_message.message_bytes(message) <= exposure.SNS_MAX_BYTES
     doc = json.loads(message.message["sqs"])
-    assert doc == report.to_document(built, limit=0)
+    assert doc == exposure.to_document(built, limit=0)
     assert [len(doc[k]) for k in ("repositories", "top_findings", "not_covered", "suppressions_expiring")] == [0] * 4
     assert (doc["repositories_total"], doc["findings_total"], doc["suppressions_expiring_total"]) == (3, 3, 1)
-    assert message.message["email"] == report.render_text(built, limit=0)
+    assert message.message["email"] == exposure.render_text(built, limit=0)
     assert "  ... and 1 more" in message.message["email"]  # the suppression
     assert message.attributes == {"event_type": "report", "highest_severity": "CRITICAL"}
 
@@ -170,31 +171,31 @@ def test_the_notification_keeps_the_most_rows_that_fit() -> None:
     # (300 KB) are too many and 3 rows (180 KB) fit
     reasons = [(f"CVE-{i:02d}", NOW + DAY, "r" * 12_000, None) for i in range(12)]
     built = build(suppressions=reasons)
-    message = report.notification(built)
+    message = exposure.notification(built)
     assert len(json.loads(message.message["sqs"])["suppressions_expiring"]) == 3
-    assert message.message["email"] == report.render_text(built, limit=3)
+    assert message.message["email"] == exposure.render_text(built, limit=3)
 
 
 def test_a_notification_at_exactly_the_limit_is_sent_one_byte_less_is_shortened() -> None:
     built = build()
-    size = notify.message_bytes(report.notification(built))
-    assert report.notification(built, max_bytes=size).message["email"] == report.render_text(built, limit=20)
+    size = sns_message.message_bytes(exposure.notification(built))
+    assert exposure.notification(built, max_bytes=size).message["email"] == exposure.render_text(built, limit=20)
     # 10, 5 and 3 rows show every row of this small report (the same bytes): the next step that fits is 1 row
-    assert report.notification(built, max_bytes=size - 1).message["email"] == report.render_text(built, limit=1)
+    assert exposure.notification(built, max_bytes=size - 1).message["email"] == exposure.render_text(built, limit=1)
 
 
 def test_the_subject_says_images_in_breach_of_all_and_fits_sns() -> None:
-    assert report.notification(build()).subject == "ECR exposure report (eu-west-1): 3 of 6 images in breach"
-    assert report.notification(build(region=None)).subject == "ECR exposure report: 3 of 6 images in breach"
+    assert exposure.notification(build()).subject == "ECR exposure report (eu-west-1): 3 of 6 images in breach"
+    assert exposure.notification(build(region=None)).subject == "ECR exposure report: 3 of 6 images in breach"
     long_region = "x" * 200
-    assert len(report.notification(build(region=long_region)).subject) <= notify.SUBJECT_MAX
+    assert len(exposure.notification(build(region=long_region)).subject) <= sns_message.SUBJECT_MAX
 
 
 def test_highest_severity_of_a_report_without_breach_is_none() -> None:
     records = [Rec("team/app", digest(1), scan_completed_at=NOW - DAY)]
-    assert report.notification(build(records)).attributes["highest_severity"] == "NONE"
+    assert exposure.notification(build(records)).attributes["highest_severity"] == "NONE"
     records.append(Rec("team/app", digest(2), scan_completed_at=NOW - DAY, breached=("HIGH",)))
-    assert report.notification(build(records)).attributes["highest_severity"] == "HIGH"
+    assert exposure.notification(build(records)).attributes["highest_severity"] == "HIGH"
 
 
 # --- report_store.write: what S3 is told about caching -----------------------------------------------------------
@@ -209,9 +210,9 @@ def bucket(moto: None) -> Any:
 
 def test_dated_objects_are_immutable_and_latest_is_never_cached(bucket: Any) -> None:
     built = build()
-    stored = report_store.write(bucket, "reports", built)
+    stored = store.write(bucket, "reports", built)
     written = stored.written
-    keys = report_store.keys(built)
+    keys = store.keys(built)
     assert written == [*keys["json"], *keys["html"]]
     assert stored.refused == []
     headers = {key: bucket.head_object(Bucket="reports", Key=key) for key in written}
@@ -221,17 +222,17 @@ def test_dated_objects_are_immutable_and_latest_is_never_cached(bucket: Any) -> 
         content_type = {"json": "application/json", "html": "text/html; charset=utf-8"}[ext]
         assert headers[dated]["ContentType"] == headers[latest]["ContentType"] == content_type
     stored = bucket.get_object(Bucket="reports", Key=keys["json"][0])["Body"].read().decode()
-    assert stored == report.render_json(built)
+    assert stored == exposure.render_json(built)
     assert json.loads(stored)["not_covered_total"] == 3  # every row, not a notification's few
     page = bucket.get_object(Bucket="reports", Key=keys["html"][1])["Body"].read().decode()
-    assert page == report.render_html(built)
+    assert page == exposure.render_html(built)
 
 
 # --- the stored renderings: the HTML page's figures and the JSON's form -----------------------------------------
 
 
 def test_the_html_page_shows_the_figures_and_rows_of_the_report() -> None:
-    page = report.render_html(build())
+    page = exposure.render_html(build())
     for fragment in [
         "<h1>ECR exposure report (eu-west-1)</h1>",
         '<div class="card ">Images<b>6</b>in 3 repositories</div>',
@@ -252,7 +253,7 @@ def test_the_html_page_shows_the_figures_and_rows_of_the_report() -> None:
 
 def test_the_html_page_of_a_clean_registry_without_region() -> None:
     records = [Rec("team/app", digest(1), scan_completed_at=NOW - DAY)]
-    page = report.render_html(build(records, region=None, suppressions=[]))
+    page = exposure.render_html(build(records, region=None, suppressions=[]))
     assert "<h1>ECR exposure report</h1>" in page
     assert '<div class="card bad">In breach<b>0</b>none</div>' in page
     assert page.count("<p>None.</p>") == 3  # no finding, nothing uncovered, no suppression expiring
@@ -260,5 +261,5 @@ def test_the_html_page_of_a_clean_registry_without_region() -> None:
 
 def test_the_json_rendering_is_the_document_indented_and_capped_as_asked() -> None:
     built = build()
-    assert report.render_json(built) == json.dumps(report.to_document(built), indent=2)
-    assert report.render_json(built, limit=1) == json.dumps(report.to_document(built, 1), indent=2)
+    assert exposure.render_json(built) == json.dumps(exposure.to_document(built), indent=2)
+    assert exposure.render_json(built, limit=1) == json.dumps(exposure.to_document(built, 1), indent=2)

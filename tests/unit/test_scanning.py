@@ -1,4 +1,4 @@
-"""Starting scans and classifying StartImageScan errors (scanning.py)."""
+"""Starting scans and classifying StartImageScan errors (sweep/scanning.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from ecr_fakes import digest, push
 
-from ecr_scan_reporter import aws, registry, scanning
-from ecr_scan_reporter.scanning import ScanOutcome
+from ecr_scan_reporter.core import aws
+from ecr_scan_reporter.sweep import registry, scanning
+from ecr_scan_reporter.sweep.scanning import ScanOutcome
 
 
 @pytest.mark.parametrize(

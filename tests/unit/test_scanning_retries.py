@@ -11,8 +11,9 @@ from botocore.exceptions import ClientError
 from botocore.retries import adaptive, standard
 from ecr_fakes import push
 
-from ecr_scan_reporter import aws, scanning
-from ecr_scan_reporter.scanning import ScanOutcome
+from ecr_scan_reporter.core import aws
+from ecr_scan_reporter.sweep import scanning
+from ecr_scan_reporter.sweep.scanning import ScanOutcome
 
 
 def _error_code(kwargs: dict[str, Any]) -> str | None:

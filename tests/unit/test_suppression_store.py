@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ecr_scan_reporter import suppression_store, suppressions
+from ecr_scan_reporter.alerts import suppression_store, suppressions
 
 ENTRY = {"vulnerability_id": "CVE-1", "repository_regex": None, "expires": "2030-01-01", "reason": "ok"}
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from ecr_scan_reporter import suppressions
-from ecr_scan_reporter.config import ConfigError
-from ecr_scan_reporter.findings import Finding
-from ecr_scan_reporter.suppressions import Suppression
+from ecr_scan_reporter.alerts import suppressions
+from ecr_scan_reporter.alerts.findings import Finding
+from ecr_scan_reporter.alerts.suppressions import Suppression
+from ecr_scan_reporter.core.config import ConfigError
 
 EXPIRES = date(2026, 3, 1)
 # What the module's jsonencode renders for a list of suppressions (tests/alerts.tftest.hcl asserts the same file).

@@ -1,4 +1,4 @@
-"""suppressions.py: the validation and the canonical document no other test pins (issue 17).
+"""alerts/suppressions.py: the validation and the canonical document no other test pins (issue 17).
 
 The document's SHA-256 is compared with Terraform's own ``sha256(jsonencode(...))`` (``alerts.tf`` stores
 ``jsonencode(local.suppressions)`` and puts its ``sha256`` in the findings function's environment): the
@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from ecr_scan_reporter import suppressions
-from ecr_scan_reporter.config import ConfigError
-from ecr_scan_reporter.findings import Finding
+from ecr_scan_reporter.alerts import suppressions
+from ecr_scan_reporter.alerts.findings import Finding
+from ecr_scan_reporter.core.config import ConfigError
 
 
 def entry(**changes: Any) -> dict[str, Any]:

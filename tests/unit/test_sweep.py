@@ -1,4 +1,4 @@
-"""The images stage as a library (sweep.py): plan, scan, filters, continuations."""
+"""The images stage as a library (sweep/stage.py): plan, scan, filters, continuations."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ import pytest
 from botocore.exceptions import ClientError
 from ecr_fakes import NOW, FakeEcr, FakeImage, digest, fake_images, push, set_last_scan
 
-from ecr_scan_reporter import aws, registry
-from ecr_scan_reporter.sweep import (
+from ecr_scan_reporter.core import aws
+from ecr_scan_reporter.sweep import registry
+from ecr_scan_reporter.sweep.stage import (
     COUNTERS,
     Continuation,
     MalformedMessage,

@@ -1,4 +1,4 @@
-"""Fault injection into the images stage (sweep.py, scanning.py): throttling left over after botocore's retries,
+"""Fault injection into the images stage (sweep.py, sweep/scanning.py): throttling left over after botocore's retries,
 an expired DescribeImages token, a repository deleted mid-sweep, per-image refusals and the registry's quota, a
 digest deleted and pushed again, and the pins of the sweep's stopping rules."""
 
@@ -17,9 +17,10 @@ from conftest import ACCOUNT, REGION
 from ecr_fakes import NOW, FakeEcr, FakeImage, client_error, digest, fake_images
 from test_ledger import create_table
 
-from ecr_scan_reporter import ledger, registry, scanning
-from ecr_scan_reporter.scanning import ScanOutcome
-from ecr_scan_reporter.sweep import (
+from ecr_scan_reporter.core import ledger
+from ecr_scan_reporter.sweep import registry, scanning
+from ecr_scan_reporter.sweep.scanning import ScanOutcome
+from ecr_scan_reporter.sweep.stage import (
     HANDED_OVER,
     QUOTA_EXHAUSTED,
     THROTTLED,

@@ -1,4 +1,4 @@
-"""sweep.py with the scan ledger (moto DynamoDB), the registry's scan quota, the time budget in newest-first mode
+"""sweep/stage.py with the scan ledger (moto DynamoDB), the registry's scan quota, the time budget in newest-first mode
 and resumption at page boundaries whatever ECR's tokens are."""
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from conftest import ACCOUNT, REGION
 from ecr_fakes import NOW, FakeEcr, FakeImage, digest, fake_images
 from test_ledger import create_table
 
-from ecr_scan_reporter import ledger, policy, registry, scanning
-from ecr_scan_reporter.sweep import HANDED_OVER, QUOTA_EXHAUSTED, SweepOptions, sweep_repository
+from ecr_scan_reporter.core import ledger
+from ecr_scan_reporter.sweep import freshness, registry, scanning
+from ecr_scan_reporter.sweep.stage import HANDED_OVER, QUOTA_EXHAUSTED, SweepOptions, sweep_repository
 
 TABLE = "esr-ledger"
 DAY = timedelta(days=1)
@@ -84,7 +85,7 @@ def test_the_ledger_gives_the_same_scan_set_as_ecr(ddb: Any) -> None:
 
 def test_a_scan_recorded_in_progress_too_long_is_looked_up_again(ddb: Any) -> None:
     images = fake_images(2, scan_status="COMPLETE", scan_completed_at=NOW - DAY)
-    started = NOW - policy.IN_PROGRESS_RECHECK_AFTER
+    started = NOW - freshness.IN_PROGRESS_RECHECK_AFTER
     for image in images:
         ledger.record_scan_started(ddb, TABLE, ACCOUNT, "app", image.digest, (), started, 9)
     ecr = FakeEcr(images)

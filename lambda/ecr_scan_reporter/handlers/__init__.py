@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from ecr_scan_reporter import log, metrics
-from ecr_scan_reporter.config import Settings
+from ecr_scan_reporter.core import log, metrics
+from ecr_scan_reporter.core.config import Settings
 
 
 @functools.cache

@@ -1,5 +1,5 @@
 """Findings stage entry point: an ECR / Inspector scan event (EventBridge, asynchronous), or an SQS batch of
-``Inspector2 Finding`` events from the buffer queue -> ``scan_results.py`` (what happens to a scan result).
+``Inspector2 Finding`` events from the buffer queue -> ``alerts/stage.py`` (what happens to a scan result).
 
 A scan event is answered with a small dict, ``{"status": "notified" | "below_threshold" | "duplicate" |
 "not_news" | "ignored" | "rejected", ...}``. A malformed event is logged (``scan_event_rejected``) and answered with
@@ -15,8 +15,9 @@ import json
 import logging
 from typing import Any
 
-from ecr_scan_reporter import events, log, metrics, scan_results
-from ecr_scan_reporter.config import Settings
+from ecr_scan_reporter.alerts import events, stage
+from ecr_scan_reporter.core import log, metrics
+from ecr_scan_reporter.core.config import Settings
 from ecr_scan_reporter.handlers import emit_metrics, load_settings
 
 logger = log.get_logger(__name__)
@@ -26,7 +27,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     config = load_settings("sns_topic_arn")
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     remaining = remaining if callable(remaining) else None
-    tally = scan_results.Tally()
+    tally = stage.Tally()
     if isinstance(event, dict) and isinstance(event.get("Records"), list):
         response = _finding_events(event["Records"], config, remaining, tally)
     else:
@@ -35,7 +36,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     return response
 
 
-def _measured(tally: scan_results.Tally) -> list[metrics.Metric]:
+def _measured(tally: stage.Tally) -> list[metrics.Metric]:
     """Notifications sent by type (claimed ones re-sent included); results in breach by severity; results in breach
     not sent because the image was already notified (held back); findings hidden by suppressions; evaluations
     that applied no suppression (the stored list unreadable or not the expected version: every finding counted)."""
@@ -58,9 +59,7 @@ def _measured(tally: scan_results.Tally) -> list[metrics.Metric]:
     return found
 
 
-def _scan_event(
-    event: Any, config: Settings, remaining: scan_results.Remaining, tally: scan_results.Tally
-) -> dict[str, Any]:
+def _scan_event(event: Any, config: Settings, remaining: stage.Remaining, tally: stage.Tally) -> dict[str, Any]:
     try:
         result = events.parse(event)
     except events.MalformedEvent as exc:
@@ -69,16 +68,16 @@ def _scan_event(
     except events.UnsupportedEvent as exc:
         log.emit(logger, "scan_event_ignored", reason=str(exc), **_envelope(event))
         return {"status": "ignored", "reason": str(exc)}
-    reason = scan_results.ignore_reason(result, config)
+    reason = stage.ignore_reason(result, config)
     if reason:
-        image = scan_results.image_fields(result)
+        image = stage.image_fields(result)
         log.emit(logger, "scan_event_ignored", reason=reason, **image)
         return {"status": "ignored", "reason": reason, **image}
-    return scan_results.report_scan(result, config, tally, remaining)
+    return stage.report_scan(result, config, tally, remaining)
 
 
 def _finding_events(
-    records: list[Any], config: Settings, remaining: scan_results.Remaining, tally: scan_results.Tally
+    records: list[Any], config: Settings, remaining: stage.Remaining, tally: stage.Tally
 ) -> dict[str, Any]:
     """Parse each message; a malformed one is a batch item failure (retried, then dead-lettered: a person sees it)."""
     parsed: list[tuple[str, events.FindingEvent]] = []
@@ -99,7 +98,7 @@ def _finding_events(
             else:
                 rejected += 1
                 failures += [{"itemIdentifier": message_id}] if message_id else []
-    report = scan_results.report_finding_events(parsed, config, tally, remaining)
+    report = stage.report_finding_events(parsed, config, tally, remaining)
     log.emit(
         logger,
         "finding_events_batch",

@@ -39,10 +39,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_scan_reporter import aws, ledger, log, metrics, policy, registry, scanning
-from ecr_scan_reporter.config import Settings
+from ecr_scan_reporter.core import aws, ledger, log, metrics
+from ecr_scan_reporter.core.config import Settings
 from ecr_scan_reporter.handlers import emit_metrics, load_settings
-from ecr_scan_reporter.sweep import (
+from ecr_scan_reporter.sweep import freshness, registry, scanning
+from ecr_scan_reporter.sweep.stage import (
     HANDED_OVER,
     Continuation,
     MalformedMessage,
@@ -62,7 +63,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str
     ecr = aws.client("ecr")
     records = event.get("Records") or []
     scan_type = registry.registry_scan_type(ecr)
-    if not policy.manual_scans_apply(scan_type):
+    if not freshness.manual_scans_apply(scan_type):
         log.emit(logger, "manual_scans_skipped", scan_type=scan_type, records=len(records))
         return {"batchItemFailures": []}
 

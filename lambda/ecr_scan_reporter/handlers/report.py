@@ -1,13 +1,13 @@
 """Scheduled entry point: the exposure report, built from the scan ledger, published and (optionally) stored.
 
-scan the ledger (every image record, paginated) -> build the report (pure, report.py) -> publish it to the
+scan the ledger (every image record, paginated) -> build the report (pure, report/exposure.py) -> publish it to the
 notification topic (text for e-mail, the JSON document for SQS/Lambda/HTTPS, ``event_type`` = ``report``, within
 SNS's 256 KB) -> with ``REPORT_BUCKET_NAME``, write its JSON and HTML to S3 -> log one ``report_published`` line
 and emit the registry-wide ``RegistryImagesInBreach`` metric.
 
 Records of repositories that no longer exist (ECR's DescribeRepositories, one call per 1,000 repositories) are
 left out: the ledger keeps them until their TTL. The suppressions the module stores in the ledger
-(``SUPPRESSIONS_SHA256``, see suppression_store.py) feed the report's "expiring within 14 days" list and set
+(``SUPPRESSIONS_SHA256``, see alerts/suppression_store.py) feed the report's "expiring within 14 days" list and set
 suppressed findings apart.
 
 Requires ``LEDGER_TABLE_NAME`` and ``SNS_TOPIC_ARN``. An AWS error while the report is read (e.g. a Scan still
@@ -29,9 +29,12 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_scan_reporter import aws, ledger, log, metrics, notify, registry, report, report_store, suppression_store
-from ecr_scan_reporter.config import SEVERITIES
+from ecr_scan_reporter.alerts import suppression_store
+from ecr_scan_reporter.core import aws, ledger, log, metrics, sns_message
+from ecr_scan_reporter.core.config import SEVERITIES
 from ecr_scan_reporter.handlers import emit_metrics, load_settings
+from ecr_scan_reporter.report import exposure, store
+from ecr_scan_reporter.sweep import registry
 
 logger = log.get_logger(__name__)
 
@@ -52,7 +55,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         log.emit(logger, "ledger_record_unreadable", logging.WARNING, **key, error=f"{type(exc).__name__}: {exc}")
 
     try:
-        built = report.build(
+        built = exposure.build(
             ledger.scan_records(dynamodb, config.ledger_table_name, on_unreadable=skip),
             now,
             scan_expiry_days=config.scan_expiry_days,
@@ -62,25 +65,27 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
             existing_repositories={(r.registry_id, r.name) for r in registry.iter_repositories(aws.client("ecr"))},
         )
     except (ClientError, BotoCoreError) as exc:
-        # After botocore's retries (adaptive, aws.py). Nothing was published or stored yet: the retry starts over.
+        # After botocore's retries (adaptive, core/aws.py). Nothing was published or stored yet: the retry starts over.
         code = registry.error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
         log.emit(logger, "report_failed", logging.ERROR, stage="read", error_code=code, error=str(exc))
         raise
-    message_id = notify.publish(aws.client("sns", region=region), config.sns_topic_arn, report.notification(built))
+    message_id = sns_message.publish(
+        aws.client("sns", region=region), config.sns_topic_arn, exposure.notification(built)
+    )
     stored = _store(config.report_bucket_name, built)
-    summary = report.to_document(built, limit=0)["summary"]
+    summary = exposure.to_document(built, limit=0)["summary"]
     fields = {"unreadable_records": unreadable} if unreadable else {}
     log.emit(logger, "report_published", message_id=message_id, stored=stored.written, **fields, **summary)
     emit_metrics(context, config, _measured(built, stored if config.report_bucket_name else None))
     return {"status": "published", "message_id": message_id, "stored": stored.written, **fields, **summary}
 
 
-def _store(bucket: str | None, built: report.Report) -> report_store.Stored:
+def _store(bucket: str | None, built: exposure.Report) -> store.Stored:
     """Write the report to ``bucket`` (if any). The report is already published: a refused write is logged (and
     counted, ``ReportsNotStored``) rather than raised, which would make Lambda retry and publish it again."""
     if not bucket:
-        return report_store.Stored()
-    stored = report_store.write(aws.client("s3"), bucket, built)
+        return store.Stored()
+    stored = store.write(aws.client("s3"), bucket, built)
     for refusal in stored.refused:
         log.emit(
             logger,
@@ -106,7 +111,7 @@ def _suppressions(dynamodb: Any, table: str, sha256: str | None) -> tuple[Any, .
         return ()
 
 
-def _measured(built: report.Report, stored: report_store.Stored | None) -> list[metrics.Metric]:
+def _measured(built: exposure.Report, stored: store.Stored | None) -> list[metrics.Metric]:
     sent = metrics.counts({metrics.NOTIFICATIONS_SENT: 1}, {metrics.EVENT_TYPE: "report"})
     if stored is not None:
         sent += metrics.counts({metrics.REPORTS_NOT_STORED: 1 if stored.refused else 0})

@@ -13,9 +13,10 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from ecr_scan_reporter import aws, log, metrics, policy, registry
+from ecr_scan_reporter.core import aws, log, metrics, selection
 from ecr_scan_reporter.handlers import emit_metrics, load_settings
-from ecr_scan_reporter.sweep import WorkItem, send_work_items
+from ecr_scan_reporter.sweep import registry
+from ecr_scan_reporter.sweep.stage import WorkItem, send_work_items
 
 logger = log.get_logger(__name__)
 
@@ -31,7 +32,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     def selected() -> Iterator[WorkItem]:
         for repo in registry.iter_repositories(aws.client("ecr")):
             counts["repositories_seen"] += 1
-            if policy.repository_selected(repo.name, config.include_regex, config.exclude_regex):
+            if selection.repository_selected(repo.name, config.include_regex, config.exclude_regex):
                 yield WorkItem(repo.name, repo.registry_id)
             else:
                 counts["filtered_out"] += 1

@@ -36,11 +36,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from ecr_scan_reporter.config import SEVERITIES, Settings
-from ecr_scan_reporter.policy import evaluate_thresholds
+from ecr_scan_reporter.alerts.thresholds import evaluate_thresholds
+from ecr_scan_reporter.core.config import SEVERITIES, Settings
 
 if TYPE_CHECKING:
-    from ecr_scan_reporter.ledger import LedgerRecord
+    from ecr_scan_reporter.core.ledger import LedgerRecord
 
 COMPLETE = "COMPLETE"
 FAILED = "FAILED"

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
-from ecr_scan_reporter import notify, policy
-from ecr_scan_reporter.config import SEVERITIES
+from ecr_scan_reporter.core import expiry, sns_message
+from ecr_scan_reporter.core.config import SEVERITIES
 
 SUPPRESSION_WINDOW_DAYS = 14
 DETAIL_LIMIT = 500  # images not covered, kept in full detail (the oldest first); the rest are counted
@@ -202,7 +202,7 @@ def build(
         raise ValueError("now must be timezone-aware")
     entries = [Suppression.of(e) for e in suppressions]
     active = [s for s in entries if s.active(now)]
-    by_id: dict[str, list[Suppression]] = {}  # finding ids compare case-insensitively, as suppressions.py does
+    by_id: dict[str, list[Suppression]] = {}  # finding ids compare case-insensitively, as alerts/suppressions.py does
     for entry in active:
         by_id.setdefault(entry.vulnerability_id.upper(), []).append(entry)
 
@@ -309,7 +309,7 @@ def coverage_state(record: Record, now: datetime, scan_expiry_days: int) -> str:
         return FAILED
     if record.scan_completed_at is None:
         return NEVER_SCANNED
-    return STALE if policy.scan_expired(record.scan_completed_at, now, scan_expiry_days) else FRESH
+    return STALE if expiry.scan_expired(record.scan_completed_at, now, scan_expiry_days) else FRESH
 
 
 # --- renderers ----------------------------------------------------------------------------------------------------
@@ -455,13 +455,24 @@ def render_html(report: Report, limit: int | None = None) -> str:
     return "\n".join(parts) + "\n"
 
 
-def notification(report: Report, max_bytes: int = SNS_MAX_BYTES) -> notify.Notification:
+def render_report(subject: str, text: str, document: str, highest: str) -> sns_message.Notification:
+    """The exposure report as a notification: ``text`` for ``default``/``email``, the JSON ``document`` for
+    ``sqs``/``lambda``/``https``; attributes ``event_type`` = ``report`` and ``highest_severity`` (the most
+    severe breached severity in the registry, or ``NONE``). No ``repository``: the report covers them all."""
+    return sns_message.Notification(
+        subject=sns_message.fit_subject(subject),
+        message={"default": text, "email": text, "sqs": document, "lambda": document, "https": document},
+        attributes={"event_type": "report", "highest_severity": highest},
+    )
+
+
+def notification(report: Report, max_bytes: int = SNS_MAX_BYTES) -> sns_message.Notification:
     """The report as one SNS message within ``max_bytes``: the longest lists that fit (20, 10, 5, ... rows)."""
     subject = _subject(report)
     for limit in (20, 10, 5, 3, 1, 0):
         text, document = render_text(report, limit), json.dumps(to_document(report, limit))
-        message = notify.render_report(subject, text, document, notify.highest_severity(report.breached))
-        if notify.message_bytes(message) <= max_bytes:
+        message = render_report(subject, text, document, sns_message.highest_severity(report.breached))
+        if sns_message.message_bytes(message) <= max_bytes:
             return message
     raise ValueError("the report does not fit in one SNS message even without rows")  # summary only: cannot happen
 
@@ -525,7 +536,7 @@ def _more(rows: Sequence[Any], limit: int | None, total: int | None = None) -> l
 def _subject(report: Report) -> str:
     where = f" ({report.region})" if report.region else ""
     text = f"ECR exposure report{where}: {report.images_in_breach} of {report.images} images in breach"
-    return text[: notify.SUBJECT_MAX]
+    return text[: sns_message.SUBJECT_MAX]
 
 
 def _breach_summary(breached: Mapping[str, int]) -> str:

@@ -2,11 +2,12 @@
 notification.
 
 A complete or failed result of a selected image (:func:`ignore_reason` says which are not) goes: read the image's
-findings (``findings.py``) -> apply the accepted risks (``suppressions.py``) -> evaluate (``policy.py``) ->
-publish (``notify.py``). :func:`report_scan` answers with a small dict:
+findings (``alerts/findings.py``) -> apply the accepted risks (``alerts/suppressions.py``) -> evaluate
+(``alerts/thresholds.py``) -> render (``alerts/notify.py``) and publish (``core/sns_message.py``).
+:func:`report_scan` answers with a small dict:
 ``{"status": "notified" | "below_threshold", ...}``, one JSON log line per decision.
 
-With the scan ledger (``LEDGER_TABLE_NAME``): observe the findings -> read the image's record (``ledger.py``) ->
+With the scan ledger (``LEDGER_TABLE_NAME``): observe the findings -> read the image's record (``core/ledger.py``) ->
 decide (``news.decide``, pure) -> claim -> publish -> confirm. Statuses then also include ``"duplicate"`` (already
 evaluated or older, ``news.is_stale``; a batch of Inspector2 Finding events is a duplicate only when it read exactly
 the findings last evaluated) and ``"not_news"`` (recorded, nothing to notify). The record stays within DynamoDB's
@@ -24,7 +25,7 @@ after SNS accepted it and before the confirm. A different, newer result arriving
 
 The findings and accepted risks (issue 10): for a complete scan the image's findings are read (ECR's
 DescribeImageScanFindings for basic scanning, Inspector's ListFindings for enhanced scanning, which also gives the
-LOW count an ``Inspector2 Scan`` event leaves out), the suppressions (``suppressions.py``, stored in the ledger
+LOW count an ``Inspector2 Scan`` event leaves out), the suppressions (``alerts/suppressions.py``, stored in the ledger
 table) remove the accepted ones, and the counts compared with the thresholds are the reported counts less the
 suppressed findings. The notification lists the most severe remaining findings and names expired suppressions.
 When the findings cannot be read the reported counts decide and the message says so.
@@ -56,9 +57,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_scan_reporter import aws, events, ledger, log, news, notify, policy, suppression_store, suppressions
-from ecr_scan_reporter import findings as image_findings
-from ecr_scan_reporter.config import SEVERITIES, Settings
+from ecr_scan_reporter.alerts import events, news, notify, suppression_store, suppressions, thresholds
+from ecr_scan_reporter.alerts import findings as image_findings
+from ecr_scan_reporter.core import aws, ledger, log, selection, sns_message
+from ecr_scan_reporter.core.config import SEVERITIES, Settings
 
 logger = log.get_logger(__name__)
 #: How long a claim lasts when the invocation's deadline is unknown (``remaining`` is None): the function's timeout.
@@ -149,7 +151,7 @@ def ignore_reason(result: events.ScanResult, config: Settings) -> str | None:
     """Why this result is not reported (None: report it)."""
     if result.status not in (events.COMPLETE, events.FAILED):
         return f"scan status {result.status} is neither complete nor failed"
-    if not policy.repository_selected(result.repository, config.include_regex, config.exclude_regex):
+    if not selection.repository_selected(result.repository, config.include_regex, config.exclude_regex):
         return "repository not selected by REPOSITORY_INCLUDE_REGEX / REPOSITORY_EXCLUDE_REGEX"
     if result.status == events.FAILED and not config.notify_on_scan_failure:
         return "scan failed and NOTIFY_ON_SCAN_FAILURE is false"
@@ -189,7 +191,7 @@ def _report(
         breached: list[str] = []
     else:
         result = observed.result
-        breached = policy.evaluate_thresholds(result.severity_counts, config.severity_thresholds)
+        breached = thresholds.evaluate_thresholds(result.severity_counts, config.severity_thresholds)
         if not breached:
             counts = dict(result.severity_counts)
             log.emit(logger, "scan_below_threshold", severity_counts=counts, **image)
@@ -387,13 +389,13 @@ def _resend_claimed(
     )
 
 
-def _publish(config: Settings, notification: notify.Notification, image: Mapping[str, Any]) -> str:
+def _publish(config: Settings, notification: sns_message.Notification, image: Mapping[str, Any]) -> str:
     """Publish to the topic (and the chat topic); returns the topic's message id. A message SNS refuses for good is
     replaced by a short notice (see the module docstring)."""
     assert config.sns_topic_arn is not None
     sns = aws.client("sns", region=config.sns_topic_arn.split(":")[3])
     try:
-        message_id = notify.publish(sns, config.sns_topic_arn, notification)
+        message_id = sns_message.publish(sns, config.sns_topic_arn, notification)
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         if code not in UNDELIVERABLE_CODES:
@@ -405,7 +407,7 @@ def _publish(config: Settings, notification: notify.Notification, image: Mapping
 
 
 def _publish_notice(
-    sns: Any, topic_arn: str, notification: notify.Notification, image: Mapping[str, Any], error: ClientError
+    sns: Any, topic_arn: str, notification: sns_message.Notification, image: Mapping[str, Any], error: ClientError
 ) -> str:
     """Log the refused notification and send a short plain-text notice in its place; raise if that fails too."""
     reason = f"{error.response.get('Error', {}).get('Code')}: {error.response.get('Error', {}).get('Message', '')}"
@@ -442,7 +444,7 @@ def _publish_notice(
     return str(response["MessageId"])
 
 
-def _publish_chat(topic_arn: str, notification: notify.Notification, image: Mapping[str, Any]) -> None:
+def _publish_chat(topic_arn: str, notification: sns_message.Notification, image: Mapping[str, Any]) -> None:
     """The chat form; a failure is logged (the notification itself went out) and does not fail the event."""
     try:
         sns = aws.client("sns", region=topic_arn.split(":")[3])
@@ -583,7 +585,7 @@ def report_finding_events(
     report = BatchReport()
     groups: dict[tuple[str, str, str, str], list[tuple[str, events.FindingEvent]]] = {}
     for message_id, parsed_event in parsed:
-        if not policy.repository_selected(parsed_event.repository, config.include_regex, config.exclude_regex):
+        if not selection.repository_selected(parsed_event.repository, config.include_regex, config.exclude_regex):
             report.ignored += 1
             continue
         groups.setdefault(parsed_event.image_key, []).append((message_id, parsed_event))
@@ -642,7 +644,7 @@ def report_finding_events(
 
 def _report_observed(observed: Observed, config: Settings, image: dict[str, Any]) -> dict[str, Any]:
     """Without a ledger: notify when the image breaches (every batch that sees it)."""
-    breached = policy.evaluate_thresholds(observed.result.severity_counts, config.severity_thresholds)
+    breached = thresholds.evaluate_thresholds(observed.result.severity_counts, config.severity_thresholds)
     if not breached:
         return {"status": "below_threshold", **image}
     notification = notify.render(

@@ -17,8 +17,8 @@
   StartImageScan and raises the error at once;
 - ``UnsupportedImageTypeException``, ``ImageNotFoundException``, and archived images (any error code that
   mentions "Archived" or "StorageClass", e.g. ``ImageArchivedException``): counted and skipped;
-- ``RepositoryNotFoundException`` raises :class:`~ecr_scan_reporter.registry.RepositoryNotFound`;
-- throttling is retried by botocore (adaptive mode, see ``aws.py``); whatever is left (throttling after
+- ``RepositoryNotFoundException`` raises :class:`~ecr_scan_reporter.sweep.registry.RepositoryNotFound`;
+- throttling is retried by botocore (adaptive mode, see ``core/aws.py``); whatever is left (throttling after
   every retry, access denied, ...) propagates as ``ClientError``.
 """
 
@@ -30,7 +30,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ecr_scan_reporter.registry import RepositoryNotFound, error_code
+from ecr_scan_reporter.sweep.registry import RepositoryNotFound, error_code
 
 
 class ScanOutcome(StrEnum):

@@ -20,13 +20,13 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_scan_reporter import report
+from ecr_scan_reporter.report import exposure
 
 PREFIX = "exposure-report/"
 _TYPES = {"json": "application/json", "html": "text/html; charset=utf-8"}
 
 
-def keys(built: report.Report) -> dict[str, list[str]]:
+def keys(built: exposure.Report) -> dict[str, list[str]]:
     """Extension -> the keys that format is written to (dated first, then latest)."""
     when = built.generated_at
     stamp = when.strftime("%Y-%m-%dT%H%M%SZ")
@@ -49,10 +49,10 @@ class Stored:
     refused: list[Refusal] = field(default_factory=list)
 
 
-def write(s3: Any, bucket: str, built: report.Report) -> Stored:
+def write(s3: Any, bucket: str, built: exposure.Report) -> Stored:
     """PutObject the report's JSON (every row the report kept) and HTML page; returns the keys written and those
     S3 refused (every key is tried)."""
-    bodies = {"json": report.render_json(built).encode(), "html": report.render_html(built).encode()}
+    bodies = {"json": exposure.render_json(built).encode(), "html": exposure.render_html(built).encode()}
     stored = Stored()
     for ext, targets in keys(built).items():
         for key in targets:

@@ -1,6 +1,6 @@
 """Reading an image's findings into typed records: ECR basic, ECR enhanced (AWS_NATIVE / Inspector) and Inspector's
 own findings API, all into one :class:`ImageFindings` of :class:`Finding` (both defined in the pure
-``finding_types.py``, with ``SEVERITY_ORDER``, and importable from here too).
+``core/finding_types.py``, with ``SEVERITY_ORDER``, and importable from here too).
 
 - :func:`read_image_findings`: DescribeImageScanFindings by ``imageDigest``, every page. Basic scanning lists
   ``findings`` (``name``, ``uri``, ``severity``, ``attributes`` such as ``package_name``, ``package_version``,
@@ -25,7 +25,7 @@ from typing import Any, Final
 from botocore.exceptions import ClientError
 
 # The types live in a pure module (the renderer needs them without botocore); importers here keep working.
-from ecr_scan_reporter.finding_types import SEVERITY_ORDER, Finding, ImageFindings, Origin
+from ecr_scan_reporter.core.finding_types import SEVERITY_ORDER, Finding, ImageFindings, Origin
 
 ECR_PAGE_SIZE: Final = 1000  # DescribeImageScanFindings maximum
 INSPECTOR_PAGE_SIZE: Final = 100  # ListFindings maximum

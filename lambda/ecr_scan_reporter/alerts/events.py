@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, Final, Literal
 
-from ecr_scan_reporter.config import SEVERITIES
+from ecr_scan_reporter.core.config import SEVERITIES
 
 COMPLETE: Final = "COMPLETE"
 FAILED: Final = "FAILED"

@@ -54,7 +54,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from ecr_scan_reporter.metrics import DEFAULT_NAMESPACE, MetricError, validate_namespace
+from ecr_scan_reporter.core.metrics import DEFAULT_NAMESPACE, MetricError, validate_namespace
 
 SEVERITIES: tuple[str, ...] = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
 DEFAULT_THRESHOLDS: Mapping[str, int | None] = MappingProxyType({"CRITICAL": 0, "HIGH": 0, "MEDIUM": None, "LOW": None})

@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_scan_reporter.policy import ScanState
+from ecr_scan_reporter.sweep.freshness import ScanState
 
 PAGE_SIZE = 1000  # the DescribeImages / DescribeRepositories maximum
 

@@ -1,10 +1,10 @@
 """The SNS message: rendered by a pure function, published by a thin one.
 
-:func:`render` turns a :class:`~ecr_scan_reporter.events.ScanResult` and a verdict into a :class:`Notification`
-(subject, ``MessageStructure=json`` message, message attributes); :func:`publish` sends it. The message has one
-readable text for ``default`` and ``email`` and one JSON document (``version`` 1) for ``sqs``, ``lambda`` and
-``https`` subscribers; the attributes ``repository``, ``highest_severity`` and ``event_type`` let subscribers
-filter.
+:func:`render` turns a :class:`~ecr_scan_reporter.alerts.events.ScanResult` and a verdict into a :class:`Notification`
+(subject, ``MessageStructure=json`` message, message attributes); ``core.sns_message.publish`` sends it. The
+message has one readable text for ``default`` and ``email`` and one JSON document (``version`` 1) for ``sqs``,
+``lambda`` and ``https`` subscribers; the attributes ``repository``, ``highest_severity`` and ``event_type`` let
+subscribers filter.
 
 With a :class:`FindingsSection` the message also lists the most severe findings (``findings``,
 ``findings_total``, ``suppressed``, ``expired_suppressions``) and, for a chat topic, :attr:`Notification.chat`
@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import quote
 
-from ecr_scan_reporter.config import SEVERITIES
-from ecr_scan_reporter.events import ALL_SEVERITIES, ScanResult
-from ecr_scan_reporter.finding_types import SEVERITY_ORDER, Finding
+from ecr_scan_reporter.alerts.events import ALL_SEVERITIES, ScanResult
+from ecr_scan_reporter.core.config import SEVERITIES
+from ecr_scan_reporter.core.finding_types import SEVERITY_ORDER, Finding
+from ecr_scan_reporter.core.sns_message import SNS_MAX_BYTES, SUBJECT_MAX, Notification, fit_subject, highest_severity
 
 Kind = Literal["threshold_breached", "scan_failed", "resolved", "reminder"]
 KINDS: tuple[Kind, ...] = ("threshold_breached", "scan_failed", "resolved", "reminder")
@@ -35,12 +36,9 @@ BREACH_KINDS: tuple[Kind, ...] = ("threshold_breached", "reminder")
 #: message stays far below SNS's 256 KB whatever the image; the text lists fewer.
 NEW_FINDINGS_MAX = 200
 NEW_FINDINGS_TEXT_MAX = 20
-SUBJECT_MAX = 99  # SNS: "must be less than 100 characters", ASCII, no line breaks
-SNS_MAX_BYTES = 262_144  # SNS: message + attributes, 256 KB
 #: What the rendered message (and its attributes and subject) may use: SNS's limit less a margin.
 MESSAGE_BUDGET = SNS_MAX_BYTES - 4_096
 FINDINGS_IN_NOTIFICATION_MAX = 50
-_UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
 #: Shortening steps, tried in order until the message fits: (tags shown, findings shown, expired entries shown).
 #: None = all (findings: as many as configured). Each field is also capped (_FIELD_MAX) at every step.
 _LEVELS: tuple[tuple[int | None, int | None, int | None], ...] = (
@@ -61,14 +59,6 @@ CHAT_NEXT_STEPS_MAX = 5
 CHAT_KEYWORDS_MAX = 5
 CHAT_KEYWORD_LEN = 50
 CHAT_TAGS_MAX = 5  # tags named in the chat form (the e-mail and the document show more, see _LEVELS)
-
-
-@dataclass(frozen=True)
-class Notification:
-    subject: str
-    message: Mapping[str, str]  # protocol -> text or JSON document, sent with MessageStructure="json"
-    attributes: Mapping[str, str]  # String message attributes
-    chat: str = ""  # the custom-notification JSON for a chat topic (Amazon Q Developer in chat applications)
 
 
 @dataclass(frozen=True)
@@ -132,11 +122,6 @@ def console_url(result: ScanResult) -> str:
         ]
     )
     return f"https://{host}/{path}?region={quote(region, safe='')}"
-
-
-def highest_severity(counts: Mapping[str, int]) -> str:
-    """The most severe of CRITICAL/HIGH/MEDIUM/LOW with a count above zero, or ``NONE``."""
-    return next((s for s in SEVERITIES if counts.get(s, 0) > 0), "NONE")
 
 
 def render(
@@ -255,25 +240,6 @@ def _render(
         attributes=attributes,
         chat=_chat(result, kind, subject, doc, listed, url),
     )
-
-
-def publish(sns_client: Any, topic_arn: str, notification: Notification) -> str:
-    """Publish to ``topic_arn`` and return the SNS message id (FIFO topics: grouped by repository,
-    deduplicated by content)."""
-    message = json.dumps(dict(notification.message))
-    request: dict[str, Any] = {
-        "TopicArn": topic_arn,
-        "Subject": notification.subject,
-        "Message": message,
-        "MessageStructure": "json",
-        "MessageAttributes": {
-            name: {"DataType": "String", "StringValue": value} for name, value in notification.attributes.items()
-        },
-    }
-    if topic_arn.endswith(".fifo"):
-        request["MessageGroupId"] = notification.attributes.get("repository", "report")[:128]
-        request["MessageDeduplicationId"] = hashlib.sha256(message.encode()).hexdigest()
-    return str(sns_client.publish(**request)["MessageId"])
 
 
 def publish_chat(sns_client: Any, topic_arn: str, notification: Notification) -> str:
@@ -502,42 +468,7 @@ def _subject(result: ScanResult, breached: Sequence[str], kind: Kind) -> str:
         label = "ECR scan reminder: " if kind == "reminder" else "ECR scan: "
         prefix = label + ", ".join(f"{result.severity_counts.get(s, 0)} {s}" for s in breached) + " in "
     suffix = f":{result.image_tags[0]}" if result.image_tags else f"@{result.image_digest[:19]}"
-    suffix = _shorten(_ascii(suffix), 40)
+    suffix = fit_subject(suffix, 40)
     room = SUBJECT_MAX - len(prefix) - len(suffix)
-    subject = prefix + _shorten(_ascii(result.repository), max(room, 8)) + suffix
+    subject = prefix + fit_subject(result.repository, max(room, 8)) + suffix
     return subject[:SUBJECT_MAX]
-
-
-def _ascii(text: str) -> str:
-    return _UNPRINTABLE.sub("?", text)
-
-
-def _shorten(text: str, width: int) -> str:
-    """``text`` if it fits in ``width``, else its head and tail around ``...`` (the leaf name survives)."""
-    if len(text) <= width:
-        return text
-    tail = (width - 3) // 2 + (width - 3) % 2
-    head = width - 3 - tail
-    return f"{text[:head]}...{text[-tail:]}"
-
-
-# --- the exposure report (report.py renders the text and the document) -----------------------------------------
-
-
-def render_report(subject: str, text: str, document: str, highest: str) -> Notification:
-    """The exposure report as a notification: ``text`` for ``default``/``email``, the JSON ``document`` for
-    ``sqs``/``lambda``/``https``; attributes ``event_type`` = ``report`` and ``highest_severity`` (the most
-    severe breached severity in the registry, or ``NONE``). No ``repository``: the report covers them all."""
-    return Notification(
-        subject=_shorten(_ascii(subject), SUBJECT_MAX),
-        message={"default": text, "email": text, "sqs": document, "lambda": document, "https": document},
-        attributes={"event_type": "report", "highest_severity": highest},
-    )
-
-
-def message_bytes(notification: Notification) -> int:
-    """The size SNS counts against its 256 KB limit: the message (as published) and its attributes."""
-    size = len(json.dumps(dict(notification.message)).encode())
-    for name, value in notification.attributes.items():
-        size += len(name.encode()) + len("String") + len(value.encode())
-    return size

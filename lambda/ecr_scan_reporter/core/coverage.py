@@ -16,7 +16,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # a type only
-    from ecr_scan_reporter.suppressions import Suppression
+    from ecr_scan_reporter.alerts.suppressions import Suppression
 
 #: Flags (:attr:`Coverage.flags`), in this order.
 NO_REPOSITORY = "matches_no_repository"

@@ -1,6 +1,6 @@
-"""The types of an image's findings, shared by the reader (``findings.py``, which calls AWS) and the pure modules
-that render or filter them (``notify.py``, ``suppressions.py``). Pure: no AWS SDK import, so importing a renderer
-never pulls in botocore."""
+"""The types of an image's findings, shared by the reader (``alerts/findings.py``, which calls AWS) and the pure
+modules that render or filter them (``alerts/notify.py``, ``alerts/suppressions.py``). Pure: no AWS SDK import, so
+importing a renderer never pulls in botocore."""
 
 from __future__ import annotations
 

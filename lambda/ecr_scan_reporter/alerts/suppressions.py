@@ -8,7 +8,7 @@ finding counts again and the notification names the expired suppression, so noth
 accident.
 
 The document is JSON, a list of those objects (or ``{"suppressions": [...]}``); :func:`parse` validates it with
-the same rules Terraform applies at plan time and raises :class:`~ecr_scan_reporter.config.ConfigError` naming
+the same rules Terraform applies at plan time and raises :class:`~ecr_scan_reporter.core.config.ConfigError` naming
 the entry and the field. :func:`document_hash` is the content hash the module puts in the functions'
 environment, so a changed list reaches warm functions.
 """
@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from ecr_scan_reporter.config import ConfigError, parse_regex
+from ecr_scan_reporter.core.config import ConfigError, parse_regex
 
 if TYPE_CHECKING:  # a type only
-    from ecr_scan_reporter.finding_types import Finding
+    from ecr_scan_reporter.core.finding_types import Finding
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

@@ -1,46 +1,20 @@
-"""Pure decisions. Nothing here calls AWS, reads the clock or the environment: inputs in, verdict out.
-
-- :func:`repository_selected`: does a repository name pass the include/exclude regexes?
-- :func:`evaluate_thresholds`: which severities breach their thresholds?
-- scan decisions (does this image need a scan, and why) live here too.
-"""
+"""Does this image need a scan, and why (pure). Nothing here calls AWS, reads the clock or the environment: inputs
+in, verdict out. The images stage's decisions: :func:`decide_scan` (from ECR's or the ledger's view of the image's
+latest scan, :func:`ledger_scan_state`), the filters (:func:`recently_used`, :func:`image_archived`), the order of
+"the K newest images" (:func:`newest_key`)."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
-from ecr_scan_reporter.config import SEVERITIES
-
-
-def repository_selected(name: str, include: re.Pattern[str], exclude: re.Pattern[str] | None) -> bool:
-    """True when ``include`` is found in ``name`` and ``exclude`` (if any) is not (``re.search`` semantics,
-    like Terraform's ``regex()``: anchor with ``^``/``$`` for whole-name matches)."""
-    if not include.search(name):
-        return False
-    return exclude is None or not exclude.search(name)
-
-
-def evaluate_thresholds(counts: Mapping[str, int], thresholds: Mapping[str, int | None]) -> list[str]:
-    """Severities (most severe first) whose count exceeds its threshold. A threshold N tolerates N findings;
-    ``None`` ignores that severity. Counts are matched case-insensitively; missing counts are zero."""
-    normalised = {str(k).upper(): int(v) for k, v in counts.items()}
-    breached = []
-    for severity in SEVERITIES:
-        limit = thresholds.get(severity)
-        if limit is not None and normalised.get(severity, 0) > limit:
-            breached.append(severity)
-    return breached
-
+from ecr_scan_reporter.core.expiry import as_utc, scan_expired
 
 # --- scan decisions -----------------------------------------------------------------------------------------------
 #
 # An image's last scan time is ``imageScanCompletedAt`` (never ``vulnerabilitySourceUpdatedAt``, never
-# ``imagePushedAt``). "Expired" means strictly older than ``expiry_days`` whole days: a scan exactly
-# ``expiry_days`` old is still fresh.
+# ``imagePushedAt``); when it is expired: core/expiry.py.
 
 _IN_PROGRESS = frozenset({"IN_PROGRESS", "PENDING"})
 _ARCHIVED_IMAGE_STATUSES = frozenset({"ARCHIVED", "ACTIVATING"})
@@ -69,13 +43,6 @@ class Verdict(StrEnum):
     @property
     def needs_scan(self) -> bool:
         return self in (Verdict.NEVER_SCANNED, Verdict.EXPIRED)
-
-
-def scan_expired(completed_at: datetime, now: datetime, expiry_days: int) -> bool:
-    """True when ``completed_at`` is strictly more than ``expiry_days`` days before ``now`` (naive = UTC)."""
-    if expiry_days < 1:
-        raise ValueError(f"expiry_days must be at least 1, got {expiry_days}")
-    return _utc(now) - _utc(completed_at) > timedelta(days=expiry_days)
 
 
 def decide_scan(state: ScanState, now: datetime, expiry_days: int) -> Verdict:
@@ -117,7 +84,7 @@ def recently_used(
     if within_days is None:
         return True
     limit = timedelta(days=within_days)
-    return any(t is not None and _utc(now) - _utc(t) <= limit for t in (pushed_at, last_pulled_at))
+    return any(t is not None and as_utc(now) - as_utc(t) <= limit for t in (pushed_at, last_pulled_at))
 
 
 def image_archived(image_status: str | None) -> bool:
@@ -128,16 +95,12 @@ def image_archived(image_status: str | None) -> bool:
 def newest_key(pushed_at: datetime | None, digest: str) -> tuple[float, str]:
     """Total order for "the K newest images": by push time, then digest (unique in a repository). Larger is
     newer; images without a push time sort oldest."""
-    return (_utc(pushed_at).timestamp() if pushed_at is not None else 0.0, digest)
+    return (as_utc(pushed_at).timestamp() if pushed_at is not None else 0.0, digest)
 
 
 def manual_scans_apply(registry_scan_type: str) -> bool:
     """False for an ENHANCED registry: Amazon Inspector rescans continuously, manual scans do not apply."""
     return registry_scan_type.upper() != "ENHANCED"
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 # --- the scan ledger's view of an image ------------------------------------------------------------------------------
@@ -159,7 +122,7 @@ def ledger_scan_state(
     if status is None:
         return None
     if status.upper() in _IN_PROGRESS:
-        if started_at is None or _utc(now) - _utc(started_at) > recheck_after:
+        if started_at is None or as_utc(now) - as_utc(started_at) > recheck_after:
             return None
         return ScanState(status="IN_PROGRESS")
     return ScanState(status=status, completed_at=completed_at)
@@ -169,7 +132,7 @@ def unrecorded_means_never_scanned(pushed_at: datetime | None, complete_at: date
     """An image the ledger has no record of was never scanned when it was pushed after the repository's last
     complete sweep (``complete_at``): that sweep recorded every image it found, and every scan since was
     recorded from its event. Older images without a record (or no marker, or no push time) must be looked up."""
-    return pushed_at is not None and complete_at is not None and _utc(pushed_at) > _utc(complete_at)
+    return pushed_at is not None and complete_at is not None and as_utc(pushed_at) > as_utc(complete_at)
 
 
 def recorded_before_push(
@@ -179,5 +142,5 @@ def recorded_before_push(
     when the image was pushed after the latest time the record holds (the scan's start and completion): that scan
     was of the earlier push, and ECR's answer for this one must be asked. A record with no time, or an image with
     no push time, cannot be dated: False."""
-    times = [_utc(t) for t in (started_at, completed_at) if t is not None]
-    return pushed_at is not None and bool(times) and _utc(pushed_at) > max(times)
+    times = [as_utc(t) for t in (started_at, completed_at) if t is not None]
+    return pushed_at is not None and bool(times) and as_utc(pushed_at) > max(times)

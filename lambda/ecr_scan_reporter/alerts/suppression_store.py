@@ -4,7 +4,7 @@ Lambda's 4 KB environment cannot hold hundreds of suppressions, so the module wr
 puts only the SHA-256 of the stored text in the function's environment (``SUPPRESSIONS_SHA256``). A change of the
 list therefore changes the function's configuration and reaches every execution environment; :func:`load` reads
 the item once per hash and keeps it for the life of the execution environment. The decisions (which finding an
-entry hides, expiry) are in ``suppressions.py``; nothing here decides.
+entry hides, expiry) are in ``alerts/suppressions.py``; nothing here decides.
 
 Integrity: only the list whose SHA-256 is the one the function's environment names is ever used. A stored list
 with another hash (changed outside Terraform, or a deployment in progress: item and function are updated one after
@@ -18,8 +18,9 @@ import logging
 import threading
 from typing import Any
 
-from ecr_scan_reporter import log, suppressions
-from ecr_scan_reporter.suppressions import Suppression
+from ecr_scan_reporter.alerts import suppressions
+from ecr_scan_reporter.alerts.suppressions import Suppression
+from ecr_scan_reporter.core import log
 
 KEY = {"pk": {"S": "config#suppressions"}, "digest": {"S": "document"}}
 

@@ -17,7 +17,7 @@ Every write is conditional, so a late, repeated or concurrent event is harmless:
 Times are stored as epoch seconds (numbers, millisecond precision); ``findings`` as a map finding id -> severity
 (``suppressed_findings`` likewise: the findings accepted risks hid at that evaluation, absent when none),
 ``notified_findings`` as a string set (absent when empty: DynamoDB has no empty sets). Nothing here decides what
-is news (``news.py``) or whether an image needs a scan (``policy.py``).
+is news (``alerts/news.py``) or whether an image needs a scan (``policy.py``).
 
 A record's size is bounded by construction (:func:`fit`, DynamoDB's item size rules: :func:`item_size`):
 ``findings`` lists the most severe findings within :data:`FINDINGS_BUDGET` bytes (``findings_omitted``: how many

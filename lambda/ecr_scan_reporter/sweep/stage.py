@@ -8,7 +8,7 @@ Per image: filter (policy) -> last scan (registry) -> decide (policy) -> start s
   in the summary; the caller hands that on (the images handler re-enqueues it as a new work message).
 
 Images are streamed one DescribeImages page (<= 1000) at a time. With ``max_images`` the K newest images
-(:func:`policy.newest_key` order) are picked with a bounded heap, so memory stays O(K).
+(:func:`freshness.newest_key` order) are picked with a bounded heap, so memory stays O(K).
 
 Continuation (the ``continuation`` object of a work message; see :meth:`Continuation.to_json`)::
 
@@ -42,10 +42,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_scan_reporter import log, policy, registry, scanning
-from ecr_scan_reporter.config import Settings
-from ecr_scan_reporter.ledger import RepositoryLedger
-from ecr_scan_reporter.registry import ImageRecord
+from ecr_scan_reporter.core import log
+from ecr_scan_reporter.core.config import Settings
+from ecr_scan_reporter.core.ledger import RepositoryLedger
+from ecr_scan_reporter.sweep import freshness, registry, scanning
+from ecr_scan_reporter.sweep.registry import ImageRecord
 
 logger = log.get_logger(__name__)
 
@@ -531,7 +532,7 @@ def _evaluate(
     summary: SweepSummary,
     ledger: RepositoryLedger | None = None,
 ) -> Candidate | None:
-    if policy.image_archived(image.image_status):
+    if freshness.image_archived(image.image_status):
         summary.count("archived")
         return None
     try:
@@ -539,7 +540,7 @@ def _evaluate(
     except registry.ImageNotFound:
         summary.count("not_found")
         return None
-    verdict = policy.decide_scan(state, now, options.expiry_days)
+    verdict = freshness.decide_scan(state, now, options.expiry_days)
     if not verdict.needs_scan:
         summary.count(verdict.value)
         log.emit(
@@ -551,7 +552,7 @@ def _evaluate(
 
 def _last_scan(
     ecr: Any, image: ImageRecord, now: datetime, summary: SweepSummary, ledger: RepositoryLedger | None
-) -> policy.ScanState:
+) -> freshness.ScanState:
     """The image's last scan: listed by DescribeImages, else recorded in the ledger, else looked up in ECR (and
     then recorded, so the next sweep knows it). A record older than the image's push (the digest was deleted and
     pushed again since) is of the earlier push: ECR is asked."""
@@ -559,18 +560,18 @@ def _last_scan(
         return image.scan
     if ledger is not None:
         entry = ledger.entry(image.digest, image.registry_id)
-        if entry is not None and policy.recorded_before_push(
+        if entry is not None and freshness.recorded_before_push(
             image.pushed_at, entry.scan_started_at, entry.scan_completed_at
         ):
             log.emit(logger, "ledger_record_predates_push", logging.DEBUG, digest=image.digest)
         elif entry is not None:
-            known = policy.ledger_scan_state(entry.scan_status, entry.scan_started_at, entry.scan_completed_at, now)
+            known = freshness.ledger_scan_state(entry.scan_status, entry.scan_started_at, entry.scan_completed_at, now)
             if known is not None:
                 summary.ledger_known += 1
                 return known
-        elif policy.unrecorded_means_never_scanned(image.pushed_at, ledger.complete_at):
+        elif freshness.unrecorded_means_never_scanned(image.pushed_at, ledger.complete_at):
             summary.ledger_known += 1
-            return policy.ScanState()
+            return freshness.ScanState()
     summary.looked_up += 1
     state = registry.last_scan(ecr, image)
     if ledger is not None and state.status:
@@ -608,7 +609,7 @@ def _pages(
             if i == len(images) - 1 and not page.next_token:
                 resume = None
             summary.count("considered")
-            if policy.recently_used(image.pushed_at, image.last_pulled_at, now, options.pulled_within_days):
+            if freshness.recently_used(image.pushed_at, image.last_pulled_at, now, options.pulled_within_days):
                 yield image, resume
             else:
                 summary.count("skipped_filter")
@@ -655,7 +656,7 @@ def _newest(
             for image in page.images:
                 if first_part:
                     summary.considered += 1
-                if policy.recently_used(image.pushed_at, image.last_pulled_at, now, options.pulled_within_days):
+                if freshness.recently_used(image.pushed_at, image.last_pulled_at, now, options.pulled_within_days):
                     eligible_count += 1
                     yield image
                 elif first_part:
@@ -670,4 +671,4 @@ def _newest(
 
 
 def _key(image: ImageRecord) -> tuple[float, str]:
-    return policy.newest_key(image.pushed_at, image.digest)
+    return freshness.newest_key(image.pushed_at, image.digest)

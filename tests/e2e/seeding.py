@@ -174,6 +174,21 @@ class MotoSeeder(RegistrySeeder):
         # moto only knows a scan after StartImageScan; the queued result carries the (past) completion time.
         self.ecr.start_image_scan(repositoryName=repository, imageId={"imageDigest": digest})
         self.set_next_scan_result(repository, digest, tag, report)
+        self._push_before(repository, digest, report.completed_at)
+
+    def _push_before(self, repository: str, digest: str, scanned_at: datetime) -> None:
+        """A real image is pushed before it is scanned, but moto's push time is always "now": move it an hour
+        before the past scan, as ECR's would be (the sweep distrusts a record older than the image's push: a digest
+        pushed again). Only where moto runs in this process (the e2e suite); elsewhere the push time stays."""
+        try:
+            from moto.ecr.models import ecr_backends
+
+            images = ecr_backends[self.account_id][self.region].repositories[repository].images
+        except (ImportError, KeyError):
+            return
+        for image in images:
+            if image.image_digest == digest:
+                image.image_pushed_at = min(image.image_pushed_at, int(scanned_at.timestamp()) - 3600)
 
     def set_next_scan_result(self, repository: str, digest: str, tag: str | None, report: ScanReport) -> None:
         body = {

@@ -146,6 +146,14 @@ resource "aws_lambda_function" "this" {
       error_message = "reserved_concurrent_executions.images (${coalesce(lookup(var.reserved_concurrent_executions, "images", null), -1)}) is below max_scan_concurrency (${var.max_scan_concurrency}): the work queue's event source would be throttled and messages dead-lettered. Reserve at least max_scan_concurrency, or lower it."
     }
     precondition {
+      condition     = each.key != "report" || !var.create_report_bucket || var.report_bucket_name != null
+      error_message = "create_report_bucket = true needs report_bucket_name: the name of the bucket to create (bucket names are global: include the region and the account)."
+    }
+    precondition {
+      condition     = each.key != "report" || var.create_report_bucket || var.report_bucket_name == null
+      error_message = "report_bucket_name ${coalesce(var.report_bucket_name, "-")} is given but create_report_bucket is false (the default): set create_report_bucket = true to write the reports there, or remove report_bucket_name."
+    }
+    precondition {
       condition     = each.key != "findings" || !(var.create_chat_topic && var.chat_topic_arn != null)
       error_message = "create_chat_topic = true and chat_topic_arn (${coalesce(var.chat_topic_arn, "-")}) are both set: the chat form goes to one topic. Set create_chat_topic = false to use your topic, or chat_topic_arn = null to let the module create one."
     }

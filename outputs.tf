@@ -89,12 +89,12 @@ output "ledger_table_arn" {
 }
 
 output "report_bucket_name" {
-  description = "Name of the S3 bucket keeping the exposure reports (`null` without `report_bucket_name`)."
+  description = "Name of the S3 bucket keeping the exposure reports (`null` without `create_report_bucket`)."
   value       = one(aws_s3_bucket.report[*].id)
 }
 
 output "report_bucket_arn" {
-  description = "ARN of the S3 bucket keeping the exposure reports (`null` without `report_bucket_name`)."
+  description = "ARN of the S3 bucket keeping the exposure reports (`null` without `create_report_bucket`)."
   value       = one(aws_s3_bucket.report[*].arn)
 }
 

@@ -1,10 +1,10 @@
-# The exposure report: its schedule (the function is in lambda.tf, its policy in iam.tf) and, when
-# report_bucket_name is given, the S3 bucket that keeps each report as JSON and HTML.
+# The exposure report: its schedule (the function is in lambda.tf, its policy in iam.tf) and, with
+# create_report_bucket, the S3 bucket that keeps each report as JSON and HTML.
 
 locals {
   # Nothing with create = false (var.create).
   report_scheduled = var.create && var.report_schedule_expression != null
-  report_bucket    = var.create && var.report_bucket_name != null
+  report_bucket    = var.create && var.create_report_bucket
   # Known at plan time, for the function's policy.
   report_bucket_arn = "arn:${local.partition}:s3:::${coalesce(var.report_bucket_name, "-")}"
   # Where the function writes: <prefix><YYYY>/<MM>/<DD>/<time>.json|.html and <prefix>latest.json|.html.

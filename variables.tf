@@ -700,8 +700,15 @@ variable "report_schedule_expression" {
   }
 }
 
+variable "create_report_bucket" {
+  description = "Also write each exposure report (JSON and a self-contained HTML page) to an S3 bucket the module creates, named `report_bucket_name` (which must then be given): public access blocked, ACLs disabled, encrypted (with `kms_key_arn` when given), versioned, TLS only, old reports expired after `report_retention_days`. A boolean, not the null-ness of `report_bucket_name`, decides what is created, so the name may be built from a value unknown until apply (a `random_id` suffix)."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
 variable "report_bucket_name" {
-  description = "Also write each exposure report (JSON and a self-contained HTML page) to a new S3 bucket of this name, created by the module: public access blocked, ACLs disabled, encrypted (with `kms_key_arn` when given), versioned, TLS only, old reports expired after `report_retention_days`. Bucket names are global: include the region when the module is applied to several. `null`: no bucket."
+  description = "With `create_report_bucket = true` (and only then): the name of the report bucket. Bucket names are global: include the region (and the account) when the module is applied to several. `null`: no bucket."
   type        = string
   default     = null
 
@@ -716,7 +723,7 @@ variable "report_bucket_name" {
 }
 
 variable "report_retention_days" {
-  description = "Days the report bucket keeps each report (whole number, 1-3650); older versions are removed 30 days after being replaced. `null`: keep reports forever. Used only with `report_bucket_name`."
+  description = "Days the report bucket keeps each report (whole number, 1-3650); older versions are removed 30 days after being replaced. `null`: keep reports forever. Used only with `create_report_bucket`."
   type        = number
   default     = 365
 

@@ -20,6 +20,7 @@ run "create_false_plans_no_resource" {
     subscriptions           = { audit = { protocol = "https", endpoint = "https://audit.example.com/sns" } }
     suppressions            = [{ vulnerability_id = "CVE-2024-1234", expires = "2099-01-01", reason = "not reachable" }]
     create_dashboard        = true
+    create_report_bucket    = true
     report_bucket_name      = "example-ecr-exposure-reports"
   }
 

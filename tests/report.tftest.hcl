@@ -135,6 +135,7 @@ run "report_bucket_with_kms" {
   command = plan
 
   variables {
+    create_report_bucket       = true
     report_bucket_name         = "acme-ecr-reports-eu-west-1"
     kms_key_arn                = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     create_topic_kms_key       = false
@@ -204,6 +205,7 @@ run "report_bucket_policy_denies_insecure_transport" {
   command = apply # the policy names the bucket's ARN, computed by the (mocked) provider
 
   variables {
+    create_report_bucket        = true
     report_bucket_name          = "acme-ecr-reports"
     report_retention_days       = null
     report_bucket_force_destroy = true
@@ -246,8 +248,9 @@ run "report_bucket_policy_denies_insecure_transport" {
 run "bad_values_round_1" {
   command = plan
   variables {
-    metrics_namespace          = "AWS/ECR"      # reserved
-    report_schedule_expression = "weekly"       # not an expression
+    metrics_namespace          = "AWS/ECR" # reserved
+    report_schedule_expression = "weekly"  # not an expression
+    create_report_bucket       = true
     report_bucket_name         = "Acme-Reports" # upper case
     report_retention_days      = 0              # below 1
   }
@@ -259,8 +262,9 @@ run "bad_values_round_2" {
   variables {
     metrics_namespace          = ""             # empty
     report_schedule_expression = "rate(1 week)" # weeks are not a unit
-    report_bucket_name         = "ab"           # shorter than 3
-    report_retention_days      = 3651           # above 3650
+    create_report_bucket       = true
+    report_bucket_name         = "ab" # shorter than 3
+    report_retention_days      = 3651 # above 3650
   }
   expect_failures = [var.metrics_namespace, var.report_schedule_expression, var.report_bucket_name, var.report_retention_days]
 }
@@ -270,8 +274,9 @@ run "bad_values_round_3" {
   variables {
     metrics_namespace          = "Team ECR"          # space
     report_schedule_expression = "cron(0 6 * * MON)" # five fields
-    report_bucket_name         = "acme..reports"     # adjacent dots
-    report_retention_days      = 1.5                 # not whole
+    create_report_bucket       = true
+    report_bucket_name         = "acme..reports" # adjacent dots
+    report_retention_days      = 1.5             # not whole
   }
   expect_failures = [var.metrics_namespace, var.report_schedule_expression, var.report_bucket_name, var.report_retention_days]
 }
@@ -281,7 +286,8 @@ run "bad_values_round_4" {
   variables {
     metrics_namespace          = "x${join("", [for i in range(255) : "y"])}" # 256 characters
     report_schedule_expression = "rate(2 day)"                               # plural required
-    report_bucket_name         = "192.168.10.20"                             # an IP address
+    create_report_bucket       = true
+    report_bucket_name         = "192.168.10.20" # an IP address
   }
   expect_failures = [var.metrics_namespace, var.report_schedule_expression, var.report_bucket_name]
 }
@@ -289,7 +295,8 @@ run "bad_values_round_4" {
 run "bad_bucket_names" {
   command = plan
   variables {
-    report_bucket_name = "xn--reports" # reserved prefix
+    create_report_bucket = true
+    report_bucket_name   = "xn--reports" # reserved prefix
   }
   expect_failures = [var.report_bucket_name]
 }
@@ -297,7 +304,8 @@ run "bad_bucket_names" {
 run "bad_bucket_suffix" {
   command = plan
   variables {
-    report_bucket_name = "reports-s3alias" # reserved suffix
+    create_report_bucket = true
+    report_bucket_name   = "reports-s3alias" # reserved suffix
   }
   expect_failures = [var.report_bucket_name]
 }
@@ -305,7 +313,8 @@ run "bad_bucket_suffix" {
 run "bad_bucket_edge" {
   command = plan
   variables {
-    report_bucket_name = "-reports" # must begin with a letter or digit
+    create_report_bucket = true
+    report_bucket_name   = "-reports" # must begin with a letter or digit
   }
   expect_failures = [var.report_bucket_name]
 }
@@ -315,6 +324,7 @@ run "valid_edge_values_are_accepted" {
   variables {
     metrics_namespace          = "Team/ECR.scan_reporter#1:prod"
     report_schedule_expression = "rate(1 day)"
+    create_report_bucket       = true
     report_bucket_name         = "a.b-c"
     report_retention_days      = 3650
   }
@@ -324,8 +334,9 @@ run "create_false_creates_no_report_resource" {
   command = plan
 
   variables {
-    create             = false
-    report_bucket_name = "acme-ecr-reports"
+    create               = false
+    create_report_bucket = true
+    report_bucket_name   = "acme-ecr-reports"
   }
 
   assert {
@@ -336,4 +347,20 @@ run "create_false_creates_no_report_resource" {
     )
     error_message = "create = false: no dashboard, report rule, bucket or report function."
   }
+}
+
+run "report_bucket_name_without_create_report_bucket_is_refused" {
+  command = plan
+  variables {
+    report_bucket_name = "acme-ecr-reports"
+  }
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "create_report_bucket_without_a_name_is_refused" {
+  command = plan
+  variables {
+    create_report_bucket = true
+  }
+  expect_failures = [aws_lambda_function.this]
 }

@@ -56,6 +56,7 @@ run "customer_key_encrypts_the_environment" {
     kms_key_arn          = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     create_topic_kms_key = false
     create_chat_topic    = true
+    create_report_bucket = true
     report_bucket_name   = "example-ecr-exposure-reports"
   }
 

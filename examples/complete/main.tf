@@ -203,6 +203,7 @@ module "ecr_scan_reporter" {
   metrics_namespace           = "ECRScanReporter"
   create_dashboard            = true
   report_schedule_expression  = "cron(0 6 ? * MON *)"
+  create_report_bucket        = true
   report_bucket_name          = "${local.name}-reports-${local.account_id}-${var.region}"
   report_retention_days       = 365
   report_bucket_force_destroy = true # false in production: destroy then fails while the bucket holds reports

@@ -40,6 +40,7 @@ module "reporter" {
   create_chat_topic = var.create_chat_topic
 
   # The exposure report: written to a bucket of its own per region (bucket names are global), emptied on destroy.
+  create_report_bucket        = true
   report_bucket_name          = "${var.name_prefix}-reports-${var.region}"
   report_bucket_force_destroy = true
 }

@@ -30,6 +30,7 @@ module "ecr_scan_reporter" {
   create_alarms              = true
   create_dashboard           = true
   email_subscriptions        = ["security@example.com"]
+  create_report_bucket       = true
   report_bucket_name         = "kms-grants-exposure-reports"
   report_schedule_expression = "rate(7 days)"
   tracing_mode               = "Active"

@@ -31,7 +31,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 from moto import mock_aws
 from ecr_fakes import push, set_last_scan
-from ecr_scan_reporter import aws, cli
+from ecr_scan_reporter import cli
+from ecr_scan_reporter.core import aws
 with mock_aws():
     ecr = aws.client("ecr")
     for name in ("team/app", "team/big", "other/x"):

@@ -384,7 +384,7 @@ def _suppressions(args: argparse.Namespace, out: TextIO) -> int:
         entries = stored or ()
     ecr = _client(args, "ecr", args.endpoint_url)
     names = [repo.name for repo in _select(ecr, args.include, args.exclude)[0]]
-    found = coverage.coverage(coverage.suppression_scopes(entries, datetime.now(UTC).date()), names)
+    found = coverage.coverage(suppressions.scopes(entries, datetime.now(UTC).date()), names)
     if args.output == "json":
         doc = {
             "repositories": len(names),

@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 
+from ecr_scan_reporter.alerts import suppressions
 from ecr_scan_reporter.alerts.suppressions import Suppression
 from ecr_scan_reporter.core import coverage
 
@@ -68,7 +69,7 @@ def test_suppressions_as_scopes() -> None:
         Suppression("CVE-1", date(2026, 1, 2), "why", re.compile("^team/")),
         Suppression("CVE-2", date(2026, 1, 1), "why not", None),
     ]
-    scopes = coverage.suppression_scopes(entries, date(2026, 1, 1))
+    scopes = suppressions.scopes(entries, date(2026, 1, 1))
     assert [s.name for s in scopes] == ["suppressions[0]", "suppressions[1]"]
     assert [s.details["expired"] for s in scopes] == [False, True]  # on the expiry day it no longer applies
     found = coverage.coverage(scopes, NAMES)

@@ -24,6 +24,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from ecr_scan_reporter.core.config import ConfigError, parse_regex
+from ecr_scan_reporter.core.coverage import Scope
 
 if TYPE_CHECKING:  # a type only
     from ecr_scan_reporter.core.finding_types import Finding
@@ -148,3 +149,21 @@ def _entry(item: Any, index: int) -> Suppression:
     return Suppression(
         vulnerability_id=vulnerability_id.strip(), expires=expires, reason=reason.strip(), repository_regex=regex
     )
+
+
+def scopes(entries: Sequence[Suppression], today: date) -> list[Scope]:
+    """For ``core.coverage``: the suppressions as scopes named ``suppressions[i]``, with their id, expiry, reason
+    and whether they have expired on ``today`` (a UTC date)."""
+    return [
+        Scope(
+            f"suppressions[{index}]",
+            entry.repository_regex,
+            {
+                "vulnerability_id": entry.vulnerability_id,
+                "expires": entry.expires.isoformat(),
+                "expired": not entry.active_on(today),
+                "reason": entry.reason,
+            },
+        )
+        for index, entry in enumerate(entries)
+    ]

@@ -12,11 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:  # a type only
-    from ecr_scan_reporter.alerts.suppressions import Suppression
+from typing import Any
 
 #: Flags (:attr:`Coverage.flags`), in this order.
 NO_REPOSITORY = "matches_no_repository"
@@ -118,24 +114,6 @@ def glob_hint(pattern: str) -> str:
         anchored = "^" + prefix.replace(".", "\\.")  # the only character of the prefix a regex reads specially
         return f"{meaning}; for names starting with {prefix} write {anchored}"
     return meaning
-
-
-def suppression_scopes(entries: Sequence[Suppression], today: date) -> list[Scope]:
-    """The suppressions as scopes named ``suppressions[i]``, with their id, expiry, reason and whether they have
-    expired on ``today`` (a UTC date)."""
-    return [
-        Scope(
-            f"suppressions[{index}]",
-            entry.repository_regex,
-            {
-                "vulnerability_id": entry.vulnerability_id,
-                "expires": entry.expires.isoformat(),
-                "expired": not entry.active_on(today),
-                "reason": entry.reason,
-            },
-        )
-        for index, entry in enumerate(entries)
-    ]
 
 
 def flag_counts(found: Sequence[Coverage]) -> dict[str, int]:

@@ -1,5 +1,5 @@
 # CloudWatch alarms for lost work (create_alarms): messages waiting in the dead-letter and failed-events queues,
-# errors of each function, and the sweep not running. They notify the notification topic (or alarm_topic_arn, with
+# errors of each function, the sweep not running, a report not stored and suppressions not applied. They notify the notification topic (or alarm_topic_arn, with
 # alarms_notify_sns_topic = false) on ALARM and again when back to OK. Why the default topic gets its own KMS key: kms.tf.
 
 locals {
@@ -123,6 +123,39 @@ locals {
         comparison  = "GreaterThanThreshold"
         threshold   = 0
         missing     = "notBreaching" # no invocation, no error
+      }
+    },
+    # The module's own metrics (Embedded Metric Format, core/metrics.py) for what fails without failing the
+    # function: a report S3 refused to store (published all the same), suppressions not applied (every finding
+    # counted). Each only where it can happen: a report bucket, a suppressions list.
+    !local.report_bucket ? {} : {
+      report_not_stored = {
+        name        = "${var.name_prefix}-report-not-stored"
+        description = "S3 refused to store the exposure report in ${coalesce(var.report_bucket_name, "-")} (it was published to the topic all the same). Read the report function's logs (report_not_stored: the key and S3's error code), fix the bucket's policy or the key's grants; the next report clears the alarm."
+        namespace   = var.metrics_namespace
+        metric_name = "ReportsNotStored"
+        dimensions  = { FunctionName = local.function_names["report"] }
+        statistic   = "Maximum"
+        period      = 300
+        periods     = 1
+        comparison  = "GreaterThanThreshold"
+        threshold   = 0
+        missing     = "ignore" # one datapoint per report: the state holds until the next report says 0
+      }
+    },
+    length(local.suppressions) == 0 ? {} : {
+      suppressions_not_applied = {
+        name        = "${var.name_prefix}-suppressions-not-applied"
+        description = "The findings function applied no accepted risk: the stored suppressions could not be read or are not the version it was deployed with (every finding counted, so more alerts than usual). Read its logs (suppressions_version_mismatch, suppressions_unavailable); during a deployment this settles by itself, otherwise the config#suppressions item was changed outside Terraform: apply again."
+        namespace   = var.metrics_namespace
+        metric_name = "SuppressionsNotApplied"
+        dimensions  = { FunctionName = local.function_names["findings"] }
+        statistic   = "Sum"
+        period      = 300
+        periods     = 1
+        comparison  = "GreaterThanThreshold"
+        threshold   = 0
+        missing     = "notBreaching" # no evaluation, nothing missed
       }
     },
     !local.sweep_alarm_possible ? {} : {

@@ -482,7 +482,7 @@ variable "tags" {
 # --- alarms and security posture (issue 8, sections 3 and 4) -------------------------------------------------------
 
 variable "create_alarms" {
-  description = "Create CloudWatch alarms for lost work: messages in the dead-letter and failed-events queues, errors of each function, and the sweep not running (see the README's Alarms section for when that one can be computed)."
+  description = "Create CloudWatch alarms for lost work: messages in the dead-letter and failed-events queues, errors of each function, the sweep not running (docs/operations.md says when that one can be computed), a report S3 refused to store (with `create_report_bucket`) and accepted risks not applied (with `suppressions`)."
   type        = bool
   default     = true
   nullable    = false

@@ -376,3 +376,43 @@ run "alarm_topic_without_alarms_warns" {
   }
   expect_failures = [check.alarm_topic_without_alarms]
 }
+
+run "alarms_on_the_modules_own_metrics" {
+  command = plan
+
+  variables {
+    create_report_bucket = true
+    report_bucket_name   = "acme-ecr-reports"
+    metrics_namespace    = "Acme/ECRScans"
+    suppressions         = [{ vulnerability_id = "CVE-2024-1234", expires = "2099-01-01", reason = "not reachable" }]
+  }
+
+  assert {
+    condition     = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset(["dead_letter_queue", "failed_events_queue", "repositories_errors", "images_errors", "findings_errors", "report_errors", "sweep_missing", "report_not_stored", "suppressions_not_applied"])
+    error_message = "With a report bucket and suppressions, a report not stored and suppressions not applied are alarms too, got ${jsonencode(keys(aws_cloudwatch_metric_alarm.this))}."
+  }
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.this["report_not_stored"].namespace == "Acme/ECRScans" &&
+      aws_cloudwatch_metric_alarm.this["report_not_stored"].metric_name == "ReportsNotStored" &&
+      aws_cloudwatch_metric_alarm.this["report_not_stored"].dimensions == tomap({ FunctionName = "ecr-scan-reporter-report" }) &&
+      aws_cloudwatch_metric_alarm.this["report_not_stored"].statistic == "Maximum" &&
+      aws_cloudwatch_metric_alarm.this["report_not_stored"].comparison_operator == "GreaterThanThreshold" &&
+      aws_cloudwatch_metric_alarm.this["report_not_stored"].threshold == 0 &&
+      aws_cloudwatch_metric_alarm.this["report_not_stored"].treat_missing_data == "ignore"
+    )
+    error_message = "report_not_stored watches the report function's ReportsNotStored in the module's namespace, and holds its state between weekly reports."
+  }
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.this["suppressions_not_applied"].namespace == "Acme/ECRScans" &&
+      aws_cloudwatch_metric_alarm.this["suppressions_not_applied"].metric_name == "SuppressionsNotApplied" &&
+      aws_cloudwatch_metric_alarm.this["suppressions_not_applied"].dimensions == tomap({ FunctionName = "ecr-scan-reporter-findings" }) &&
+      aws_cloudwatch_metric_alarm.this["suppressions_not_applied"].statistic == "Sum" &&
+      aws_cloudwatch_metric_alarm.this["suppressions_not_applied"].comparison_operator == "GreaterThanThreshold" &&
+      aws_cloudwatch_metric_alarm.this["suppressions_not_applied"].threshold == 0 &&
+      aws_cloudwatch_metric_alarm.this["suppressions_not_applied"].treat_missing_data == "notBreaching"
+    )
+    error_message = "suppressions_not_applied watches the findings function's SuppressionsNotApplied in the module's namespace."
+  }
+}

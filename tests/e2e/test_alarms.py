@@ -44,6 +44,8 @@ def test_alarms_watch_the_pipeline_and_notify_the_topic(deployed: Deployed, whic
         "failed_events_queue",
         *(f"{key}_errors" for key in FUNCTIONS),
         "sweep_missing",
+        "report_not_stored",  # the test root writes the report to a bucket
+        "suppressions_not_applied",  # and has suppressions
     }
 
     topic = pipeline.outputs["sns_topic_arn"]
@@ -67,6 +69,14 @@ def test_alarms_watch_the_pipeline_and_notify_the_topic(deployed: Deployed, whic
         alarm = alarms[f"{key}_errors"]
         assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == ("AWS/Lambda", "Errors", "Sum")
         assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": pipeline.function_name(key)}]
+        assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+
+    # The module's own metrics (EMF), in its namespace, by the function that emits them.
+    own = {"report_not_stored": ("ReportsNotStored", "report"), "suppressions_not_applied": ("SuppressionsNotApplied", "findings")}
+    for key, (metric, function) in own.items():
+        alarm = alarms[key]
+        assert (alarm["Namespace"], alarm["MetricName"]) == ("ECRScanReporter", metric)
+        assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": pipeline.function_name(function)}]
         assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
 
     # The test root sweeps every minute: no invocation in two 1-minute periods is an alarm.

@@ -72,7 +72,10 @@ def test_alarms_watch_the_pipeline_and_notify_the_topic(deployed: Deployed, whic
         assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
 
     # The module's own metrics (EMF), in its namespace, by the function that emits them.
-    own = {"report_not_stored": ("ReportsNotStored", "report"), "suppressions_not_applied": ("SuppressionsNotApplied", "findings")}
+    own = {
+        "report_not_stored": ("ReportsNotStored", "report"),
+        "suppressions_not_applied": ("SuppressionsNotApplied", "findings"),
+    }
     for key, (metric, function) in own.items():
         alarm = alarms[key]
         assert (alarm["Namespace"], alarm["MetricName"]) == ("ECRScanReporter", metric)

@@ -16,6 +16,9 @@ locals {
       ["images", "ScansRefusedByDailyLimit"],
       ["findings", "NotificationsHeldBack"],
       ["findings", "FindingsSuppressed"],
+      ["images", "RepositoriesNotFound"],
+      ["report", "ReportsNotStored"],
+      ["findings", "SuppressionsNotApplied"],
     ] : pair[1] => [local.ns, pair[1], "FunctionName", local.fn[pair[0]], { label = pair[1] }]
   }
 
@@ -98,6 +101,14 @@ locals {
           [for key in sort(tolist(local.function_keys)) : ["AWS/Lambda", "Errors", "FunctionName", local.fn[key], { label = "${key} errors" }]],
           [for key in sort(tolist(local.function_keys)) : ["AWS/Lambda", "Throttles", "FunctionName", local.fn[key], { label = "${key} throttles" }]],
         )
+      }
+    },
+    {
+      type = "metric", x = 0, y = 20, width = 24, height = 6
+      properties = {
+        title   = "Handled, but worth a look: repositories gone mid-sweep, reports S3 refused, accepted risks not applied"
+        region  = local.region, view = "timeSeries", stacked = false, stat = "Sum", period = 3600
+        metrics = [for name in ["RepositoriesNotFound", "ReportsNotStored", "SuppressionsNotApplied"] : local.own_metric[name]]
       }
     },
   ]

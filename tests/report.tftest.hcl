@@ -74,7 +74,8 @@ run "defaults" {
       ]
       ])) == toset([
       "RepositoriesQueued", "ImagesConsidered", "ScansStarted", "ScansRefusedByDailyLimit", "NotificationsHeldBack",
-      "FindingsSuppressed", "ApproximateNumberOfMessagesVisible", "Errors", "Throttles",
+      "FindingsSuppressed", "RepositoriesNotFound", "ReportsNotStored", "SuppressionsNotApplied",
+      "ApproximateNumberOfMessagesVisible", "Errors", "Throttles",
     ])
     error_message = "The dashboard must graph every plain metric, queue depths and function errors."
   }

@@ -156,7 +156,7 @@ def test_when_not_even_one_row_per_list_fits_the_notification_is_the_summary() -
     huge = [("CVE-HUGE", NOW + DAY, "r" * 300_000, None)]  # one row alone is larger than an SNS message
     built = build(suppressions=huge)
     message = exposure.notification(built)
-    assert sns_message.message_bytes(message) <= exposure.SNS_MAX_BYTES
+    assert sns_message.message_bytes(message) <= sns_message.SNS_MAX_BYTES
     doc = json.loads(message.message["sqs"])
     assert doc == exposure.to_document(built, limit=0)
     assert [len(doc[k]) for k in ("repositories", "top_findings", "not_covered", "suppressions_expiring")] == [0] * 4

@@ -26,7 +26,14 @@ from urllib.parse import quote
 from ecr_scan_reporter.alerts.events import ALL_SEVERITIES, ScanResult
 from ecr_scan_reporter.core.config import SEVERITIES
 from ecr_scan_reporter.core.finding_types import SEVERITY_ORDER, Finding
-from ecr_scan_reporter.core.sns_message import SNS_MAX_BYTES, SUBJECT_MAX, Notification, fit_subject, highest_severity
+from ecr_scan_reporter.core.sns_message import (
+    SNS_MAX_BYTES,
+    SUBJECT_MAX,
+    Notification,
+    fit_subject,
+    highest_severity,
+    message_bytes,
+)
 
 Kind = Literal["threshold_breached", "scan_failed", "resolved", "reminder"]
 KINDS: tuple[Kind, ...] = ("threshold_breached", "scan_failed", "resolved", "reminder")
@@ -167,9 +174,7 @@ def rank(findings: Sequence[Finding]) -> list[Finding]:
 
 def message_size(notification: Notification) -> int:
     """Bytes SNS counts for a publish of ``notification`` (message, attributes) plus the subject, to be safe."""
-    attributes = sum(len(k.encode()) + len(b"String") + len(v.encode()) for k, v in notification.attributes.items())
-    body = json.dumps(dict(notification.message))
-    return len(body.encode()) + attributes + len(notification.subject.encode())
+    return message_bytes(notification) + len(notification.subject.encode())
 
 
 def _render(

@@ -36,7 +36,6 @@ from ecr_scan_reporter.core.config import SEVERITIES
 SUPPRESSION_WINDOW_DAYS = 14
 DETAIL_LIMIT = 500  # images not covered, kept in full detail (the oldest first); the rest are counted
 FINDINGS_LIMIT = 100  # most common findings kept
-SNS_MAX_BYTES = 256 * 1024
 
 NEVER_SCANNED, FAILED, STALE, FRESH = "never_scanned", "failed", "stale", "fresh"
 COVERAGE_STATES: tuple[str, ...] = (NEVER_SCANNED, FAILED, STALE, FRESH)
@@ -466,7 +465,7 @@ def render_report(subject: str, text: str, document: str, highest: str) -> sns_m
     )
 
 
-def notification(report: Report, max_bytes: int = SNS_MAX_BYTES) -> sns_message.Notification:
+def notification(report: Report, max_bytes: int = sns_message.SNS_MAX_BYTES) -> sns_message.Notification:
     """The report as one SNS message within ``max_bytes``: the longest lists that fit (20, 10, 5, ... rows)."""
     subject = _subject(report)
     for limit in (20, 10, 5, 3, 1, 0):

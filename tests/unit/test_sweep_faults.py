@@ -217,7 +217,7 @@ def test_a_repository_of_unsupported_and_per_image_refused_images_does_not_spend
     ],
 )
 def test_a_per_image_refusal_that_mentions_24_hours_is_not_the_registry_quota(message: str) -> None:
-    assert scanning.registry_quota_message(message) is False
+    assert scanning.refusal_kind(message) != scanning.REGISTRY
     assert scanning.refusal_kind(message) == scanning.PER_IMAGE
     quota = scanning.ScanQuota()
     assert not any(quota.observe(ScanOutcome.LIMIT_EXCEEDED, message) for _ in range(3 * scanning.QUOTA_STREAK))

@@ -196,7 +196,7 @@ def test_unclear_refusals_are_not_the_registry_quota_until_a_long_streak() -> No
     ],
 )
 def test_which_limit_messages_name_the_registry_quota(message: str, registry_quota: bool) -> None:
-    assert scanning.registry_quota_message(message) is registry_quota
+    assert (scanning.refusal_kind(message) == scanning.REGISTRY) is registry_quota
 
 
 # --- time budget ----------------------------------------------------------------------------------------------

@@ -134,11 +134,6 @@ def refusal_kind(message: object) -> str:
     return UNCLEAR
 
 
-def registry_quota_message(message: object) -> bool:
-    """Does a LimitExceededException message speak of the registry's daily quota rather than the image's?"""
-    return refusal_kind(message) == REGISTRY
-
-
 class ScanQuota:
     """The registry's daily scan quota as one invocation has seen it: exhausted after a ``QUOTA_EXHAUSTED``
     answer or :data:`QUOTA_STREAK` refusals in a row whose message is unclear (:func:`refusal_kind`). Per-image

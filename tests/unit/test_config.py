@@ -41,6 +41,8 @@ DEFAULTS: Mapping[str, tuple[str, Any]] = {
     "FINDINGS_IN_NOTIFICATION": ("findings_in_notification", 10),
     "SUPPRESSIONS_SHA256": ("suppressions_sha256", None),
     "CHAT_TOPIC_ARN": ("chat_topic_arn", None),
+    "TEAMS_SHA256": ("teams_sha256", None),
+    "TEAM_TAG_CACHE_SECONDS": ("team_tag_cache_seconds", 300),
     "METRICS_NAMESPACE": ("metrics_namespace", "ECRScanReporter"),
     "REPORT_BUCKET_NAME": ("report_bucket_name", None),
 }
@@ -162,6 +164,9 @@ ACCEPTED = [
     ("FINDINGS_IN_NOTIFICATION", "50", "findings_in_notification", 50),
     ("SUPPRESSIONS_SHA256", " " + "ab" * 32 + " ", "suppressions_sha256", "ab" * 32),
     ("CHAT_TOPIC_ARN", f"{ARN}-chat", "chat_topic_arn", f"{ARN}-chat"),
+    ("TEAMS_SHA256", "cd" * 32, "teams_sha256", "cd" * 32),
+    ("TEAM_TAG_CACHE_SECONDS", "0", "team_tag_cache_seconds", 0),
+    ("TEAM_TAG_CACHE_SECONDS", "3600", "team_tag_cache_seconds", 3600),
     ("METRICS_NAMESPACE", " Platform/ECR ", "metrics_namespace", "Platform/ECR"),
     ("METRICS_NAMESPACE", "a.b-c_d/e#f:g", "metrics_namespace", "a.b-c_d/e#f:g"),
     ("METRICS_NAMESPACE", "x" * 255, "metrics_namespace", "x" * 255),
@@ -238,6 +243,8 @@ REFUSED = [
     ("SUPPRESSIONS_SHA256", "abc", "must be a SHA-256 in lower-case hex"),
     ("SUPPRESSIONS_SHA256", "ab" * 32 + "a", "must be a SHA-256 in lower-case hex"),  # 65: one too many
     ("CHAT_TOPIC_ARN", "arn:aws:sqs:eu-west-1:123456789012:chat", "is not an SNS topic ARN"),
+    ("TEAMS_SHA256", "xyz", "must be a SHA-256 in lower-case hex"),
+    ("TEAM_TAG_CACHE_SECONDS", "3601", "must be a whole number from 0 to 3600"),
     ("METRICS_NAMESPACE", "AWS/ECR", "must not start with AWS/"),
     ("METRICS_NAMESPACE", "Team ECR", "letters, digits and"),
     ("METRICS_NAMESPACE", "x" * 256, "1-255 characters"),

@@ -116,6 +116,8 @@ def test_enhanced_scan_sample() -> None:
         epss=None,
         origin="enhanced",
         finding_arn="arn:aws:inspector2:us-west-2:123456789012:finding/123456789012123456789012",
+        fix_available=False,  # "fixAvailable": "NO"
+        exploit_available=False,
     )
     assert result.status == "ACTIVE"
     assert result.completed_at == datetime(2025, 6, 9, 7, 8, 40, 144000, tzinfo=UTC)
@@ -211,6 +213,23 @@ def test_inspector_event_details_parse_as_findings() -> None:
     )
     assert (inspector_guide.fixed_in, inspector_guide.epss) == ("0:3.0.13-0ubuntu3.4", 0.00045)
     assert inspector_guide.score is None  # no inspectorScore and an empty cvss list
+    assert (inspector_guide.fix_available, inspector_guide.exploit_available) == (True, False)
+    assert ecr_guide.fix_available is None  # the ECR guide's sample says nothing of fixes
+
+
+@pytest.mark.parametrize(
+    ("fix", "exploit", "expected"),
+    [
+        ("YES", "YES", (True, True)),
+        ("PARTIAL", "NO", (True, False)),
+        ("NO", None, (False, None)),
+        (None, "?", (None, None)),
+    ],
+)
+def test_fix_and_exploit_availability(fix: str | None, exploit: str | None, expected: tuple[Any, Any]) -> None:
+    raw = {"severity": "HIGH", "fixAvailable": fix, "exploitAvailable": exploit}
+    parsed = findings.parse_enhanced(raw, "inspector2")
+    assert (parsed.fix_available, parsed.exploit_available) == expected
 
 
 def test_score_falls_back_to_the_highest_cvss() -> None:

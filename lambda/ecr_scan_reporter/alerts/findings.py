@@ -159,7 +159,17 @@ def parse_enhanced(raw: Mapping[str, Any], origin: Origin = "enhanced") -> Findi
         epss=_float((raw.get("epss") or {}).get("score")),
         origin=origin,
         finding_arn=_str(raw.get("findingArn")),
+        fix_available=_yes_no(raw.get("fixAvailable"), yes=("YES", "PARTIAL")),
+        exploit_available=_yes_no(raw.get("exploitAvailable")),
     )
+
+
+def _yes_no(value: Any, yes: tuple[str, ...] = ("YES",)) -> bool | None:
+    """Inspector's YES / PARTIAL / NO fields; None when absent or unknown."""
+    text = (_str(value) or "").upper()
+    if text in yes:
+        return True
+    return False if text == "NO" else None
 
 
 def severity(value: Any) -> str:

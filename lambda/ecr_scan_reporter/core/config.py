@@ -34,6 +34,10 @@ FINDINGS_IN_NOTIFICATION            whole number 0-50: findings listed in a noti
 SUPPRESSIONS_SHA256                 SHA-256 (hex) of the suppressions document stored in the    empty
                                     ledger table (config#suppressions); empty = none
 CHAT_TOPIC_ARN                      SNS topic ARN for the chat (custom-notification) form       --
+TEAMS_SHA256                        SHA-256 (hex) of the teams document stored in the ledger    empty
+                                    table (config#teams); empty = no teams
+TEAM_TAG_CACHE_SECONDS              whole number of seconds 0-3600 a function keeps a           300
+                                    repository's tags (a team tag change takes effect within)
 LOG_LEVEL                           DEBUG, INFO, WARNING or ERROR                               INFO
 METRICS_NAMESPACE                   CloudWatch namespace of the metrics (1-255 of letters,      see below
                                     digits and . - _ / # :; not starting with AWS/)
@@ -90,6 +94,8 @@ class Settings:
     findings_in_notification: int = 10
     suppressions_sha256: str | None = None
     chat_topic_arn: str | None = None
+    teams_sha256: str | None = None
+    team_tag_cache_seconds: int = 300
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, require: Iterable[str] = ()) -> Settings:
@@ -116,11 +122,18 @@ class Settings:
             findings_in_notification=_int(env, "FINDINGS_IN_NOTIFICATION", 10, low=0, high=50),
             suppressions_sha256=_sha256(env, "SUPPRESSIONS_SHA256"),
             chat_topic_arn=_sns_arn(env, "CHAT_TOPIC_ARN"),
+            teams_sha256=_sha256(env, "TEAMS_SHA256"),
+            team_tag_cache_seconds=_int(env, "TEAM_TAG_CACHE_SECONDS", 300, low=0, high=3600),
         )
         for name in require:
             if getattr(settings, name) in (None, ""):
                 raise ConfigError(f"{name.upper()} is required for this function and is not set")
         return settings
+
+
+def is_sns_arn(value: str) -> bool:
+    """True for an SNS topic ARN (the shape variables.tf checks)."""
+    return _SNS_ARN.match(value) is not None
 
 
 def parse_regex(value: str, name: str = "regex") -> re.Pattern[str]:

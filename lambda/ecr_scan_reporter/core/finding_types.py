@@ -30,6 +30,11 @@ class Finding:
     epss: float | None = None  # EPSS probability when reported (Inspector)
     origin: Origin = "basic"
     finding_arn: str | None = None  # Inspector's finding ARN (enhanced / inspector2)
+    #: The scanner says a fix exists (``fixAvailable`` YES or PARTIAL) / does not (NO); None: it does not say
+    #: (basic scanning gives no fix information).
+    fix_available: bool | None = None
+    #: ``exploitAvailable`` YES (True) / NO (False); None: the scanner does not say (basic scanning).
+    exploit_available: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

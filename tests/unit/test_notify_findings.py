@@ -243,3 +243,30 @@ def test_the_worst_case_is_accepted_by_sns() -> None:
     too_big = {"default": "x" * sns_message.SNS_MAX_BYTES}
     with pytest.raises(sns.exceptions.InvalidParameterException):
         sns.publish(TopicArn=topic, Message=json.dumps(too_big), MessageStructure="json")
+
+
+def test_findings_with_a_known_exploit_are_marked_and_listed_first() -> None:
+    exploited = Finding("CVE-2026-5000", "MEDIUM", "libx", "1", None, None, 5.0, exploit_available=True)
+    low_exploited = Finding("CVE-2026-5003", "LOW", "libw", "1", None, None, 2.0, exploit_available=True)
+    critical = Finding("CVE-2026-5001", "CRITICAL", "liby", "1", None, None, 9.0, exploit_available=False)
+    section = FindingsSection(findings=[critical, low_exploited, exploited], limit=3)
+    notification = notify.render(scan(), ["CRITICAL"], THRESHOLDS, "threshold_breached", section=section)
+    doc = json.loads(notification.message["sqs"])
+    assert [f["id"] for f in doc["findings"]] == ["CVE-2026-5000", "CVE-2026-5001", "CVE-2026-5003"]  # LOW: not
+    assert [f.get("exploit_available") for f in doc["findings"]] == [True, False, True]
+    text = notification.message["default"]
+    assert "CVE-2026-5000  libx 1  (no fix known)  score 5  [exploit available]" in text
+    assert "CVE-2026-5003  libw 1  (no fix known)  score 2\n" in text  # a LOW exploit is not marked
+
+
+def test_the_team_is_an_attribute_and_a_document_key_only_with_teams() -> None:
+    args: tuple[Any, ...] = (scan(), ["CRITICAL"], THRESHOLDS, "threshold_breached")
+    plain = notify.render(*args)
+    owned = notify.render(*args, team="payments")
+    unowned = notify.render(*args, team=None)
+    assert "team" not in plain.attributes
+    assert "team" not in json.loads(plain.message["sqs"])
+    assert owned.attributes["team"] == "payments"
+    assert json.loads(owned.message["sqs"])["team"] == "payments"
+    assert "team" not in unowned.attributes
+    assert json.loads(unowned.message["sqs"])["team"] is None

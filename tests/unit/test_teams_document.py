@@ -80,8 +80,7 @@ def test_settings_for_a_team_override_only_what_it_set() -> None:
     assert effective.notify_on == "every_scan"
     assert effective.renotify_after_days is None
     assert effective.severity_thresholds == module.severity_thresholds  # not set: the module's
-    assert effective.sns_topic_arn == TOPIC
-    assert effective.chat_topic_arn is None
+    assert effective.sns_topic_arn == module.sns_topic_arn  # topics: ownership.topics
     assert teams.settings_for(module, None) is module
 
 

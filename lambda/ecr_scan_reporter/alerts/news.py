@@ -32,11 +32,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from ecr_scan_reporter.alerts.thresholds import evaluate_thresholds
+from ecr_scan_reporter.alerts.thresholds import breached_severities, evaluate_thresholds
 from ecr_scan_reporter.core.config import SEVERITIES, Settings
 
 if TYPE_CHECKING:
@@ -86,6 +86,9 @@ class Observation:
     #: A batch of Inspector2 Finding events: its time (the newest event's, one-second resolution) says little, its
     #: findings are read from Inspector when evaluated, so staleness is decided on what was read.
     finding_batch: bool = False
+    #: Findings (id -> severity) with a known exploit that breach whatever the thresholds (a team's
+    #: ``alert_on_exploitable``); empty otherwise.
+    exploitable: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -168,14 +171,19 @@ def _complete(
 ) -> Decision:
     previous_breached = previous.breached if previous is not None else ()
 
-    breached = tuple(evaluate_thresholds(observation.severity_counts, settings.thresholds))
+    over = evaluate_thresholds(observation.severity_counts, settings.thresholds)
+    breached = tuple(breached_severities(observation.severity_counts, settings.thresholds, observation.exploitable))
     if not breached:
         if previous_breached and settings.notify_on_resolved:
             return Decision("resolved", "within_thresholds_again")
         return Decision(None, "within_thresholds")
 
     findings = observation.findings
-    breaching = {} if findings is None else {i: s for i, s in findings.items() if s.upper() in breached}
+    breaching = (
+        {}
+        if findings is None
+        else {i: s for i, s in findings.items() if s.upper() in over or i in observation.exploitable}
+    )
     was_notified = previous.was_notified if previous is not None else (lambda _: False)
     new = tuple(sorted(((i, s) for i, s in breaching.items() if not was_notified(i)), key=finding_order))
     after = notified | frozenset(breaching)

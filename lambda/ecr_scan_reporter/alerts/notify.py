@@ -36,6 +36,14 @@ from ecr_scan_reporter.core.sns_message import (
 )
 
 Kind = Literal["threshold_breached", "scan_failed", "resolved", "reminder"]
+
+
+class Unowned:
+    """The type of :data:`NO_TEAMS`."""
+
+
+#: ``render(team=NO_TEAMS)``: no teams are configured (the message has no team attribute nor document key).
+NO_TEAMS = Unowned()
 KINDS: tuple[Kind, ...] = ("threshold_breached", "scan_failed", "resolved", "reminder")
 #: Types that report an image in breach (they need at least one breached severity).
 BREACH_KINDS: tuple[Kind, ...] = ("threshold_breached", "reminder")
@@ -139,8 +147,11 @@ def render(
     failure_reason: str | None = None,
     new_findings: Sequence[tuple[str, str]] | None = None,
     section: FindingsSection | None = None,
+    team: str | Unowned | None = NO_TEAMS,
 ) -> Notification:
-    """Render the notification. ``breached`` comes from ``policy.evaluate_thresholds``; ``failure_reason`` is
+    """Render the notification. ``team``: the team that owns the repository (None: nobody; :data:`NO_TEAMS`: no
+    teams are configured), as the message attribute ``team`` (absent for nobody) and the document's ``team``
+    (absent without teams). ``breached`` comes from ``policy.evaluate_thresholds``; ``failure_reason`` is
     used (default ``"unknown"``) only for ``scan_failed``. ``new_findings`` ((id, severity) pairs the ledger has
     not notified before; None without a ledger) adds ``new_findings`` (and ``new_findings_total``) to the
     document; ``section`` adds the findings list. A thresholded severity missing from ``result.severity_counts``
@@ -154,22 +165,30 @@ def render(
         raise ValueError(f"findings limit must be 0..{FINDINGS_IN_NOTIFICATION_MAX}, got {section.limit}")
     ranked = rank(section.findings) if section else []
     for level in _LEVELS:
-        notification = _render(result, breached, thresholds, kind, failure_reason, new_findings, section, ranked, level)
+        notification = _render(
+            result, breached, thresholds, kind, failure_reason, new_findings, section, ranked, level, team
+        )
         if message_size(notification) <= MESSAGE_BUDGET and len(notification.chat.encode()) <= MESSAGE_BUDGET:
             return notification
     raise AssertionError("the most shortened message still exceeds the SNS limit")  # pragma: no cover
 
 
 def rank(findings: Sequence[Finding]) -> list[Finding]:
-    """Most severe first: by severity, then score (CVSS / Inspector) high to low, then EPSS, then id."""
+    """Findings with a known exploit at MEDIUM or above first, then most severe first: by severity, then score
+    (CVSS / Inspector) high to low, then EPSS, then id."""
     order = {s: i for i, s in enumerate(SEVERITY_ORDER)}
 
-    def key(f: Finding) -> tuple[int, float, float, str]:
+    def key(f: Finding) -> tuple[bool, int, float, float, str]:
         score = -f.score if f.score is not None else 1.0
         epss = -f.epss if f.epss is not None else 1.0
-        return (order.get(f.severity, len(order)), score, epss, f.id)
+        return (not exploitable(f), order.get(f.severity, len(order)), score, epss, f.id)
 
     return sorted(findings, key=key)
+
+
+def exploitable(finding: Finding) -> bool:
+    """The scanner says an exploit is available (``exploitAvailable`` YES) and the finding is MEDIUM or above."""
+    return finding.exploit_available is True and finding.severity in ("CRITICAL", "HIGH", "MEDIUM")
 
 
 def message_size(notification: Notification) -> int:
@@ -187,6 +206,7 @@ def _render(
     section: FindingsSection | None,
     ranked: list[Finding],
     level: tuple[int | None, int | None, int | None],
+    team: str | Unowned | None = NO_TEAMS,
 ) -> Notification:
     max_tags, max_findings, max_expired = level
     limits = {s: thresholds.get(s) for s in SEVERITIES}
@@ -208,6 +228,8 @@ def _render(
         "scan_completed_at": _iso(result),
         "console_url": url,
     }
+    if team is not NO_TEAMS:
+        doc["team"] = team
     if len(tags) < len(result.image_tags):
         doc["image_tags_total"] = len(result.image_tags)
     if kind == "scan_failed":
@@ -239,6 +261,8 @@ def _render(
         "highest_severity": highest_severity(result.severity_counts),
         "event_type": kind,
     }
+    if isinstance(team, str):
+        attributes["team"] = team
     return Notification(
         subject=subject,
         message={"default": text, "email": text, "sqs": document, "lambda": document, "https": document},
@@ -346,7 +370,8 @@ def _findings_text(doc: Mapping[str, Any], listed: Sequence[Finding], url: str) 
             package = " ".join(p for p in (f.package_name, f.package_version) if p) or "-"
             fix = f"fixed in {f.fixed_in}" if f.fixed_in else "no fix known"
             score = f"  score {f.score:g}" if f.score is not None else ""
-            lines.append(f"  {f.severity:<9} {_cap(f.id)}  {_cap(package)}  ({_cap(fix)}){score}")
+            exploit = "  [exploit available]" if exploitable(f) else ""
+            lines.append(f"  {f.severity:<9} {_cap(f.id)}  {_cap(package)}  ({_cap(fix)}){score}{exploit}")
             if f.url:
                 lines.append(f"            {_cap(f.url)}")
         if total > len(listed):
@@ -377,6 +402,7 @@ def _finding_doc(f: Finding) -> dict[str, Any]:
         "url": _cap(f.url),
         "score": f.score,
         "epss": f.epss,
+        **({"exploit_available": f.exploit_available} if f.exploit_available is not None else {}),
     }
 
 

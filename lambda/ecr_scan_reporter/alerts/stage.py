@@ -57,7 +57,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_scan_reporter.alerts import events, news, notify, suppression_store, suppressions, thresholds
+from ecr_scan_reporter.alerts import events, news, notify, routing, suppression_store, suppressions, thresholds
 from ecr_scan_reporter.alerts import findings as image_findings
 from ecr_scan_reporter.core import aws, ledger, log, selection, sns_message
 from ecr_scan_reporter.core.config import SEVERITIES, Settings
@@ -101,6 +101,9 @@ class Observed:
     section: notify.FindingsSection | None
     suppressed: dict[str, str] = dataclasses.field(default_factory=dict)
     fingerprint: str | None = None
+    #: Findings with a known exploit (MEDIUM or above) that breach whatever the thresholds: the team's
+    #: ``alert_on_exploitable``; empty otherwise.
+    exploitable: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 #: What one evaluation of an image came to, for the metrics: its answer and the findings suppressions hid.
@@ -162,9 +165,10 @@ def report_scan(
     result: events.ScanResult, config: Settings, tally: Tally, remaining: Remaining = None
 ) -> dict[str, Any]:
     """Report one complete or failed result that :func:`ignore_reason` lets through (see the module docstring)."""
-    image = image_fields(result)
-    observed = _observe(result, config) if result.status == events.COMPLETE else None
-    response = _report(result, config, tally, remaining, image, observed)
+    route = routing.route(config, result.repository, result.registry_id, result.region)
+    image = image_fields(result) | route.fields()
+    observed = _observe(result, route) if result.status == events.COMPLETE else None
+    response = _report(result, route, tally, remaining, image, observed)
     tally.add(response, observed)
     return response
 
@@ -175,32 +179,42 @@ def _suppressed(observed: Observed | None) -> int:
 
 def _report(
     result: events.ScanResult,
-    config: Settings,
+    route: routing.Route,
     tally: Tally,
     remaining: Remaining,
     image: dict[str, Any],
     observed: Observed | None,
 ) -> dict[str, Any]:
     """Evaluate one image's result and notify (with the ledger: only news)."""
+    config = route.config
     if config.ledger_table_name:
-        return _with_ledger(result, config, tally, remaining, image, observed)
+        return _with_ledger(result, route, tally, remaining, image, observed)
 
     if observed is None:
         failure_reason = _failure_reason(result)
-        notification = notify.render(result, [], config.severity_thresholds, "scan_failed", failure_reason)
+        notification = notify.render(
+            result, [], config.severity_thresholds, "scan_failed", failure_reason, team=route.message_team
+        )
         breached: list[str] = []
     else:
         result = observed.result
-        breached = thresholds.evaluate_thresholds(result.severity_counts, config.severity_thresholds)
+        breached = thresholds.breached_severities(
+            result.severity_counts, config.severity_thresholds, observed.exploitable
+        )
         if not breached:
             counts = dict(result.severity_counts)
             log.emit(logger, "scan_below_threshold", severity_counts=counts, **image)
             return {"status": "below_threshold", **image}
         notification = notify.render(
-            result, breached, config.severity_thresholds, "threshold_breached", section=observed.section
+            result,
+            breached,
+            config.severity_thresholds,
+            "threshold_breached",
+            section=observed.section,
+            team=route.message_team,
         )
 
-    message_id = _publish(config, notification, image)
+    message_id = _publish(route, notification, image)
     event_type = notification.attributes["event_type"]
     log.emit(
         logger,
@@ -216,7 +230,7 @@ def _report(
 
 def _with_ledger(
     result: events.ScanResult,
-    config: Settings,
+    route: routing.Route,
     tally: Tally,
     remaining: Remaining,
     image: dict[str, Any],
@@ -225,9 +239,11 @@ def _with_ledger(
 ) -> dict[str, Any]:
     """Read findings and record, decide what is news, claim, publish, confirm (see the module docstring).
     ``finding_batch``: the result of a batch of Inspector2 Finding events (``news.is_stale`` decides its staleness
-    on the findings read, not on its one-second time)."""
+    on the findings read, not on its one-second time). ``route``: the owner, its settings and topics; the owner's
+    first result for an image notified to another owner is news for it (:func:`_for_owner`)."""
+    config = route.config
     assert config.ledger_table_name is not None
-    assert config.sns_topic_arn is not None
+    assert route.topics
     table, dynamodb = config.ledger_table_name, aws.client("dynamodb")
     now = datetime.now(UTC)
     failure_reason = _failure_reason(result) if result.status == events.FAILED else None
@@ -241,6 +257,7 @@ def _with_ledger(
         failure_reason=failure_reason,
         fingerprint=observed.fingerprint if observed is not None else None,
         finding_batch=finding_batch,
+        exploitable=observed.exploitable if observed is not None else {},
     )
     key = (result.registry_id, result.repository, result.image_digest)
     settings = news.NewsSettings.from_settings(config)
@@ -252,9 +269,9 @@ def _with_ledger(
                     log.emit(logger, "scan_duplicate", reason="notification_in_flight", **image)
                     return {"status": "duplicate", "reason": "notification_in_flight", **image}
                 raise NotificationInFlight(f"a notification for {result.image_digest} is being published; retry")
-            _resend_claimed(dynamodb, table, previous, result, config, tally, remaining)
+            _resend_claimed(dynamodb, table, previous, result, route.module_config, tally, remaining)
             continue  # read the record again, claim cleared
-        decision = news.decide(previous, observation, settings, now)
+        decision = news.decide(_for_owner(previous, route), observation, settings, now)
         if decision.stale:
             log.emit(logger, "scan_duplicate", reason="not_newer_than_recorded", **image)
             return {"status": "duplicate", "reason": "not_newer_than_recorded", **image}
@@ -285,6 +302,7 @@ def _with_ledger(
             suppressed_findings=observed.suppressed if observed is not None else None,
             notified_digests=decision.notified_digests,
             findings_sha256=observation.fingerprint,
+            team=route.recorded_team,
         )
         written = ledger.put_record(dynamodb, table, record, previous.revision if previous else None)
         if written is not None:
@@ -315,8 +333,9 @@ def _with_ledger(
         failure_reason,
         decision.new_findings,
         section=observed.section if observed is not None and decision.notify != "resolved" else None,
+        team=route.message_team,
     )
-    message_id = _publish(config, notification, image)
+    message_id = _publish(route, notification, image)
     confirmed = ledger.confirm_notified(dynamodb, table, *key, token, message_id)
     log.emit(
         logger,
@@ -367,15 +386,18 @@ def _resend_claimed(
         scan_completed_at=claimed.scan_completed_at,
     )
     new_findings = sorted(claimed.pending_new_findings.items(), key=news.finding_order)
+    route = routing.recorded_route(config, claimed.notified_team)
     notification = notify.render(
         recorded,
         claimed.breached,
-        config.severity_thresholds,
+        route.config.severity_thresholds,
         kind,  # type: ignore[arg-type]
         claimed.failure_reason,
         new_findings,
+        team=route.message_team,
     )
-    message_id = _publish(config, notification, {"repository": claimed.repository, "image_digest": claimed.digest})
+    image = {"repository": claimed.repository, "image_digest": claimed.digest, **route.fields()}
+    message_id = _publish(route, notification, image)
     tally.resent.append(kind)
     ledger.confirm_notified(dynamodb, table, claimed.registry_id, claimed.repository, claimed.digest, token, message_id)
     log.emit(
@@ -389,21 +411,44 @@ def _resend_claimed(
     )
 
 
-def _publish(config: Settings, notification: sns_message.Notification, image: Mapping[str, Any]) -> str:
-    """Publish to the topic (and the chat topic); returns the topic's message id. A message SNS refuses for good is
-    replaced by a short notice (see the module docstring)."""
-    assert config.sns_topic_arn is not None
-    sns = aws.client("sns", region=config.sns_topic_arn.split(":")[3])
+def _publish(route: routing.Route, notification: sns_message.Notification, image: Mapping[str, Any]) -> str:
+    """Publish to the route's topics, the owner's first (and its chat topics); returns the first topic's message
+    id. A message SNS refuses for good is replaced by a short notice (see the module docstring); any other error
+    raises (Lambda retries the event: a topic that did receive it may receive it twice, none misses it)."""
+    assert route.topics
+    message_ids = [_publish_to(topic, notification, image) for topic in route.topics]
+    for chat in route.chats:
+        _publish_chat(chat, notification, image)
+    return message_ids[0]
+
+
+def _publish_to(topic_arn: str, notification: sns_message.Notification, image: Mapping[str, Any]) -> str:
+    sns = aws.client("sns", region=topic_arn.split(":")[3])
     try:
-        message_id = sns_message.publish(sns, config.sns_topic_arn, notification)
+        return sns_message.publish(sns, topic_arn, notification)
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         if code not in UNDELIVERABLE_CODES:
             raise  # throttling, an outage: Lambda retries the event
-        message_id = _publish_notice(sns, config.sns_topic_arn, notification, image, exc)
-    if config.chat_topic_arn:
-        _publish_chat(config.chat_topic_arn, notification, image)
-    return message_id
+        return _publish_notice(sns, topic_arn, notification, image, exc)
+
+
+def _for_owner(previous: ledger.LedgerRecord | None, route: routing.Route) -> ledger.LedgerRecord | None:
+    """The record as news sees it for this owner: when the last notification went to another owner (the
+    repository changed hands, or teams were just configured), what was notified is forgotten, so the new owner's
+    first result in breach is news for it; the record itself keeps everything."""
+    if previous is None or route.recorded_team is None:
+        return previous
+    if (previous.notified_team or "") == route.recorded_team:
+        return previous
+    return dataclasses.replace(
+        previous,
+        notified_findings=frozenset(),
+        notified_digests=frozenset(),
+        breached=(),
+        notified_type=None,
+        notified_at=None,
+    )
 
 
 def _publish_notice(
@@ -466,10 +511,13 @@ def _deadline(remaining: Remaining) -> datetime:
     return datetime.now(UTC) + _claim_duration(remaining)
 
 
-def _observe(result: events.ScanResult, config: Settings) -> Observed:
+def _observe(result: events.ScanResult, route: routing.Route) -> Observed:
     """Read the image's findings and the accepted risks; the counts to compare with the thresholds and what the
     message lists. Never raises for an unreadable findings list or suppressions: the reported counts then
-    decide, and the message says what is missing."""
+    decide, and the message says what is missing. The owner's ``count_only_fixable`` leaves out of the counts the
+    findings the scanner says have no fix; its ``alert_on_exploitable`` marks the findings with a known exploit
+    (:attr:`Observed.exploitable`)."""
+    config, team = route.config, route.team
     unavailable: str | None = None
     found: image_findings.ImageFindings | None = None
     try:
@@ -485,6 +533,8 @@ def _observe(result: events.ScanResult, config: Settings) -> Observed:
             image_digest=result.image_digest,
         )
     extra: dict[str, Any] = {}
+    if route.teams_unavailable:
+        extra["teams_unavailable"] = route.teams_unavailable
     if found is None:
         unknown = [
             s for s in SEVERITIES if config.severity_thresholds.get(s) is not None and s not in result.severity_counts
@@ -499,9 +549,8 @@ def _observe(result: events.ScanResult, config: Settings) -> Observed:
                 repository=result.repository,
                 image_digest=result.image_digest,
             )
-        return Observed(
-            result, None, notify.FindingsSection(limit=config.findings_in_notification, unavailable=unavailable)
-        )
+        section = notify.FindingsSection(limit=config.findings_in_notification, unavailable=unavailable, extra=extra)
+        return Observed(result, None, section)
 
     entries: tuple[suppressions.Suppression, ...] = ()
     if config.suppressions_sha256 and config.ledger_table_name:
@@ -513,8 +562,20 @@ def _observe(result: events.ScanResult, config: Settings) -> Observed:
             extra["suppressions_unavailable"] = _short_error(exc)
             log.emit(logger, "suppressions_unavailable", logging.ERROR, error=str(exc), repository=result.repository)
     applied = suppressions.apply(found.findings, result.repository, entries, datetime.now(UTC).date())
-    counts = _effective_counts(result.severity_counts, found, applied)
+    if team is not None and team.count_only_fixable:
+        unfixable = [f for f in applied.kept if f.fix_available is False]
+        if unfixable:
+            extra["not_fixable"] = len(unfixable)  # left out of the counts: the scanner knows no fix
+            applied = dataclasses.replace(applied, kept=tuple(f for f in applied.kept if f.fix_available is not False))
+    else:
+        unfixable = []
+    counts = _effective_counts(result.severity_counts, found, applied, unfixable)
     kept = dict(sorted(((f.id, f.severity) for f in applied.kept if f.severity in SEVERITIES), key=news.finding_order))
+    exploitable = (
+        {f.id: f.severity for f in applied.kept if notify.exploitable(f)}
+        if team is not None and team.alert_on_exploitable
+        else {}
+    )
     if applied.suppressed or applied.expired:
         log.emit(
             logger,
@@ -534,7 +595,9 @@ def _observe(result: events.ScanResult, config: Settings) -> Observed:
     hidden = dict(
         sorted(((f.id, f.severity) for f, _ in applied.suppressed if f.severity in SEVERITIES), key=news.finding_order)
     )
-    return Observed(dataclasses.replace(result, severity_counts=counts), kept, section, hidden, news.fingerprint(kept))
+    return Observed(
+        dataclasses.replace(result, severity_counts=counts), kept, section, hidden, news.fingerprint(kept), exploitable
+    )
 
 
 def _read_findings(result: events.ScanResult) -> image_findings.ImageFindings:
@@ -549,12 +612,16 @@ def _read_findings(result: events.ScanResult) -> image_findings.ImageFindings:
 
 
 def _effective_counts(
-    reported: Mapping[str, int], found: image_findings.ImageFindings, applied: suppressions.Applied
+    reported: Mapping[str, int],
+    found: image_findings.ImageFindings,
+    applied: suppressions.Applied,
+    uncounted: Sequence[image_findings.Finding] = (),
 ) -> dict[str, int]:
     """Per severity: the count the event reported, or (when it reported none for that severity, like LOW in an
-    Inspector2 Scan event) the count of the findings read; less the suppressed findings of that severity."""
+    Inspector2 Scan event) the count of the findings read; less the suppressed findings of that severity and the
+    ``uncounted`` ones (no fix, under ``count_only_fixable``)."""
     from_findings = image_findings.count_by_severity(found.findings)
-    suppressed = image_findings.count_by_severity(f for f, _ in applied.suppressed)
+    suppressed = image_findings.count_by_severity([*(f for f, _ in applied.suppressed), *uncounted])
     counts: dict[str, int] = {}
     for severity in image_findings.SEVERITY_ORDER:
         if severity in reported:
@@ -621,15 +688,17 @@ def report_finding_events(
             "finding_ids": sorted({e.finding_id for _, e in image_events})[:50],
         }
         try:
-            observed = _observe(result, config)
+            route = routing.route(config, result.repository, result.registry_id, result.region)
+            image |= route.fields()
+            observed = _observe(result, route)
             if observed.findings is None:
                 raise RuntimeError(
                     f"Inspector's findings could not be read ({observed.section and observed.section.unavailable})"
                 )
             outcome = (
-                _with_ledger(result, config, tally, remaining, image, observed, finding_batch=True)
+                _with_ledger(result, route, tally, remaining, image, observed, finding_batch=True)
                 if config.ledger_table_name
-                else _report_observed(observed, config, image)
+                else _report_observed(observed, route, image)
             )
         except Exception as exc:  # one image's failure must not lose the others' reports
             report.failed += 1
@@ -642,15 +711,23 @@ def report_finding_events(
     return report
 
 
-def _report_observed(observed: Observed, config: Settings, image: dict[str, Any]) -> dict[str, Any]:
+def _report_observed(observed: Observed, route: routing.Route, image: dict[str, Any]) -> dict[str, Any]:
     """Without a ledger: notify when the image breaches (every batch that sees it)."""
-    breached = thresholds.evaluate_thresholds(observed.result.severity_counts, config.severity_thresholds)
+    config = route.config
+    breached = thresholds.breached_severities(
+        observed.result.severity_counts, config.severity_thresholds, observed.exploitable
+    )
     if not breached:
         return {"status": "below_threshold", **image}
     notification = notify.render(
-        observed.result, breached, config.severity_thresholds, "threshold_breached", section=observed.section
+        observed.result,
+        breached,
+        config.severity_thresholds,
+        "threshold_breached",
+        section=observed.section,
+        team=route.message_team,
     )
-    message_id = _publish(config, notification, image)
+    message_id = _publish(route, notification, image)
     log.emit(
         logger, "scan_notified", event_type="threshold_breached", breached=breached, message_id=message_id, **image
     )

@@ -17,3 +17,17 @@ def evaluate_thresholds(counts: Mapping[str, int], thresholds: Mapping[str, int 
         if limit is not None and normalised.get(severity, 0) > limit:
             breached.append(severity)
     return breached
+
+
+#: Severities at which a finding with a known exploit alerts under a team's ``alert_on_exploitable``.
+EXPLOITABLE_SEVERITIES: tuple[str, ...] = ("CRITICAL", "HIGH", "MEDIUM")
+
+
+def breached_severities(
+    counts: Mapping[str, int], thresholds: Mapping[str, int | None], exploitable: Mapping[str, str] | None = None
+) -> list[str]:
+    """:func:`evaluate_thresholds`, and the severities of ``exploitable`` findings (id -> severity: findings with a
+    known exploit that alert whatever the thresholds), most severe first."""
+    breached = set(evaluate_thresholds(counts, thresholds))
+    breached |= {s.upper() for s in (exploitable or {}).values()}
+    return [s for s in SEVERITIES if s in breached]

@@ -30,7 +30,8 @@ notified again, never silenced.
 
 Added after the first release, all optional (a record written before lacks them and reads with the defaults):
 ``evaluated_completed_at`` (the completion time of the last result the findings stage evaluated; a sweep's write
-leaves it alone), ``findings_sha256``, ``findings_omitted``, ``notified_digests``.
+leaves it alone), ``findings_sha256``, ``findings_omitted``, ``notified_digests``, ``notified_team`` (the team the
+last notification went to, an empty string for nobody).
 """
 
 from __future__ import annotations
@@ -101,6 +102,10 @@ class LedgerRecord:
     findings_sha256: str | None = None  # fingerprint of every finding read at that evaluation (news.fingerprint)
     findings_omitted: int = 0  # findings read that ``findings`` has no room for
     notified_digests: frozenset[bytes] = frozenset()  # notified findings kept as digests only (see fit)
+    #: The team the last notification went to ("" for the module's topic: nobody owned the repository; None: no
+    #: notification since teams were configured, or a record older than teams). A new owner's first result for an
+    #: image in breach is news for it (``alerts/stage.py``).
+    notified_team: str | None = None
 
     @property
     def key(self) -> dict[str, Any]:
@@ -465,6 +470,7 @@ def result_record(
     suppressed_findings: Mapping[str, str] | None = None,
     notified_digests: frozenset[bytes] = frozenset(),
     findings_sha256: str | None = None,
+    team: str | None = None,
 ) -> LedgerRecord:
     """The image's record after a scan result (the findings stage's write): the scan state of the result, the
     evaluation (``breached``, ``notified_findings`` from ``news.decide``), and, when ``notify`` is set, that
@@ -474,7 +480,8 @@ def result_record(
     clears the failure reason. ``findings`` (and ``pending_new_findings``) in the order given, most severe first:
     the record is :func:`fit` within :data:`ITEM_BUDGET` keeping that order. ``notified_digests``: the notified
     findings the previous record kept as digests only (``news.Decision`` carries them); ``findings_sha256``: the
-    fingerprint of ``findings``."""
+    fingerprint of ``findings``; ``team``: the owner the notification (when ``notify``) goes to, recorded as
+    ``notified_team`` ("" for nobody)."""
     keep = previous if previous is not None else LedgerRecord(registry_id, repository, digest)
     failed = status == "FAILED"
     kept = failed or findings is None  # the previous findings stay
@@ -509,6 +516,7 @@ def result_record(
         findings_sha256=keep.findings_sha256 if kept else findings_sha256,
         findings_omitted=keep.findings_omitted if kept else 0,
         notified_digests=notified_digests,
+        notified_team=(team or "") if notify and team is not None else keep.notified_team,
     )
     return fit(record, None if kept else record.findings)
 
@@ -637,6 +645,7 @@ def to_attributes(record: LedgerRecord) -> dict[str, Any]:
         "findings_sha256": _S(record.findings_sha256),
         "findings_omitted": {"N": str(record.findings_omitted)} if record.findings_omitted else None,
         "notified_digests": {"B": b"".join(sorted(record.notified_digests))} if record.notified_digests else None,
+        "notified_team": None if record.notified_team is None else {"S": record.notified_team},
     }
 
 
@@ -682,6 +691,7 @@ def from_item(item: Mapping[str, Any]) -> LedgerRecord:
         findings_sha256=_s(item, "findings_sha256"),
         findings_omitted=int((item.get("findings_omitted") or {}).get("N", "0")),
         notified_digests=_digests(item),
+        notified_team=item["notified_team"]["S"] if "notified_team" in item else None,
     )
 
 

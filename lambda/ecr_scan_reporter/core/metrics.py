@@ -72,11 +72,13 @@ NAMES: tuple[str, ...] = (
     SUPPRESSIONS_NOT_APPLIED,
 )
 
-# Dimensions: names fixed here, values bounded (a function name, a severity, a notification type).
+# Dimensions: names fixed here, values bounded (a function name, a severity, a notification type, a team: one of
+# the configured teams, or "unowned").
 FUNCTION_NAME = "FunctionName"
 SEVERITY = "Severity"
 EVENT_TYPE = "EventType"
-DIMENSIONS: tuple[str, ...] = (FUNCTION_NAME, SEVERITY, EVENT_TYPE)
+TEAM = "Team"
+DIMENSIONS: tuple[str, ...] = (FUNCTION_NAME, SEVERITY, EVENT_TYPE, TEAM)
 
 # Limits of the EMF specification and of CloudWatch.
 MAX_METRICS_PER_DOCUMENT = 100

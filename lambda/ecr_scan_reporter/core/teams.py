@@ -172,11 +172,10 @@ def _no_unknown(raw: Mapping[str, Any], allowed: frozenset[str], where: str) -> 
 
 def settings_for(settings: Settings, team: Team | None) -> Settings:
     """The settings an image of ``team`` is evaluated with: the team's own where it set them, the module's
-    otherwise; notifications go to the team's topic and chat topic (no team: ``settings`` unchanged)."""
+    otherwise (no team: ``settings`` unchanged). Where notifications go is ``core/ownership.topics``."""
     if team is None:
         return settings
-    routed = dataclasses.replace(settings, sns_topic_arn=team.topic_arn, chat_topic_arn=team.chat_topic_arn)
-    return dataclasses.replace(routed, **team.settings)
+    return dataclasses.replace(settings, **team.settings)
 
 
 def load(dynamodb: Any, table: str, expected_sha256: str) -> TeamsDocument:

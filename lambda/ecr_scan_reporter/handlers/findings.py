@@ -18,6 +18,7 @@ from typing import Any
 from ecr_scan_reporter.alerts import events, stage
 from ecr_scan_reporter.core import log, metrics
 from ecr_scan_reporter.core.config import Settings
+from ecr_scan_reporter.core.teams import UNOWNED
 from ecr_scan_reporter.handlers import emit_metrics, load_settings
 
 logger = log.get_logger(__name__)
@@ -39,7 +40,8 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
 def _measured(tally: stage.Tally) -> list[metrics.Metric]:
     """Notifications sent by type (claimed ones re-sent included); results in breach by severity; results in breach
     not sent because the image was already notified (held back); findings hidden by suppressions; evaluations
-    that applied no suppression (the stored list unreadable or not the expected version: every finding counted)."""
+    that applied no suppression (the stored list unreadable or not the expected version: every finding counted).
+    With teams, images in breach and notifications sent are counted by ``Team`` as well (``unowned``: nobody)."""
     found: list[metrics.Metric] = []
     for event_type in tally.resent:
         found += metrics.counts({metrics.NOTIFICATIONS_SENT: 1}, {metrics.EVENT_TYPE: event_type})
@@ -50,6 +52,12 @@ def _measured(tally: stage.Tally) -> list[metrics.Metric]:
         if status == "notified":
             event_type = str(response.get("event_type") or "threshold_breached")
             found += metrics.counts({metrics.NOTIFICATIONS_SENT: 1}, {metrics.EVENT_TYPE: event_type})
+        if "team" in response:  # teams configured: the same counts by owner (images, not severities)
+            team = {metrics.TEAM: str(response["team"] or UNOWNED)}
+            if status in ("notified", "not_news") and breached:
+                found += metrics.counts({metrics.IMAGES_IN_BREACH: 1}, team)
+            if status == "notified":
+                found += metrics.counts({metrics.NOTIFICATIONS_SENT: 1}, team)
         elif status == "not_news" and breached:
             found += metrics.counts({metrics.NOTIFICATIONS_HELD_BACK: 1})
         if suppressed:

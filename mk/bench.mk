@@ -1,5 +1,6 @@
 # make bench: sweep registries of growing size in moto (in-process) and check the scale targets, then the
-# exposure report over ledgers of 1,000 to 100,000 images (bench/report.py). Not part of `make test`.
+# exposure report over ledgers of 1,000 to 100,000 images (bench/report.py), then the findings stage with 50 teams
+# and 1,000 repositories (bench/teams.py). Not part of `make test`.
 # Quick mode: make bench BENCH_SIZES=small. See bench/run.py and bench/report.py for every knob.
 
 BENCH_SIZES ?= all
@@ -7,4 +8,5 @@ BENCH_SIZES ?= all
 .PHONY: bench
 bench: $(STAMP) ## benchmarks: sweep (API calls, time, memory, continuations) and the exposure report (BENCH_SIZES=small: quick)
 	@cd $(ROOT) && status=0; BENCH_SIZES=$(BENCH_SIZES) $(PY) -m bench || status=$$?; \
-	  BENCH_SIZES=$(BENCH_SIZES) $(PY) -m bench.report || status=$$?; exit $$status
+	  BENCH_SIZES=$(BENCH_SIZES) $(PY) -m bench.report || status=$$?; \
+	  $(PY) -m bench.teams || status=$$?; exit $$status

@@ -30,3 +30,13 @@ def test_the_commit_and_the_targets_are_the_results_ones() -> None:
     assert set(re.findall(r"commit `([0-9a-f]{7})`", text)) == {commit}
     statuses = Counter(target["status"] for target in RESULTS["targets"])
     assert f"At `{commit}` {statuses['PASS']} targets pass and {statuses['SKIP']} are reported only" in text
+
+
+def test_the_teams_table_is_rendered_from_the_committed_teams_results() -> None:
+    from bench import teams
+
+    results = json.loads((ROOT / "bench" / "teams_results.json").read_text())
+    text = DOCUMENT.read_text()
+    assert teams.markdown(results) in text, "docs/benchmarks.md: teams table stale: python -m bench.teams --markdown"
+    assert f"measured at `{results['git']['commit'][:7]}`" in text
+    assert all(t["status"] in ("PASS", "SKIP") for t in results["targets"]), results["targets"]

@@ -152,13 +152,13 @@ def test_text_and_html_show_each_team() -> None:
     assert "Teams (2, then the repositories no team owns); in breach of each team's own thresholds" in text
     assert "Team payments: 2 of 2 image(s) in breach" in text
     assert "Team tools: 1 of 3 image(s) in breach" in text
-    assert "Team unowned: 1 of 1 image(s) in breach" in text
+    assert "Unowned (unowned: the repositories no team owns): 1 of 1 image(s) in breach" in text
     summary_rows = [line.split() for line in text.splitlines() if line.startswith("  payments ")]
     assert summary_rows[0][:8] == ["payments", "1", "2", "2", "0", "1", "2", "0"]
     page = exposure.render_html(report)
     assert "<h2>Teams</h2>" in page
     assert "<h3>Team payments</h3>" in page
-    assert "<h3>Team unowned</h3>" in page
+    assert "<h3>Unowned (unowned: the repositories no team owns)</h3>" in page
 
 
 def test_each_team_report_covers_only_its_repositories() -> None:

@@ -532,7 +532,7 @@ def _teams_text(sections: Sequence[Report], limit: int | None) -> list[str]:
         return lines
     for s in sections:
         exposed = [r for r in s.repositories if r.in_breach]
-        lines += ["", f"Team {s.team}: {s.images_in_breach} of {s.images} image(s) in breach"]
+        lines += ["", f"{_section_title(str(s.team))}: {s.images_in_breach} of {s.images} image(s) in breach"]
         rows = [[r.repository, str(r.images), *(str(r.breached[v]) for v in SEVERITIES)] for r in _cap(exposed, limit)]
         lines += _table(["REPOSITORY", "IMAGES", *SEVERITIES], rows, "no repository in breach") + _more(exposed, limit)
         rows = [[f.finding_id, f.severity, str(f.images), str(f.repositories)] for f in _cap(s.findings, limit)]
@@ -676,7 +676,7 @@ def _teams_html(doc: Mapping[str, Any]) -> list[str]:
     parts = ["<h2>Teams</h2>", "<p>In breach of each team's own thresholds.</p>", _html_table(header, rows, len(rows))]
     for t in sections:
         parts += [
-            f"<h3>Team {html.escape(t['team'])}</h3>",
+            f"<h3>{html.escape(_section_title(t['team']))}</h3>",
             _html_table(
                 ["Repository", "Images", "In breach", *SEVERITIES, "Not covered"],
                 [_repository_cells(r) for r in t["repositories"]],
@@ -692,6 +692,10 @@ def _teams_html(doc: Mapping[str, Any]) -> list[str]:
             ),
         ]
     return parts
+
+
+def _section_title(team: str) -> str:
+    return f"Unowned ({UNOWNED}: the repositories no team owns)" if team == UNOWNED else f"Team {team}"
 
 
 def _repository_cells(row: Mapping[str, Any]) -> list[Any]:

@@ -429,6 +429,7 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
         scan_expiry_days=args.expiry_days,
         thresholds=thresholds,
         region=dynamodb.meta.region_name,
+        **_report_teams(args, dynamodb),
     )
     render = {
         "text": lambda r: exposure.render_text(r, None),
@@ -437,6 +438,23 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
     }
     out.write(render[args.output](built).rstrip("\n") + "\n")
     return 0
+
+
+def _report_teams(args: argparse.Namespace, dynamodb: Any) -> dict[str, Any]:
+    """The report's team sections when the module stores teams in the table: the stored document and, when it
+    names a tag key, the repositories' tags from ECR (its standard endpoint), read once per repository."""
+    stored = teams.read(dynamodb, args.table)
+    if stored is None:
+        return {}
+    if stored.tag_key is None:
+        return {"teams": stored}
+    ecr, reader = _client(args, "ecr"), repository_tags.TagReader()
+
+    def tags(registry_id: str, repository: str) -> Any:
+        arn = repository_tags.repository_arn(ecr.meta.partition, ecr.meta.region_name, registry_id, repository)
+        return reader.tags(ecr, arn)
+
+    return {"teams": stored, "tags": tags}
 
 
 def _suppressions(args: argparse.Namespace, out: TextIO) -> int:

@@ -5,6 +5,7 @@ notifications go to; the teams document read from the ledger table (moto), the t
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,8 @@ from ecr_fakes import push
 from test_ledger import create_table
 
 from ecr_scan_reporter import cli
-from ecr_scan_reporter.core import config_items, teams
+from ecr_scan_reporter.core import config_items, ledger, teams
+from ecr_scan_reporter.core.ledger import LedgerRecord
 
 TABLE = "esr-ledger"
 MODULE_TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:esr-notifications"
@@ -227,3 +229,29 @@ def test_plan_without_teams_has_no_team_column(moto: None, capsys: Any) -> None:
     code, out, _ = run(capsys, "plan", "--table", TABLE, "--output", "json")
     assert code == 0
     assert "team" not in json.loads(out)["images"][0]
+
+
+def test_report_has_a_section_per_team_when_the_module_stores_teams(world: None, capsys: Any) -> None:
+    client = boto3.client("dynamodb", region_name=REGION)
+    now = datetime.now(UTC)
+    for i, repository in enumerate(("payments/api", "payments/legacy", "misc/web")):
+        record = LedgerRecord(
+            registry_id=ACCOUNT,
+            repository=repository,
+            digest=f"sha256:{i:064x}",
+            source="ecr",
+            scan_status="COMPLETE",
+            scan_completed_at=now - timedelta(days=1),
+            breached=("HIGH",),
+            severity_counts={"HIGH": 1},
+            findings={"CVE-H": "HIGH"},
+        )
+        ledger.put_record(client, TABLE, record, None)
+    code, out, _ = run(capsys, "report", "--table", TABLE, "--output", "json")
+    assert code == 0
+    doc = json.loads(out)
+    sections = {t["team"]: t for t in doc["teams"]}
+    assert [r["repository"] for r in sections["payments"]["repositories"]] == ["payments/api"]
+    assert [r["repository"] for r in sections["tools"]["repositories"]] == ["payments/legacy"]  # its tag
+    assert sections["tools"]["summary"]["images_in_breach"] == 0  # HIGH is ignored by the tools team
+    assert [r["repository"] for r in doc["unowned"]["repositories"]] == ["misc/web"]

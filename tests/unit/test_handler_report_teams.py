@@ -119,6 +119,7 @@ def test_each_team_topic_receives_only_its_report_and_the_module_topic_the_whole
     assert response["status"] == "published"
     assert set(response["team_reports"]) == {"payments", "tools"}
     assert "team_reports_not_published" not in response
+    assert response["tag_reads"] == 4  # one ListTagsForResource per repository, payments/api's two images or not
     [whole] = inbox("esr-notifications")
     doc = json.loads(whole["Message"])
     assert "team" not in whole["MessageAttributes"]

@@ -64,6 +64,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     document, unavailable = _teams(dynamodb, config.ledger_table_name, config.teams_sha256)
     try:
         ecr = aws.client("ecr")
+        team_options, reader = _team_options(ecr, config, document, unavailable)
         built = exposure.build(
             ledger.scan_records(dynamodb, config.ledger_table_name, on_unreadable=skip),
             now,
@@ -72,7 +73,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
             suppressions=_suppressions(dynamodb, config.ledger_table_name, config.suppressions_sha256),
             region=os.environ.get("AWS_REGION") or region,
             existing_repositories={(r.registry_id, r.name) for r in registry.iter_repositories(ecr)},
-            **_team_options(ecr, config, document, unavailable),
+            **team_options,
         )
     except (ClientError, BotoCoreError) as exc:
         # After botocore's retries (adaptive, core/aws.py). Nothing was published or stored yet: the retry starts over.
@@ -84,6 +85,8 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     )
     fields: dict[str, Any] = {"unreadable_records": unreadable} if unreadable else {}
     fields |= _publish_team_reports(built, document, config.sns_topic_arn)
+    if reader is not None:
+        fields["tag_reads"] = reader.calls
     stored = _store(config.report_bucket_name, built)
     summary = exposure.to_document(built, limit=0)["summary"]
     log.emit(logger, "report_published", message_id=message_id, stored=stored.written, **fields, **summary)
@@ -166,13 +169,13 @@ def _teams(dynamodb: Any, table: str, sha256: str | None) -> tuple[teams.TeamsDo
 
 def _team_options(
     ecr: Any, config: Settings, document: teams.TeamsDocument | None, unavailable: str | None
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], repository_tags.TagReader | None]:
     """exposure.build's team arguments: the document, and the repositories' tags (read once per repository per run,
-    only when the document names a tag key)."""
+    only when the document names a tag key); and the run's tag reader (None: no tags read)."""
     if document is None:
-        return {"teams_unavailable": unavailable} if unavailable else {}
+        return ({"teams_unavailable": unavailable} if unavailable else {}), None
     if document.tag_key is None:
-        return {"teams": document}
+        return {"teams": document}, None
     assert config.sns_topic_arn is not None
     partition, region = config.sns_topic_arn.split(":")[1], ecr.meta.region_name
     reader = repository_tags.TagReader(ttl_seconds=24 * 3600)  # this run's: exposure.build asks once per repository
@@ -180,7 +183,7 @@ def _team_options(
     def tags(registry_id: str, repository: str) -> Any:
         return reader.tags(ecr, repository_tags.repository_arn(partition, region, registry_id, repository))
 
-    return {"teams": document, "tags": tags}
+    return {"teams": document, "tags": tags}, reader
 
 
 def _publish_team_reports(

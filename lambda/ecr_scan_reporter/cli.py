@@ -9,6 +9,9 @@
                                        the exposure report, from the scan ledger (reads only)
     ecr-scan-reporter suppressions (--table NAME | --file PATH) [--output text|json]
                                        which repositories of the registry each suppression covers (reads only)
+    ecr-scan-reporter route REPOSITORY [REPOSITORY...] --table NAME [--output text|json]
+                                       who owns each repository (teams), which thresholds and notify settings
+                                       apply and which topics its notifications go to (reads only)
 
     -v / --verbose (before or after the command): one JSON log line per decision on stderr
     --localstack: every client from localstack-client (pip install 'ecr-scan-reporter[localstack]')
@@ -39,8 +42,25 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_scan_reporter import __version__
 from ecr_scan_reporter.alerts import suppression_store, suppressions
-from ecr_scan_reporter.core import aws, coverage, ledger, log, regex_subset, selection
-from ecr_scan_reporter.core.config import ConfigError, parse_thresholds
+from ecr_scan_reporter.core import (
+    aws,
+    coverage,
+    ledger,
+    log,
+    ownership,
+    regex_subset,
+    repository_tags,
+    selection,
+    teams,
+)
+from ecr_scan_reporter.core.config import (
+    NOTIFY_ON_CHOICES,
+    SEVERITIES,
+    ConfigError,
+    Settings,
+    is_sns_arn,
+    parse_thresholds,
+)
 from ecr_scan_reporter.report import exposure
 from ecr_scan_reporter.sweep import freshness, plan_counts, registry, scanning
 from ecr_scan_reporter.sweep.stage import (
@@ -188,12 +208,58 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Keep Amazon ECR image scans fresh: plan or start the scans due.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", dest="verbose_first", action="store_true", help=_VERBOSE_HELP)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{plan,scan,report,suppressions}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{plan,scan,report,suppressions,route}")
     commands.add_parser("plan", parents=parents, help="list the images a sweep would scan, and why")
     commands.add_parser("scan", parents=parents, help="start those scans and print a summary")
     _add_report_parser(commands)
     _add_suppressions_parser(commands)
+    _add_route_parser(commands)
     return parser
+
+
+def _renotify(value: str) -> int | None:
+    if value.strip().lower() == "never":
+        return None
+    return _whole(1, 365)(value)
+
+
+def _boolean(value: str) -> bool:
+    if value.strip().lower() not in ("true", "false"):
+        raise argparse.ArgumentTypeError(f"must be true or false, got {value!r}")
+    return value.strip().lower() == "true"
+
+
+def _topic(value: str) -> str:
+    if not is_sns_arn(value):
+        raise argparse.ArgumentTypeError(f"must be an SNS topic ARN (output sns_topic_arn), got {value!r}")
+    return value
+
+
+def _add_route_parser(commands: Any) -> None:
+    connection = _connection("ECR endpoint (e.g. an emulator); the table's is the standard one")
+    sub = commands.add_parser(
+        "route",
+        parents=[connection],
+        help="who owns each repository, which thresholds apply, where its notifications go (reads only)",
+    )
+    sub.add_argument("repositories", nargs="+", metavar="REPOSITORY")
+    sub.add_argument(
+        "--table", required=True, metavar="NAME", help="the scan ledger (output ledger_table_name): the stored teams"
+    )
+    sub.add_argument("--output", choices=("text", "json"), default="text")
+    module = sub.add_argument_group("the module's own settings (what a repository no team owns gets)")
+    module.add_argument(
+        "--thresholds",
+        default=None,
+        metavar="JSON",
+        help='the module\'s severity_thresholds (default {"CRITICAL": 0, "HIGH": 0})',
+    )
+    module.add_argument("--notify-on", choices=NOTIFY_ON_CHOICES, default="new_findings")
+    module.add_argument(
+        "--renotify-after-days", type=_renotify, default=30, metavar="N|never", help="1-365 or never (default 30)"
+    )
+    module.add_argument("--notify-on-resolved", type=_boolean, default=True, metavar="true|false")
+    module.add_argument("--topic", type=_topic, default=None, metavar="ARN", help="the module's topic (sns_topic_arn)")
 
 
 def _add_report_parser(commands: Any) -> None:
@@ -265,11 +331,13 @@ def _main(argv: Sequence[str] | None) -> int:
             return _report(args, sys.stdout)
         if args.command == "suppressions":
             return _suppressions(args, sys.stdout)
+        if args.command == "route":
+            return _route(args, sys.stdout)
         return _run(args, _client(args, "ecr", args.endpoint_url), sys.stdout)
     except _Refused as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
-    except (BotoCoreError, ClientError, suppression_store.SuppressionsUnavailable) as exc:
+    except (BotoCoreError, ClientError, suppression_store.SuppressionsUnavailable, teams.TeamsUnavailable) as exc:
         print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -340,7 +408,8 @@ def _run(args: argparse.Namespace, ecr: Any, out: TextIO) -> int:
             summaries=[s.counts() for s in summaries],
             reasons=[c.reason for c in candidates],
         )
-        _print_plan(candidates, counts, args.output, out)
+        owners = _plan_owners(ecr, dynamodb, args.table, candidates) if dynamodb is not None else None
+        _print_plan(candidates, counts, args.output, out, owners)
     else:
         _print_summaries(summaries, args.output, out)
     return 0
@@ -360,6 +429,7 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
         scan_expiry_days=args.expiry_days,
         thresholds=thresholds,
         region=dynamodb.meta.region_name,
+        **_report_teams(args, dynamodb),
     )
     render = {
         "text": lambda r: exposure.render_text(r, None),
@@ -368,6 +438,23 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
     }
     out.write(render[args.output](built).rstrip("\n") + "\n")
     return 0
+
+
+def _report_teams(args: argparse.Namespace, dynamodb: Any) -> dict[str, Any]:
+    """The report's team sections when the module stores teams in the table: the stored document and, when it
+    names a tag key, the repositories' tags from ECR (its standard endpoint), read once per repository."""
+    stored = teams.read(dynamodb, args.table)
+    if stored is None:
+        return {}
+    if stored.tag_key is None:
+        return {"teams": stored}
+    ecr, reader = _client(args, "ecr"), repository_tags.TagReader()
+
+    def tags(registry_id: str, repository: str) -> Any:
+        arn = repository_tags.repository_arn(ecr.meta.partition, ecr.meta.region_name, registry_id, repository)
+        return reader.tags(ecr, arn)
+
+    return {"teams": stored, "tags": tags}
 
 
 def _suppressions(args: argparse.Namespace, out: TextIO) -> int:
@@ -396,6 +483,125 @@ def _suppressions(args: argparse.Namespace, out: TextIO) -> int:
     else:
         _print_coverage(found, len(names), out)
     return 0
+
+
+# --- route (issue 19): who owns a repository ----------------------------------------------------------------------
+
+_ROUTED_SETTINGS = ("severity_thresholds", "notify_on", "renotify_after_days", "notify_on_resolved")
+
+
+def _route(args: argparse.Namespace, out: TextIO) -> int:
+    """Each repository's owner (core/ownership.py, over the stored teams and the repository's ECR tags), the
+    settings its images are evaluated with (teams.settings_for) and the topics its notifications go to."""
+    try:
+        thresholds = parse_thresholds(args.thresholds, "--thresholds")
+    except ConfigError as exc:
+        raise _Refused(str(exc)) from None
+    module = Settings(
+        severity_thresholds=thresholds,
+        notify_on=args.notify_on,
+        renotify_after_days=args.renotify_after_days,
+        notify_on_resolved=args.notify_on_resolved,
+        sns_topic_arn=args.topic,
+    )
+    stored = teams.read(_client(args, "dynamodb"), args.table)
+    if stored is None:
+        print(
+            f"{PROG}: no teams in {args.table} (the module stores none while its teams input is empty): every "
+            "repository has the module's settings",
+            file=sys.stderr,
+        )
+    document = stored or teams.NO_TEAMS
+    ecr = _client(args, "ecr", args.endpoint_url) if document.tag_key is not None else None
+    reader = repository_tags.TagReader()
+    routes = [_route_one(ecr, reader, name, document, module) for name in args.repositories]
+    if args.output == "json":
+        doc = {
+            "teams_document": stored is not None,
+            "tag_key": document.tag_key,
+            "module_topic": document.module_topic,
+            "repositories": routes,
+        }
+        json.dump(doc, out, indent=2)
+        out.write("\n")
+    else:
+        for route in routes:
+            _print_route(route, module.sns_topic_arn, out)
+    return 0
+
+
+def _route_one(
+    ecr: Any, reader: repository_tags.TagReader, name: str, document: teams.TeamsDocument, module: Settings
+) -> dict[str, Any]:
+    tags, notes = None, []
+    if ecr is not None:
+        try:
+            [repo] = ecr.describe_repositories(repositoryNames=[name])["repositories"]
+            tags = reader.tags(ecr, repo["repositoryArn"])
+        except ClientError as exc:
+            if registry.error_code(exc) != "RepositoryNotFoundException":
+                raise
+            notes.append(f"repository {name} does not exist in the registry")
+    owner = ownership.resolve(name, tags, document)
+    if owner.note:
+        notes.insert(0, owner.note)
+    applied = teams.settings_for(module, owner.team)
+    team = owner.team
+    topics = ownership.topics(owner, document, module.sns_topic_arn)
+    return {
+        "repository": name,
+        "team": owner.name,
+        "how": owner.how,
+        "tag": f"{document.tag_key}={tags[document.tag_key]}" if owner.how == ownership.BY_TAG and tags else None,
+        "repository_regex": team.repository_regex.pattern if owner.how == ownership.BY_REGEX and team else None,
+        "notes": notes,
+        "settings": {
+            "severity_thresholds": {s: applied.severity_thresholds.get(s) for s in SEVERITIES},
+            "notify_on": applied.notify_on,
+            "renotify_after_days": applied.renotify_after_days,
+            "notify_on_resolved": applied.notify_on_resolved,
+            "count_only_fixable": team.count_only_fixable if team else False,
+            "alert_on_exploitable": team.alert_on_exploitable if team else False,
+        },
+        "team_settings": sorted(team.settings) if team else [],
+        "topics": topics,
+        "module_topic": team is None or document.module_topic == "all",
+        "chat_topic": team.chat_topic_arn if team else None,
+    }
+
+
+def _print_route(route: dict[str, Any], module_arn: str | None, out: TextIO) -> None:
+    if route["how"] == ownership.BY_TAG:
+        owner = f"team {route['team']} (tag {route['tag']})"
+    elif route["how"] == ownership.BY_REGEX:
+        owner = f"team {route['team']} (repository_regex {route['repository_regex']!r})"
+    else:
+        owner = "nobody (no team's tag or repository_regex): the module's settings"
+    settings = route["settings"]
+    thresholds = settings["severity_thresholds"]
+    shown = {
+        "severity_thresholds": ", ".join(
+            f"{s} > {thresholds[s]}" if thresholds[s] is not None else f"{s} ignored" for s in SEVERITIES
+        ),
+        "notify_on": settings["notify_on"],
+        "renotify_after_days": "never" if settings["renotify_after_days"] is None else settings["renotify_after_days"],
+        "notify_on_resolved": str(settings["notify_on_resolved"]).lower(),
+    }
+    lines = [f"{route['repository']}: {owner}"]
+    lines += [f"  note: {note}" for note in route["notes"]]
+    for key in _ROUTED_SETTINGS:
+        source = "team" if key in route["team_settings"] else "module"
+        lines.append(f"  {key + ':':<22}{shown[key]} ({source})")
+    if route["team"] is not None:
+        lines.append(f"  {'count_only_fixable:':<22}{str(settings['count_only_fixable']).lower()}")
+        lines.append(f"  {'alert_on_exploitable:':<22}{str(settings['alert_on_exploitable']).lower()}")
+    topics = list(route["topics"])
+    if route["module_topic"] and module_arn is None:
+        topics.append("the module's topic (--topic ARN names it)")
+    lines.append(f"  {'topics:':<22}{', '.join(topics)}")
+    if route["chat_topic"]:
+        lines.append(f"  {'chat topic:':<22}{route['chat_topic']}")
+    out.write("\n".join(lines) + "\n")
 
 
 def _suppressions_file(path: Path) -> tuple[suppressions.Suppression, ...]:
@@ -445,13 +651,45 @@ def _select(
     return selected, filtered_out
 
 
-def _print_plan(candidates: list[Candidate], counts: dict[str, Any], output: str, out: TextIO) -> None:
+def _plan_owners(ecr: Any, dynamodb: Any, table: str, candidates: list[Candidate]) -> dict[str, str | None] | None:
+    """The owning team of each repository with an image to scan, when the module stores teams (else None): the
+    resolution the findings function applies (core/ownership.py), the tags read once per repository."""
+    document = teams.read(dynamodb, table)
+    if document is None:
+        return None
+    reader, owners = repository_tags.TagReader(), {}
+    for candidate in candidates:
+        if candidate.repository in owners:
+            continue
+        tags = None
+        if document.tag_key is not None and candidate.registry_id:
+            arn = repository_tags.repository_arn(
+                ecr.meta.partition, ecr.meta.region_name, candidate.registry_id, candidate.repository
+            )
+            tags = reader.tags(ecr, arn)
+        owners[candidate.repository] = ownership.resolve(candidate.repository, tags, document).name
+    return owners
+
+
+def _print_plan(
+    candidates: list[Candidate],
+    counts: dict[str, Any],
+    output: str,
+    out: TextIO,
+    owners: dict[str, str | None] | None = None,
+) -> None:
     if output == "json":
-        json.dump({"images": [c.to_json() for c in candidates], "counts": counts}, out, indent=2)
+        images = [c.to_json() | ({"team": owners[c.repository]} if owners is not None else {}) for c in candidates]
+        json.dump({"images": images, "counts": counts}, out, indent=2)
         out.write("\n")
         return
     rows = [[c.repository, c.digest, ",".join(c.tags) or "<untagged>", c.reason, _iso(c.last_scan)] for c in candidates]
-    _table(["REPOSITORY", "DIGEST", "TAGS", "REASON", "LAST SCAN"], rows, out)
+    header = ["REPOSITORY", "DIGEST", "TAGS", "REASON", "LAST SCAN"]
+    if owners is not None:
+        header.insert(1, "TEAM")
+        for row, candidate in zip(rows, candidates, strict=True):
+            row.insert(1, owners[candidate.repository] or "-")
+    _table(header, rows, out)
     repositories = len({c.repository for c in candidates})
     out.write(f"{len(candidates)} image(s) in {repositories} repository(ies) would be scanned\n")
     for line in plan_counts.render_text(counts):

@@ -19,7 +19,8 @@ ImagesConsidered           --               images the images function looked at
 ScansStarted               --               scans the images function started
 ScansRefusedByDailyLimit   --               scans ECR refused (one scan per image per day, registry quota)
 ImagesInBreach             Severity         scan results over a severity's threshold (findings function)
-RegistryImagesInBreach     Severity         images in breach in the whole ledger when the report was built
+RegistryImagesInBreach     Severity, Team   images in breach in the whole ledger when the report was built (Team:
+                                            a team's images over its own thresholds; with teams only)
 NotificationsSent          EventType        notifications published, by type
 NotificationsHeldBack      --               notifications not sent because the image was already notified
 FindingsSuppressed         --               findings hidden by a suppression (accepted risk)

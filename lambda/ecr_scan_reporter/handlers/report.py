@@ -17,6 +17,13 @@ retries it and then hands the event to the failed-events queue. Once published, 
 (a retry would publish the report again): it is logged (``report_not_stored``) and counted (``ReportsNotStored``).
 A ledger item that is not a record of this schema is logged (``ledger_record_unreadable``), counted in the
 response (``unreadable_records``) and left out.
+
+Teams (``TEAMS_SHA256`` set: the document the module stores in the ledger, core/teams.py): every repository is
+resolved to its owner (core/ownership.py; its tags read once per run, only when the document has a tag key), the
+report gains a section per team and ``unowned``, each team's topic receives its own team's report (its repositories
+only; a refusal is logged, ``team_report_not_published``, and the other topics are still tried) and
+``RegistryImagesInBreach`` is also emitted per ``Team``. Teams that cannot be read are logged
+(``teams_unavailable``) and the report goes out without sections, saying so.
 """
 
 from __future__ import annotations
@@ -30,8 +37,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_scan_reporter.alerts import suppression_store
-from ecr_scan_reporter.core import aws, ledger, log, metrics, sns_message
-from ecr_scan_reporter.core.config import SEVERITIES
+from ecr_scan_reporter.core import aws, ledger, log, metrics, repository_tags, sns_message, teams
+from ecr_scan_reporter.core.config import SEVERITIES, Settings
 from ecr_scan_reporter.handlers import emit_metrics, load_settings
 from ecr_scan_reporter.report import exposure, store
 from ecr_scan_reporter.sweep import registry
@@ -54,7 +61,10 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         key = {name: (item.get(name) or {}).get("S") for name in ("pk", "digest")}
         log.emit(logger, "ledger_record_unreadable", logging.WARNING, **key, error=f"{type(exc).__name__}: {exc}")
 
+    document, unavailable = _teams(dynamodb, config.ledger_table_name, config.teams_sha256)
     try:
+        ecr = aws.client("ecr")
+        team_options, reader = _team_options(ecr, config, document, unavailable)
         built = exposure.build(
             ledger.scan_records(dynamodb, config.ledger_table_name, on_unreadable=skip),
             now,
@@ -62,7 +72,8 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
             thresholds=config.severity_thresholds,
             suppressions=_suppressions(dynamodb, config.ledger_table_name, config.suppressions_sha256),
             region=os.environ.get("AWS_REGION") or region,
-            existing_repositories={(r.registry_id, r.name) for r in registry.iter_repositories(aws.client("ecr"))},
+            existing_repositories={(r.registry_id, r.name) for r in registry.iter_repositories(ecr)},
+            **team_options,
         )
     except (ClientError, BotoCoreError) as exc:
         # After botocore's retries (adaptive, core/aws.py). Nothing was published or stored yet: the retry starts over.
@@ -72,9 +83,12 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     message_id = sns_message.publish(
         aws.client("sns", region=region), config.sns_topic_arn, exposure.notification(built)
     )
+    fields: dict[str, Any] = {"unreadable_records": unreadable} if unreadable else {}
+    fields |= _publish_team_reports(built, document, config.sns_topic_arn)
+    if reader is not None:
+        fields["tag_reads"] = reader.calls
     stored = _store(config.report_bucket_name, built)
     summary = exposure.to_document(built, limit=0)["summary"]
-    fields = {"unreadable_records": unreadable} if unreadable else {}
     log.emit(logger, "report_published", message_id=message_id, stored=stored.written, **fields, **summary)
     emit_metrics(context, config, _measured(built, stored if config.report_bucket_name else None))
     return {"status": "published", "message_id": message_id, "stored": stored.written, **fields, **summary}
@@ -122,4 +136,86 @@ def _measured(built: exposure.Report, stored: store.Stored | None) -> list[metri
             {metrics.REGISTRY_IMAGES_IN_BREACH: built.breached[severity]}, {"Severity": severity}
         )
     ]
-    return sent + exposed
+    by_team = [
+        metric
+        for section in built.sections
+        for metric in metrics.counts(
+            {metrics.REGISTRY_IMAGES_IN_BREACH: section.images_in_breach}, {metrics.TEAM: str(section.team)}
+        )
+    ]
+    return sent + exposed + by_team
+
+
+# --- teams (issue 19): the report per team --------------------------------------------------------------------------
+
+
+def _teams(dynamodb: Any, table: str, sha256: str | None) -> tuple[teams.TeamsDocument | None, str | None]:
+    """The stored teams (TEAMS_SHA256 set), or none; and, when they are configured but cannot be read, why. The
+    report then goes out as without teams, saying so: one missing view beats no report."""
+    if not sha256:
+        return None, None
+    try:
+        return teams.load(dynamodb, table, sha256), None
+    except (BotoCoreError, ClientError, teams.TeamsUnavailable) as exc:
+        log.emit(
+            logger,
+            "teams_unavailable",
+            logging.ERROR,
+            error=str(exc),
+            hint="the report goes to the module's topic only, without a section per team",
+        )
+        return None, str(exc)
+
+
+def _team_options(
+    ecr: Any, config: Settings, document: teams.TeamsDocument | None, unavailable: str | None
+) -> tuple[dict[str, Any], repository_tags.TagReader | None]:
+    """exposure.build's team arguments: the document, and the repositories' tags (read once per repository per run,
+    only when the document names a tag key); and the run's tag reader (None: no tags read)."""
+    if document is None:
+        return ({"teams_unavailable": unavailable} if unavailable else {}), None
+    if document.tag_key is None:
+        return {"teams": document}, None
+    assert config.sns_topic_arn is not None
+    partition, region = config.sns_topic_arn.split(":")[1], ecr.meta.region_name
+    reader = repository_tags.TagReader(ttl_seconds=24 * 3600)  # this run's: exposure.build asks once per repository
+
+    def tags(registry_id: str, repository: str) -> Any:
+        return reader.tags(ecr, repository_tags.repository_arn(partition, region, registry_id, repository))
+
+    return {"teams": document, "tags": tags}, reader
+
+
+def _publish_team_reports(
+    built: exposure.Report, document: teams.TeamsDocument | None, module_topic: str
+) -> dict[str, Any]:
+    """Each team's own report (its repositories only) to its topic; the module's topic has the whole one. A topic
+    that refuses is logged (``team_report_not_published``) and the others are still tried: the whole report is
+    already published, and a retry would publish it again."""
+    if document is None:
+        return {}
+    sent: dict[str, str] = {}
+    refused: list[str] = []
+    for section in exposure.team_reports(built):
+        team = document.team(str(section.team))
+        if team is None or team.topic_arn == module_topic:
+            continue  # the module's topic already has the whole report
+        try:
+            sns = aws.client("sns", region=team.topic_arn.split(":")[3])
+            sent[team.name] = sns_message.publish(sns, team.topic_arn, exposure.notification(section))
+        except (ClientError, BotoCoreError) as exc:
+            refused.append(team.name)
+            code = registry.error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
+            log.emit(
+                logger,
+                "team_report_not_published",
+                logging.ERROR,
+                team=team.name,
+                topic_arn=team.topic_arn,
+                error_code=code,
+                error=str(exc),
+            )
+    fields: dict[str, Any] = {"team_reports": sent}
+    if refused:
+        fields["team_reports_not_published"] = refused
+    return fields

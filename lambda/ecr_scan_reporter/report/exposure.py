@@ -25,13 +25,15 @@ import html
 import itertools
 import json
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from ecr_scan_reporter.core import expiry, sns_message
-from ecr_scan_reporter.core.config import SEVERITIES
+from ecr_scan_reporter.core.config import SEVERITIES, Settings
+from ecr_scan_reporter.core.ownership import resolve
+from ecr_scan_reporter.core.teams import UNOWNED, TeamsDocument, settings_for
 
 SUPPRESSION_WINDOW_DAYS = 14
 DETAIL_LIMIT = 500  # images not covered, kept in full detail (the oldest first); the rest are counted
@@ -61,6 +63,10 @@ class Record(Protocol):
     def findings(self) -> Mapping[str, str]: ...
     @property
     def breached(self) -> tuple[str, ...]: ...
+    @property
+    def suppressed_findings(self) -> Mapping[str, str]: ...
+    @property
+    def severity_counts(self) -> Mapping[str, int]: ...
 
 
 @dataclass(frozen=True)
@@ -180,6 +186,109 @@ class Report:
     suppressions_expiring: list[Suppression]  # soonest first
     suppressions_active: int
     deleted_records: int = 0  # records of repositories that no longer exist, left out
+    #: The team this report covers (a team's name, or ``unowned``); None: the whole registry.
+    team: str | None = None
+    #: The whole registry's report with teams: one report per team (the document's order), then ``unowned``.
+    sections: tuple[Report, ...] = ()
+    #: Why the teams could not be read (the report then has no section per team); None when they could, or none.
+    teams_unavailable: str | None = None
+
+
+class _Aggregate:
+    """What :func:`build` accumulates for one report (the registry, or one team's repositories)."""
+
+    def __init__(self, thresholds: Mapping[str, int | None], detail_limit: int) -> None:
+        self.thresholds = dict(thresholds)
+        self.detail_limit = detail_limit
+        self.repositories: dict[tuple[str, str], RepositoryRow] = {}
+        self.findings: dict[str, list[Any]] = {}  # id -> [severity, images, repositories set, suppressed images]
+        self.uncovered: list[tuple[Any, ...]] = []  # heap of (-rank, counter, UncoveredImage): the first ones
+        self.images = 0
+        self.in_breach = 0
+        self.breached = dict.fromkeys(SEVERITIES, 0)
+        self.coverage = dict.fromkeys(COVERAGE_STATES, 0)
+
+    def add(self, record: Record, number: int, breached: Sequence[str], state: str, hidden: Sequence[bool]) -> None:
+        key = (record.registry_id, record.repository)
+        row = self.repositories.get(key)
+        if row is None:
+            row = self.repositories[key] = RepositoryRow(record.registry_id, record.repository)
+        row.images += 1
+        self.images += 1
+        if breached:
+            row.in_breach += 1
+            self.in_breach += 1
+            for severity in breached:
+                row.breached[severity] += 1
+                self.breached[severity] += 1
+        row.coverage[state] += 1
+        self.coverage[state] += 1
+        if state != FRESH:
+            image = UncoveredImage(
+                record.registry_id,
+                record.repository,
+                record.digest,
+                tuple(record.image_tags),
+                state,
+                record.scan_status,
+                record.scan_completed_at,
+            )
+            item = (_negate(_uncovered_rank(state, record.scan_completed_at)), number, image)
+            if len(self.uncovered) < self.detail_limit:
+                heapq.heappush(self.uncovered, item)
+            elif self.detail_limit and item > self.uncovered[0]:
+                heapq.heapreplace(self.uncovered, item)
+        pairs = itertools.chain(record.findings.items(), record.suppressed_findings.items())
+        for (finding_id, severity), suppressed in zip(pairs, hidden, strict=True):
+            found = self.findings.get(finding_id)
+            if found is None:
+                found = self.findings[finding_id] = [severity, 0, set(), 0]
+            elif _severity_rank(severity) < _severity_rank(found[0]):
+                found[0] = severity
+            if suppressed:
+                found[3] += 1
+            else:
+                found[1] += 1
+                found[2].add(key)
+
+    def report(
+        self,
+        now: datetime,
+        scan_expiry_days: int,
+        region: str | None,
+        active: Sequence[Suppression],
+        findings_limit: int,
+        **extra: Any,
+    ) -> Report:
+        finding_rows = [
+            FindingRow(fid, sev, images, len(repos), suppressed)
+            for fid, (sev, images, repos, suppressed) in self.findings.items()
+        ]
+        window = now + timedelta(days=SUPPRESSION_WINDOW_DAYS)
+        expiring = sorted(
+            (s for s in active if s.expires is not None and _utc(s.expires) <= window),
+            key=lambda s: (_utc(s.expires), s.vulnerability_id),  # type: ignore[arg-type]
+        )
+        return Report(
+            generated_at=now,
+            scan_expiry_days=scan_expiry_days,
+            thresholds=self.thresholds,
+            region=region,
+            images=self.images,
+            images_in_breach=self.in_breach,
+            breached=self.breached,
+            coverage=self.coverage,
+            repositories=sorted(self.repositories.values(), key=RepositoryRow.rank),
+            findings=heapq.nsmallest(findings_limit, finding_rows, key=_finding_rank),
+            findings_total=len(self.findings),
+            uncovered=sorted(
+                (image for _, _, image in self.uncovered),
+                key=lambda i: (_uncovered_rank(i.state, i.last_scan), i.repository, i.digest),
+            ),
+            suppressions_expiring=expiring,
+            suppressions_active=len(active),
+            **extra,
+        )
 
 
 def build(
@@ -193,10 +302,20 @@ def build(
     existing_repositories: Collection[tuple[str, str]] | None = None,
     findings_limit: int = FINDINGS_LIMIT,
     detail_limit: int = DETAIL_LIMIT,
+    teams: TeamsDocument | None = None,
+    tags: Callable[[str, str], Mapping[str, str] | None] | None = None,
+    teams_unavailable: str | None = None,
 ) -> Report:
     """The report over ``records`` (read once) at ``now`` (timezone-aware). With ``existing_repositories`` (the
     registry's ``(registry_id, name)`` pairs today), records of other repositories (deleted since: their records
-    wait for the ledger's TTL) are left out and counted."""
+    wait for the ledger's TTL) are left out and counted.
+
+    With ``teams`` (the stored teams document), each repository is resolved to its owner (core/ownership.py: its
+    tags, from ``tags(registry_id, repository)``, asked once per repository and only when the document has a tag
+    key; then the teams' regexes; else nobody) and the report has one section per team, then ``unowned``
+    (:attr:`Report.sections`): each a report of the team's repositories alone, its images in breach being their
+    latest counts over THAT team's thresholds (teams.settings_for), the suppressions those covering one of its
+    repositories. ``teams_unavailable`` says why teams configured could not be read (the report says so)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     entries = [Suppression.of(e) for e in suppressions]
@@ -205,12 +324,14 @@ def build(
     for entry in active:
         by_id.setdefault(entry.vulnerability_id.upper(), []).append(entry)
 
-    repositories: dict[tuple[str, str], RepositoryRow] = {}
-    findings: dict[str, list[Any]] = {}  # id -> [severity, images, repositories set, suppressed images]
-    uncovered: list[tuple[Any, ...]] = []  # heap of (-rank, counter, UncoveredImage): keeps the detail_limit first
-    totals = {"images": 0, "in_breach": 0}
-    breached_total = dict.fromkeys(SEVERITIES, 0)
-    coverage_total = dict.fromkeys(COVERAGE_STATES, 0)
+    whole = _Aggregate(thresholds, detail_limit)
+    module = Settings(severity_thresholds=thresholds)
+    sections: dict[str, _Aggregate] = {}
+    if teams is not None:
+        for team in teams.teams:
+            sections[team.name] = _Aggregate(settings_for(module, team).severity_thresholds, detail_limit)
+        sections[UNOWNED] = _Aggregate(thresholds, detail_limit)
+    owners: dict[tuple[str, str], str] = {}
     covered_cache: dict[tuple[str, str], bool] = {}
     deleted = 0
 
@@ -219,86 +340,45 @@ def build(
         if existing_repositories is not None and key not in existing_repositories:
             deleted += 1
             continue
-        row = repositories.get(key)
-        if row is None:
-            row = repositories[key] = RepositoryRow(record.registry_id, record.repository)
-        row.images += 1
-        totals["images"] += 1
-        breached = [s for s in record.breached if s in breached_total]
-        if breached:
-            row.in_breach += 1
-            totals["in_breach"] += 1
-            for severity in breached:
-                row.breached[severity] += 1
-                breached_total[severity] += 1
-        state = coverage_state(record, now, scan_expiry_days)
-        row.coverage[state] += 1
-        coverage_total[state] += 1
-        if state != FRESH:
-            rank = _uncovered_rank(state, record.scan_completed_at)
-            image = UncoveredImage(
-                record.registry_id,
-                record.repository,
-                record.digest,
-                tuple(record.image_tags),
-                state,
-                record.scan_status,
-                record.scan_completed_at,
-            )
-            item = (_negate(rank), number, image)
-            if len(uncovered) < detail_limit:
-                heapq.heappush(uncovered, item)
-            elif detail_limit and item > uncovered[0]:
-                heapq.heapreplace(uncovered, item)
-        for finding_id, severity in itertools.chain(record.findings.items(), record.suppressed_findings.items()):
-            found = findings.get(finding_id)
-            if found is None:
-                found = findings[finding_id] = [severity, 0, set(), 0]
-            elif _severity_rank(severity) < _severity_rank(found[0]):
-                found[0] = severity
-            hidden = False
-            entries = by_id.get(finding_id.upper()) if by_id else None
-            if entries:
+        hidden = []
+        for finding_id, _ in itertools.chain(record.findings.items(), record.suppressed_findings.items()):
+            entries_of = by_id.get(finding_id.upper()) if by_id else None
+            covered = False
+            if entries_of:
                 cache_key = (finding_id, record.repository)
                 if cache_key not in covered_cache:
-                    covered_cache[cache_key] = any(s.covers(record.repository) for s in entries)
-                hidden = covered_cache[cache_key]
-            if hidden:
-                found[3] += 1
-            else:
-                found[1] += 1
-                found[2].add(key)
+                    covered_cache[cache_key] = any(s.covers(record.repository) for s in entries_of)
+                covered = covered_cache[cache_key]
+            hidden.append(covered)
+        state = coverage_state(record, now, scan_expiry_days)
+        whole.add(record, number, [s for s in record.breached if s in whole.breached], state, hidden)
+        if teams is not None:
+            owner = owners.get(key)
+            if owner is None:
+                looked_up = tags(*key) if tags is not None and teams.tag_key is not None else None
+                owner = owners[key] = resolve(record.repository, looked_up, teams).dimension
+            section = sections[owner]
+            section.add(record, number, breaches(record.severity_counts, section.thresholds), state, hidden)
 
-    finding_rows = [
-        FindingRow(fid, sev, images, len(repos), suppressed)
-        for fid, (sev, images, repos, suppressed) in findings.items()
-    ]
-    top = heapq.nsmallest(findings_limit, finding_rows, key=_finding_rank)
-    window = now + timedelta(days=SUPPRESSION_WINDOW_DAYS)
-    expiring = sorted(
-        (s for s in active if s.expires is not None and _utc(s.expires) <= window),
-        key=lambda s: (_utc(s.expires), s.vulnerability_id),  # type: ignore[arg-type]
+    common = {"now": now, "scan_expiry_days": scan_expiry_days, "region": region, "findings_limit": findings_limit}
+    parts = tuple(
+        section.report(
+            active=[s for s in active if any(s.covers(name) for _, name in section.repositories)],
+            team=name,
+            **common,  # type: ignore[arg-type]
+        )
+        for name, section in sections.items()
     )
-    return Report(
-        generated_at=now,
-        scan_expiry_days=scan_expiry_days,
-        thresholds=dict(thresholds),
-        region=region,
-        images=totals["images"],
-        images_in_breach=totals["in_breach"],
-        breached=breached_total,
-        coverage=coverage_total,
-        repositories=sorted(repositories.values(), key=RepositoryRow.rank),
-        findings=top,
-        findings_total=len(findings),
-        uncovered=sorted(
-            (image for _, _, image in uncovered),
-            key=lambda i: (_uncovered_rank(i.state, i.last_scan), i.repository, i.digest),
-        ),
-        suppressions_expiring=expiring,
-        suppressions_active=len(active),
-        deleted_records=deleted,
-    )
+    return whole.report(
+        active=active, deleted_records=deleted, sections=parts, teams_unavailable=teams_unavailable, **common
+    )  # type: ignore[arg-type]
+
+
+def breaches(counts: Mapping[str, int], thresholds: Mapping[str, int | None]) -> list[str]:
+    """Severities (most severe first) whose count exceeds its threshold (None: ignored); the rule the findings
+    stage applies (alerts/thresholds.py), here over a record's latest counts for a team's thresholds."""
+    normalised = {str(k).upper(): int(v) for k, v in counts.items()}
+    return [s for s in SEVERITIES if thresholds.get(s) is not None and normalised.get(s, 0) > thresholds[s]]  # type: ignore[operator]
 
 
 def coverage_state(record: Record, now: datetime, scan_expiry_days: int) -> str:
@@ -314,14 +394,17 @@ def coverage_state(record: Record, now: datetime, scan_expiry_days: int) -> str:
 # --- renderers ----------------------------------------------------------------------------------------------------
 
 
-def to_document(report: Report, limit: int | None = None) -> dict[str, Any]:
-    """The JSON document (``version`` 1, ``type`` report); ``limit`` caps every list (their ``*_total`` stay)."""
+def to_document(report: Report, limit: int | None = None, team_limit: int | None = None) -> dict[str, Any]:
+    """The JSON document (``version`` 1, ``type`` report); ``limit`` caps every list (their ``*_total`` stay),
+    ``team_limit`` those of the team sections (default: ``limit``). Keys added with teams, all additive: ``team``
+    (a team's own report), ``teams`` (one section per team) and ``unowned`` (the whole registry's report with
+    teams), ``teams_unavailable`` (teams are configured but could not be read)."""
 
     def cap(rows: Sequence[Any]) -> list[Any]:
         return [r.to_json() if hasattr(r, "to_json") else r for r in (rows if limit is None else rows[:limit])]
 
     uncovered_total = report.images - report.coverage[FRESH]
-    return {
+    doc: dict[str, Any] = {
         "version": 1,
         "type": "report",
         "generated_at": _iso(report.generated_at),
@@ -347,16 +430,43 @@ def to_document(report: Report, limit: int | None = None) -> dict[str, Any]:
         "suppressions_expiring": cap([_suppression_json(s) for s in report.suppressions_expiring]),
         "suppressions_expiring_total": len(report.suppressions_expiring),
     }
+    if report.team is not None:
+        doc["team"] = report.team
+    if report.sections:
+        section_limit = limit if team_limit is None else team_limit
+        doc["teams"] = [_section_document(t, section_limit) for t in report.sections if t.team != UNOWNED]
+        doc["unowned"] = next(_section_document(t, section_limit) for t in report.sections if t.team == UNOWNED)
+    if report.teams_unavailable:
+        doc["teams_unavailable"] = report.teams_unavailable
+    return doc
+
+
+_SECTION_KEYS = ("team", "thresholds", "repositories", "repositories_total", "top_findings", "findings_total")
+_SECTION_SUMMARY = ("repositories", "images", "images_in_breach", "breached", "coverage", "findings")
+
+
+def _section_document(section: Report, limit: int | None) -> dict[str, Any]:
+    """A team's section of the whole report: its summary, repositories, top findings and images not covered."""
+    doc = to_document(section, limit)
+    return {
+        **{k: doc[k] for k in _SECTION_KEYS},
+        "summary": {k: doc["summary"][k] for k in _SECTION_SUMMARY},
+        "not_covered": doc["not_covered"],
+        "not_covered_total": doc["not_covered_total"],
+    }
 
 
 def render_json(report: Report, limit: int | None = None) -> str:
     return json.dumps(to_document(report, limit), indent=2)
 
 
-def render_text(report: Report, limit: int | None = 20) -> str:
-    """A readable plain-text report (e-mail, terminal); every list shows ``limit`` rows, then "and N more"."""
+def render_text(report: Report, limit: int | None = 20, team_limit: int | None = None) -> str:
+    """A readable plain-text report (e-mail, terminal); every list shows ``limit`` rows, then "and N more"; the
+    team sections' lists ``team_limit`` rows (default: ``limit``)."""
+    team = f" for team {report.team}" if report.team is not None else ""
+    unavailable = [f"Teams:            could not be read ({report.teams_unavailable}): no section per team"]
     lines = [
-        f"ECR exposure report{f' ({report.region})' if report.region else ''}, {_iso(report.generated_at)}",
+        f"ECR exposure report{f' ({report.region})' if report.region else ''}{team}, {_iso(report.generated_at)}",
         "",
         f"Images:           {report.images} in {len(report.repositories)} repositories",
         f"In breach:        {report.images_in_breach} image(s)"
@@ -365,6 +475,7 @@ def render_text(report: Report, limit: int | None = 20) -> str:
         f" scanned, {report.coverage[FAILED]} failed, {report.coverage[STALE]} older than"
         f" {report.scan_expiry_days} day(s)",
         f"Thresholds:       {_thresholds(report.thresholds)}",
+        *(unavailable if report.teams_unavailable else []),
         "",
         "Images in breach by repository",
     ]
@@ -393,12 +504,47 @@ def render_text(report: Report, limit: int | None = 20) -> str:
     ]
     lines += _table(["FINDING", "EXPIRES", "REPOSITORIES", "REASON"], rows, "none")
     lines += _more(report.suppressions_expiring, limit)
+    if report.sections:
+        lines += _teams_text(report.sections, limit if team_limit is None else team_limit)
     return "\n".join(lines) + "\n"
+
+
+def _teams_text(sections: Sequence[Report], limit: int | None) -> list[str]:
+    """The team sections: one summary row per team (every team), then each team's exposed repositories and most
+    common findings (``limit`` rows each); in breach means over the team's own thresholds."""
+    named = len([s for s in sections if s.team != UNOWNED])
+    lines = ["", f"Teams ({named}, then the repositories no team owns); in breach of each team's own thresholds"]
+    rows = [
+        [
+            str(s.team),
+            str(len(s.repositories)),
+            str(s.images),
+            str(s.images_in_breach),
+            *(str(s.breached[v]) for v in SEVERITIES),
+            str(s.images - s.coverage[FRESH]),
+            _thresholds(s.thresholds),
+        ]
+        for s in sections
+    ]
+    header = ["TEAM", "REPOS", "IMAGES", "IN BREACH", *SEVERITIES, "NOT COVERED", "THRESHOLDS"]
+    lines += _table(header, rows, "none")
+    if limit == 0:
+        return lines
+    for s in sections:
+        exposed = [r for r in s.repositories if r.in_breach]
+        lines += ["", f"{_section_title(str(s.team))}: {s.images_in_breach} of {s.images} image(s) in breach"]
+        rows = [[r.repository, str(r.images), *(str(r.breached[v]) for v in SEVERITIES)] for r in _cap(exposed, limit)]
+        lines += _table(["REPOSITORY", "IMAGES", *SEVERITIES], rows, "no repository in breach") + _more(exposed, limit)
+        rows = [[f.finding_id, f.severity, str(f.images), str(f.repositories)] for f in _cap(s.findings, limit)]
+        lines += _table(["FINDING", "SEVERITY", "IMAGES", "REPOS"], rows, "no findings")
+        lines += _more(s.findings, limit, s.findings_total)
+    return lines
 
 
 def render_html(report: Report, limit: int | None = None) -> str:
     """One self-contained HTML page (inline style, no script, nothing fetched); every value escaped."""
     doc = to_document(report, limit)
+    team = f" for team {report.team}" if report.team is not None else ""
     e = html.escape
     summary = doc["summary"]
     parts = [
@@ -407,9 +553,14 @@ def render_html(report: Report, limit: int | None = None) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>ECR exposure report {e(doc['generated_at'])}</title>",
         f"<style>{_CSS}</style></head><body>",
-        f"<h1>ECR exposure report{e(f' ({report.region})' if report.region else '')}</h1>",
+        f"<h1>ECR exposure report{e(f' ({report.region})' if report.region else '')}{e(team)}</h1>",
         f"<p class=meta>Generated {e(doc['generated_at'])} &middot; scan expiry {report.scan_expiry_days} day(s)"
         f" &middot; thresholds {e(_thresholds(report.thresholds))}</p>",
+        *(
+            [f"<p class=warn>Teams could not be read ({e(report.teams_unavailable)}): no section per team.</p>"]
+            if report.teams_unavailable
+            else []
+        ),
         '<div class="cards">',
         _card("Images", summary["images"], f"in {summary['repositories']} repositories"),
         _card("In breach", summary["images_in_breach"], _breach_summary(report.breached) or "none", "bad"),
@@ -449,31 +600,49 @@ def render_html(report: Report, limit: int | None = None) -> str:
             ],
             doc["suppressions_expiring_total"],
         ),
+        *(_teams_html(doc) if report.sections else []),
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"
 
 
-def render_report(subject: str, text: str, document: str, highest: str) -> sns_message.Notification:
+def render_report(
+    subject: str, text: str, document: str, highest: str, team: str | None = None
+) -> sns_message.Notification:
     """The exposure report as a notification: ``text`` for ``default``/``email``, the JSON ``document`` for
     ``sqs``/``lambda``/``https``; attributes ``event_type`` = ``report`` and ``highest_severity`` (the most
-    severe breached severity in the registry, or ``NONE``). No ``repository``: the report covers them all."""
+    severe breached severity in the registry, or ``NONE``), and ``team`` for a team's own report. No
+    ``repository``: the report covers them all."""
+    attributes = {"event_type": "report", "highest_severity": highest}
+    if team is not None and team != UNOWNED:
+        attributes["team"] = team
     return sns_message.Notification(
         subject=sns_message.fit_subject(subject),
         message={"default": text, "email": text, "sqs": document, "lambda": document, "https": document},
-        attributes={"event_type": "report", "highest_severity": highest},
+        attributes=attributes,
     )
 
 
 def notification(report: Report, max_bytes: int = sns_message.SNS_MAX_BYTES) -> sns_message.Notification:
-    """The report as one SNS message within ``max_bytes``: the longest lists that fit (20, 10, 5, ... rows)."""
+    """The report as one SNS message within ``max_bytes``: the longest lists that fit (20, 10, 5, ... rows); the
+    team sections' lists give way first (5, 3, 1, then none: each team's own report has its rows)."""
     subject = _subject(report)
-    for limit in (20, 10, 5, 3, 1, 0):
-        text, document = render_text(report, limit), json.dumps(to_document(report, limit))
-        message = render_report(subject, text, document, sns_message.highest_severity(report.breached))
+    limits = _SECTION_LIMITS if report.sections else [(limit, None) for limit in (20, 10, 5, 3, 1, 0)]
+    for limit, team_limit in limits:
+        text = render_text(report, limit, team_limit)
+        document = json.dumps(to_document(report, limit, team_limit))
+        message = render_report(subject, text, document, sns_message.highest_severity(report.breached), report.team)
         if sns_message.message_bytes(message) <= max_bytes:
             return message
     raise ValueError("the report does not fit in one SNS message even without rows")  # summary only: cannot happen
+
+
+_SECTION_LIMITS = [(20, 5), (20, 3), (20, 1), (20, 0), (10, 0), (5, 0), (3, 0), (1, 0), (0, 0)]
+
+
+def team_reports(report: Report) -> list[Report]:
+    """The reports a team's own topic receives: one per team (not ``unowned``: the module's topic has the whole)."""
+    return [s for s in report.sections if s.team != UNOWNED]
 
 
 # --- helpers --------------------------------------------------------------------------------------------------------
@@ -482,10 +651,51 @@ _CSS = (
     "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1b1f24}"
     "h1{margin-bottom:.2rem}.meta{color:#57606a}.cards{display:flex;gap:1rem;flex-wrap:wrap;margin:1rem 0}"
     ".card{border:1px solid #d0d7de;border-radius:6px;padding:.8rem 1.2rem;min-width:10rem}"
-    ".card b{display:block;font-size:1.8rem}.card.bad b{color:#cf222e}.card.warn b{color:#9a6700}"
+    ".card b{display:block;font-size:1.8rem}.card.bad b{color:#cf222e}.card.warn b{color:#9a6700}.warn{color:#9a6700}"
     "table{border-collapse:collapse;margin:.5rem 0 1.5rem}th,td{border:1px solid #d0d7de;padding:.3rem .6rem;"
     "text-align:left}th{background:#f6f8fa}td.n{text-align:right}.more{color:#57606a}"
 )
+
+
+def _teams_html(doc: Mapping[str, Any]) -> list[str]:
+    """The team sections: a summary table of every team, then each team's repositories and top findings."""
+    sections = [*doc["teams"], doc["unowned"]]
+    header = ["Team", "Repositories", "Images", "In breach", *SEVERITIES, "Not covered", "Thresholds"]
+    rows = [
+        [
+            t["team"],
+            t["summary"]["repositories"],
+            t["summary"]["images"],
+            t["summary"]["images_in_breach"],
+            *(t["summary"]["breached"][s] for s in SEVERITIES),
+            t["not_covered_total"],
+            _thresholds(t["thresholds"]),
+        ]
+        for t in sections
+    ]
+    parts = ["<h2>Teams</h2>", "<p>In breach of each team's own thresholds.</p>", _html_table(header, rows, len(rows))]
+    for t in sections:
+        parts += [
+            f"<h3>{html.escape(_section_title(t['team']))}</h3>",
+            _html_table(
+                ["Repository", "Images", "In breach", *SEVERITIES, "Not covered"],
+                [_repository_cells(r) for r in t["repositories"]],
+                t["repositories_total"],
+            ),
+            _html_table(
+                ["Finding", "Severity", "Images", "Repositories", "Suppressed images"],
+                [
+                    [f["id"], f["severity"], f["images"], f["repositories"], f["suppressed_images"]]
+                    for f in t["top_findings"]
+                ],
+                t["findings_total"],
+            ),
+        ]
+    return parts
+
+
+def _section_title(team: str) -> str:
+    return f"Unowned ({UNOWNED}: the repositories no team owns)" if team == UNOWNED else f"Team {team}"
 
 
 def _repository_cells(row: Mapping[str, Any]) -> list[Any]:
@@ -534,7 +744,8 @@ def _more(rows: Sequence[Any], limit: int | None, total: int | None = None) -> l
 
 def _subject(report: Report) -> str:
     where = f" ({report.region})" if report.region else ""
-    text = f"ECR exposure report{where}: {report.images_in_breach} of {report.images} images in breach"
+    team = f" for {report.team}" if report.team is not None else ""
+    text = f"ECR exposure report{where}{team}: {report.images_in_breach} of {report.images} images in breach"
     return text[: sns_message.SUBJECT_MAX]
 
 

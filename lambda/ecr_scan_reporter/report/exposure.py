@@ -34,6 +34,7 @@ from ecr_scan_reporter.core import expiry, sns_message
 from ecr_scan_reporter.core.config import SEVERITIES, Settings
 from ecr_scan_reporter.core.ownership import resolve
 from ecr_scan_reporter.core.teams import UNOWNED, TeamsDocument, settings_for
+from ecr_scan_reporter.core.thresholds import evaluate_thresholds
 
 SUPPRESSION_WINDOW_DAYS = 14
 DETAIL_LIMIT = 500  # images not covered, kept in full detail (the oldest first); the rest are counted
@@ -358,7 +359,7 @@ def build(
                 looked_up = tags(*key) if tags is not None and teams.tag_key is not None else None
                 owner = owners[key] = resolve(record.repository, looked_up, teams).dimension
             section = sections[owner]
-            section.add(record, number, breaches(record.severity_counts, section.thresholds), state, hidden)
+            section.add(record, number, evaluate_thresholds(record.severity_counts, section.thresholds), state, hidden)
 
     common = {"now": now, "scan_expiry_days": scan_expiry_days, "region": region, "findings_limit": findings_limit}
     parts = tuple(
@@ -372,13 +373,6 @@ def build(
     return whole.report(
         active=active, deleted_records=deleted, sections=parts, teams_unavailable=teams_unavailable, **common
     )  # type: ignore[arg-type]
-
-
-def breaches(counts: Mapping[str, int], thresholds: Mapping[str, int | None]) -> list[str]:
-    """Severities (most severe first) whose count exceeds its threshold (None: ignored); the rule the findings
-    stage applies (alerts/thresholds.py), here over a record's latest counts for a team's thresholds."""
-    normalised = {str(k).upper(): int(v) for k, v in counts.items()}
-    return [s for s in SEVERITIES if thresholds.get(s) is not None and normalised.get(s, 0) > thresholds[s]]  # type: ignore[operator]
 
 
 def coverage_state(record: Record, now: datetime, scan_expiry_days: int) -> str:

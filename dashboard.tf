@@ -27,6 +27,11 @@ locals {
     notifications    = "SEARCH('{${local.ns},EventType,FunctionName} MetricName=\"NotificationsSent\" FunctionName=(\"${local.fn["findings"]}\" OR \"${local.fn["report"]}\")', 'Sum', 3600)"
     breach_events    = "SEARCH('{${local.ns},FunctionName,Severity} MetricName=\"ImagesInBreach\" FunctionName=\"${local.fn["findings"]}\"', 'Sum', 3600)"
     registry_exposed = "SEARCH('{${local.ns},FunctionName,Severity} MetricName=\"RegistryImagesInBreach\" FunctionName=\"${local.fn["report"]}\"', 'Maximum', 86400)"
+    # With teams, the functions also emit these three with the single dimension Team (a team's name, or unowned for
+    # the repositories no team owns): one line per team, whatever teams there are.
+    team_notifications = "SEARCH('{${local.ns},Team} MetricName=\"NotificationsSent\"', 'Sum', 3600)"
+    team_breach_events = "SEARCH('{${local.ns},Team} MetricName=\"ImagesInBreach\"', 'Sum', 3600)"
+    team_exposed       = "SEARCH('{${local.ns},Team} MetricName=\"RegistryImagesInBreach\"', 'Maximum', 86400)"
   }
 
   queue_names = {
@@ -35,7 +40,37 @@ locals {
     "failed-events queue" = local.names.failed_events_queue
   }
 
-  dashboard_widgets = [
+  dashboard_widgets = concat(local.dashboard_rows, length(local.teams) == 0 ? [] : local.dashboard_team_row)
+
+  # The teams (teams.tf), below the rest.
+  dashboard_team_row = [
+    {
+      type = "metric", x = 0, y = 26, width = 8, height = 6
+      properties = {
+        title   = "Teams: notifications sent, by team"
+        region  = local.region, view = "timeSeries", stacked = true, stat = "Sum", period = 3600
+        metrics = [[{ expression = local.search.team_notifications, id = "team_notifications", label = "" }]]
+      }
+    },
+    {
+      type = "metric", x = 8, y = 26, width = 8, height = 6
+      properties = {
+        title   = "Teams: scan results in breach, by team"
+        region  = local.region, view = "timeSeries", stacked = true, stat = "Sum", period = 3600
+        metrics = [[{ expression = local.search.team_breach_events, id = "team_breaches", label = "" }]]
+      }
+    },
+    {
+      type = "metric", x = 16, y = 26, width = 8, height = 6
+      properties = {
+        title   = "Teams: images in breach in the registry (exposure report), by team"
+        region  = local.region, view = "timeSeries", stacked = false, stat = "Maximum", period = 86400
+        metrics = [[{ expression = local.search.team_exposed, id = "team_exposed", label = "" }]]
+      }
+    },
+  ]
+
+  dashboard_rows = [
     {
       type = "text", x = 0, y = 0, width = 24, height = 2
       properties = {

@@ -24,7 +24,7 @@ locals {
   # the key policy's business, not the roles'.
   kms_encrypted_arns = var.kms_key_arn == null ? {} : {
     sqs      = [local.arns.work_queue, local.arns.dead_letter_queue, local.arns.failed_events_queue, local.inspector_findings_arns.queue, local.inspector_findings_arns.dlq]
-    sns      = concat(local.create_topic ? [local.arns.topic] : [], var.create_chat_topic ? [local.chat_topic_policy_arn] : [])
+    sns      = concat(local.create_topic ? [local.arns.topic] : [], var.create_chat_topic ? [local.chat_topic_policy_arn] : [], local.team_created_topic_arns)
     dynamodb = [local.ledger_table_arn]
     s3       = local.report_bucket ? [local.report_bucket_arn] : []
   }
@@ -55,7 +55,7 @@ locals {
   kms_resource_actions = {
     for key in local.function_keys : key => {
       for service, arns in local.kms_encrypted_arns : service => distinct(flatten([
-        for statement in concat(local.policy_statements[key], lookup(local.ledger_statements, key, []), lookup(local.alerts_statements, key, [])) : [
+        for statement in concat(local.policy_statements[key], lookup(local.ledger_statements, key, []), lookup(local.alerts_statements, key, []), lookup(local.teams_statements, key, [])) : [
           for action in statement.Action : action if startswith(action, "${service}:")
         ] if statement.Effect == "Allow" && anytrue([for resource in statement.Resource : anytrue([for arn in arns : resource == arn || startswith(resource, "${arn}/")])])
       ]))
@@ -237,6 +237,6 @@ resource "aws_iam_role_policy" "this" {
   # Each concern's statements by function; a function a concern does not name gets none from it.
   policy = jsonencode({
     Version   = "2012-10-17"
-    Statement = concat(local.policy_statements[each.key], lookup(local.ledger_statements, each.key, []), lookup(local.alerts_statements, each.key, []), [local.logs_statements[each.key]], local.kms_statements[each.key], local.xray_statements)
+    Statement = concat(local.policy_statements[each.key], lookup(local.ledger_statements, each.key, []), lookup(local.alerts_statements, each.key, []), lookup(local.teams_statements, each.key, []), [local.logs_statements[each.key]], local.kms_statements[each.key], local.xray_statements)
   })
 }

@@ -7,7 +7,8 @@
 # enough.
 #
 # The key policy names every use: the account administers the key (no data use), the module's publishing functions
-# (the findings function) publish through SNS, and this account's CloudWatch alarms publish their notifications.
+# (findings and report) publish through SNS, to this topic and to the teams' topics the module creates (teams.tf),
+# and this account's CloudWatch alarms publish their notifications.
 # Nothing else can encrypt or decrypt with it.
 
 locals {
@@ -21,7 +22,8 @@ locals {
   # The crypto operations SNS performs for a publisher to an encrypted topic.
   topic_key_use = ["kms:Decrypt", "kms:GenerateDataKey*"]
 
-  # The module's functions that publish to the topic: a function that starts publishing adds its role here.
+  # The module's functions that publish to the topic, and to the teams' topics this key also encrypts (teams.tf):
+  # a function that starts publishing adds its role here.
   topic_publisher_roles = [local.arns.roles["findings"], local.arns.roles["report"]]
 }
 

@@ -58,6 +58,8 @@ locals {
         FINDINGS_IN_NOTIFICATION = tostring(var.findings_in_notification)
         SUPPRESSIONS_SHA256      = local.suppressions_sha256
         CHAT_TOPIC_ARN           = local.chat_topic_arn
+        TEAMS_SHA256             = local.teams_sha256 # teams.tf: the teams item of the ledger table
+        TEAM_TAG_CACHE_SECONDS   = tostring(var.team_tag_cache_seconds)
         LOG_LEVEL                = var.log_level
       })
     }
@@ -67,13 +69,15 @@ locals {
       timeout     = 300
       memory_size = 512
       environment = tomap({
-        SNS_TOPIC_ARN       = local.topic_arn
-        SEVERITY_THRESHOLDS = local.severity_thresholds_json
-        SCAN_EXPIRY_DAYS    = tostring(var.scan_expiry_days)
-        REPORT_BUCKET_NAME  = local.report_bucket ? var.report_bucket_name : ""
-        LEDGER_TABLE_NAME   = one(aws_dynamodb_table.ledger[*].name)
-        SUPPRESSIONS_SHA256 = local.suppressions_sha256
-        LOG_LEVEL           = var.log_level
+        SNS_TOPIC_ARN          = local.topic_arn
+        SEVERITY_THRESHOLDS    = local.severity_thresholds_json
+        SCAN_EXPIRY_DAYS       = tostring(var.scan_expiry_days)
+        REPORT_BUCKET_NAME     = local.report_bucket ? var.report_bucket_name : ""
+        LEDGER_TABLE_NAME      = one(aws_dynamodb_table.ledger[*].name)
+        SUPPRESSIONS_SHA256    = local.suppressions_sha256
+        TEAMS_SHA256           = local.teams_sha256
+        TEAM_TAG_CACHE_SECONDS = tostring(var.team_tag_cache_seconds)
+        LOG_LEVEL              = var.log_level
       })
     }
   }
@@ -137,8 +141,9 @@ resource "aws_lambda_function" "this" {
 
   tags = local.tags
 
-  # The policy is in place before the first invocation can happen; the topic named in the environment exists.
-  depends_on = [aws_iam_role_policy.this, aws_sns_topic.this]
+  # The policy is in place before the first invocation can happen; the topics named in the environment (and the
+  # teams' document) exist.
+  depends_on = [aws_iam_role_policy.this, aws_sns_topic.this, aws_sns_topic.team, aws_sns_topic.team_chat, aws_dynamodb_table_item.teams]
 
   lifecycle {
     precondition {
@@ -163,6 +168,10 @@ resource "aws_lambda_function" "this" {
         false
       )
       error_message = "chat_topic_arn ${coalesce(var.chat_topic_arn, "-")} is in ${try("partition ${local.given_chat_topic_arn[1]}, region ${local.given_chat_topic_arn[3]}, account ${local.given_chat_topic_arn[4]}", "-")}, but this deployment is in ${local.deployment}: give a topic of this partition, region and account (the findings function publishes there), or null."
+    }
+    precondition {
+      condition     = each.key != "findings" || var.team_tag_key == null || length(local.teams) > 0
+      error_message = "team_tag_key (${coalesce(var.team_tag_key, "-")}) is set but teams is empty: the tag names a team of teams. Give the teams, or set team_tag_key = null."
     }
     precondition {
       condition     = each.key != "findings" || var.chat_topic_arn == null || var.chat_topic_arn != local.topic_policy_arn

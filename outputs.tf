@@ -124,3 +124,10 @@ output "publisher_role_arns" {
   # the same plan.
   value = var.create ? local.topic_publisher_roles : []
 }
+
+output "team_topic_arns" {
+  description = "The topic each team's alerts and reports go to, by team name: the topic the module created for it (`<name_prefix>-<name>`), or the team's `sns_topic_arn`. Empty without `teams` (and with `create = false`)."
+  # Built from the names (known at plan time); available once the topics exist.
+  value      = local.team_topic_arns
+  depends_on = [aws_sns_topic.team]
+}

@@ -739,3 +739,241 @@ variable "report_bucket_force_destroy" {
   default     = false
   nullable    = false
 }
+
+# --- teams: who owns a repository, and where its alerts go (issue 19; teams.tf, docs/teams.md) ---------------------
+
+variable "teams" {
+  description = "The teams that own repositories, in order: each gets the alerts of its repositories, with its own thresholds, on its own topic. A repository belongs to the team its `team_tag_key` tag names, else to the first team whose `repository_regex` matches, else to nobody (the module's own settings and topic). Each team is an object: `name` (required, unique: 1-40 characters of lower-case letters, digits, `-` and `_`, starting with a letter or digit; `unowned` is reserved), `repository_regex` (syntax and search semantics as `repository_include_regex`), the settings `severity_thresholds`, `notify_on`, `renotify_after_days` (`null`: never remind) and `notify_on_resolved` (each as the module's input of that name, which it defaults to when left out), `sns_topic_arn` (an existing topic; left out, the module creates `<name_prefix>-<name>`, output `team_topic_arns`), `email_subscriptions` and `subscriptions` (as the module's, on the team's topic), `create_chat_topic` (a `<name_prefix>-<name>-chat` topic in the chat format), `count_only_fixable` and `alert_on_exploitable` (default `false`). Any other key is refused. See docs/teams.md."
+  # `any`, not a list of objects: an object type silently drops a misspelt attribute ("severity_threshold"), and
+  # optional() cannot tell a renotify_after_days left out (the module's) from one set to null (never). The shape and
+  # the keys are checked below instead.
+  type     = any
+  default  = []
+  nullable = false
+
+  validation {
+    condition     = can([for team in var.teams : keys(team)]) && !can(keys(var.teams)) && !can(tostring(var.teams))
+    error_message = "teams must be a list of team objects, such as [{ name = \"payments\", repository_regex = \"^payments/\" }]."
+  }
+
+  validation {
+    condition = try(alltrue([
+      for team in var.teams : length(setsubtract(keys(team), ["name", "repository_regex", "severity_thresholds", "notify_on", "renotify_after_days", "notify_on_resolved", "sns_topic_arn", "email_subscriptions", "subscriptions", "create_chat_topic", "count_only_fixable", "alert_on_exploitable"])) == 0
+    ]), true)
+    error_message = "Unknown key(s) in teams: ${try(join("; ", [
+      for i, team in var.teams : "teams[${i}] (${try(tostring(team.name), "no name")}): ${join(", ", sort(setsubtract(keys(team), ["name", "repository_regex", "severity_thresholds", "notify_on", "renotify_after_days", "notify_on_resolved", "sns_topic_arn", "email_subscriptions", "subscriptions", "create_chat_topic", "count_only_fixable", "alert_on_exploitable"])))}"
+      if length(setsubtract(keys(team), ["name", "repository_regex", "severity_thresholds", "notify_on", "renotify_after_days", "notify_on_resolved", "sns_topic_arn", "email_subscriptions", "subscriptions", "create_chat_topic", "count_only_fixable", "alert_on_exploitable"])) > 0
+    ]), "-")}. A team accepts name, repository_regex, severity_thresholds, notify_on, renotify_after_days, notify_on_resolved, sns_topic_arn, email_subscriptions, subscriptions, create_chat_topic, count_only_fixable and alert_on_exploitable."
+  }
+
+  validation {
+    # The name becomes part of topic names (<name_prefix>-<name>-chat: at most 78 characters of SNS's 256) and is
+    # the value of the Team metric dimension, where "unowned" counts the repositories no team owns.
+    condition = try(alltrue([
+      for team in var.teams : !can(keys(team)) || try(can(regex("^[a-z0-9][a-z0-9_-]{0,39}$", team.name)) && team.name != "unowned", false)
+    ]), true)
+    error_message = "Each team needs a name of 1-40 characters: lower-case letters, digits, hyphens (-) and underscores (_), starting with a letter or digit (it becomes part of the topic names <name_prefix>-<name> and <name_prefix>-<name>-chat); \"unowned\" is reserved for the repositories no team owns. Refused: ${try(join(", ", [
+      for i, team in var.teams : "teams[${i}] ${try(jsonencode(team.name), "(no name)")}"
+      if can(keys(team)) && !try(can(regex("^[a-z0-9][a-z0-9_-]{0,39}$", team.name)) && team.name != "unowned", false)
+    ]), "-")}."
+  }
+
+  validation {
+    condition     = try(length(distinct([for team in var.teams : tostring(team.name)])) == length(var.teams), true)
+    error_message = "Each team's name must be unique; given more than once: ${try(join(", ", [for name in distinct([for team in var.teams : tostring(team.name)]) : name if length([for team in var.teams : team if tostring(team.name) == name]) > 1]), "-")}."
+  }
+
+  validation {
+    condition     = alltrue([for team in var.teams : !can(keys(team)) || try(lookup(team, "repository_regex", null) == null || can(regexall(team.repository_regex, "")), false)])
+    error_message = "A team's repository_regex is not a valid regular expression (Terraform checks it with RE2: look-around and backreferences are not supported)."
+  }
+
+  validation {
+    # The same RE2-only constructs repository_include_regex refuses (see there).
+    condition     = alltrue([for team in var.teams : !can(keys(team)) || try(!can(regex("\\\\(x\\{|[pPQEzC1-9])|\\[:\\^?[A-Za-z]+:\\]|\\(\\?<[A-Za-z_]|\\(\\?[A-Za-z-]*U|\\{,|\\[[^\\]]*\\\\[dDsSwW]-[^\\]]", replace(coalesce(lookup(team, "repository_regex", null), ".*"), "\\\\", ""))) && !can(regex("\\(\\?[A-Za-z-]+\\)", replace(replace(coalesce(lookup(team, "repository_regex", null), ".*"), "\\\\", ""), "/^(\\(\\?[A-Za-z]+\\))+/", ""))), true)])
+    error_message = "A team's repository_regex uses RE2 syntax that Python's re (which the functions use) rejects or reads differently. Write it in the common subset: \\xHH not \\x{..}; ranges such as [a-z0-9] not \\p{..}/\\pN or [[:alpha:]]; escape each character instead of \\Q...\\E; $ not \\z; (?P<name>...) not (?<name>...); \\xHH not \\1-\\9; {0,n} not {,n}; flags only as a leading (?i), (?m), (?s) or scoped (?i:...), never U or (?-i); no \\d, \\s or \\w as a range end in [...]."
+  }
+
+  validation {
+    condition = alltrue([
+      for team in var.teams : !can(keys(team)) || try(lookup(team, "severity_thresholds", null) == null ? true : length(setsubtract(keys(team.severity_thresholds), ["critical", "high", "medium", "low"])) == 0, false)
+    ])
+    error_message = "A team's severity_thresholds accepts only the keys critical, high, medium and low (lower case), like the module's severity_thresholds; refused: ${try(join("; ", [
+      for i, team in var.teams : "teams[${i}] (${try(tostring(team.name), "no name")}): ${try(join(", ", sort(setsubtract(keys(team.severity_thresholds), ["critical", "high", "medium", "low"]))), "not a map of severities")}"
+      if can(keys(team)) && !try(lookup(team, "severity_thresholds", null) == null ? true : length(setsubtract(keys(team.severity_thresholds), ["critical", "high", "medium", "low"])) == 0, false)
+    ]), "-")}."
+  }
+
+  validation {
+    condition = alltrue([
+      for team in var.teams : !can(keys(team)) || try(lookup(team, "severity_thresholds", null) == null ? true : alltrue([for threshold in values(team.severity_thresholds) : threshold == null ? true : threshold >= 0 && floor(threshold) == threshold]), false)
+    ])
+    error_message = "Each value of a team's severity_thresholds (critical, high, medium, low) must be a non-negative whole number, or null to ignore that severity; refused: ${try(join(", ", [
+      for i, team in var.teams : "teams[${i}] (${try(tostring(team.name), "no name")})"
+      if can(keys(team)) && !try(lookup(team, "severity_thresholds", null) == null ? true : alltrue([for threshold in values(team.severity_thresholds) : threshold == null ? true : threshold >= 0 && floor(threshold) == threshold]), false)
+    ]), "-")}."
+  }
+
+  validation {
+    condition = alltrue([
+      for team in var.teams : !can(keys(team)) || try(lookup(team, "notify_on", null) == null ? true : contains(["new_findings", "every_scan"], team.notify_on), false)
+    ])
+    error_message = "A team's notify_on must be \"new_findings\" or \"every_scan\" (or left out: the module's notify_on); refused: ${try(join(", ", [
+      for i, team in var.teams : "teams[${i}] (${try(tostring(team.name), "no name")}): ${try(jsonencode(team.notify_on), "-")}"
+      if can(keys(team)) && !try(lookup(team, "notify_on", null) == null ? true : contains(["new_findings", "every_scan"], team.notify_on), false)
+    ]), "-")}."
+  }
+
+  validation {
+    condition = alltrue([
+      for team in var.teams : !can(keys(team)) || try(lookup(team, "renotify_after_days", null) == null ? true : (team.renotify_after_days >= 1 && team.renotify_after_days <= 365 && floor(team.renotify_after_days) == team.renotify_after_days), false)
+    ])
+    error_message = "A team's renotify_after_days must be a whole number of days from 1 to 365, null to never send that team reminders, or left out (the module's renotify_after_days); refused: ${try(join(", ", [
+      for i, team in var.teams : "teams[${i}] (${try(tostring(team.name), "no name")}): ${try(jsonencode(team.renotify_after_days), "-")}"
+      if can(keys(team)) && !try(lookup(team, "renotify_after_days", null) == null ? true : (team.renotify_after_days >= 1 && team.renotify_after_days <= 365 && floor(team.renotify_after_days) == team.renotify_after_days), false)
+    ]), "-")}."
+  }
+
+  validation {
+    condition = alltrue(flatten([
+      for team in var.teams : !can(keys(team)) ? [] : [
+        for key in ["notify_on_resolved", "create_chat_topic", "count_only_fixable", "alert_on_exploitable"] : try(lookup(team, key, null) == null || can(tobool(team[key])), false)
+      ]
+    ]))
+    error_message = "A team's notify_on_resolved, create_chat_topic, count_only_fixable and alert_on_exploitable must be true or false; refused: ${try(join(", ", flatten([
+      for i, team in var.teams : [
+        for key in ["notify_on_resolved", "create_chat_topic", "count_only_fixable", "alert_on_exploitable"] : "teams[${i}] (${try(tostring(team.name), "no name")}).${key}"
+        if can(keys(team)) && !try(lookup(team, key, null) == null || can(tobool(team[key])), false)
+      ]
+    ])), "-")}."
+  }
+
+  validation {
+    # Present (even null) means "given": whether a team's topic is created must be known when planning, and a
+    # topic ARN created in the same configuration is unknown then, so the key's presence decides, not its value.
+    condition = alltrue([
+      for team in var.teams : !can(keys(team)) || try(!contains(keys(team), "sns_topic_arn") || can(regex("^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$", team.sns_topic_arn)), false)
+    ])
+    error_message = "A team's sns_topic_arn must be an SNS topic ARN such as arn:aws:sns:eu-west-1:123456789012:payments-alerts; leave the key out (null is refused) to let the module create the team's topic <name_prefix>-<name>. Refused: ${try(join(", ", [
+      for i, team in var.teams : "teams[${i}] (${try(tostring(team.name), "no name")})"
+      if can(keys(team)) && !try(!contains(keys(team), "sns_topic_arn") || can(regex("^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$", team.sns_topic_arn)), false)
+    ]), "-")}."
+  }
+
+  validation {
+    condition = alltrue([
+      for team in var.teams : !can(keys(team)) || try(lookup(team, "email_subscriptions", null) == null ? true : alltrue([for email in team.email_subscriptions : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", email))]), false)
+    ])
+    error_message = "A team's email_subscriptions must be a list of email addresses such as payments-oncall@example.com; refused: ${try(join(", ", [
+      for i, team in var.teams : "teams[${i}] (${try(tostring(team.name), "no name")})"
+      if can(keys(team)) && !try(lookup(team, "email_subscriptions", null) == null ? true : alltrue([for email in team.email_subscriptions : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", email))]), false)
+    ]), "-")}."
+  }
+
+  # A team's subscriptions: the checks of the module's subscriptions (see there), on every team's entries.
+  validation {
+    condition = alltrue([
+      for team in var.teams : !can(keys(team)) || try(alltrue([
+        for name, subscription in merge({}, lookup(team, "subscriptions", null)) : alltrue([for key, value in subscription : contains(["protocol", "endpoint", "filter_policy", "filter_policy_scope", "raw_message_delivery", "subscription_role_arn"], key) && can(tostring(value))])
+      ]), false)
+    ])
+    error_message = "A team's subscriptions must be a map of subscriptions by name, each a map of strings with the keys protocol, endpoint, filter_policy, filter_policy_scope, raw_message_delivery and subscription_role_arn (as the module's subscriptions); refused: ${try(join(", ", flatten([
+      for i, team in var.teams : try([
+        for name, subscription in merge({}, lookup(team, "subscriptions", null)) : "teams[${i}] (${try(tostring(team.name), "no name")}).subscriptions.${name}"
+        if !alltrue([for key, value in subscription : contains(["protocol", "endpoint", "filter_policy", "filter_policy_scope", "raw_message_delivery", "subscription_role_arn"], key) && can(tostring(value))])
+      ], ["teams[${i}] (${try(tostring(team.name), "no name")}).subscriptions"])
+    ])), "-")}."
+  }
+
+  validation {
+    condition = alltrue(flatten([
+      for team in var.teams : !can(keys(team)) ? [] : [
+        for subscription in try(values(merge({}, lookup(team, "subscriptions", null))), []) : try(
+          contains(["http", "https", "email", "email-json", "sms", "sqs", "application", "lambda", "firehose"], lookup(subscription, "protocol", "-")) && trimspace(lookup(subscription, "endpoint", "")) != "" &&
+          can(regex(lookup({
+            http        = "^http://[^\\s]+$"
+            https       = "^https://[^\\s]+$"
+            email       = "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$"
+            email-json  = "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$"
+            sms         = "^\\+[1-9][0-9]{6,14}$"
+            sqs         = "^arn:aws[a-zA-Z-]*:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,80}(\\.fifo)?$"
+            application = "^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:[0-9]{12}:endpoint/[^\\s]+$"
+            lambda      = "^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$"
+            firehose    = "^arn:aws[a-zA-Z-]*:firehose:[a-z0-9-]+:[0-9]{12}:deliverystream/[A-Za-z0-9_.-]{1,64}$"
+          }, subscription.protocol, "."), subscription.endpoint)),
+          false
+        )
+      ]
+    ]))
+    error_message = "Each of a team's subscriptions needs a protocol (http, https, email, email-json, sms, sqs, application, lambda or firehose) and an endpoint that fits it, as the module's subscriptions: http/https a URL of that scheme, email/email-json an email address, sms a phone number in E.164 form, sqs a queue ARN, lambda a function ARN, firehose a delivery stream ARN, application a platform endpoint ARN."
+  }
+
+  validation {
+    condition = alltrue(flatten([
+      for team in var.teams : !can(keys(team)) ? [] : [
+        for subscription in try(values(merge({}, lookup(team, "subscriptions", null))), []) : try(
+          (!contains(keys(subscription), "filter_policy") ? true : (length(keys(jsondecode(subscription.filter_policy))) >= 1 && length(keys(jsondecode(subscription.filter_policy))) <= 5)) &&
+          (lookup(subscription, "filter_policy_scope", "MessageAttributes") != "MessageAttributes" || !contains(keys(subscription), "filter_policy") ? true : alltrue([for value in values(jsondecode(subscription.filter_policy)) : !startswith(jsonencode(value), "{")])) &&
+          (!contains(keys(subscription), "filter_policy_scope") ? true : (contains(["MessageAttributes", "MessageBody"], subscription.filter_policy_scope) && contains(keys(subscription), "filter_policy"))),
+          false
+        )
+      ]
+    ]))
+    error_message = "A team's subscription filter_policy must be a JSON object of 1 to 5 top-level keys without nested objects (unless filter_policy_scope = \"MessageBody\"), and filter_policy_scope (MessageAttributes or MessageBody) is only accepted with a filter_policy, as for the module's subscriptions; messages to a team's topic also carry the attribute team."
+  }
+
+  validation {
+    condition = alltrue(flatten([
+      for team in var.teams : !can(keys(team)) ? [] : [
+        for subscription in try(values(merge({}, lookup(team, "subscriptions", null))), []) : try(
+          (!contains(keys(subscription), "raw_message_delivery") ? true : (contains(["true", "false"], tostring(subscription.raw_message_delivery)) && contains(["sqs", "http", "https", "firehose"], lookup(subscription, "protocol", "-")))) &&
+          (lookup(subscription, "protocol", "-") == "firehose" ? can(regex("^arn:aws[a-zA-Z-]*:iam::[0-9]{12}:role/[^\\s]+$", lookup(subscription, "subscription_role_arn", ""))) : !contains(keys(subscription), "subscription_role_arn")),
+          false
+        )
+      ]
+    ]))
+    error_message = "A team's subscription raw_message_delivery must be true or false and is offered only to sqs, http, https and firehose; a firehose subscription needs subscription_role_arn (an IAM role ARN), the other protocols take none (as for the module's subscriptions)."
+  }
+
+  validation {
+    # One DynamoDB item (400 KB) holds every team's document.
+    condition     = try(length(jsonencode(var.teams)) <= 350000, true)
+    error_message = "The teams take more than 350,000 characters as JSON: they must fit one DynamoDB item (400 KB)."
+  }
+}
+
+variable "team_tag_key" {
+  description = "The ECR repository tag naming the team that owns a repository: a repository tagged `<team_tag_key> = <a team's name>` belongs to that team, whatever the teams' regexes say (a tag naming no team is ignored). Needs `teams`. The functions read a repository's tags with `ecr:ListTagsForResource` and keep them `team_tag_cache_seconds`. `null`: ownership by `repository_regex` only."
+  type        = string
+  default     = null
+
+  validation {
+    # AWS's tag key rules: 1-128 characters of letters, digits, spaces and _ . : / = + - @, not starting with aws:.
+    condition     = var.team_tag_key == null || try(can(regex("^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]{1,128}$", var.team_tag_key)) && !startswith(lower(var.team_tag_key), "aws:"), false)
+    error_message = "team_tag_key must be a tag key of 1-128 characters (letters, digits, spaces and _ . : / = + - @) not starting with \"aws:\" (reserved by AWS), such as \"team\", or null."
+  }
+}
+
+variable "team_tag_cache_seconds" {
+  description = "How long (seconds, 0-3600) a function keeps a repository's tags once read: a changed `team_tag_key` tag takes effect within this time. `0`: read them for every scan result."
+  type        = number
+  default     = 300
+  nullable    = false
+
+  validation {
+    condition     = var.team_tag_cache_seconds >= 0 && var.team_tag_cache_seconds <= 3600 && floor(var.team_tag_cache_seconds) == var.team_tag_cache_seconds
+    error_message = "team_tag_cache_seconds must be a whole number of seconds from 0 to 3600."
+  }
+}
+
+variable "module_topic_notifications" {
+  description = "Which notifications the module's own topic receives once there are `teams`: `all` (every notification, the teams' too: the security team's view) or `unowned` (only those of repositories no team owns)."
+  type        = string
+  default     = "all"
+  nullable    = false
+
+  validation {
+    condition     = contains(["all", "unowned"], var.module_topic_notifications)
+    error_message = "module_topic_notifications must be \"all\" or \"unowned\"."
+  }
+}

@@ -22,6 +22,13 @@ run "create_false_plans_no_resource" {
     create_dashboard        = true
     create_report_bucket    = true
     report_bucket_name      = "example-ecr-exposure-reports"
+    team_tag_key            = "team"
+    teams = [{
+      name                = "payments"
+      create_chat_topic   = true
+      email_subscriptions = ["payments@example.com"]
+      subscriptions       = { audit = { protocol = "https", endpoint = "https://audit.example.com/payments" } }
+    }]
   }
 
   assert {
@@ -38,6 +45,7 @@ run "create_false_plans_no_resource" {
       length(aws_cloudwatch_metric_alarm.this),
       length(aws_dynamodb_table.ledger),
       length(aws_dynamodb_table_item.suppressions),
+      length(aws_dynamodb_table_item.teams),
       length(aws_iam_role.this),
       length(aws_iam_role_policy.this),
       length(aws_kms_alias.topic),
@@ -56,10 +64,16 @@ run "create_false_plans_no_resource" {
       length(aws_s3_bucket_versioning.report),
       length(aws_sns_topic.chat),
       length(aws_sns_topic.this),
+      length(aws_sns_topic.team),
+      length(aws_sns_topic.team_chat),
       length(aws_sns_topic_policy.chat),
       length(aws_sns_topic_policy.this),
+      length(aws_sns_topic_policy.team),
+      length(aws_sns_topic_policy.team_chat),
       length(aws_sns_topic_subscription.email),
       length(aws_sns_topic_subscription.this),
+      length(aws_sns_topic_subscription.team),
+      length(aws_sns_topic_subscription.team_email),
       length(aws_sqs_queue.dead_letter),
       length(aws_sqs_queue.failed_events),
       length(aws_sqs_queue.inspector_findings),
@@ -77,7 +91,7 @@ run "create_false_plans_no_resource" {
   assert {
     condition = alltrue([for value in [
       output.function_names, output.function_arns, output.role_names, output.role_arns, output.log_group_names,
-      output.event_rule_names, output.event_rule_arns, output.alarm_arns,
+      output.event_rule_names, output.event_rule_arns, output.alarm_arns, output.team_topic_arns,
     ] : length(value) == 0])
     error_message = "With create = false the map outputs must be empty."
   }

@@ -89,3 +89,18 @@ run "topic_created_in_the_same_root_module_alarms_notify_it" {
     error_message = "With sns_topic_arn the module creates no topic and no topic key; the alarms notify the given topic."
   }
 }
+
+# A team's sns_topic_arn created in the same root: whether the module creates the team's topic is decided by the
+# key's presence, never by the ARN, so the topics, subscriptions and the teams item are planned; the checks of the
+# unknown ARN (its account and region) wait for apply.
+run "team_topic_created_in_the_same_root" {
+  command = plan
+  module {
+    source = "./tests/roots/same_root"
+  }
+
+  assert {
+    condition     = keys(module.reporter.team_topic_arns) == ["payments", "tools"] && module.reporter.team_topic_arns["tools"] == "arn:aws:sns:eu-west-1:123456789012:ecr-scan-reporter-tools"
+    error_message = "Both teams are planned; the created topic's ARN is known at plan time."
+  }
+}

@@ -167,6 +167,36 @@ module "ecr_scan_reporter" {
       })
     }
   }
+  # Each team gets its repositories' alerts on its own topic (<name_prefix>-<team>, encrypted with the key below),
+  # with its own thresholds: a repository tagged team = <name> is that team's, else the first regex that matches.
+  # The module's topic still gets everything ("unowned": only what no team owns). docs/teams.md.
+  team_tag_key               = "team"
+  team_tag_cache_seconds     = 300 # a changed tag takes effect within five minutes
+  module_topic_notifications = "all"
+  teams = [
+    {
+      name                 = "team-a"
+      repository_regex     = "^team-a/"
+      severity_thresholds  = { critical = 0, high = 0 } # every high finding
+      notify_on            = "new_findings"
+      renotify_after_days  = 7
+      notify_on_resolved   = true
+      email_subscriptions  = [var.team_a_email]
+      create_chat_topic    = false
+      count_only_fixable   = true # only findings with a fix count (enhanced scanning; basic scanning: all count)
+      alert_on_exploitable = true # an exploitable MEDIUM+ finding alerts even within the thresholds
+    },
+    {
+      name                = "team-b"
+      repository_regex    = "^team-b/"
+      severity_thresholds = { critical = 0 } # critical only
+      renotify_after_days = null             # never remind
+      subscriptions = {
+        pager = { protocol = "https", endpoint = "https://events.example.com/team-b/ecr", filter_policy = jsonencode({ event_type = ["threshold_breached"] }) }
+      }
+    },
+  ]
+
   kms_key_arn = aws_kms_key.reporter.arn
   # The key above encrypts the topic too: the module creates no key of its own for it. A boolean, because the
   # key's ARN is unknown until the key exists.

@@ -19,3 +19,16 @@ def test_every_emitted_metric_is_on_the_dashboard() -> None:
     drawn = set(re.findall(r'\\?"([A-Z][A-Za-z]+)\\?"', DASHBOARD))  # a name in quotes, or in a SEARCH's \"...\"
     missing = sorted(set(metrics.NAMES) - drawn)
     assert not missing, f"metrics emitted but not on the dashboard (dashboard.tf): {missing}"
+
+
+# The contract between Terraform and the functions (issue 19): with teams, these are also emitted with the single
+# dimension Team (a team's name, or "unowned"), the findings function's two and the report function's one. The
+# dashboard draws them by that dimension, whatever the teams are (a SEARCH over the schema {namespace,Team}).
+TEAM_DIMENSION_METRICS = {"NotificationsSent": "Sum", "ImagesInBreach": "Sum", "RegistryImagesInBreach": "Maximum"}
+
+
+def test_the_team_metrics_are_drawn_by_team() -> None:
+    team_search = r"SEARCH\('\{\$\{local\.ns\},Team\} MetricName=\\\"([A-Za-z]+)\\\"', '([A-Za-z]+)'"
+    searches = re.findall(team_search, DASHBOARD)
+    assert dict(searches) == TEAM_DIMENSION_METRICS
+    assert set(TEAM_DIMENSION_METRICS) <= set(metrics.NAMES)

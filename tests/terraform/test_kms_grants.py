@@ -122,6 +122,27 @@ def test_the_plan_exercises_every_kind_of_encrypted_resource(
     assert all("lambda" in services for services in analysis.needed.values())
 
 
+def test_the_plan_puts_the_teams_topics_under_the_key(
+    planned: tuple[dict[str, Any], str, plan_kms.Context],
+) -> None:
+    """The teams' topics (and chat topics) the module creates are found under the key like any topic, and the roles
+    that publish to them (findings and report) are found using them: the first test then checks their grants."""
+    document, key_arn, ctx = planned
+    analysis = plan_kms.analyse(document, key_arn, ctx)
+    teams = {item.address.split(".", 2)[-1] for item in analysis.encrypted if ".aws_sns_topic.team" in item.address}
+    assert teams == {
+        'aws_sns_topic.team["payments"]',
+        'aws_sns_topic.team["tools"]',
+        'aws_sns_topic.team_chat["payments"]',
+    }
+    publishers = {
+        role.split("[")[-1].strip('"]')
+        for role, why in analysis.why.items()
+        if any("aws_sns_topic.team" in reason for reason in why.get("sns", []))
+    }
+    assert publishers == {"findings", "report"}
+
+
 # --- the analysis reports each kind of mistake (hand-written plans) ------------------------------------------------
 
 CTX = plan_kms.Context(partition="aws", region=REGION, account="123456789012")

@@ -86,6 +86,7 @@ SUBJECTS = {
     "repository_include_regex": "repository_include_regex",
     "repository_exclude_regex": "repository_exclude_regex",
     "suppressions": "A suppression's repository_regex",
+    "teams": "A team's repository_regex",
 }
 
 
@@ -108,12 +109,14 @@ def _cases() -> list[tuple[str, str, bool]]:
                     match = re.match(rf'\s*{variable}\s*=\s*"((?:[^"\\]|\\.)*)"', line)
                     if match:
                         found.append((where, _hcl(match.group(1)), variable in failing))
-                for match in _SUPPRESSION_VALUE.finditer(line):
+                for match in _SUPPRESSION_VALUE.finditer(line):  # a suppression's or a team's repository_regex
                     if "${" in match.group(1):  # a template: its value is not in the text
                         continue
                     if "suppressions" in failing and _OTHER_FIELD.search(name):
                         continue  # refused for another field (a key, a date, an id): says nothing of its regex
-                    found.append((where, _hcl(match.group(1)), "suppressions" in failing))
+                    if "teams" in failing and "regex" not in name:
+                        continue  # a team refused for another key (tests/teams.tftest.hcl names regex runs so)
+                    found.append((where, _hcl(match.group(1)), bool({"suppressions", "teams"} & failing)))
     return found
 
 
@@ -126,6 +129,8 @@ def test_the_cases_are_found() -> None:
     assert len(refused) >= 40
     assert len(accepted) >= 10
     assert "^(?!sandbox/)" in refused  # a suppression's regex, from regex_subset.tftest.hcl
+    assert "^payments/(?!sandbox)" in refused  # a team's regex, from teams.tftest.hcl
+    assert "^payments/" in accepted
     assert "(?i)^team-a/[\\w.-]+$" in accepted
 
 

@@ -41,6 +41,12 @@ resource "aws_sns_topic" "notifications" {
   kms_master_key_id = aws_kms_key.reporter.arn
 }
 
+# A team's own topic, given to the module as the team's sns_topic_arn (tests/unknown_arns.tftest.hcl).
+resource "aws_sns_topic" "payments" {
+  name              = "payments-security-findings"
+  kms_master_key_id = aws_kms_key.reporter.arn
+}
+
 resource "aws_sns_topic" "alarms" {
   name              = "platform-ops-alarms"
   kms_master_key_id = aws_kms_key.reporter.arn
@@ -55,6 +61,17 @@ module "reporter" {
   sns_topic_arn           = var.give_sns_topic ? aws_sns_topic.notifications.arn : null
   alarms_notify_sns_topic = !var.give_alarm_topic
   alarm_topic_arn         = var.give_alarm_topic ? aws_sns_topic.alarms.arn : null
+
+  # One team on a topic of this root (unknown at plan), one on the topic the module creates for it.
+  team_tag_key = "team"
+  teams = [
+    {
+      name          = "payments"
+      sns_topic_arn = aws_sns_topic.payments.arn
+      subscriptions = { audit = { protocol = "sqs", endpoint = "arn:aws:sqs:eu-west-1:123456789012:payments-audit" } }
+    },
+    { name = "tools", repository_regex = "^tools/", email_subscriptions = ["tools@example.com"] },
+  ]
 }
 
 output "kms_key_arn" {
@@ -71,4 +88,8 @@ output "alarm_topic_arn" {
 
 output "module_sns_topic_arn" {
   value = module.reporter.sns_topic_arn
+}
+
+output "team_topic_arns" {
+  value = module.reporter.team_topic_arns
 }

@@ -35,4 +35,10 @@ module "ecr_scan_reporter" {
   report_schedule_expression = "rate(7 days)"
   tracing_mode               = "Active"
   suppressions               = [{ vulnerability_id = "CVE-2024-1234", expires = "2099-01-01", reason = "not reachable" }]
+  # The teams' topics and chat topics are under the key too; their publishers are the findings and report roles.
+  team_tag_key = "team"
+  teams = [
+    { name = "payments", repository_regex = "^payments/", create_chat_topic = true, email_subscriptions = ["payments@example.com"] },
+    { name = "tools", repository_regex = "^tools/" },
+  ]
 }

@@ -38,5 +38,5 @@ def test_the_teams_table_is_rendered_from_the_committed_teams_results() -> None:
     results = json.loads((ROOT / "bench" / "teams_results.json").read_text())
     text = DOCUMENT.read_text()
     assert teams.markdown(results) in text, "docs/benchmarks.md: teams table stale: python -m bench.teams --markdown"
-    assert f"measured at `{results['git']['commit'][:7]}`" in text
+    assert f"Measured at `{results['git']['commit'][:7]}`" in text
     assert all(t["status"] in ("PASS", "SKIP") for t in results["targets"]), results["targets"]

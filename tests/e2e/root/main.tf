@@ -39,6 +39,12 @@ module "reporter" {
   suppressions      = var.suppressions
   create_chat_topic = var.create_chat_topic
 
+  # Two teams with different thresholds (tests/e2e/test_pipeline_teams.py); the tag cache off, so a changed tag
+  # decides the next result. The module's topic still receives every notification (the default).
+  teams                  = var.teams
+  team_tag_key           = "team"
+  team_tag_cache_seconds = 0
+
   # The exposure report: written to a bucket of its own per region (bucket names are global), emptied on destroy.
   create_report_bucket        = true
   report_bucket_name          = "${var.name_prefix}-reports-${var.region}"
@@ -107,6 +113,15 @@ variable "suppressions" {
   default = [
     { vulnerability_id = "CVE-2026-7001", repository_regex = "^team/alerts$", expires = "2099-12-31", reason = "e2e: accepted, not reachable" },
     { vulnerability_id = "CVE-2026-7002", repository_regex = "^team/alerts$", expires = "2020-01-01", reason = "e2e: accepted until 2020" },
+  ]
+}
+
+variable "teams" {
+  description = "The teams (tests/e2e/test_pipeline_teams.py): api alerts on CRITICAL or more than 2 HIGH (the module's thresholds here), web on CRITICAL only."
+  type        = any
+  default = [
+    { name = "api", repository_regex = "^team/api", severity_thresholds = { critical = 0, high = 2 } },
+    { name = "web", repository_regex = "^team/web", severity_thresholds = { critical = 0 } },
   ]
 }
 

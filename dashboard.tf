@@ -27,11 +27,11 @@ locals {
     notifications    = "SEARCH('{${local.ns},EventType,FunctionName} MetricName=\"NotificationsSent\" FunctionName=(\"${local.fn["findings"]}\" OR \"${local.fn["report"]}\")', 'Sum', 3600)"
     breach_events    = "SEARCH('{${local.ns},FunctionName,Severity} MetricName=\"ImagesInBreach\" FunctionName=\"${local.fn["findings"]}\"', 'Sum', 3600)"
     registry_exposed = "SEARCH('{${local.ns},FunctionName,Severity} MetricName=\"RegistryImagesInBreach\" FunctionName=\"${local.fn["report"]}\"', 'Maximum', 86400)"
-    # With teams, the functions also emit these three with the single dimension Team (a team's name, or unowned for
-    # the repositories no team owns): one line per team, whatever teams there are.
-    team_notifications = "SEARCH('{${local.ns},Team} MetricName=\"NotificationsSent\"', 'Sum', 3600)"
-    team_breach_events = "SEARCH('{${local.ns},Team} MetricName=\"ImagesInBreach\"', 'Sum', 3600)"
-    team_exposed       = "SEARCH('{${local.ns},Team} MetricName=\"RegistryImagesInBreach\"', 'Maximum', 86400)"
+    # With teams, the functions also emit these three by Team (a team's name, or unowned for the repositories no team
+    # owns) besides the FunctionName every metric carries: one line per team, whatever teams there are.
+    team_notifications = "SEARCH('{${local.ns},FunctionName,Team} MetricName=\"NotificationsSent\" FunctionName=\"${local.fn["findings"]}\"', 'Sum', 3600)"
+    team_breach_events = "SEARCH('{${local.ns},FunctionName,Team} MetricName=\"ImagesInBreach\" FunctionName=\"${local.fn["findings"]}\"', 'Sum', 3600)"
+    team_exposed       = "SEARCH('{${local.ns},FunctionName,Team} MetricName=\"RegistryImagesInBreach\" FunctionName=\"${local.fn["report"]}\"', 'Maximum', 86400)"
   }
 
   queue_names = {

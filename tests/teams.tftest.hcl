@@ -251,11 +251,11 @@ run "three_teams" {
     error_message = "Only the findings and report functions get the teams' permissions."
   }
 
-  # The dashboard's Teams row: the three metrics the functions emit with the single dimension Team.
+  # The dashboard's Teams row: the three metrics the functions emit by Team (and FunctionName, as every metric).
   assert {
     condition = length([
       for widget in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets : widget
-      if startswith(try(widget.properties.title, ""), "Teams: ") && anytrue([for metric in try(widget.properties.metrics, []) : can(regex("^SEARCH\\('\\{ECRScanReporter,Team\\} MetricName=\"(NotificationsSent|ImagesInBreach|RegistryImagesInBreach)\"", metric[0].expression))])
+      if startswith(try(widget.properties.title, ""), "Teams: ") && anytrue([for metric in try(widget.properties.metrics, []) : can(regex("^SEARCH\\('\\{ECRScanReporter,FunctionName,Team\\} MetricName=\"(NotificationsSent|ImagesInBreach|RegistryImagesInBreach)\"", metric[0].expression))])
     ]) == 3
     error_message = "With teams the dashboard draws NotificationsSent, ImagesInBreach and RegistryImagesInBreach by Team."
   }

@@ -3,6 +3,7 @@ to the code without a graph is a metric nobody looks at."""
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -21,14 +22,26 @@ def test_every_emitted_metric_is_on_the_dashboard() -> None:
     assert not missing, f"metrics emitted but not on the dashboard (dashboard.tf): {missing}"
 
 
-# The contract between Terraform and the functions (issue 19): with teams, these are also emitted with the single
-# dimension Team (a team's name, or "unowned"), the findings function's two and the report function's one. The
-# dashboard draws them by that dimension, whatever the teams are (a SEARCH over the schema {namespace,Team}).
+# Issue 19: with teams, these are also emitted by Team (a team's name, or "unowned"), the findings function's two
+# and the report function's one. The dashboard draws them by that dimension, whatever the teams are: a SEARCH over
+# the schema the functions really emit (every metric also carries FunctionName: handlers.emit_metrics).
 TEAM_DIMENSION_METRICS = {"NotificationsSent": "Sum", "ImagesInBreach": "Sum", "RegistryImagesInBreach": "Maximum"}
 
 
 def test_the_team_metrics_are_drawn_by_team() -> None:
-    team_search = r"SEARCH\('\{\$\{local\.ns\},Team\} MetricName=\\\"([A-Za-z]+)\\\"', '([A-Za-z]+)'"
+    from datetime import UTC, datetime
+
+    emitted = metrics.render(
+        metrics.counts(dict.fromkeys(TEAM_DIMENSION_METRICS, 1), {metrics.TEAM: "payments"}),
+        "ECRScanReporter",
+        datetime.now(UTC),
+        {metrics.FUNCTION_NAME: "esr-findings"},
+    )
+    schemas = {
+        ",".join(sorted(d)) for line in emitted for d in json.loads(line)["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
+    }
+    assert schemas == {"FunctionName,Team"}, schemas
+    team_search = r"SEARCH\('\{\$\{local\.ns\},FunctionName,Team\} MetricName=\\\"([A-Za-z]+)\\\"[^']*', '([A-Za-z]+)'"
     searches = re.findall(team_search, DASHBOARD)
     assert dict(searches) == TEAM_DIMENSION_METRICS
     assert set(TEAM_DIMENSION_METRICS) <= set(metrics.NAMES)

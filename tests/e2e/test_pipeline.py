@@ -276,9 +276,12 @@ def _check_notification(pipeline: Pipeline, image: scenario.SeededImage, deliver
     assert image.digest in doc["console_url"]
     if case.failed:
         assert doc["failure_reason"] == scenario.FAILURE_REASON
+    owner = scenario.OWNERS.get(case.repository)
     assert delivered.attributes == {
         "repository": case.repository,
         "highest_severity": case.expect_highest,
         "event_type": case.expect_alert,
+        **({"team": owner} if owner else {}),
     }
+    assert doc["team"] == owner
     assert delivered.subject, "no subject"

@@ -100,6 +100,13 @@ class Demo:
         self.say("subscribing to the topic: an SQS queue (gets the JSON document) and an HTTP endpoint (the text)")
         queue = SqsSubscriber(sns, sqs, topic, "demo-subscriber")
         web = HttpSubscriber(sns, topic)
+        team_topics = out.get("team_topic_arns") or {}
+        self.say(
+            f"{len(team_topics)} teams, each with its own topic and thresholds (tests/e2e/root): "
+            + ", ".join(f"{name} -> {arn.rsplit(':', 1)[1]}" for name, arn in sorted(team_topics.items()))
+            + "; the module's topic gets every notification too"
+        )
+        teams = {name: SqsSubscriber(sns, sqs, arn, f"demo-team-{name}") for name, arn in sorted(team_topics.items())}
         try:
             web.wait_confirmed()
             self._sweep(pipeline)
@@ -124,6 +131,12 @@ class Demo:
             self.say(f"{len(texts)} notifications delivered")
             self._print_notifications(texts)
             self._print_document(documents)
+            for name, subscriber in teams.items():
+                got = subscriber.collect(expected=0, timeout=3, quiet=1)
+                subjects = sorted(d.subject or "" for d in got)
+                self.say(
+                    f"team {name}'s topic got {len(got)}: " + ("; ".join(subjects) or "nothing over its thresholds")
+                )
             rescan = self._rescan_a_week_later(pipeline, [d.event for d in matched])
             later = queue.collect(expected=len(documents) + 1, timeout=12, quiet=4)[len(documents) :]
             self.say(f"{len(later)} notifications for the rescan (the ledger held the rest back)")
@@ -133,6 +146,8 @@ class Demo:
         finally:
             queue.close()
             web.close()
+            for subscriber in teams.values():
+                subscriber.close()
 
     @staticmethod
     def _in_registry_order(pipeline: Pipeline, deliveries: list[Delivered]) -> list[Delivered]:
@@ -265,6 +280,11 @@ class Demo:
             f"  settings      include {scenario.INCLUDE_REGEX!r}, exclude {scenario.EXCLUDE_REGEX!r}, "
             f"rescan after 7 days, thresholds {limits} (others ignored)"
         )
+        owned = []
+        for repository, team in sorted(scenario.OWNERS.items()):
+            team_limits = ", ".join(f"{k} {v}" for k, v in scenario.TEAM_THRESHOLDS[team].items() if v is not None)
+            owned.append(f"{team} owns {repository} (thresholds {team_limits})")
+        print("  teams         " + "; ".join(owned) + "; the module's topic gets every notification")
         names = ", ".join(sorted(worked_on))
         print(
             f"  repositories  {len(scenario.REPOSITORIES)} in the registry; swept {len(worked_on)} ({names}); "

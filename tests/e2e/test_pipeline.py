@@ -266,7 +266,9 @@ def _check_notification(pipeline: Pipeline, image: scenario.SeededImage, deliver
     assert doc["region"] == pipeline.region
     assert doc["image_tags"] == ([case.tag] if case.tag else [])
     assert doc["breached"] == list(case.expect_breached)
-    assert doc["thresholds"] == scenario.THRESHOLDS
+    assert doc["thresholds"] == scenario.TEAM_THRESHOLDS.get(
+        scenario.OWNERS.get(case.repository, ""), scenario.THRESHOLDS
+    )
     counts = {k: v for k, v in doc["severity_counts"].items() if v}
     assert counts == ({} if case.failed else case.counts)
     assert {"CRITICAL", "HIGH", "MEDIUM", "LOW"} <= set(doc["severity_counts"])

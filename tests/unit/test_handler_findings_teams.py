@@ -291,3 +291,54 @@ def test_metrics_by_team() -> None:
     tally.add({"status": "notified", "breached": ["CRITICAL"]}, None)  # no teams configured
     by_team = [(m.name, dict(m.dimensions)["Team"]) for m in findings._measured(tally) if "Team" in dict(m.dimensions)]
     assert by_team == [("ImagesInBreach", "payments"), ("NotificationsSent", "payments"), ("ImagesInBreach", "unowned")]
+
+
+def test_a_teams_notify_settings_decide_for_its_repositories(
+    inbox: Inbox, reader: Reader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    every = team("payments", "^pay", settings={"notify_on": "every_scan", "notify_on_resolved": False})
+    store_teams(monkeypatch, [every, team("tools", "^tools")], module_topic="unowned")
+    repository("payments/api")
+    repository("tools/cli")
+    reader.by_digest[DIGEST] = [HIGH]
+    for day in (0, 1):  # every_scan: the same finding twice; the module's new_findings: once
+        findings.handler(event("payments/api", {"HIGH": 1}, day=day), None)
+        findings.handler(event("tools/cli", {"HIGH": 1}, day=day), None)
+    assert len(inbox("payments")) == 2
+    assert len(inbox("tools")) == 1
+
+    reader.by_digest[DIGEST] = []  # clean again: resolved for tools only (payments: notify_on_resolved = false)
+    quiet = findings.handler(event("payments/api", {}, day=2), None)
+    resolved = findings.handler(event("tools/cli", {}, day=2), None)
+    assert (quiet["status"], resolved["status"], resolved["event_type"]) == ("not_news", "notified", "resolved")
+    assert inbox("payments") == []
+    assert [d["type"] for d in inbox("tools")] == ["resolved"]
+
+
+def test_a_teams_reminders_follow_its_renotify_after_days(
+    inbox: Inbox, reader: Reader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store_teams(
+        monkeypatch,
+        [team("payments", "^pay", settings={"renotify_after_days": 1}), team("tools", "^tools", settings={})],
+        module_topic="unowned",
+    )
+    monkeypatch.setenv("RENOTIFY_AFTER_DAYS", "never")
+    load_settings.cache_clear()
+    repository("payments/api")
+    repository("tools/cli")
+    reader.by_digest[DIGEST] = [HIGH]
+    for name in ("payments/api", "tools/cli"):
+        assert findings.handler(event(name, {"HIGH": 1}), None)["status"] == "notified"
+    table = boto3.client("dynamodb", region_name=REGION)
+    for name in ("payments/api", "tools/cli"):  # the last notification two days ago
+        table.update_item(
+            TableName=TABLE,
+            Key=ledger.item_key(ACCOUNT, name, DIGEST),
+            UpdateExpression="SET notified_at = :t",
+            ExpressionAttributeValues={":t": {"N": str((datetime.now(UTC) - timedelta(days=2)).timestamp())}},
+        )
+    reminded = findings.handler(event("payments/api", {"HIGH": 1}, day=1), None)
+    never = findings.handler(event("tools/cli", {"HIGH": 1}, day=1), None)
+    assert (reminded["status"], reminded["event_type"]) == ("notified", "reminder")
+    assert (never["status"], never["reason"]) == ("not_news", "already_notified")  # the module's: never

@@ -871,6 +871,7 @@ variable "teams" {
   }
 
   # A team's subscriptions: the checks of the module's subscriptions (see there), on every team's entries.
+  # (The messages avoid {} and "(" in nested strings: checkov's HCL parser misreads them inside a template.)
   validation {
     condition = alltrue([
       for team in var.teams : !can(keys(team)) || try(alltrue([
@@ -878,10 +879,10 @@ variable "teams" {
       ]), false)
     ])
     error_message = "A team's subscriptions must be a map of subscriptions by name, each a map of strings with the keys protocol, endpoint, filter_policy, filter_policy_scope, raw_message_delivery and subscription_role_arn (as the module's subscriptions); refused: ${try(join(", ", flatten([
-      for i, team in var.teams : try([
-        for name, subscription in merge({}, lookup(team, "subscriptions", null)) : "teams[${i}] (${try(tostring(team.name), "no name")}).subscriptions.${name}"
-        if !alltrue([for key, value in subscription : contains(["protocol", "endpoint", "filter_policy", "filter_policy_scope", "raw_message_delivery", "subscription_role_arn"], key) && can(tostring(value))])
-      ], ["teams[${i}] (${try(tostring(team.name), "no name")}).subscriptions"])
+      for i, team in var.teams : [
+        for name in lookup(team, "subscriptions", null) == null ? [] : try(keys(team.subscriptions), ["not-a-map"]) : "teams[${i}] (${try(tostring(team.name), "no name")}).subscriptions.${name}"
+        if !try(alltrue([for key, value in team.subscriptions[name] : contains(["protocol", "endpoint", "filter_policy", "filter_policy_scope", "raw_message_delivery", "subscription_role_arn"], key) && can(tostring(value))]), false)
+      ] if can(keys(team))
     ])), "-")}."
   }
 

@@ -339,7 +339,8 @@ run "create_false_creates_no_team_resource" {
   }
 }
 
-# Lambda's 4 KB environment limit (names and values together): 50 teams with the longest names take one hash.
+# Lambda's 4 KB environment limit (names and values together), with the longest prefix and topic ARN and the
+# suppressions' hash as well (alerts.tftest.hcl's worst case): 50 teams with the longest names take one hash.
 run "environment_size_with_50_teams" {
   command = plan
 
@@ -350,6 +351,7 @@ run "environment_size_with_50_teams" {
     create_chat_topic      = true
     team_tag_key           = "owner"
     team_tag_cache_seconds = 3600
+    suppressions           = [{ vulnerability_id = "CVE-2024-1234", expires = "2099-01-01", reason = "not reachable" }]
     teams = [
       for i in range(50) : {
         name                = format("team-%02d-%s", i, join("", [for j in range(32) : "x"]))

@@ -68,7 +68,8 @@ module "reporter" {
     {
       name          = "payments"
       sns_topic_arn = aws_sns_topic.payments.arn
-      subscriptions = { audit = { protocol = "sqs", endpoint = "arn:aws:sqs:eu-west-1:123456789012:payments-audit" } }
+      # An endpoint unknown at plan time too (as a queue created here would be), without a queue to create.
+      subscriptions = { audit = { protocol = "sqs", endpoint = replace(aws_sns_topic.payments.arn, ":sns:", ":sqs:") } }
     },
     { name = "tools", repository_regex = "^tools/", email_subscriptions = ["tools@example.com"] },
   ]

@@ -190,7 +190,12 @@ def test_documented_gate_command_pins_the_tested_version() -> None:
         for line in (root / "requirements-dev.txt").read_text().splitlines()
         if line.lower().startswith("terraform-compliance==")
     }
-    documented = set(re.findall(r"pip install terraform-compliance==([0-9][0-9.]*)", (root / "README.md").read_text()))
+    documented = set(
+        re.findall(
+            r"pip install terraform-compliance==([0-9][0-9.]*)",
+            (root / "README.md").read_text() + (root / "docs" / "compliance.md").read_text(),
+        )
+    )
     assert len(pinned) == 1, pinned
     assert documented == pinned, f"README documents {documented}, requirements-dev.txt pins {pinned}"
     assert '-f "$module_dir/tests/compliance/features" -p plan.json' in (root / "README.md").read_text()

@@ -22,6 +22,8 @@ run "create_false_plans_no_resource" {
     create_dashboard        = true
     create_report_bucket    = true
     report_bucket_name      = "example-ecr-exposure-reports"
+    hub_report_bucket_name  = "example-security-ecr-reports"
+    hub_report_kms_key_arn  = "arn:aws:kms:eu-west-1:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab"
   }
 
   assert {
@@ -40,6 +42,7 @@ run "create_false_plans_no_resource" {
       length(aws_dynamodb_table_item.suppressions),
       length(aws_iam_role.this),
       length(aws_iam_role_policy.this),
+      length(aws_iam_role_policy.hub_report),
       length(aws_kms_alias.topic),
       length(aws_kms_key.topic),
       length(aws_lambda_event_source_mapping.images),

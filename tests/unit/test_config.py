@@ -20,6 +20,7 @@ from ecr_scan_reporter.core.config import DEFAULT_THRESHOLDS, ConfigError, Setti
 from ecr_scan_reporter.sweep.stage import SweepOptions, plan_repository
 
 ARN = "arn:aws:sns:eu-west-1:123456789012:findings"
+KEY_ARN = "arn:aws:kms:eu-west-1:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 #: Every variable Settings.from_env reads -> (settings field, value with nothing set).
 DEFAULTS: Mapping[str, tuple[str, Any]] = {
@@ -43,6 +44,9 @@ DEFAULTS: Mapping[str, tuple[str, Any]] = {
     "CHAT_TOPIC_ARN": ("chat_topic_arn", None),
     "METRICS_NAMESPACE": ("metrics_namespace", "ECRScanReporter"),
     "REPORT_BUCKET_NAME": ("report_bucket_name", None),
+    "HUB_REPORT_BUCKET_NAME": ("hub_report_bucket_name", None),
+    "HUB_REPORT_PREFIX": ("hub_report_prefix", None),
+    "HUB_REPORT_KMS_KEY_ARN": ("hub_report_kms_key_arn", None),
 }
 
 
@@ -168,6 +172,10 @@ ACCEPTED = [
     ("REPORT_BUCKET_NAME", "acme-reports-eu-west-1", "report_bucket_name", "acme-reports-eu-west-1"),
     ("REPORT_BUCKET_NAME", "a.b", "report_bucket_name", "a.b"),
     ("REPORT_BUCKET_NAME", "x" * 63, "report_bucket_name", "x" * 63),
+    ("HUB_REPORT_BUCKET_NAME", "acme-security-reports", "hub_report_bucket_name", "acme-security-reports"),
+    ("HUB_REPORT_PREFIX", "123456789012/eu-west-1/", "hub_report_prefix", "123456789012/eu-west-1/"),
+    ("HUB_REPORT_PREFIX", " spokes/a_b.c/ ", "hub_report_prefix", "spokes/a_b.c/"),
+    ("HUB_REPORT_KMS_KEY_ARN", KEY_ARN, "hub_report_kms_key_arn", KEY_ARN),
 ]  # fmt: skip
 
 
@@ -250,6 +258,13 @@ REFUSED = [
     ("REPORT_BUCKET_NAME", "xn--reports", "is not an S3 bucket name"),
     ("REPORT_BUCKET_NAME", "reports-s3alias", "is not an S3 bucket name"),
     ("REPORT_BUCKET_NAME", "-reports", "is not an S3 bucket name"),
+    ("HUB_REPORT_BUCKET_NAME", "Security_Reports", "is not an S3 bucket name"),
+    ("HUB_REPORT_PREFIX", "123456789012/eu-west-1", "each ending in /"),
+    ("HUB_REPORT_PREFIX", "/123456789012/", "each ending in /"),
+    ("HUB_REPORT_PREFIX", "a//b/", "each ending in /"),
+    ("HUB_REPORT_PREFIX", "a b/", "each ending in /"),
+    ("HUB_REPORT_KMS_KEY_ARN", "alias/hub", "is not a KMS key ARN"),
+    ("HUB_REPORT_KMS_KEY_ARN", "arn:aws:kms:eu-west-1:210987654321:alias/hub", "is not a KMS key ARN"),
 ]  # fmt: skip
 
 

@@ -27,6 +27,8 @@ RepositoriesNotFound       --               work messages whose repository was d
 ReportsNotStored           --               reports S3 refused to store (published all the same)
 SuppressionsNotApplied     --               evaluations that applied no suppression: the stored list could not
                                             be read or is not the version SUPPRESSIONS_SHA256 names (all count)
+HubReportsNotStored        --               reports the organization hub's bucket refused (stored locally and
+                                            published all the same)
 =========================  ===============  ===============================================================
 """
 
@@ -57,6 +59,7 @@ FINDINGS_SUPPRESSED = "FindingsSuppressed"
 REPOSITORIES_NOT_FOUND = "RepositoriesNotFound"
 REPORTS_NOT_STORED = "ReportsNotStored"
 SUPPRESSIONS_NOT_APPLIED = "SuppressionsNotApplied"
+HUB_REPORTS_NOT_STORED = "HubReportsNotStored"
 NAMES: tuple[str, ...] = (
     REPOSITORIES_QUEUED,
     IMAGES_CONSIDERED,
@@ -70,6 +73,7 @@ NAMES: tuple[str, ...] = (
     REPOSITORIES_NOT_FOUND,
     REPORTS_NOT_STORED,
     SUPPRESSIONS_NOT_APPLIED,
+    HUB_REPORTS_NOT_STORED,
 )
 
 # Dimensions: names fixed here, values bounded (a function name, a severity, a notification type).

@@ -180,6 +180,7 @@ class Report:
     suppressions_expiring: list[Suppression]  # soonest first
     suppressions_active: int
     deleted_records: int = 0  # records of repositories that no longer exist, left out
+    oldest_scan: datetime | None = None  # the oldest last result of any image (the organization report shows it)
 
 
 def build(
@@ -213,6 +214,7 @@ def build(
     coverage_total = dict.fromkeys(COVERAGE_STATES, 0)
     covered_cache: dict[tuple[str, str], bool] = {}
     deleted = 0
+    oldest: datetime | None = None
 
     for number, record in enumerate(records):
         key = (record.registry_id, record.repository)
@@ -231,6 +233,8 @@ def build(
             for severity in breached:
                 row.breached[severity] += 1
                 breached_total[severity] += 1
+        if record.scan_completed_at is not None and (oldest is None or _utc(record.scan_completed_at) < oldest):
+            oldest = _utc(record.scan_completed_at)
         state = coverage_state(record, now, scan_expiry_days)
         row.coverage[state] += 1
         coverage_total[state] += 1
@@ -298,6 +302,7 @@ def build(
         suppressions_expiring=expiring,
         suppressions_active=len(active),
         deleted_records=deleted,
+        oldest_scan=oldest,
     )
 
 
@@ -337,6 +342,7 @@ def to_document(report: Report, limit: int | None = None) -> dict[str, Any]:
             "findings": report.findings_total,
             "suppressions_active": report.suppressions_active,
             "records_of_deleted_repositories": report.deleted_records,
+            "oldest_scan": _iso(report.oldest_scan),
         },
         "repositories": cap(report.repositories),
         "repositories_total": len(report.repositories),

@@ -19,3 +19,10 @@ def test_every_emitted_metric_is_on_the_dashboard() -> None:
     drawn = set(re.findall(r'\\?"([A-Z][A-Za-z]+)\\?"', DASHBOARD))  # a name in quotes, or in a SEARCH's \"...\"
     missing = sorted(set(metrics.NAMES) - drawn)
     assert not missing, f"metrics emitted but not on the dashboard (dashboard.tf): {missing}"
+
+
+def test_every_metric_of_the_hubs_function_is_on_the_hubs_dashboard() -> None:
+    hub = (ROOT / "modules" / "hub" / "alarms.tf").read_text()
+    drawn = set(re.findall(r'\\?"([A-Z][A-Za-z]+)\\?"', hub))
+    missing = sorted(set(metrics.HUB_NAMES) - drawn)
+    assert not missing, f"metrics the organization report emits but not on the hub's dashboard: {missing}"

@@ -47,6 +47,8 @@ DEFAULTS: Mapping[str, tuple[str, Any]] = {
     "HUB_REPORT_BUCKET_NAME": ("hub_report_bucket_name", None),
     "HUB_REPORT_PREFIX": ("hub_report_prefix", None),
     "HUB_REPORT_KMS_KEY_ARN": ("hub_report_kms_key_arn", None),
+    "EXPECTED_SPOKES": ("expected_spokes", ()),
+    "SPOKE_REPORT_PERIOD_HOURS": ("spoke_report_period_hours", 168),
 }
 
 
@@ -176,6 +178,11 @@ ACCEPTED = [
     ("HUB_REPORT_PREFIX", "123456789012/eu-west-1/", "hub_report_prefix", "123456789012/eu-west-1/"),
     ("HUB_REPORT_PREFIX", " spokes/a_b.c/ ", "hub_report_prefix", "spokes/a_b.c/"),
     ("HUB_REPORT_KMS_KEY_ARN", KEY_ARN, "hub_report_kms_key_arn", KEY_ARN),
+    ("EXPECTED_SPOKES", "111111111111/eu-west-1", "expected_spokes", ("111111111111/eu-west-1",)),
+    ("EXPECTED_SPOKES", " 111111111111/eu-west-1\n222222222222/us-gov-west-1 ,111111111111/eu-west-1 ",
+     "expected_spokes", ("111111111111/eu-west-1", "222222222222/us-gov-west-1")),
+    ("SPOKE_REPORT_PERIOD_HOURS", "1", "spoke_report_period_hours", 1),
+    ("SPOKE_REPORT_PERIOD_HOURS", "8760", "spoke_report_period_hours", 8760),
 ]  # fmt: skip
 
 
@@ -265,6 +272,11 @@ REFUSED = [
     ("HUB_REPORT_PREFIX", "a b/", "each ending in /"),
     ("HUB_REPORT_KMS_KEY_ARN", "alias/hub", "is not a KMS key ARN"),
     ("HUB_REPORT_KMS_KEY_ARN", "arn:aws:kms:eu-west-1:210987654321:alias/hub", "is not a KMS key ARN"),
+    ("EXPECTED_SPOKES", "111111111111", "not <12-digit account>/<region>"),
+    ("EXPECTED_SPOKES", "11111111111/eu-west-1", "not <12-digit account>/<region>"),
+    ("EXPECTED_SPOKES", "111111111111/eu_west_1", "not <12-digit account>/<region>"),
+    ("SPOKE_REPORT_PERIOD_HOURS", "0", "must be a whole number from 1 to 8760"),
+    ("SPOKE_REPORT_PERIOD_HOURS", "8761", "must be a whole number from 1 to 8760"),
 ]  # fmt: skip
 
 

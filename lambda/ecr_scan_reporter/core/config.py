@@ -47,6 +47,10 @@ HUB_REPORT_PREFIX                   where in the hub's bucket: ``<account>/<regi
                                     ending in /)
 HUB_REPORT_KMS_KEY_ARN              the hub's KMS key (arn:<partition>:kms:<region>:<account>:   empty
                                     key/<id>): the objects are written SSE-KMS with it
+EXPECTED_SPOKES                     the hub's organization report: the spokes it expects,        empty
+                                    ``<12-digit account>/<region>``, comma- or space-separated
+SPOKE_REPORT_PERIOD_HOURS           the hub: how often the spokes report, whole hours 1-8760;    168
+                                    a spoke silent for more than two periods is an alert
 ==================================  ==========================================================  =========
 
 Default thresholds: CRITICAL 0, HIGH 0, MEDIUM and LOW ignored. A threshold N tolerates N findings; the image
@@ -101,6 +105,8 @@ class Settings:
     hub_report_bucket_name: str | None = None
     hub_report_prefix: str | None = None
     hub_report_kms_key_arn: str | None = None
+    expected_spokes: tuple[str, ...] = ()
+    spoke_report_period_hours: int = 168
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, require: Iterable[str] = ()) -> Settings:
@@ -130,6 +136,8 @@ class Settings:
             hub_report_bucket_name=_bucket_name(env, "HUB_REPORT_BUCKET_NAME"),
             hub_report_prefix=_prefix(env, "HUB_REPORT_PREFIX"),
             hub_report_kms_key_arn=_kms_key_arn(env, "HUB_REPORT_KMS_KEY_ARN"),
+            expected_spokes=_spokes(env, "EXPECTED_SPOKES"),
+            spoke_report_period_hours=_int(env, "SPOKE_REPORT_PERIOD_HOURS", 168, low=1, high=8760),
         )
         for name in require:
             if getattr(settings, name) in (None, ""):
@@ -312,3 +320,15 @@ def _kms_key_arn(env: Mapping[str, str], name: str) -> str | None:
     if value is not None and not _KMS_KEY_ARN.match(value):
         raise ConfigError(f"{name}={value!r} is not a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>)")
     return value
+
+
+_SPOKE = re.compile(r"^[0-9]{12}/[a-z]{2}(-[a-z]+)+-[0-9]$")
+
+
+def _spokes(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """``<account>/<region>`` entries, comma- or whitespace-separated, each once (in the order given)."""
+    spokes = tuple(dict.fromkeys(part for part in re.split(r"[\s,]+", env.get(name, "").strip()) if part))
+    bad = [spoke for spoke in spokes if not _SPOKE.match(spoke)]
+    if bad:
+        raise ConfigError(f"{name}: not <12-digit account>/<region> (such as 123456789012/eu-west-1): {', '.join(bad)}")
+    return spokes

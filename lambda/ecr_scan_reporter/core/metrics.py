@@ -30,6 +30,15 @@ SuppressionsNotApplied     --               evaluations that applied no suppress
 HubReportsNotStored        --               reports the organization hub's bucket refused (stored locally and
                                             published all the same)
 =========================  ===============  ===============================================================
+
+The hub's organization report function (modules/hub; its dashboard draws these, HUB_NAMES) also emits
+``NotificationsSent`` and ``ReportsNotStored``, and:
+
+===========================  ===============  =============================================================
+SpokesReporting              --               spokes whose latest report is within two report periods
+SilentSpokes                 --               expected spokes that never reported or not for two periods
+OrganizationImagesInBreach   Severity         images in breach across every spoke's latest report
+===========================  ===============  =============================================================
 """
 
 from __future__ import annotations
@@ -60,6 +69,9 @@ REPOSITORIES_NOT_FOUND = "RepositoriesNotFound"
 REPORTS_NOT_STORED = "ReportsNotStored"
 SUPPRESSIONS_NOT_APPLIED = "SuppressionsNotApplied"
 HUB_REPORTS_NOT_STORED = "HubReportsNotStored"
+SPOKES_REPORTING = "SpokesReporting"
+SILENT_SPOKES = "SilentSpokes"
+ORGANIZATION_IMAGES_IN_BREACH = "OrganizationImagesInBreach"
 NAMES: tuple[str, ...] = (
     REPOSITORIES_QUEUED,
     IMAGES_CONSIDERED,
@@ -74,6 +86,14 @@ NAMES: tuple[str, ...] = (
     REPORTS_NOT_STORED,
     SUPPRESSIONS_NOT_APPLIED,
     HUB_REPORTS_NOT_STORED,
+)
+#: What the hub's organization report function emits (its dashboard is modules/hub/alarms.tf's).
+HUB_NAMES: tuple[str, ...] = (
+    SPOKES_REPORTING,
+    SILENT_SPOKES,
+    ORGANIZATION_IMAGES_IN_BREACH,
+    NOTIFICATIONS_SENT,
+    REPORTS_NOT_STORED,
 )
 
 # Dimensions: names fixed here, values bounded (a function name, a severity, a notification type).

@@ -23,19 +23,24 @@ publish the report and say which copies are missing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_scan_reporter.report import exposure
+from ecr_scan_reporter.report import exposure, org
 
 PREFIX = "exposure-report/"
+ORGANIZATION_PREFIX = "organization-report/"  # the hub's bucket (modules/hub): the organization report
 _TYPES = {"json": "application/json", "html": "text/html; charset=utf-8"}
 
 
 def keys(built: exposure.Report, prefix: str = PREFIX) -> dict[str, list[str]]:
     """Extension -> the keys that format is written to under ``prefix`` (dated first, then latest)."""
-    when = built.generated_at
+    return _keys(built.generated_at, prefix)
+
+
+def _keys(when: datetime, prefix: str) -> dict[str, list[str]]:
     stamp = when.strftime("%Y-%m-%dT%H%M%SZ")
     dated = f"{prefix}{when:%Y}/{when:%m}/{when:%d}/{stamp}"
     return {ext: [f"{dated}.{ext}", f"{prefix}latest.{ext}"] for ext in _TYPES}
@@ -68,10 +73,23 @@ def write_to_hub(s3: Any, bucket: str, prefix: str, kms_key_arn: str, built: exp
     return _put(s3, bucket, built, prefix, {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_arn})
 
 
+def write_organization(s3: Any, bucket: str, built: org.OrgReport) -> Stored:
+    """The organization report's JSON and HTML in the hub's bucket, under ``organization-report/`` (dated and
+    latest; the bucket's default encryption, the hub's key)."""
+    bodies = {"json": org.render_json(built).encode(), "html": org.render_html(built).encode()}
+    return _put_bodies(s3, bucket, _keys(built.generated_at, ORGANIZATION_PREFIX), bodies, {})
+
+
 def _put(s3: Any, bucket: str, built: exposure.Report, prefix: str, extra: dict[str, str]) -> Stored:
     bodies = {"json": exposure.render_json(built).encode(), "html": exposure.render_html(built).encode()}
+    return _put_bodies(s3, bucket, keys(built, prefix), bodies, extra)
+
+
+def _put_bodies(
+    s3: Any, bucket: str, targets_by_ext: dict[str, list[str]], bodies: dict[str, bytes], extra: dict[str, str]
+) -> Stored:
     stored = Stored()
-    for ext, targets in keys(built, prefix).items():
+    for ext, targets in targets_by_ext.items():
         for key in targets:
             try:
                 s3.put_object(

@@ -4,14 +4,14 @@
 #   make plan-examples plan both examples and the README's Usage snippet from an empty state (emulators, no -target)
 #   make compliance   terraform-compliance gate on examples/complete planned against the local emulators,
 #                     or on your own plan: make compliance PLAN=path/to/plan.json
-#   make plan         plan an example with your AWS credentials (EXAMPLE=complete|multi-region, VARS=, WORKSPACE=)
+#   make plan         plan an example with your AWS credentials (EXAMPLE=complete|multi-region|organization, VARS=, WORKSPACE=)
 #   make docs         render the tables (README: inputs, outputs; docs/resources.md: the rest) from the .tf files
 # Generated files live in .build/: the CLI config, Terraform's data directories (no .terraform/ in the source
 # tree), plans and the compliance work directory.
 
 TF_BUILD    := $(BUILD)/terraform
 TF_RC       := $(BUILD)/terraform.rc
-TF_EXAMPLES := complete multi-region
+TF_EXAMPLES := complete multi-region organization
 
 # Providers come from a local filesystem mirror when there is one (no registry access): TF_PLUGIN_MIRROR=<dir>,
 # else the first of these holding hashicorp/aws. Without one, plain `terraform init` from the registry, with a
@@ -115,7 +115,7 @@ endif
 TF_PLAN_OUT := $(TF_BUILD)/$(EXAMPLE)
 
 .PHONY: plan
-plan: tf-init-$(EXAMPLE) ## plan an example with your AWS credentials: EXAMPLE=complete|multi-region VARS='-var ...' WORKSPACE=
+plan: tf-init-$(EXAMPLE) ## plan an example with your AWS credentials: EXAMPLE=complete|multi-region|organization VARS='-var ...' WORKSPACE=
 	@$(if $(WORKSPACE),$(call tf,$(EXAMPLE),$(call tf_dir,$(EXAMPLE))) workspace select -or-create $(WORKSPACE))
 	@$(call tf,$(EXAMPLE),$(call tf_dir,$(EXAMPLE))) plan -input=false $(VARS) -out=$(TF_PLAN_OUT).tfplan
 	@$(call tf,$(EXAMPLE),$(call tf_dir,$(EXAMPLE))) show -json $(TF_PLAN_OUT).tfplan >$(TF_PLAN_OUT).plan.json

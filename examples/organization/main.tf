@@ -138,12 +138,49 @@ module "spoke_us" {
   tags = var.tags
 }
 
+# One key and one topic per spoke region for its alarms.
+locals {
+  alarm_key_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "AccountAdministers"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:aws:iam::${local.spoke_account}:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+      {
+        Sid       = "AlarmsNotifyTheEncryptedTopic"
+        Effect    = "Allow"
+        Principal = { Service = "cloudwatch.amazonaws.com" }
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
+        Resource  = "*"
+        Condition = { StringEquals = { "aws:SourceAccount" = local.spoke_account } }
+      },
+    ]
+  })
+  alarm_topic_policy = {
+    for key, topic in { eu = aws_sns_topic.alarms_eu.arn, us = aws_sns_topic.alarms_us.arn } : key => jsonencode({
+      Version = "2012-10-17"
+      Statement = [{
+        Sid       = "AlarmsPublish"
+        Effect    = "Allow"
+        Principal = { Service = "cloudwatch.amazonaws.com" }
+        Action    = "sns:Publish"
+        Resource  = topic
+        Condition = { StringEquals = { "aws:SourceAccount" = local.spoke_account } }
+      }]
+    })
+  }
+}
+
 resource "aws_kms_key" "alarms_eu" {
   provider = aws.spoke_eu
 
   description         = "${var.name_prefix}: the spoke's alarm topic (eu-west-1)"
   enable_key_rotation = true
-  policy              = data.aws_iam_policy_document.alarm_key_eu.json
+  policy              = local.alarm_key_policy
 }
 
 resource "aws_kms_key" "alarms_us" {
@@ -151,36 +188,7 @@ resource "aws_kms_key" "alarms_us" {
 
   description         = "${var.name_prefix}: the spoke's alarm topic (us-east-1)"
   enable_key_rotation = true
-  policy              = data.aws_iam_policy_document.alarm_key_us.json
-}
-
-data "aws_iam_policy_document" "alarm_key_eu" {
-  provider = aws.spoke_eu
-
-  statement {
-    sid       = "AccountAdministers"
-    actions   = ["kms:*"]
-    resources = ["*"]
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:aws:iam::${local.spoke_account}:root"]
-    }
-  }
-  statement {
-    sid       = "AlarmsNotify"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = ["*"]
-    principals {
-      type        = "Service"
-      identifiers = ["cloudwatch.amazonaws.com"]
-    }
-  }
-}
-
-data "aws_iam_policy_document" "alarm_key_us" {
-  provider = aws.spoke_us
-
-  source_policy_documents = [data.aws_iam_policy_document.alarm_key_eu.json]
+  policy              = local.alarm_key_policy
 }
 
 resource "aws_sns_topic" "alarms_eu" {
@@ -201,31 +209,12 @@ resource "aws_sns_topic_policy" "alarms_eu" {
   provider = aws.spoke_eu
 
   arn    = aws_sns_topic.alarms_eu.arn
-  policy = data.aws_iam_policy_document.alarm_topic["eu"].json
+  policy = local.alarm_topic_policy["eu"]
 }
 
 resource "aws_sns_topic_policy" "alarms_us" {
   provider = aws.spoke_us
 
   arn    = aws_sns_topic.alarms_us.arn
-  policy = data.aws_iam_policy_document.alarm_topic["us"].json
-}
-
-data "aws_iam_policy_document" "alarm_topic" {
-  for_each = { eu = aws_sns_topic.alarms_eu.arn, us = aws_sns_topic.alarms_us.arn }
-
-  statement {
-    sid       = "AlarmsPublish"
-    actions   = ["sns:Publish"]
-    resources = [each.value]
-    principals {
-      type        = "Service"
-      identifiers = ["cloudwatch.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.spoke_account]
-    }
-  }
+  policy = local.alarm_topic_policy["us"]
 }

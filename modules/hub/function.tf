@@ -61,6 +61,13 @@ locals {
         Resource = ["${local.arns.log_group}:*"]
       },
     ],
+    # tracing_mode = "Active": X-Ray's write actions support no resource-level permission ("*" only).
+    var.tracing_mode != "Active" ? [] : [{
+      Sid      = "WriteTraces"
+      Effect   = "Allow"
+      Action   = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+      Resource = ["*"]
+    }],
   )
 }
 
@@ -118,6 +125,11 @@ resource "aws_lambda_function" "this" {
 
   environment {
     variables = local.environment
+  }
+
+  # X-Ray: PassThrough (Lambda's default) or Active, tracing_mode.
+  tracing_config {
+    mode = var.tracing_mode
   }
 
   logging_config {

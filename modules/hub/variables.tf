@@ -223,6 +223,18 @@ variable "lambda_architecture" {
   }
 }
 
+variable "tracing_mode" {
+  description = "X-Ray tracing of the organization report function: `PassThrough` (Lambda's default) or `Active`."
+  type        = string
+  default     = "PassThrough"
+  nullable    = false
+
+  validation {
+    condition     = contains(["PassThrough", "Active"], var.tracing_mode)
+    error_message = "tracing_mode must be PassThrough or Active."
+  }
+}
+
 variable "log_level" {
   description = "Log level of the organization report function: DEBUG, INFO, WARNING or ERROR."
   type        = string

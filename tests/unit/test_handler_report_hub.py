@@ -17,6 +17,7 @@ from conftest import ACCOUNT, REGION
 from test_handler_report import BUCKET, Context, put, world  # noqa: F401 (world: a fixture)
 from test_report_faults import use_s3
 
+from ecr_scan_reporter.core import aws
 from ecr_scan_reporter.core.config import ConfigError
 from ecr_scan_reporter.handlers import load_settings
 from ecr_scan_reporter.handlers import report as report_handler
@@ -132,3 +133,23 @@ def test_a_hub_bucket_without_its_prefix_or_key_is_refused_before_anything_is_pu
         report_handler.handler({}, Context())
     assert delivered() == []
     assert keys(BUCKET) == []
+
+
+def test_the_hub_is_asked_in_its_own_region_the_one_of_its_key(
+    hub: tuple[Delivered, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = "us-east-1"
+    key_arn = boto3.client("kms", region_name=other).create_key()["KeyMetadata"]["Arn"]
+    boto3.client("s3", region_name=other).create_bucket(Bucket="acme-security-us")
+    monkeypatch.setenv("HUB_REPORT_BUCKET_NAME", "acme-security-us")
+    monkeypatch.setenv("HUB_REPORT_KMS_KEY_ARN", key_arn)
+    load_settings.cache_clear()
+    asked: list[tuple[str, str | None]] = []
+    real = aws.client
+    monkeypatch.setattr(
+        aws, "client", lambda service, **kw: asked.append((service, kw.get("region"))) or real(service, **kw)
+    )
+    response = report_handler.handler({}, Context())
+    assert ("s3", other) in asked
+    assert f"{PREFIX}latest.json" in response["hub_stored"]
+    assert len(keys(BUCKET)) == 4  # the local bucket, in the spoke's region

@@ -110,9 +110,9 @@ def _store_in_hub(config: Settings, built: exposure.Report, local: store.Stored)
         return store.Stored()
     assert config.hub_report_prefix is not None  # _check_hub
     assert config.hub_report_kms_key_arn is not None
-    written = store.write_to_hub(
-        aws.client("s3"), bucket, config.hub_report_prefix, config.hub_report_kms_key_arn, built
-    )
+    # The hub's bucket is in its key's region (modules/hub creates both): ask S3 there, not in the spoke's region.
+    s3 = aws.client("s3", region=config.hub_report_kms_key_arn.split(":")[3])
+    written = store.write_to_hub(s3, bucket, config.hub_report_prefix, config.hub_report_kms_key_arn, built)
     for refusal in written.refused:
         log.emit(
             logger,

@@ -143,6 +143,21 @@ locals {
         missing     = "ignore" # one datapoint per report: the state holds until the next report says 0
       }
     },
+    !local.hub_report ? {} : {
+      hub_report_not_stored = {
+        name        = "${var.name_prefix}-hub-report-not-stored"
+        description = "The organization hub's bucket ${coalesce(var.hub_report_bucket_name, "-")} refused the exposure report (it was stored locally and published all the same). Read the report function's logs (hub_report_not_stored: the key and S3's error code): the hub's bucket policy (prefix ${local.hub_report_prefix}), its key policy (hub_report_kms_key_arn) or this account's membership of the organization; the next report clears the alarm."
+        namespace   = var.metrics_namespace
+        metric_name = "HubReportsNotStored"
+        dimensions  = { FunctionName = local.function_names["report"] }
+        statistic   = "Maximum"
+        period      = 300
+        periods     = 1
+        comparison  = "GreaterThanThreshold"
+        threshold   = 0
+        missing     = "ignore" # one datapoint per report: the state holds until the next report says 0
+      }
+    },
     length(local.suppressions) == 0 ? {} : {
       suppressions_not_applied = {
         name        = "${var.name_prefix}-suppressions-not-applied"

@@ -78,6 +78,10 @@ locals {
         TEAMS_SHA256           = local.teams_sha256
         TEAM_TAG_CACHE_SECONDS = tostring(var.team_tag_cache_seconds)
         LOG_LEVEL              = var.log_level
+        # hub_report.tf: a spoke of an organization hub also writes there.
+        HUB_REPORT_BUCKET_NAME = local.hub_report ? var.hub_report_bucket_name : ""
+        HUB_REPORT_PREFIX      = local.hub_report ? local.hub_report_prefix : ""
+        HUB_REPORT_KMS_KEY_ARN = local.hub_report ? var.hub_report_kms_key_arn : ""
       })
     }
   }
@@ -157,6 +161,14 @@ resource "aws_lambda_function" "this" {
     precondition {
       condition     = each.key != "report" || var.create_report_bucket || var.report_bucket_name == null
       error_message = "report_bucket_name ${coalesce(var.report_bucket_name, "-")} is given but create_report_bucket is false (the default): set create_report_bucket = true to write the reports there, or remove report_bucket_name."
+    }
+    precondition {
+      condition     = each.key != "report" || var.hub_report_bucket_name == null || var.hub_report_kms_key_arn != null
+      error_message = "hub_report_bucket_name ${coalesce(var.hub_report_bucket_name, "-")} needs hub_report_kms_key_arn: the hub's key (the hub module's output kms_key_arn), which its bucket policy requires."
+    }
+    precondition {
+      condition     = each.key != "report" || var.hub_report_bucket_name != null || (var.hub_report_kms_key_arn == null && var.hub_report_prefix == null)
+      error_message = "hub_report_kms_key_arn or hub_report_prefix is given but hub_report_bucket_name is null: give the hub's bucket (the hub module's output report_bucket_name), or remove them."
     }
     precondition {
       condition     = each.key != "findings" || !(var.create_chat_topic && var.chat_topic_arn != null)

@@ -978,3 +978,40 @@ variable "module_topic_notifications" {
     error_message = "module_topic_notifications must be \"all\" or \"unowned\"."
   }
 }
+
+variable "hub_report_bucket_name" {
+  description = "A spoke of an organization hub (`modules/hub`, in the security account; docs/organization.md): the hub's report bucket (the hub module's output `report_bucket_name`, usually another account's), which each exposure report (JSON and HTML) is also written to, under `hub_report_prefix`, SSE-KMS with `hub_report_kms_key_arn` (which must then be given). The local report (the topic, `create_report_bucket`) is kept whatever the hub answers: a refused write is logged (`hub_report_not_stored`), counted (`HubReportsNotStored`) and alarmed. A name, known at plan time even when the hub is created in the same configuration. `null`: no hub."
+  type        = string
+  default     = null
+
+  validation {
+    # S3's general purpose bucket naming rules (as report_bucket_name).
+    condition = var.hub_report_bucket_name == null || (
+      can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", coalesce(var.hub_report_bucket_name, "-"))) &&
+      !can(regex("\\.\\.|^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$|^(xn--|sthree-|amzn-s3-demo-)|(-s3alias|--ol-s3|\\.mrap|--x-s3|--table-s3)$", coalesce(var.hub_report_bucket_name, "-")))
+    )
+    error_message = "hub_report_bucket_name must follow S3's bucket naming rules: 3-63 characters of lower-case letters, digits, dots and hyphens, beginning and ending with a letter or digit, no two adjacent dots, not an IP address, no reserved prefix or suffix."
+  }
+}
+
+variable "hub_report_kms_key_arn" {
+  description = "With `hub_report_bucket_name` (and only then): the ARN of the hub's KMS key (the hub module's output `kms_key_arn`): every object is written SSE-KMS with it, which the hub's bucket policy requires. A key ARN, not an alias (another account's alias cannot be named). `null`: no hub."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.hub_report_kms_key_arn == null || can(regex("^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]{1,128}$", coalesce(var.hub_report_kms_key_arn, "-")))
+    error_message = "hub_report_kms_key_arn must be a KMS key ARN, arn:<partition>:kms:<region>:<account>:key/<key id> (not an alias), or null."
+  }
+}
+
+variable "hub_report_prefix" {
+  description = "Where in the hub's bucket this spoke writes: `<prefix>latest.json`, `<prefix>latest.html` and dated copies. `null` (the default): `<account>/<region>/`, the only prefix the hub's bucket policy lets this account's report function write and the one the organization report reads (its `expected_spokes` are `<account>/<region>`)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.hub_report_prefix == null || try(length(var.hub_report_prefix) <= 512 && can(regex("^([A-Za-z0-9!_.*'()-]+/)+$", var.hub_report_prefix)), false)
+    error_message = "hub_report_prefix must be path segments of letters, digits and ! - _ . * ' ( ), each ending in / (such as 123456789012/eu-west-1/), at most 512 characters, or null for <account>/<region>/."
+  }
+}

@@ -1,17 +1,17 @@
 # Terraform targets, included by the Makefile (uses its BUILD, ROOT, VENV, PY, PYTHON and STAMP).
-#   make validate     terraform fmt -check, and validate the module and both examples
-#   make tf-test      terraform test (offline: mocked AWS provider) and the README tables check
+#   make validate     terraform fmt -check, and validate the module, modules/hub and both examples
+#   make tf-test      terraform test of the module and of modules/hub (offline: mocked AWS provider), README tables
 #   make plan-examples plan both examples and the README's Usage snippet from an empty state (emulators, no -target)
 #   make compliance   terraform-compliance gate on examples/complete planned against the local emulators,
 #                     or on your own plan: make compliance PLAN=path/to/plan.json
-#   make plan         plan an example with your AWS credentials (EXAMPLE=complete|multi-region, VARS=, WORKSPACE=)
+#   make plan         plan an example with your AWS credentials (EXAMPLE=complete|multi-region|organization, VARS=, WORKSPACE=)
 #   make docs         render the tables (README: inputs, outputs; docs/resources.md: the rest) from the .tf files
 # Generated files live in .build/: the CLI config, Terraform's data directories (no .terraform/ in the source
 # tree), plans and the compliance work directory.
 
 TF_BUILD    := $(BUILD)/terraform
 TF_RC       := $(BUILD)/terraform.rc
-TF_EXAMPLES := complete multi-region
+TF_EXAMPLES := complete multi-region organization
 
 # Providers come from a local filesystem mirror when there is one (no registry access): TF_PLUGIN_MIRROR=<dir>,
 # else the first of these holding hashicorp/aws. Without one, plain `terraform init` from the registry, with a
@@ -28,7 +28,7 @@ endif
 
 # $(call tf,NAME,DIR): terraform in DIR with its own data directory .build/terraform/data/NAME.
 tf = $(TF_ENV) TF_IN_AUTOMATION=1 TF_DATA_DIR=$(TF_BUILD)/data/$(1) terraform -chdir=$(2)
-tf_dir = $(if $(filter module,$(1)),$(ROOT),$(ROOT)/examples/$(1))
+tf_dir = $(if $(filter module,$(1)),$(ROOT),$(if $(filter hub,$(1)),$(ROOT)/modules/hub,$(ROOT)/examples/$(1)))
 
 .PHONY: tf-rc
 tf-rc: ## write .build/terraform.rc: install providers from the local mirror, never the registry
@@ -50,28 +50,29 @@ else
 	@echo "==> no local provider mirror found ($(TF_MIRROR_DIRS)); terraform init uses the registry"
 endif
 
-# tf-init-module, tf-init-complete, tf-init-multi-region
-TF_INIT_TARGETS := $(addprefix tf-init-,module $(TF_EXAMPLES))
+# tf-init-module, tf-init-hub (modules/hub), tf-init-complete, tf-init-multi-region
+TF_INIT_TARGETS := $(addprefix tf-init-,module hub $(TF_EXAMPLES))
 .PHONY: $(TF_INIT_TARGETS)
 $(TF_INIT_TARGETS): tf-init-%: tf-rc
 	@$(call tf,$*,$(call tf_dir,$*)) init -input=false -no-color >/dev/null
 
 .PHONY: init
-init: $(TF_INIT_TARGETS) ## terraform init the module and both examples (data directories under .build/)
+init: $(TF_INIT_TARGETS) ## terraform init the module, modules/hub and both examples (data directories under .build/)
 
 .PHONY: validate
-validate: init ## terraform fmt -check, and validate the module and both examples
+validate: init ## terraform fmt -check, and validate the module, modules/hub and both examples
 	@$(TF_ENV) terraform fmt -check -diff $(ROOT)
-	@$(TF_ENV) terraform fmt -check -diff -recursive $(ROOT)/examples $(ROOT)/tests
-	@for name in module $(TF_EXAMPLES); do \
-	  dir=$(ROOT)/examples/$$name; [ $$name = module ] && dir=$(ROOT); \
+	@$(TF_ENV) terraform fmt -check -diff -recursive $(ROOT)/examples $(ROOT)/tests $(ROOT)/modules
+	@for name in module hub $(TF_EXAMPLES); do \
+	  dir=$(ROOT)/examples/$$name; [ $$name = module ] && dir=$(ROOT); [ $$name = hub ] && dir=$(ROOT)/modules/hub; \
 	  $(TF_ENV) TF_IN_AUTOMATION=1 TF_DATA_DIR=$(TF_BUILD)/data/$$name terraform -chdir=$$dir validate -no-color \
 	    | sed -n "s|^Success! |$$name: |p"; \
 	done
 
 .PHONY: tf-test
-tf-test: $(STAMP) tf-init-module ## terraform test (plan assertions, variable validations; offline) + README tables
+tf-test: $(STAMP) tf-init-module tf-init-hub ## terraform test of the module and modules/hub (plan assertions, validations; offline) + README tables
 	@$(call tf,module,$(ROOT)) test
+	@$(call tf,hub,$(ROOT)/modules/hub) test
 	@$(PY) -m pytest tests/terraform -q
 
 # The plan the compliance gate checks: examples/complete on moto + ministack. The example creates its KMS key in
@@ -114,7 +115,7 @@ endif
 TF_PLAN_OUT := $(TF_BUILD)/$(EXAMPLE)
 
 .PHONY: plan
-plan: tf-init-$(EXAMPLE) ## plan an example with your AWS credentials: EXAMPLE=complete|multi-region VARS='-var ...' WORKSPACE=
+plan: tf-init-$(EXAMPLE) ## plan an example with your AWS credentials: EXAMPLE=complete|multi-region|organization VARS='-var ...' WORKSPACE=
 	@$(if $(WORKSPACE),$(call tf,$(EXAMPLE),$(call tf_dir,$(EXAMPLE))) workspace select -or-create $(WORKSPACE))
 	@$(call tf,$(EXAMPLE),$(call tf_dir,$(EXAMPLE))) plan -input=false $(VARS) -out=$(TF_PLAN_OUT).tfplan
 	@$(call tf,$(EXAMPLE),$(call tf_dir,$(EXAMPLE))) show -json $(TF_PLAN_OUT).tfplan >$(TF_PLAN_OUT).plan.json

@@ -29,6 +29,8 @@ run "create_false_plans_no_resource" {
       email_subscriptions = ["payments@example.com"]
       subscriptions       = { audit = { protocol = "https", endpoint = "https://audit.example.com/payments" } }
     }]
+    hub_report_bucket_name = "example-security-ecr-reports"
+    hub_report_kms_key_arn = "arn:aws:kms:eu-west-1:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab"
   }
 
   assert {
@@ -48,6 +50,7 @@ run "create_false_plans_no_resource" {
       length(aws_dynamodb_table_item.teams),
       length(aws_iam_role.this),
       length(aws_iam_role_policy.this),
+      length(aws_iam_role_policy.hub_report),
       length(aws_kms_alias.topic),
       length(aws_kms_key.topic),
       length(aws_lambda_event_source_mapping.images),

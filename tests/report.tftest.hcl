@@ -75,7 +75,7 @@ run "defaults" {
       ])) == toset([
       "RepositoriesQueued", "ImagesConsidered", "ScansStarted", "ScansRefusedByDailyLimit", "NotificationsHeldBack",
       "FindingsSuppressed", "RepositoriesNotFound", "ReportsNotStored", "SuppressionsNotApplied",
-      "ApproximateNumberOfMessagesVisible", "Errors", "Throttles",
+      "HubReportsNotStored", "ApproximateNumberOfMessagesVisible", "Errors", "Throttles",
     ])
     error_message = "The dashboard must graph every plain metric, queue depths and function errors."
   }

@@ -238,6 +238,11 @@ module "ecr_scan_reporter" {
   report_retention_days       = 365
   report_bucket_force_destroy = true # false in production: destroy then fails while the bucket holds reports
 
+  # A spoke of an organization hub (modules/hub, docs/organization.md) also writes its reports there; not here.
+  hub_report_bucket_name = null
+  hub_report_kms_key_arn = null
+  hub_report_prefix      = null
+
   tags = local.tags
 }
 

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from emulators import Emulators  # noqa: E402 - tests/emulators.py, found through the path set above
 
-EXAMPLES = ("complete", "multi-region")
+EXAMPLES = ("complete", "multi-region", "organization")
 
 # Where users get the module from: git (any host, any ?ref=), GitHub shorthand, a registry address.
 MODULE_SOURCE = re.compile(

@@ -45,3 +45,10 @@ def test_the_team_metrics_are_drawn_by_team() -> None:
     searches = re.findall(team_search, DASHBOARD)
     assert dict(searches) == TEAM_DIMENSION_METRICS
     assert set(TEAM_DIMENSION_METRICS) <= set(metrics.NAMES)
+
+
+def test_every_metric_of_the_hubs_function_is_on_the_hubs_dashboard() -> None:
+    hub = (ROOT / "modules" / "hub" / "alarms.tf").read_text()
+    drawn = set(re.findall(r'\\?"([A-Z][A-Za-z]+)\\?"', hub))
+    missing = sorted(set(metrics.HUB_NAMES) - drawn)
+    assert not missing, f"metrics the organization report emits but not on the hub's dashboard: {missing}"

@@ -20,6 +20,7 @@ from ecr_scan_reporter.core.config import DEFAULT_THRESHOLDS, ConfigError, Setti
 from ecr_scan_reporter.sweep.stage import SweepOptions, plan_repository
 
 ARN = "arn:aws:sns:eu-west-1:123456789012:findings"
+KEY_ARN = "arn:aws:kms:eu-west-1:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 #: Every variable Settings.from_env reads -> (settings field, value with nothing set).
 DEFAULTS: Mapping[str, tuple[str, Any]] = {
@@ -45,6 +46,11 @@ DEFAULTS: Mapping[str, tuple[str, Any]] = {
     "TEAM_TAG_CACHE_SECONDS": ("team_tag_cache_seconds", 300),
     "METRICS_NAMESPACE": ("metrics_namespace", "ECRScanReporter"),
     "REPORT_BUCKET_NAME": ("report_bucket_name", None),
+    "HUB_REPORT_BUCKET_NAME": ("hub_report_bucket_name", None),
+    "HUB_REPORT_PREFIX": ("hub_report_prefix", None),
+    "HUB_REPORT_KMS_KEY_ARN": ("hub_report_kms_key_arn", None),
+    "EXPECTED_SPOKES": ("expected_spokes", ()),
+    "SPOKE_REPORT_PERIOD_HOURS": ("spoke_report_period_hours", 168),
 }
 
 
@@ -173,6 +179,15 @@ ACCEPTED = [
     ("REPORT_BUCKET_NAME", "acme-reports-eu-west-1", "report_bucket_name", "acme-reports-eu-west-1"),
     ("REPORT_BUCKET_NAME", "a.b", "report_bucket_name", "a.b"),
     ("REPORT_BUCKET_NAME", "x" * 63, "report_bucket_name", "x" * 63),
+    ("HUB_REPORT_BUCKET_NAME", "acme-security-reports", "hub_report_bucket_name", "acme-security-reports"),
+    ("HUB_REPORT_PREFIX", "123456789012/eu-west-1/", "hub_report_prefix", "123456789012/eu-west-1/"),
+    ("HUB_REPORT_PREFIX", " spokes/a_b.c/ ", "hub_report_prefix", "spokes/a_b.c/"),
+    ("HUB_REPORT_KMS_KEY_ARN", KEY_ARN, "hub_report_kms_key_arn", KEY_ARN),
+    ("EXPECTED_SPOKES", "111111111111/eu-west-1", "expected_spokes", ("111111111111/eu-west-1",)),
+    ("EXPECTED_SPOKES", " 111111111111/eu-west-1\n222222222222/us-gov-west-1 ,111111111111/eu-west-1 ",
+     "expected_spokes", ("111111111111/eu-west-1", "222222222222/us-gov-west-1")),
+    ("SPOKE_REPORT_PERIOD_HOURS", "1", "spoke_report_period_hours", 1),
+    ("SPOKE_REPORT_PERIOD_HOURS", "8760", "spoke_report_period_hours", 8760),
 ]  # fmt: skip
 
 
@@ -257,6 +272,18 @@ REFUSED = [
     ("REPORT_BUCKET_NAME", "xn--reports", "is not an S3 bucket name"),
     ("REPORT_BUCKET_NAME", "reports-s3alias", "is not an S3 bucket name"),
     ("REPORT_BUCKET_NAME", "-reports", "is not an S3 bucket name"),
+    ("HUB_REPORT_BUCKET_NAME", "Security_Reports", "is not an S3 bucket name"),
+    ("HUB_REPORT_PREFIX", "123456789012/eu-west-1", "each ending in /"),
+    ("HUB_REPORT_PREFIX", "/123456789012/", "each ending in /"),
+    ("HUB_REPORT_PREFIX", "a//b/", "each ending in /"),
+    ("HUB_REPORT_PREFIX", "a b/", "each ending in /"),
+    ("HUB_REPORT_KMS_KEY_ARN", "alias/hub", "is not a KMS key ARN"),
+    ("HUB_REPORT_KMS_KEY_ARN", "arn:aws:kms:eu-west-1:210987654321:alias/hub", "is not a KMS key ARN"),
+    ("EXPECTED_SPOKES", "111111111111", "not <12-digit account>/<region>"),
+    ("EXPECTED_SPOKES", "11111111111/eu-west-1", "not <12-digit account>/<region>"),
+    ("EXPECTED_SPOKES", "111111111111/eu_west_1", "not <12-digit account>/<region>"),
+    ("SPOKE_REPORT_PERIOD_HOURS", "0", "must be a whole number from 1 to 8760"),
+    ("SPOKE_REPORT_PERIOD_HOURS", "8761", "must be a whole number from 1 to 8760"),
 ]  # fmt: skip
 
 

@@ -43,6 +43,18 @@ METRICS_NAMESPACE                   CloudWatch namespace of the metrics (1-255 o
                                     digits and . - _ / # :; not starting with AWS/)
 REPORT_BUCKET_NAME                  S3 bucket the exposure report is also written to (S3's      empty
                                     naming rules); empty = none
+HUB_REPORT_BUCKET_NAME              the organization hub's report bucket (another account's,    empty
+                                    S3's naming rules) the report is also written to; empty =
+                                    none (needs HUB_REPORT_PREFIX and HUB_REPORT_KMS_KEY_ARN)
+HUB_REPORT_PREFIX                   where in the hub's bucket: ``<account>/<region>/`` (path     empty
+                                    segments of letters, digits and ! - _ . * ' ( ), each
+                                    ending in /)
+HUB_REPORT_KMS_KEY_ARN              the hub's KMS key (arn:<partition>:kms:<region>:<account>:   empty
+                                    key/<id>): the objects are written SSE-KMS with it
+EXPECTED_SPOKES                     the hub's organization report: the spokes it expects,        empty
+                                    ``<12-digit account>/<region>``, comma- or space-separated
+SPOKE_REPORT_PERIOD_HOURS           the hub: how often the spokes report, whole hours 1-8760;    168
+                                    a spoke silent for more than two periods is an alert
 ==================================  ==========================================================  =========
 
 Default thresholds: CRITICAL 0, HIGH 0, MEDIUM and LOW ignored. A threshold N tolerates N findings; the image
@@ -96,6 +108,11 @@ class Settings:
     chat_topic_arn: str | None = None
     teams_sha256: str | None = None
     team_tag_cache_seconds: int = 300
+    hub_report_bucket_name: str | None = None
+    hub_report_prefix: str | None = None
+    hub_report_kms_key_arn: str | None = None
+    expected_spokes: tuple[str, ...] = ()
+    spoke_report_period_hours: int = 168
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, require: Iterable[str] = ()) -> Settings:
@@ -124,6 +141,11 @@ class Settings:
             chat_topic_arn=_sns_arn(env, "CHAT_TOPIC_ARN"),
             teams_sha256=_sha256(env, "TEAMS_SHA256"),
             team_tag_cache_seconds=_int(env, "TEAM_TAG_CACHE_SECONDS", 300, low=0, high=3600),
+            hub_report_bucket_name=_bucket_name(env, "HUB_REPORT_BUCKET_NAME"),
+            hub_report_prefix=_prefix(env, "HUB_REPORT_PREFIX"),
+            hub_report_kms_key_arn=_kms_key_arn(env, "HUB_REPORT_KMS_KEY_ARN"),
+            expected_spokes=_spokes(env, "EXPECTED_SPOKES"),
+            spoke_report_period_hours=_int(env, "SPOKE_REPORT_PERIOD_HOURS", 168, low=1, high=8760),
         )
         for name in require:
             if getattr(settings, name) in (None, ""):
@@ -288,3 +310,38 @@ def _bucket_name(env: Mapping[str, str], name: str) -> str | None:
     if value is not None and (not _BUCKET.match(value) or _BUCKET_RESERVED.search(value)):
         raise ConfigError(f"{name}={value!r} is not an S3 bucket name (3-63 of a-z 0-9 . -, S3's naming rules)")
     return value
+
+
+_PREFIX = re.compile(r"^([A-Za-z0-9!_.*'()-]+/)+$")
+_KMS_KEY_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]{1,128}$")
+
+
+def _prefix(env: Mapping[str, str], name: str) -> str | None:
+    """An S3 key prefix of safe characters whose every segment ends in ``/`` (``123456789012/eu-west-1/``)."""
+    value = _optional_str(env, name)
+    if value is not None and (len(value) > 512 or not _PREFIX.match(value)):
+        raise ConfigError(
+            f"{name}={value!r} must be path segments of letters, digits and ! - _ . * ' ( ), each ending in /"
+            " (such as 123456789012/eu-west-1/)"
+        )
+    return value
+
+
+def _kms_key_arn(env: Mapping[str, str], name: str) -> str | None:
+    """A KMS key ARN (not an alias: another account's alias cannot be named)."""
+    value = _optional_str(env, name)
+    if value is not None and not _KMS_KEY_ARN.match(value):
+        raise ConfigError(f"{name}={value!r} is not a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>)")
+    return value
+
+
+_SPOKE = re.compile(r"^[0-9]{12}/[a-z]{2}(-[a-z]+)+-[0-9]$")
+
+
+def _spokes(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """``<account>/<region>`` entries, comma- or whitespace-separated, each once (in the order given)."""
+    spokes = tuple(dict.fromkeys(part for part in re.split(r"[\s,]+", env.get(name, "").strip()) if part))
+    bad = [spoke for spoke in spokes if not _SPOKE.match(spoke)]
+    if bad:
+        raise ConfigError(f"{name}: not <12-digit account>/<region> (such as 123456789012/eu-west-1): {', '.join(bad)}")
+    return spokes

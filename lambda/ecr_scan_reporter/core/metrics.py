@@ -28,7 +28,18 @@ RepositoriesNotFound       --               work messages whose repository was d
 ReportsNotStored           --               reports S3 refused to store (published all the same)
 SuppressionsNotApplied     --               evaluations that applied no suppression: the stored list could not
                                             be read or is not the version SUPPRESSIONS_SHA256 names (all count)
+HubReportsNotStored        --               reports the organization hub's bucket refused (stored locally and
+                                            published all the same)
 =========================  ===============  ===============================================================
+
+The hub's organization report function (modules/hub; its dashboard draws these, HUB_NAMES) also emits
+``NotificationsSent`` and ``ReportsNotStored``, and:
+
+===========================  ===============  =============================================================
+SpokesReporting              --               spokes whose latest report is within two report periods
+SilentSpokes                 --               expected spokes that never reported or not for two periods
+OrganizationImagesInBreach   Severity         images in breach across every spoke's latest report
+===========================  ===============  =============================================================
 """
 
 from __future__ import annotations
@@ -58,6 +69,10 @@ FINDINGS_SUPPRESSED = "FindingsSuppressed"
 REPOSITORIES_NOT_FOUND = "RepositoriesNotFound"
 REPORTS_NOT_STORED = "ReportsNotStored"
 SUPPRESSIONS_NOT_APPLIED = "SuppressionsNotApplied"
+HUB_REPORTS_NOT_STORED = "HubReportsNotStored"
+SPOKES_REPORTING = "SpokesReporting"
+SILENT_SPOKES = "SilentSpokes"
+ORGANIZATION_IMAGES_IN_BREACH = "OrganizationImagesInBreach"
 NAMES: tuple[str, ...] = (
     REPOSITORIES_QUEUED,
     IMAGES_CONSIDERED,
@@ -71,6 +86,15 @@ NAMES: tuple[str, ...] = (
     REPOSITORIES_NOT_FOUND,
     REPORTS_NOT_STORED,
     SUPPRESSIONS_NOT_APPLIED,
+    HUB_REPORTS_NOT_STORED,
+)
+#: What the hub's organization report function emits (its dashboard is modules/hub/alarms.tf's).
+HUB_NAMES: tuple[str, ...] = (
+    SPOKES_REPORTING,
+    SILENT_SPOKES,
+    ORGANIZATION_IMAGES_IN_BREACH,
+    NOTIFICATIONS_SENT,
+    REPORTS_NOT_STORED,
 )
 
 # Dimensions: names fixed here, values bounded (a function name, a severity, a notification type, a team: one of

@@ -15,6 +15,11 @@ throttled after botocore's retries) is logged (``report_failed``) and raised bef
 stored; one while it is published is raised too: EventBridge invokes this function asynchronously, so Lambda
 retries it and then hands the event to the failed-events queue. Once published, a refused S3 write is not raised
 (a retry would publish the report again): it is logged (``report_not_stored``) and counted (``ReportsNotStored``).
+With ``HUB_REPORT_BUCKET_NAME`` (a spoke of an organization hub, modules/hub), the same JSON and HTML are also
+written to the hub's bucket under ``HUB_REPORT_PREFIX`` (``<account>/<region>/``), SSE-KMS with
+``HUB_REPORT_KMS_KEY_ARN``, after the local copy: a write the hub refuses (its policy, its key, the bucket gone) is
+logged (``hub_report_not_stored``, with the key, S3's error code and the local copies kept) and counted
+(``HubReportsNotStored``), never raised: the report is published and stored locally all the same.
 A ledger item that is not a record of this schema is logged (``ledger_record_unreadable``), counted in the
 response (``unreadable_records``) and left out.
 
@@ -38,7 +43,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_scan_reporter.alerts import suppression_store
 from ecr_scan_reporter.core import aws, ledger, log, metrics, repository_tags, sns_message, teams
-from ecr_scan_reporter.core.config import SEVERITIES, Settings
+from ecr_scan_reporter.core.config import SEVERITIES, ConfigError, Settings
 from ecr_scan_reporter.handlers import emit_metrics, load_settings
 from ecr_scan_reporter.report import exposure, store
 from ecr_scan_reporter.sweep import registry
@@ -50,6 +55,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     config = load_settings("ledger_table_name", "sns_topic_arn")
     assert config.ledger_table_name is not None  # required above
     assert config.sns_topic_arn is not None
+    _check_hub(config)
     region = config.sns_topic_arn.split(":")[3]
     now = datetime.now(UTC)
     dynamodb = aws.client("dynamodb")
@@ -88,10 +94,52 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     if reader is not None:
         fields["tag_reads"] = reader.calls
     stored = _store(config.report_bucket_name, built)
+    hub = _store_in_hub(config, built, stored)
     summary = exposure.to_document(built, limit=0)["summary"]
+    if config.hub_report_bucket_name:
+        fields["hub_stored"] = hub.written
     log.emit(logger, "report_published", message_id=message_id, stored=stored.written, **fields, **summary)
-    emit_metrics(context, config, _measured(built, stored if config.report_bucket_name else None))
+    measured = _measured(built, stored if config.report_bucket_name else None)
+    if config.hub_report_bucket_name:
+        measured += metrics.counts({metrics.HUB_REPORTS_NOT_STORED: 1 if hub.refused else 0})
+    emit_metrics(context, config, measured)
     return {"status": "published", "message_id": message_id, "stored": stored.written, **fields, **summary}
+
+
+def _check_hub(config: Settings) -> None:
+    """A hub bucket needs its prefix and key (the module sets all three): refused before anything is published."""
+    if config.hub_report_bucket_name and not (config.hub_report_prefix and config.hub_report_kms_key_arn):
+        raise ConfigError(
+            "HUB_REPORT_BUCKET_NAME is set but HUB_REPORT_PREFIX or HUB_REPORT_KMS_KEY_ARN is not: the hub's bucket"
+            " takes a spoke's report only under its <account>/<region>/ prefix, encrypted with the hub's key"
+        )
+
+
+def _store_in_hub(config: Settings, built: exposure.Report, local: store.Stored) -> store.Stored:
+    """Write the report to the organization hub's bucket (if any), after the local copy. A refusal is logged with
+    what was kept locally and counted (``HubReportsNotStored``), never raised: the hub is another account's, and
+    its being unreachable must not cost the spoke its own report or a second publication."""
+    bucket = config.hub_report_bucket_name
+    if not bucket:
+        return store.Stored()
+    assert config.hub_report_prefix is not None  # _check_hub
+    assert config.hub_report_kms_key_arn is not None
+    # The hub's bucket is in its key's region (modules/hub creates both): ask S3 there, not in the spoke's region.
+    s3 = aws.client("s3", region=config.hub_report_kms_key_arn.split(":")[3])
+    written = store.write_to_hub(s3, bucket, config.hub_report_prefix, config.hub_report_kms_key_arn, built)
+    for refusal in written.refused:
+        log.emit(
+            logger,
+            "hub_report_not_stored",
+            logging.ERROR,
+            bucket=bucket,
+            key=refusal.key,
+            error_code=refusal.code,
+            error=refusal.message,
+            kept_locally=local.written,
+            published=True,
+        )
+    return written
 
 
 def _store(bucket: str | None, built: exposure.Report) -> store.Stored:

@@ -187,6 +187,7 @@ class Report:
     suppressions_expiring: list[Suppression]  # soonest first
     suppressions_active: int
     deleted_records: int = 0  # records of repositories that no longer exist, left out
+    oldest_scan: datetime | None = None  # the oldest last result of any image (the organization report shows it)
     #: The team this report covers (a team's name, or ``unowned``); None: the whole registry.
     team: str | None = None
     #: The whole registry's report with teams: one report per team (the document's order), then ``unowned``.
@@ -208,6 +209,7 @@ class _Aggregate:
         self.in_breach = 0
         self.breached = dict.fromkeys(SEVERITIES, 0)
         self.coverage = dict.fromkeys(COVERAGE_STATES, 0)
+        self.oldest: datetime | None = None
 
     def add(self, record: Record, number: int, breached: Sequence[str], state: str, hidden: Sequence[bool]) -> None:
         key = (record.registry_id, record.repository)
@@ -223,6 +225,10 @@ class _Aggregate:
                 row.breached[severity] += 1
                 self.breached[severity] += 1
         row.coverage[state] += 1
+        if record.scan_completed_at is not None and (
+            self.oldest is None or _utc(record.scan_completed_at) < self.oldest
+        ):
+            self.oldest = _utc(record.scan_completed_at)
         self.coverage[state] += 1
         if state != FRESH:
             image = UncoveredImage(
@@ -288,6 +294,7 @@ class _Aggregate:
             ),
             suppressions_expiring=expiring,
             suppressions_active=len(active),
+            oldest_scan=self.oldest,
             **extra,
         )
 
@@ -414,6 +421,7 @@ def to_document(report: Report, limit: int | None = None, team_limit: int | None
             "findings": report.findings_total,
             "suppressions_active": report.suppressions_active,
             "records_of_deleted_repositories": report.deleted_records,
+            "oldest_scan": _iso(report.oldest_scan),
         },
         "repositories": cap(report.repositories),
         "repositories_total": len(report.repositories),

@@ -31,10 +31,11 @@ def test_zip_holds_only_package_sources_with_fixed_metadata() -> None:
     assert {i.external_attr >> 16 for i in infos} == {0o100644}
 
 
-def test_zip_is_under_150_kb() -> None:
+def test_zip_is_under_250_kb() -> None:
     # The package's own sources only (the test above): the cap catches a stray data file or a vendored library,
-    # not the growth of the code (107 KB at 0.2.0, with the CLI's coverage and regex modules).
-    assert COMMITTED.stat().st_size < 150 * 1024
+    # not the growth of the code (107 KB at 0.2.0; 141 KB with teams and the organization report, before the scan
+    # budget and the Security Hub export). Lambda takes 50 MB zipped.
+    assert COMMITTED.stat().st_size < 250 * 1024
 
 
 def test_build_changes_when_a_source_changes(tmp_path: Path) -> None:

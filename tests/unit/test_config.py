@@ -20,6 +20,9 @@ from ecr_scan_reporter.core.config import DEFAULT_THRESHOLDS, ConfigError, Setti
 from ecr_scan_reporter.sweep.stage import SweepOptions, plan_repository
 
 ARN = "arn:aws:sns:eu-west-1:123456789012:findings"
+HUB = "arn:aws:securityhub:eu-west-1:123456789012:product/123456789012/default"
+GOV_HUB = HUB.replace("arn:aws:", "arn:aws-us-gov:")
+NOT_HUB = "is not the account's default Security Hub product"
 
 #: Every variable Settings.from_env reads -> (settings field, value with nothing set).
 DEFAULTS: Mapping[str, tuple[str, Any]] = {
@@ -45,6 +48,7 @@ DEFAULTS: Mapping[str, tuple[str, Any]] = {
     "TEAM_TAG_CACHE_SECONDS": ("team_tag_cache_seconds", 300),
     "METRICS_NAMESPACE": ("metrics_namespace", "ECRScanReporter"),
     "REPORT_BUCKET_NAME": ("report_bucket_name", None),
+    "SECURITY_HUB_PRODUCT_ARN": ("security_hub_product_arn", None),
 }
 
 
@@ -173,6 +177,8 @@ ACCEPTED = [
     ("REPORT_BUCKET_NAME", "acme-reports-eu-west-1", "report_bucket_name", "acme-reports-eu-west-1"),
     ("REPORT_BUCKET_NAME", "a.b", "report_bucket_name", "a.b"),
     ("REPORT_BUCKET_NAME", "x" * 63, "report_bucket_name", "x" * 63),
+    ("SECURITY_HUB_PRODUCT_ARN", f" {HUB} ", "security_hub_product_arn", HUB),
+    ("SECURITY_HUB_PRODUCT_ARN", GOV_HUB, "security_hub_product_arn", GOV_HUB),
 ]  # fmt: skip
 
 
@@ -257,6 +263,9 @@ REFUSED = [
     ("REPORT_BUCKET_NAME", "xn--reports", "is not an S3 bucket name"),
     ("REPORT_BUCKET_NAME", "reports-s3alias", "is not an S3 bucket name"),
     ("REPORT_BUCKET_NAME", "-reports", "is not an S3 bucket name"),
+    ("SECURITY_HUB_PRODUCT_ARN", HUB.replace("product/123456789012", "product/210987654321"), NOT_HUB),
+    ("SECURITY_HUB_PRODUCT_ARN", "arn:aws:securityhub:eu-west-1::product/aws/inspector", NOT_HUB),
+    ("SECURITY_HUB_PRODUCT_ARN", f"{HUB}/x", NOT_HUB),
 ]  # fmt: skip
 
 

@@ -43,6 +43,9 @@ METRICS_NAMESPACE                   CloudWatch namespace of the metrics (1-255 o
                                     digits and . - _ / # :; not starting with AWS/)
 REPORT_BUCKET_NAME                  S3 bucket the exposure report is also written to (S3's      empty
                                     naming rules); empty = none
+SECURITY_HUB_PRODUCT_ARN            arn:<partition>:securityhub:<region>:<account>:product/     empty
+                                    <account>/default: export images in breach to Security
+                                    Hub (ASFF, needs the ledger); empty = no export
 ==================================  ==========================================================  =========
 
 Default thresholds: CRITICAL 0, HIGH 0, MEDIUM and LOW ignored. A threshold N tolerates N findings; the image
@@ -66,6 +69,9 @@ _SNS_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 NOTIFY_ON_CHOICES = ("new_findings", "every_scan")
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+_SECURITY_HUB_PRODUCT = re.compile(
+    r"^arn:aws[a-zA-Z-]*:securityhub:[a-z0-9-]+:([0-9]{12}):product/([0-9]{12})/default$"
+)
 
 
 class ConfigError(ValueError):
@@ -96,6 +102,7 @@ class Settings:
     chat_topic_arn: str | None = None
     teams_sha256: str | None = None
     team_tag_cache_seconds: int = 300
+    security_hub_product_arn: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, require: Iterable[str] = ()) -> Settings:
@@ -124,6 +131,7 @@ class Settings:
             chat_topic_arn=_sns_arn(env, "CHAT_TOPIC_ARN"),
             teams_sha256=_sha256(env, "TEAMS_SHA256"),
             team_tag_cache_seconds=_int(env, "TEAM_TAG_CACHE_SECONDS", 300, low=0, high=3600),
+            security_hub_product_arn=_security_hub_product(env, "SECURITY_HUB_PRODUCT_ARN"),
         )
         for name in require:
             if getattr(settings, name) in (None, ""):
@@ -220,6 +228,20 @@ def _sns_arn(env: Mapping[str, str], name: str) -> str | None:
     value = _optional_str(env, name)
     if value is not None and not _SNS_ARN.match(value):
         raise ConfigError(f"{name}={value!r} is not an SNS topic ARN (arn:aws:sns:<region>:<account-id>:<name>)")
+    return value
+
+
+def _security_hub_product(env: Mapping[str, str], name: str) -> str | None:
+    """The account's own product subscription (``product/<account>/default`` of that account), or None."""
+    value = _optional_str(env, name)
+    if value is None:
+        return None
+    match = _SECURITY_HUB_PRODUCT.match(value)
+    if match is None or match.group(1) != match.group(2):
+        raise ConfigError(
+            f"{name}={value!r} is not the account's default Security Hub product "
+            "(arn:aws:securityhub:<region>:<account-id>:product/<account-id>/default, the same account twice)"
+        )
     return value
 
 

@@ -58,6 +58,7 @@ FINDINGS_SUPPRESSED = "FindingsSuppressed"
 REPOSITORIES_NOT_FOUND = "RepositoriesNotFound"
 REPORTS_NOT_STORED = "ReportsNotStored"
 SUPPRESSIONS_NOT_APPLIED = "SuppressionsNotApplied"
+SECURITY_HUB_EXPORT_FAILURES = "SecurityHubExportFailures"
 NAMES: tuple[str, ...] = (
     REPOSITORIES_QUEUED,
     IMAGES_CONSIDERED,
@@ -71,6 +72,7 @@ NAMES: tuple[str, ...] = (
     REPOSITORIES_NOT_FOUND,
     REPORTS_NOT_STORED,
     SUPPRESSIONS_NOT_APPLIED,
+    SECURITY_HUB_EXPORT_FAILURES,
 )
 
 # Dimensions: names fixed here, values bounded (a function name, a severity, a notification type, a team: one of

@@ -58,6 +58,7 @@ locals {
         FINDINGS_IN_NOTIFICATION = tostring(var.findings_in_notification)
         SUPPRESSIONS_SHA256      = local.suppressions_sha256
         CHAT_TOPIC_ARN           = local.chat_topic_arn
+        SECURITY_HUB_PRODUCT_ARN = local.securityhub_environment
         LOG_LEVEL                = var.log_level
       })
     }

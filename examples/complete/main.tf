@@ -208,6 +208,9 @@ module "ecr_scan_reporter" {
   report_retention_days       = 365
   report_bucket_force_destroy = true # false in production: destroy then fails while the bucket holds reports
 
+  # Images in breach also as Security Hub findings (Security Hub must be enabled in the account and region).
+  enable_security_hub_export = true
+
   tags = local.tags
 }
 

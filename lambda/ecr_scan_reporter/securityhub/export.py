@@ -87,13 +87,15 @@ def plan(
     fingerprint = asff.fingerprint(digests)
     if fingerprint == record.securityhub_sha256 or (not bodies and not kept and record.securityhub_sha256 is None):
         return Plan((), dict(record.securityhub_findings), fingerprint, 0, 0, unchanged=True)
-    active = [b for k, b in bodies.items() if kept.get(k) is None or kept[k].digest != digests[k]]  # type: ignore[union-attr]
-    gone = [asff.resolved(image, k, kept[k], now) for k in kept if k not in bodies]
-    state = {}
+    active: list[dict[str, Any]] = []
+    state: dict[str, str] = {}
     for k, body in bodies.items():
         earlier = kept.get(k)
+        if earlier is None or earlier.digest != digests[k]:
+            active.append(body)
         entry = asff.Exported(body["Severity"]["Label"], digests[k], earlier.first_at if earlier else now)
         state[k] = entry.encode()
+    gone = [asff.resolved(image, k, kept[k], now) for k in kept if k not in bodies]
     return Plan(tuple(active + gone), state, fingerprint, len(active), len(gone), unchanged=False)
 
 

@@ -20,6 +20,7 @@ locals {
       ["report", "ReportsNotStored"],
       ["findings", "SuppressionsNotApplied"],
       ["report", "HubReportsNotStored"],
+      ["findings", "SecurityHubExportFailures"],
     ] : pair[1] => [local.ns, pair[1], "FunctionName", local.fn[pair[0]], { label = pair[1] }]
   }
 
@@ -142,9 +143,9 @@ locals {
     {
       type = "metric", x = 0, y = 20, width = 24, height = 6
       properties = {
-        title   = "Handled, but worth a look: repositories gone mid-sweep, reports S3 (or the hub) refused, accepted risks not applied"
+        title   = "Handled, but worth a look: repositories gone mid-sweep, reports S3 (or the hub) refused, accepted risks not applied, Security Hub exports failed"
         region  = local.region, view = "timeSeries", stacked = false, stat = "Sum", period = 3600
-        metrics = [for name in ["RepositoriesNotFound", "ReportsNotStored", "SuppressionsNotApplied", "HubReportsNotStored"] : local.own_metric[name]]
+        metrics = [for name in ["RepositoriesNotFound", "ReportsNotStored", "SuppressionsNotApplied", "HubReportsNotStored", "SecurityHubExportFailures"] : local.own_metric[name]]
       }
     },
   ]

@@ -237,6 +237,6 @@ resource "aws_iam_role_policy" "this" {
   # Each concern's statements by function; a function a concern does not name gets none from it.
   policy = jsonencode({
     Version   = "2012-10-17"
-    Statement = concat(local.policy_statements[each.key], lookup(local.ledger_statements, each.key, []), lookup(local.alerts_statements, each.key, []), lookup(local.teams_statements, each.key, []), [local.logs_statements[each.key]], local.kms_statements[each.key], local.xray_statements)
+    Statement = concat(local.policy_statements[each.key], lookup(local.ledger_statements, each.key, []), lookup(local.alerts_statements, each.key, []), lookup(local.teams_statements, each.key, []), lookup(local.securityhub_statements, each.key, []), [local.logs_statements[each.key]], local.kms_statements[each.key], local.xray_statements)
   })
 }

@@ -60,6 +60,7 @@ locals {
         CHAT_TOPIC_ARN           = local.chat_topic_arn
         TEAMS_SHA256             = local.teams_sha256 # teams.tf: the teams item of the ledger table
         TEAM_TAG_CACHE_SECONDS   = tostring(var.team_tag_cache_seconds)
+        SECURITY_HUB_PRODUCT_ARN = local.securityhub_environment
         LOG_LEVEL                = var.log_level
       })
     }

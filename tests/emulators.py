@@ -1,4 +1,4 @@
-"""Start and stop the local AWS emulators: moto (ECR, CloudWatch) and ministack (everything else).
+"""Start and stop the local AWS emulators: moto (ECR, CloudWatch, Security Hub) and ministack (everything else).
 
 Both are bound to 127.0.0.1 on free ports, waited for with a health check, and stopped by PID (their whole
 process group) whatever happens. ministack's Lambda workers get ``AWS_ENDPOINT_URL_ECR`` pointing at moto, so
@@ -118,6 +118,8 @@ class Emulators:
             # period, statistic, dimensions, actions or missing-data treatment: every plan would want to update
             # the alarms. moto's CloudWatch answers in full; nothing the functions do runs through CloudWatch.
             "AWS_ENDPOINT_URL_CLOUDWATCH": self.moto_url,
+            # Security Hub (enable_security_hub_export): moto implements BatchImportFindings and GetFindings.
+            "AWS_ENDPOINT_URL_SECURITYHUB": self.moto_url,
             "AWS_ACCESS_KEY_ID": "test",
             "AWS_SECRET_ACCESS_KEY": "test",
             "AWS_REGION": self.region,
@@ -211,8 +213,9 @@ class Emulators:
             "TMPDIR": str(self.workdir),
             "S3_DATA_DIR": str(self.workdir / "s3"),
             "STATE_DIR": str(self.workdir / "state"),
-            # The Lambda workers ministack runs inherit this: the functions reach ECR on moto.
+            # The Lambda workers ministack runs inherit these: the functions reach ECR and Security Hub on moto.
             "AWS_ENDPOINT_URL_ECR": self.moto_url,
+            "AWS_ENDPOINT_URL_SECURITYHUB": self.moto_url,
         }
         proc = self._spawn("ministack", [self.python, "-m", "ministack"], env)
         _wait_http(f"{self.ministack_url}/_ministack/health", proc, self.workdir / "ministack.log")

@@ -218,7 +218,7 @@ run "defaults" {
     error_message = "The images function must get exactly the variables docs/DESIGN.md lists."
   }
   assert {
-    condition     = toset(keys(aws_lambda_function.this["findings"].environment[0].variables)) == toset(["SNS_TOPIC_ARN", "SEVERITY_THRESHOLDS", "NOTIFY_ON_SCAN_FAILURE", "REPOSITORY_INCLUDE_REGEX", "REPOSITORY_EXCLUDE_REGEX", "LEDGER_TABLE_NAME", "NOTIFY_ON", "NOTIFY_ON_RESOLVED", "RENOTIFY_AFTER_DAYS", "SCAN_EXPIRY_DAYS", "FINDINGS_IN_NOTIFICATION", "SUPPRESSIONS_SHA256", "CHAT_TOPIC_ARN", "TEAMS_SHA256", "TEAM_TAG_CACHE_SECONDS", "LOG_LEVEL", "METRICS_NAMESPACE"])
+    condition     = toset(keys(aws_lambda_function.this["findings"].environment[0].variables)) == toset(["SNS_TOPIC_ARN", "SEVERITY_THRESHOLDS", "NOTIFY_ON_SCAN_FAILURE", "REPOSITORY_INCLUDE_REGEX", "REPOSITORY_EXCLUDE_REGEX", "LEDGER_TABLE_NAME", "NOTIFY_ON", "NOTIFY_ON_RESOLVED", "RENOTIFY_AFTER_DAYS", "SCAN_EXPIRY_DAYS", "FINDINGS_IN_NOTIFICATION", "SUPPRESSIONS_SHA256", "CHAT_TOPIC_ARN", "TEAMS_SHA256", "TEAM_TAG_CACHE_SECONDS", "SECURITY_HUB_PRODUCT_ARN", "LOG_LEVEL", "METRICS_NAMESPACE"])
     error_message = "The findings function must get exactly the variables docs/DESIGN.md lists."
   }
   assert {

@@ -243,6 +243,9 @@ module "ecr_scan_reporter" {
   hub_report_kms_key_arn = null
   hub_report_prefix      = null
 
+  # Images in breach also as Security Hub findings (Security Hub must be enabled in the account and region).
+  enable_security_hub_export = true
+
   tags = local.tags
 }
 

@@ -21,6 +21,9 @@ from ecr_scan_reporter.sweep.stage import SweepOptions, plan_repository
 
 ARN = "arn:aws:sns:eu-west-1:123456789012:findings"
 KEY_ARN = "arn:aws:kms:eu-west-1:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+HUB = "arn:aws:securityhub:eu-west-1:123456789012:product/123456789012/default"
+GOV_HUB = HUB.replace("arn:aws:", "arn:aws-us-gov:")
+NOT_HUB = "is not the account's default Security Hub product"
 
 #: Every variable Settings.from_env reads -> (settings field, value with nothing set).
 DEFAULTS: Mapping[str, tuple[str, Any]] = {
@@ -51,6 +54,7 @@ DEFAULTS: Mapping[str, tuple[str, Any]] = {
     "HUB_REPORT_KMS_KEY_ARN": ("hub_report_kms_key_arn", None),
     "EXPECTED_SPOKES": ("expected_spokes", ()),
     "SPOKE_REPORT_PERIOD_HOURS": ("spoke_report_period_hours", 168),
+    "SECURITY_HUB_PRODUCT_ARN": ("security_hub_product_arn", None),
 }
 
 
@@ -188,6 +192,8 @@ ACCEPTED = [
      "expected_spokes", ("111111111111/eu-west-1", "222222222222/us-gov-west-1")),
     ("SPOKE_REPORT_PERIOD_HOURS", "1", "spoke_report_period_hours", 1),
     ("SPOKE_REPORT_PERIOD_HOURS", "8760", "spoke_report_period_hours", 8760),
+    ("SECURITY_HUB_PRODUCT_ARN", f" {HUB} ", "security_hub_product_arn", HUB),
+    ("SECURITY_HUB_PRODUCT_ARN", GOV_HUB, "security_hub_product_arn", GOV_HUB),
 ]  # fmt: skip
 
 
@@ -284,6 +290,9 @@ REFUSED = [
     ("EXPECTED_SPOKES", "111111111111/eu_west_1", "not <12-digit account>/<region>"),
     ("SPOKE_REPORT_PERIOD_HOURS", "0", "must be a whole number from 1 to 8760"),
     ("SPOKE_REPORT_PERIOD_HOURS", "8761", "must be a whole number from 1 to 8760"),
+    ("SECURITY_HUB_PRODUCT_ARN", HUB.replace("product/123456789012", "product/210987654321"), NOT_HUB),
+    ("SECURITY_HUB_PRODUCT_ARN", "arn:aws:securityhub:eu-west-1::product/aws/inspector", NOT_HUB),
+    ("SECURITY_HUB_PRODUCT_ARN", f"{HUB}/x", NOT_HUB),
 ]  # fmt: skip
 
 

@@ -30,6 +30,7 @@ PURE = [
     "ecr_scan_reporter.core.regex_subset",
     "ecr_scan_reporter.core.coverage",
     "ecr_scan_reporter.sweep.plan_counts",
+    "ecr_scan_reporter.securityhub.asff",
 ]
 
 
@@ -84,7 +85,7 @@ def _imports(module: str, types: bool = False) -> set[str]:
 
 
 #: The stages, in the order the data flows; each is a folder of the package.
-STAGES = ("sweep", "alerts", "report")
+STAGES = ("sweep", "alerts", "report", "securityhub")
 ROOT = "ecr_scan_reporter"
 ENTRY_POINTS = (f"{ROOT}.handlers", f"{ROOT}.cli", f"{ROOT}.__main__")
 

@@ -118,9 +118,14 @@ class Tally:
     outcomes: list[Outcome] = field(default_factory=list)
     resent: list[str] = field(default_factory=list)
     suppressions_not_applied: int = 0  # evaluations whose accepted risks could not be applied (every finding counted)
+    #: The complete results evaluated whose findings could be read, with their answer: what the Security Hub
+    #: export (``handlers/findings.py``) sends, after the stage recorded them.
+    evaluated: list[tuple[dict[str, Any], Observed]] = field(default_factory=list)
 
     def add(self, outcome: dict[str, Any], observed: Observed | None) -> None:
         self.outcomes.append((outcome, _suppressed(observed)))
+        if observed is not None and observed.findings is not None and observed.section is not None:
+            self.evaluated.append((outcome, observed))
         section = observed.section if observed is not None else None
         if section is not None and "suppressions_unavailable" in section.extra:
             self.suppressions_not_applied += 1

@@ -55,6 +55,9 @@ EXPECTED_SPOKES                     the hub's organization report: the spokes it
                                     ``<12-digit account>/<region>``, comma- or space-separated
 SPOKE_REPORT_PERIOD_HOURS           the hub: how often the spokes report, whole hours 1-8760;    168
                                     a spoke silent for more than two periods is an alert
+SECURITY_HUB_PRODUCT_ARN            arn:<partition>:securityhub:<region>:<account>:product/     empty
+                                    <account>/default: export images in breach to Security
+                                    Hub (ASFF, needs the ledger); empty = no export
 ==================================  ==========================================================  =========
 
 Default thresholds: CRITICAL 0, HIGH 0, MEDIUM and LOW ignored. A threshold N tolerates N findings; the image
@@ -78,6 +81,9 @@ _SNS_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 NOTIFY_ON_CHOICES = ("new_findings", "every_scan")
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+_SECURITY_HUB_PRODUCT = re.compile(
+    r"^arn:aws[a-zA-Z-]*:securityhub:[a-z0-9-]+:([0-9]{12}):product/([0-9]{12})/default$"
+)
 
 
 class ConfigError(ValueError):
@@ -113,6 +119,7 @@ class Settings:
     hub_report_kms_key_arn: str | None = None
     expected_spokes: tuple[str, ...] = ()
     spoke_report_period_hours: int = 168
+    security_hub_product_arn: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, require: Iterable[str] = ()) -> Settings:
@@ -146,6 +153,7 @@ class Settings:
             hub_report_kms_key_arn=_kms_key_arn(env, "HUB_REPORT_KMS_KEY_ARN"),
             expected_spokes=_spokes(env, "EXPECTED_SPOKES"),
             spoke_report_period_hours=_int(env, "SPOKE_REPORT_PERIOD_HOURS", 168, low=1, high=8760),
+            security_hub_product_arn=_security_hub_product(env, "SECURITY_HUB_PRODUCT_ARN"),
         )
         for name in require:
             if getattr(settings, name) in (None, ""):
@@ -242,6 +250,20 @@ def _sns_arn(env: Mapping[str, str], name: str) -> str | None:
     value = _optional_str(env, name)
     if value is not None and not _SNS_ARN.match(value):
         raise ConfigError(f"{name}={value!r} is not an SNS topic ARN (arn:aws:sns:<region>:<account-id>:<name>)")
+    return value
+
+
+def _security_hub_product(env: Mapping[str, str], name: str) -> str | None:
+    """The account's own product subscription (``product/<account>/default`` of that account), or None."""
+    value = _optional_str(env, name)
+    if value is None:
+        return None
+    match = _SECURITY_HUB_PRODUCT.match(value)
+    if match is None or match.group(1) != match.group(2):
+        raise ConfigError(
+            f"{name}={value!r} is not the account's default Security Hub product "
+            "(arn:aws:securityhub:<region>:<account-id>:product/<account-id>/default, the same account twice)"
+        )
     return value
 
 

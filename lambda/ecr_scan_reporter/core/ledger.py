@@ -31,7 +31,10 @@ notified again, never silenced.
 Added after the first release, all optional (a record written before lacks them and reads with the defaults):
 ``evaluated_completed_at`` (the completion time of the last result the findings stage evaluated; a sweep's write
 leaves it alone), ``findings_sha256``, ``findings_omitted``, ``notified_digests``, ``notified_team`` (the team the
-last notification went to, an empty string for nobody).
+last notification went to, an empty string for nobody), ``securityhub_sha256`` and ``securityhub_findings`` (what
+the Security Hub export last imported for the image: the fingerprint of the exported set and, for at most
+:data:`SECURITYHUB_TRACKED_MAX` of its findings, vulnerability id -> the exporter's entry; written by
+:func:`record_exported`, carried unchanged by every other write).
 """
 
 from __future__ import annotations
@@ -65,6 +68,9 @@ FINDINGS_BUDGET = 120_000
 PENDING_NEW_MAX = 200
 #: Bytes of a notified finding's digest (a truncated SHA-256 of its id) when the record must shrink.
 DIGEST_BYTES = 8
+
+#: Exported Security Hub findings an image's record tracks at most (``securityhub_findings``, ~50 bytes each).
+SECURITYHUB_TRACKED_MAX = 1000
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _ENTRY_ATTRIBUTES = ("digest", "scan_status", "scan_started_at", "scan_completed_at")
@@ -106,6 +112,10 @@ class LedgerRecord:
     #: notification since teams were configured, or a record older than teams). A new owner's first result for an
     #: image in breach is news for it (``alerts/stage.py``).
     notified_team: str | None = None
+    #: The Security Hub export's fingerprint of the findings it last imported for this image (None: never).
+    securityhub_sha256: str | None = None
+    #: ... and vulnerability id -> its entry (severity, content digest, first import), the exporter's own format.
+    securityhub_findings: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
 
     @property
     def key(self) -> dict[str, Any]:
@@ -367,6 +377,48 @@ def confirm_notified(
     return True
 
 
+def record_exported(
+    client: Any,
+    table: str,
+    registry_id: str,
+    repository: str,
+    digest: str,
+    sha256: str,
+    exported: Mapping[str, str],
+    expected_sha256: str | None,
+) -> bool:
+    """Record what the Security Hub export imported for an image (``securityhub_sha256``, ``securityhub_findings``,
+    at most :data:`SECURITYHUB_TRACKED_MAX` entries are kept, in the order given), only if the record exists and
+    its export fingerprint is still ``expected_sha256`` (None: none recorded). The revision moves on, so a writer
+    that read the record before never puts the old export state back. False when the condition failed."""
+    if len(exported) > SECURITYHUB_TRACKED_MAX:
+        exported = dict(list(exported.items())[:SECURITYHUB_TRACKED_MAX])
+    update = _Update()
+    update.set("securityhub_sha256", {"S": sha256})
+    if exported:
+        update.set("securityhub_findings", {"M": {k: {"S": v} for k, v in exported.items()}})
+    else:
+        update.remove("securityhub_findings")
+    update.add("revision", {"N": "1"})
+    condition = f"attribute_exists({update.name('pk')}) AND " + (
+        f"attribute_not_exists({update.name('securityhub_sha256')})"
+        if expected_sha256 is None
+        else f"{update.name('securityhub_sha256')} = {update.value({'S': expected_sha256})}"
+    )
+    try:
+        client.update_item(
+            TableName=table,
+            Key=item_key(registry_id, repository, digest),
+            ConditionExpression=condition,
+            **update.request(),
+        )
+    except ClientError as exc:
+        if _condition_failed(exc):
+            return False
+        raise
+    return True
+
+
 def record_scan_started(
     client: Any,
     table: str,
@@ -517,6 +569,8 @@ def result_record(
         findings_omitted=keep.findings_omitted if kept else 0,
         notified_digests=notified_digests,
         notified_team=(team or "") if notify and team is not None else keep.notified_team,
+        securityhub_sha256=keep.securityhub_sha256,
+        securityhub_findings=keep.securityhub_findings,
     )
     return fit(record, None if kept else record.findings)
 
@@ -646,6 +700,10 @@ def to_attributes(record: LedgerRecord) -> dict[str, Any]:
         "findings_omitted": {"N": str(record.findings_omitted)} if record.findings_omitted else None,
         "notified_digests": {"B": b"".join(sorted(record.notified_digests))} if record.notified_digests else None,
         "notified_team": None if record.notified_team is None else {"S": record.notified_team},
+        "securityhub_sha256": _S(record.securityhub_sha256),
+        "securityhub_findings": (
+            {"M": {k: _S(v) for k, v in record.securityhub_findings.items()}} if record.securityhub_findings else None
+        ),
     }
 
 
@@ -692,6 +750,10 @@ def from_item(item: Mapping[str, Any]) -> LedgerRecord:
         findings_omitted=int((item.get("findings_omitted") or {}).get("N", "0")),
         notified_digests=_digests(item),
         notified_team=item["notified_team"]["S"] if "notified_team" in item else None,
+        securityhub_sha256=_s(item, "securityhub_sha256"),
+        securityhub_findings=MappingProxyType(
+            {k: v["S"] for k, v in (item.get("securityhub_findings") or {}).get("M", {}).items()}
+        ),
     )
 
 

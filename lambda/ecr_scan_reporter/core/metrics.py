@@ -73,6 +73,7 @@ HUB_REPORTS_NOT_STORED = "HubReportsNotStored"
 SPOKES_REPORTING = "SpokesReporting"
 SILENT_SPOKES = "SilentSpokes"
 ORGANIZATION_IMAGES_IN_BREACH = "OrganizationImagesInBreach"
+SECURITY_HUB_EXPORT_FAILURES = "SecurityHubExportFailures"
 NAMES: tuple[str, ...] = (
     REPOSITORIES_QUEUED,
     IMAGES_CONSIDERED,
@@ -87,6 +88,7 @@ NAMES: tuple[str, ...] = (
     REPORTS_NOT_STORED,
     SUPPRESSIONS_NOT_APPLIED,
     HUB_REPORTS_NOT_STORED,
+    SECURITY_HUB_EXPORT_FAILURES,
 )
 #: What the hub's organization report function emits (its dashboard is modules/hub/alarms.tf's).
 HUB_NAMES: tuple[str, ...] = (

@@ -7,19 +7,29 @@ A scan event is answered with a small dict, ``{"status": "notified" | "below_thr
 (a retry may succeed); a bad configuration raises ConfigError on the first invocation. A batch is answered with an
 SQS partial batch response: malformed messages and the messages of images that could not be reported are its
 failures (retried, then dead-lettered). Each invocation ends with one emit_metrics().
+
+With ``SECURITY_HUB_PRODUCT_ARN`` (and the ledger), every complete result the stage evaluated and recorded is then
+exported to Security Hub (``securityhub/export.py``: the findings in breach, updated on change, resolved when
+gone). An export never costs the alert: it runs after the notification was published and confirmed; a failure is
+logged (``securityhub_export_failed``) and counted (``SecurityHubExportFailures``). For a scan event a failure a
+retry can help (throttling, a 5xx, the network) then raises, after the metrics: Lambda's retry finds the result
+recorded and its claim confirmed (``duplicate``: nothing published again) and exports again. A batch never raises
+for it (its messages were reported): the image's next result exports the difference again.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from ecr_scan_reporter.alerts import events, stage
-from ecr_scan_reporter.core import log, metrics
+from ecr_scan_reporter.core import aws, log, metrics
 from ecr_scan_reporter.core.config import Settings
 from ecr_scan_reporter.core.teams import UNOWNED
 from ecr_scan_reporter.handlers import emit_metrics, load_settings
+from ecr_scan_reporter.securityhub import asff, export
 
 logger = log.get_logger(__name__)
 
@@ -29,12 +39,60 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     remaining = remaining if callable(remaining) else None
     tally = stage.Tally()
-    if isinstance(event, dict) and isinstance(event.get("Records"), list):
+    batch = isinstance(event, dict) and isinstance(event.get("Records"), list)
+    if batch:
         response = _finding_events(event["Records"], config, remaining, tally)
     else:
         response = _scan_event(event, config, remaining, tally)
-    emit_metrics(context, config, _measured(tally))
+    failed = _export_to_security_hub(config, tally)
+    exported = metrics.counts({metrics.SECURITY_HUB_EXPORT_FAILURES: len(failed)}) if failed else []
+    emit_metrics(context, config, _measured(tally) + exported)
+    retry = [exc for exc in failed if exc.retryable]
+    if retry and not batch:
+        raise retry[0]  # the alert went out and is recorded: Lambda's retry only exports again
     return response
+
+
+def _export_to_security_hub(config: Settings, tally: stage.Tally) -> list[export.ExportFailed]:
+    """Export each evaluated result (see the module docstring); the failures, each logged."""
+    if not config.security_hub_product_arn or not config.ledger_table_name or not tally.evaluated:
+        return []
+    product = config.security_hub_product_arn
+    client = aws.client("securityhub", region=product.split(":")[3])
+    dynamodb = aws.client("dynamodb")
+    failed: list[export.ExportFailed] = []
+    for response, observed in tally.evaluated:
+        result = observed.result
+        image = asff.Image(
+            result.registry_id, result.repository, result.image_digest, result.region, tuple(result.image_tags), product
+        )
+        findings = observed.section.findings if observed.section is not None else ()
+        try:
+            export.export_image(
+                client,
+                dynamodb,
+                config.ledger_table_name,
+                image,
+                findings,
+                None,  # the severities in breach as the stage recorded them
+                observed.exploitable,
+                datetime.now(UTC),
+                result.scan_completed_at,
+            )
+        except export.ExportFailed as exc:
+            failed.append(exc)
+            log.emit(
+                logger,
+                "securityhub_export_failed",
+                logging.ERROR,
+                error=str(exc),
+                retryable=exc.retryable,
+                stage_status=response.get("status"),
+                repository=result.repository,
+                registry_id=result.registry_id,
+                image_digest=result.image_digest,
+            )
+    return failed
 
 
 def _measured(tally: stage.Tally) -> list[metrics.Metric]:

@@ -45,6 +45,9 @@ module "reporter" {
   team_tag_key           = "team"
   team_tag_cache_seconds = 0
 
+  # Images in breach also as Security Hub findings (moto's Security Hub; tests/e2e/test_pipeline_securityhub.py).
+  enable_security_hub_export = true
+
   # The exposure report: written to a bucket of its own per region (bucket names are global), emptied on destroy.
   create_report_bucket        = true
   report_bucket_name          = "${var.name_prefix}-reports-${var.region}"

@@ -30,6 +30,7 @@ PURE = [
     "ecr_scan_reporter.core.regex_subset",
     "ecr_scan_reporter.core.coverage",
     "ecr_scan_reporter.sweep.plan_counts",
+    "ecr_scan_reporter.sweep.budget",
 ]
 
 

@@ -258,12 +258,12 @@ def test_tally_and_allowance_round_trip_and_refuse_bad_forms() -> None:
     tally.add(used=False, never=True, due_day=TODAY - 1, age_days=None)
     assert Tally.from_json(tally.to_json()) == tally
     for bad in ({"due": {"2.0.1": 1}}, {"due": {"1.0.1": -1}}, {"ages": {"x": 1}}, [], {"due": []}):
-        with pytest.raises(ValueError, match="must be|is not"):
+        with pytest.raises(ValueError, match=r"must be|is not"):
             Tally.from_json(bad)
     allowance = Allowance(TODAY, 5, {1: (None, 0), 2: (TODAY - 2, 3)})
     assert Allowance.from_json(allowance.to_json()) == allowance
     for bad_allowance in ({"day": 1, "total": -1}, {"day": 1, "total": 1, "cuts": {"9": [None, 0]}}, "x"):
-        with pytest.raises(ValueError, match="must be|unknown class"):
+        with pytest.raises(ValueError, match=r"must be|unknown class"):
             Allowance.from_json(bad_allowance)
 
 

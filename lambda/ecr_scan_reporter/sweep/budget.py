@@ -49,6 +49,7 @@ ceil(N / (quota - P)) days.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
@@ -433,3 +434,166 @@ def percentile(histogram: Mapping[int, int], fraction: float) -> int | None:
         if seen >= rank:
             return value
     return max(histogram)
+
+
+# --- the repositories stage: the registry's plan from the markers, and what the registry looks like ------------
+
+
+@dataclass(frozen=True)
+class Census:
+    """One repository as its last sweep through it left it (the images stage's ``census`` JSON)."""
+
+    day: int
+    tally: Tally
+    images: int
+    pushed_1d: int
+
+    @classmethod
+    def from_json(cls, text: str) -> Census:
+        data = json.loads(text)
+        if not isinstance(data, dict) or type(data.get("day")) is not int:
+            raise ValueError("a census must be an object with a day")
+        images, pushed = data.get("images", 0), data.get("pushed_1d", 0)
+        if type(images) is not int or type(pushed) is not int:
+            raise ValueError("images and pushed_1d must be whole numbers")
+        return cls(data["day"], Tally.from_json(data), images, pushed)
+
+
+@dataclass(frozen=True)
+class Spend:
+    """What one repository's last sweep spent: scans started, registry-quota refusals, on which day."""
+
+    day: int
+    spent: int
+    refused: int
+
+    @classmethod
+    def from_json(cls, text: str) -> Spend:
+        data = json.loads(text)
+        if not isinstance(data, dict) or not all(type(data.get(k)) is int for k in ("day", "spent", "refused")):
+            raise ValueError("a spend must be {day, spent, refused} whole numbers")
+        return cls(data["day"], data["spent"], data["refused"])
+
+
+@dataclass(frozen=True)
+class State:
+    """The registry's budget state (the ``budget`` item of ``config#sweep``): the budget planned on ``day``."""
+
+    day: int
+    effective: int
+
+    def to_json(self) -> str:
+
+        return json.dumps({"day": self.day, "effective": self.effective})
+
+    @classmethod
+    def from_json(cls, text: str) -> State:
+        data = json.loads(text)
+        if not isinstance(data, dict) or type(data.get("day")) is not int or type(data.get("effective")) is not int:
+            raise ValueError("the budget state must be {day, effective} whole numbers")
+        return cls(data["day"], data["effective"])
+
+
+@dataclass(frozen=True)
+class RegistryPlan:
+    plan: Plan
+    allowances: Mapping[str, Allowance]  # every selected repository (the unknown ones: a share of what is left)
+    unknown: int  # repositories without a census yet
+    state: State
+    last_spent: int
+    last_refused: bool
+
+
+def plan_registry(
+    censuses: Mapping[str, Census],
+    spends: Mapping[str, Spend],
+    repositories: Iterable[str],
+    configured: int,
+    state: State | None,
+    today: int,
+    expiry_days: int,
+) -> RegistryPlan:
+    """Today's plan for ``repositories``: the budget adapted to the last sweep's refusals (:func:`next_budget`), the
+    known repositories ranked together (:func:`allocate`), and what is left split evenly between the repositories
+    without a census (their first sweep: taken in listing order, classes 1-4)."""
+    repos = list(repositories)
+    last = [spends[r] for r in repos if r in spends and spends[r].day < today]
+    last_day = max((s.day for s in last), default=None)
+    recent = [s for s in last if s.day == last_day]
+    last_spent = sum(s.spent for s in recent)
+    refused = any(s.refused for s in recent)
+    if state is not None and state.day == today:
+        effective = state.effective  # planned already today (a second schedule run): keep it
+    else:
+        effective = next_budget(configured, state.effective if state else None, last_spent, refused)
+    known = {r: censuses[r].tally for r in repos if r in censuses}
+    plan = allocate(known, effective, today, expiry_days)
+    unknown = [r for r in repos if r not in censuses]
+    allowances = dict(plan.allowances)
+    if unknown:
+        share = max(0, effective - plan.amount) // len(unknown)
+        whole = {k: (None, 0) for k in (1, 2, 3, 4)}
+        for repo in unknown:
+            allowances[repo] = Allowance(today, share, whole)
+    return RegistryPlan(plan, allowances, len(unknown), State(today, effective), last_spent, refused)
+
+
+@dataclass(frozen=True)
+class Staleness:
+    """What the registry looks like as its last sweeps left it (the markers' censuses)."""
+
+    images: int
+    in_use: int
+    never_scanned: int
+    in_use_age_p50: int | None  # whole days
+    in_use_age_p95: int | None
+    in_use_age_max: int | None
+    age_p95: int | None  # all scanned images
+    past_expiry_in_use: int
+    past_expiry_not_in_use: int
+    in_use_past_expiry_plus_one_day: int
+    pushed_1d: int
+    headroom: Headroom
+
+
+def staleness(censuses: Iterable[Census], expiry_days: int) -> Staleness:
+    """Registry-wide counts: ages are whole days at each repository's last sweep (after its scans); "past expiry"
+    is a scan ``expiry_days`` days old or more; a never-scanned image counts past expiry + 1 day once it was pushed
+    that long ago (its due day is its push)."""
+    in_use_ages: dict[int, int] = defaultdict(int)
+    all_ages: dict[int, int] = defaultdict(int)
+    images = in_use_n = never = past_used = past_unused = alarm = pushed = 0
+    for census in censuses:
+        images += census.images
+        pushed += census.pushed_1d
+        for (used, is_never, due_day), n in census.tally.due.items():
+            in_use_n += n if used else 0
+            if is_never:
+                never += n
+                if used and census.day - due_day >= expiry_days + 1:
+                    alarm += n
+        for (used, age), n in census.tally.ages.items():
+            all_ages[age] += n
+            if used:
+                in_use_ages[age] += n
+            if age >= expiry_days:
+                if used:
+                    past_used += n
+                else:
+                    past_unused += n
+            if used and age >= expiry_days + 1:
+                alarm += n
+    return Staleness(
+        images=images,
+        in_use=in_use_n,
+        never_scanned=never,
+        in_use_age_p50=percentile(in_use_ages, 0.5),
+        in_use_age_p95=percentile(in_use_ages, 0.95),
+        in_use_age_max=max(in_use_ages) if in_use_ages else None,
+        age_p95=percentile(all_ages, 0.95),
+        past_expiry_in_use=past_used,
+        past_expiry_not_in_use=past_unused,
+        in_use_past_expiry_plus_one_day=alarm,
+        pushed_1d=pushed,
+        headroom=headroom(images, expiry_days, pushed),
+    )

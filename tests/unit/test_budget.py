@@ -301,3 +301,45 @@ def test_percentile_nearest_rank() -> None:
     assert budget.percentile({1: 50, 2: 45, 9: 5}, 0.95) == 2
     assert budget.percentile({1: 50, 2: 45, 9: 5}, 0.951) == 9
     assert budget.percentile({1: 50, 2: 45, 9: 5}, 1.0) == 9
+
+
+def test_no_early_scan_for_a_rounding() -> None:
+    # One image due in 6 days: ceil(1 / 6) = 1 a day would scan it now, which levels nothing.
+    items = _items([("a", True, False, 5, 1), ("a", True, False, 0, 2)])
+    plan, chosen = budget.select(items, 1_000, TODAY, 7)
+    assert plan.amount == 2
+    assert plan.taken[budget.LEVELLING] == 0
+    assert len(chosen) == 2
+
+
+def test_plan_registry_splits_what_is_left_between_repositories_without_a_census() -> None:
+    census = Tally()
+    for _ in range(4):
+        census.add(used=True, never=True, due_day=TODAY, age_days=None)
+    censuses = {"r#known": budget.Census(TODAY - 1, census, 4, 0)}
+    spends = {"r#known": budget.Spend(TODAY - 1, 10, 0)}
+    planned = budget.plan_registry(censuses, spends, ["r#known", "r#new1", "r#new2"], 20, None, TODAY, 7)
+    assert planned.allowances["r#known"].total == 4
+    assert planned.allowances["r#new1"].total == planned.allowances["r#new2"].total == 8  # (20 - 4) / 2
+    assert planned.allowances["r#new1"].cuts == {1: (None, 0), 2: (None, 0), 3: (None, 0), 4: (None, 0)}
+    assert planned.state == budget.State(TODAY, 20)
+    assert (planned.last_spent, planned.last_refused) == (10, False)
+    # Planned again the same day (a second schedule run): the day's budget is kept, not grown or cut again.
+    again = budget.plan_registry(censuses, spends, ["r#known"], 20, budget.State(TODAY, 7), TODAY, 7)
+    assert again.state.effective == 7
+
+
+def test_staleness_counts_ages_the_alarm_and_the_headroom() -> None:
+    tally = Tally()
+    tally.add(used=True, never=False, due_day=TODAY, age_days=2)
+    tally.add(used=True, never=False, due_day=TODAY, age_days=7)  # past expiry
+    tally.add(used=True, never=False, due_day=TODAY, age_days=8)  # past expiry + 1 day: the alarm
+    tally.add(used=False, never=False, due_day=TODAY, age_days=30)
+    tally.add(used=True, never=True, due_day=TODAY - 8, age_days=None)  # pushed 8 days ago, never scanned: the alarm
+    tally.add(used=True, never=True, due_day=TODAY - 7, age_days=None)  # 7 days: not yet
+    seen = budget.staleness([budget.Census(TODAY, tally, 6, 3)], 7)
+    assert (seen.images, seen.in_use, seen.never_scanned) == (6, 5, 2)
+    assert (seen.in_use_age_p50, seen.in_use_age_max, seen.age_p95) == (7, 8, 30)
+    assert (seen.past_expiry_in_use, seen.past_expiry_not_in_use) == (2, 1)
+    assert seen.in_use_past_expiry_plus_one_day == 2
+    assert seen.headroom == budget.headroom(6, 7, 3)

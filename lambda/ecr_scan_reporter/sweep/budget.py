@@ -75,6 +75,8 @@ CLASS_NAMES: Mapping[int, str] = {
     4: "expired",
     5: "levelling",
 }
+#: Early scans are made only when the level exceeds what is due by more than this share of it (or one scan).
+LEVEL_SLACK = 0.01
 #: A due day for images with no time at all (never scanned, no push time): before every other.
 EARLIEST_DAY = 0
 
@@ -317,7 +319,11 @@ def allocate(tallies: Mapping[str, Tally], budget: int, today: int, expiry_days:
             group[repo] = group.get(repo, 0) + n
             due[klass] += n
             by_day[max(due_day, today)] += n
-    amount = min(max(budget, 0), levelled_amount(by_day, today, expiry_days))
+    due_now = sum(n for day, n in by_day.items() if day <= today)
+    level = levelled_amount(by_day, today, expiry_days)
+    if level - due_now <= max(1, LEVEL_SLACK * level):
+        level = due_now  # a rounding's worth of early scans levels nothing (and would rescan a small registry early)
+    amount = min(max(budget, 0), level)
     left = amount
     cuts: dict[str, dict[int, tuple[int | None, int]]] = defaultdict(dict)
     totals: dict[str, int] = defaultdict(int)

@@ -16,7 +16,8 @@ identical registries, and the targets are checked.
 Targets (``evaluate``): no day over the quota; from day 8 every in-use image younger than ``scan_expiry_days`` + 1
 day at every sweep (the budget; today's: reported); the sweep's daily scans after day 10 within 20 % of their mean
 (the budget; today's: reported); the p95 scan age of all images reported for both; the whole stack and the pure
-function agree (the same targets met, daily scans from day 3 within 15 % of each other).
+function agree (the same targets met, daily scans from day 4, once the catch-up of days 1-3 is over, within 15 % of
+each other: the stages' first sweep has no census yet and spends an even share per repository in listing order).
 
 Environment: ``BENCH_MONTH_OUTPUT`` (default ``bench/month_results.json``), ``BENCH_MONTH_QUICK=1`` (1/100 pure and
 1/100 stack: a quick development run, written to ``bench/month_results.quick.json``).
@@ -44,6 +45,7 @@ DAYS = 30
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
 LEVEL_TOLERANCE = 0.20
 AGREE_TOLERANCE = 0.15
+AGREE_FROM_DAY = 4  # after the catch-up of days 1-3 (see evaluate)
 
 
 @dataclass(frozen=True)
@@ -517,11 +519,14 @@ def evaluate(runs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         )
     if "stack" in runs and "pure_small" in runs:
         a, b = runs["stack"]["days"], runs["pure_small"]["days"]
-        worst = max(
-            abs(x["sweep_scans"] - y["sweep_scans"]) / max(1, y["sweep_scans"])
+        # The catch-up (the registry starts half expired) runs on days 1-3: the stages' first sweep has no census
+        # yet (an even share per repository, in listing order), so their catch-up differs from the whole view's.
+        gaps = {
+            x["day"]: abs(x["sweep_scans"] - y["sweep_scans"]) / max(1, y["sweep_scans"])
             for x, y in zip(a, b, strict=True)
-            if x["day"] >= 3
-        )
+        }
+        worst = max(g for day, g in gaps.items() if day >= AGREE_FROM_DAY)
+        catch_up = max(g for day, g in gaps.items() if day < AGREE_FROM_DAY)
         same = all(t["status"] == PASS for t in targets if t["scope"].startswith(runs["stack"]["scheduler"])) == all(
             t["status"] == PASS
             for t in targets
@@ -533,7 +538,8 @@ def evaluate(runs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
                 "whole stack and pure decision function agree",
                 f"{runs['stack']['shape']['name']}",
                 same and worst <= AGREE_TOLERANCE,
-                f"daily scans from day 3 differ by at most {100 * worst:.0f} %; the same targets met: {same}",
+                f"daily scans from day {AGREE_FROM_DAY} differ by at most {100 * worst:.0f} % (days 1-3, the "
+                f"catch-up: {100 * catch_up:.0f} %); the same targets met: {same}",
                 f"<= {100 * AGREE_TOLERANCE:.0f} %, the same targets",
             )
         )

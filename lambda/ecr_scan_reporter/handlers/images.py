@@ -24,7 +24,9 @@ With the scan ledger (``LEDGER_TABLE_NAME``) each repository's records are read 
 part; only images the ledger does not know cost a DescribeImageScanFindings (and are recorded), and the scans
 started are recorded. When ECR refuses scans because the registry's daily quota is spent, the invocation logs
 ``scan_quota_exhausted`` once, starts no more scans and ends its remaining records (the next scheduled sweep
-resumes). An ENHANCED registry gets no
+resumes). With a daily scan budget (``DAILY_SCAN_BUDGET``, sweep/budget.py) each repository spends the allowance
+the repositories function stored in its sweep marker (missing or stale: logged as ``budget_allowance_missing``, and
+the repository is swept as without a budget) and stores its census. An ENHANCED registry gets no
 manual scans (Amazon Inspector rescans continuously): logged once per invocation, every record succeeds. If
 the registry scanning configuration cannot be read, the invocation raises and the whole batch is retried.
 """

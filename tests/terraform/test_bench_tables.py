@@ -30,3 +30,11 @@ def test_the_commit_and_the_targets_are_the_results_ones() -> None:
     assert set(re.findall(r"commit `([0-9a-f]{7})`", text)) == {commit}
     statuses = Counter(target["status"] for target in RESULTS["targets"])
     assert f"At `{commit}` {statuses['PASS']} targets pass and {statuses['SKIP']} are reported only" in text
+
+
+def test_the_scan_budgets_month_is_rendered_from_its_committed_results() -> None:
+    month = json.loads((ROOT / "bench" / "month_results.json").read_text())
+    text = DOCUMENT.read_text()
+    assert readme.month_table(month) in text, "docs/benchmarks.md: month table stale: python -m bench.readme"
+    assert all(t["status"] != "FAIL" for t in month["targets"]), "bench/month_results.json has a failed target"
+    assert f"measured at `{month['git']['commit'][:7]}`" in text

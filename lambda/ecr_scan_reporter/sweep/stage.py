@@ -726,15 +726,8 @@ def _budgeted(
         )
     run.tally.add(used=used, never=never, due_day=due_day, age_days=age)
     summary.count("deferred" if verdict.needs_scan else verdict.value)
-    log.emit(
-        logger,
-        "scan_deferred",
-        logging.DEBUG,
-        repository=repository,
-        digest=image.digest,
-        priority=klass,
-        due_day=due_day,
-    )
+    if verdict.needs_scan:
+        log.emit(logger, "scan_deferred", logging.DEBUG, repository=repository, digest=image.digest, priority=klass)
     return None
 
 

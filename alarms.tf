@@ -173,6 +173,23 @@ locals {
         missing     = "notBreaching" # no evaluation, nothing missed
       }
     },
+    # The scan budget (daily_scan_budget): in-use images whose last scan is older than the expiry + 1 day, as the
+    # repositories function counts them once per sweep from the sweep markers.
+    var.daily_scan_budget == null ? {} : {
+      in_use_images_stale = {
+        name        = "${var.name_prefix}-in-use-images-stale"
+        description = "In-use images (pulled within ${local.in_use_days} days) have gone unscanned for more than scan_expiry_days + 1 day (${var.scan_expiry_days + 1} days): the daily scan budget (${coalesce(var.daily_scan_budget, 0)}) or ECR's registry quota did not reach them. Read the repositories function's scan_budget_planned log line (the plan by class, the headroom) and the dashboard's scan budget panels; raise daily_scan_budget, lengthen scan_expiry_days or find what else uses the quota."
+        namespace   = var.metrics_namespace
+        metric_name = "InUseImagesPastExpiryPlusOneDay"
+        dimensions  = { FunctionName = local.function_names["repositories"] }
+        statistic   = "Maximum"
+        period      = 300
+        periods     = 1
+        comparison  = "GreaterThanThreshold"
+        threshold   = 0
+        missing     = "ignore" # one datapoint per sweep: the state holds until the next sweep says 0
+      }
+    },
     !local.sweep_alarm_possible ? {} : {
       sweep_missing = {
         name        = "${var.name_prefix}-sweep-missing"

@@ -21,6 +21,24 @@ locals {
       ["findings", "SuppressionsNotApplied"],
       ["report", "HubReportsNotStored"],
       ["findings", "SecurityHubExportFailures"],
+      # The scan budget (repositories function, once per sweep): lambda/ecr_scan_reporter/sweep/budget.py.
+      ["repositories", "ScanBudget"],
+      ["repositories", "ScansPlanned"],
+      ["repositories", "ScansSpent"],
+      ["repositories", "ScansNeededPerDay"],
+      ["repositories", "ImagesPushedLastDay"],
+      ["repositories", "ScansRefusedByQuota"],
+      ["repositories", "QuotaNeededPercent"],
+      ["repositories", "AffordableExpiryDays"],
+      ["repositories", "ImagesInUse"],
+      ["repositories", "ImagesNeverScanned"],
+      ["repositories", "ImagesPastExpiryInUse"],
+      ["repositories", "ImagesPastExpiryNotInUse"],
+      ["repositories", "InUseImagesPastExpiryPlusOneDay"],
+      ["repositories", "InUseScanAgeP50"],
+      ["repositories", "InUseScanAgeP95"],
+      ["repositories", "InUseScanAgeMax"],
+      ["repositories", "ScanAgeP95"],
     ] : pair[1] => [local.ns, pair[1], "FunctionName", local.fn[pair[0]], { label = pair[1] }]
   }
 
@@ -146,6 +164,30 @@ locals {
         title   = "Handled, but worth a look: repositories gone mid-sweep, reports S3 (or the hub) refused, accepted risks not applied, Security Hub exports failed"
         region  = local.region, view = "timeSeries", stacked = false, stat = "Sum", period = 3600
         metrics = [for name in ["RepositoriesNotFound", "ReportsNotStored", "SuppressionsNotApplied", "HubReportsNotStored", "SecurityHubExportFailures"] : local.own_metric[name]]
+      }
+    },
+    {
+      type = "metric", x = 0, y = 26, width = 8, height = 6
+      properties = {
+        title   = "Scan budget: today's budget and plan, the last sweep's scans, what the registry needs a day"
+        region  = local.region, view = "timeSeries", stacked = false, stat = "Maximum", period = 86400
+        metrics = [for name in ["ScanBudget", "ScansPlanned", "ScansSpent", "ScansNeededPerDay", "ImagesPushedLastDay", "ScansRefusedByQuota"] : local.own_metric[name]]
+      }
+    },
+    {
+      type = "metric", x = 8, y = 26, width = 8, height = 6
+      properties = {
+        title   = "Images in use, past expiry (in use or not), never scanned; in use past expiry + 1 day (alarm)"
+        region  = local.region, view = "timeSeries", stacked = false, stat = "Maximum", period = 86400
+        metrics = [for name in ["ImagesInUse", "ImagesNeverScanned", "ImagesPastExpiryInUse", "ImagesPastExpiryNotInUse", "InUseImagesPastExpiryPlusOneDay"] : local.own_metric[name]]
+      }
+    },
+    {
+      type = "metric", x = 16, y = 26, width = 8, height = 6
+      properties = {
+        title   = "Scan age (days): in-use p50, p95, max; all images p95; quota needed (%), affordable expiry (days)"
+        region  = local.region, view = "timeSeries", stacked = false, stat = "Maximum", period = 86400
+        metrics = [for name in ["InUseScanAgeP50", "InUseScanAgeP95", "InUseScanAgeMax", "ScanAgeP95", "QuotaNeededPercent", "AffordableExpiryDays"] : local.own_metric[name]]
       }
     },
   ]

@@ -11,6 +11,10 @@ locals {
   # The functions' LOG_LEVEL spelled as Lambda's JSON-log filter spells it (WARNING is WARN there).
   application_log_level = { DEBUG = "DEBUG", INFO = "INFO", WARNING = "WARN", ERROR = "ERROR" }[var.log_level]
 
+  # The scan budget (docs/budget.md): "in use" defaults to the deprecated pull filter's window, else 30 days.
+  in_use_days       = coalesce(var.in_use_days, var.only_images_pulled_within_days, 30)
+  daily_scan_budget = var.daily_scan_budget == null ? "" : tostring(var.daily_scan_budget)
+
   # Handlers and environment per docs/DESIGN.md; variable names and forms per lambda/ecr_scan_reporter/core/config.py.
   functions = {
     repositories = {
@@ -22,6 +26,9 @@ locals {
         QUEUE_URL                = one(aws_sqs_queue.work[*].url)
         REPOSITORY_INCLUDE_REGEX = var.repository_include_regex
         REPOSITORY_EXCLUDE_REGEX = var.repository_exclude_regex == null ? "" : var.repository_exclude_regex
+        LEDGER_TABLE_NAME        = one(aws_dynamodb_table.ledger[*].name)
+        DAILY_SCAN_BUDGET        = local.daily_scan_budget
+        SCAN_EXPIRY_DAYS         = tostring(var.scan_expiry_days)
         LOG_LEVEL                = var.log_level
       })
     }
@@ -35,6 +42,8 @@ locals {
         SCAN_EXPIRY_DAYS               = tostring(var.scan_expiry_days)
         ONLY_IMAGES_PULLED_WITHIN_DAYS = var.only_images_pulled_within_days == null ? "" : tostring(var.only_images_pulled_within_days)
         MAX_IMAGES_PER_REPOSITORY      = var.max_images_per_repository == null ? "" : tostring(var.max_images_per_repository)
+        IN_USE_DAYS                    = tostring(local.in_use_days)
+        DAILY_SCAN_BUDGET              = local.daily_scan_budget
         LEDGER_TABLE_NAME              = one(aws_dynamodb_table.ledger[*].name)
         LOG_LEVEL                      = var.log_level
       })

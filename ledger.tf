@@ -12,7 +12,7 @@ locals {
   # Which function may do what with the ledger: the findings function reads an image's record and writes it
   # (conditional updates only); the images function queries a repository's records and records the scans it
   # starts, the scan states it learns and its sweep markers (partition config#sweep). The repositories function
-  # has no access.
+  # reads and writes the sweep markers only (the scan budget's plan: an allowance per repository, the budget state).
   #
   # The config# partitions are configuration, not records: config#suppressions (the accepted risks) is written by
   # Terraform alone. Each writer is denied every write to a config# partition but the ones it owns, whatever an
@@ -32,7 +32,15 @@ locals {
   ledger_sweep_markers_pk = "config#sweep"
 
   ledger_statements = {
-    repositories = []
+    repositories = [
+      {
+        Sid       = "PlanScanBudget"
+        Effect    = "Allow"
+        Action    = ["dynamodb:Query", "dynamodb:UpdateItem"]
+        Resource  = [local.ledger_table_arn]
+        Condition = { "ForAllValues:StringEquals" = { "dynamodb:LeadingKeys" = [local.ledger_sweep_markers_pk] } }
+      },
+    ]
     images = [
       {
         Sid      = "SweepLedger"

@@ -160,13 +160,35 @@ variable "enable_inspector_events" {
 }
 
 variable "only_images_pulled_within_days" {
-  description = "Only rescan images pulled within this many days (whole number >= 1); images nobody pulls are left alone. `null`: rescan every image regardless of pulls."
+  description = "Deprecated: set `in_use_days` instead (images not in use are then rescanned after the in-use ones, within the daily budget, rather than never). Only rescan images pushed or pulled within this many days (whole number >= 1); images nobody pulls are left alone; also the default of `in_use_days`. `null`: rescan every image regardless of pulls."
   type        = number
   default     = null
 
   validation {
     condition     = var.only_images_pulled_within_days == null || try(var.only_images_pulled_within_days >= 1 && floor(var.only_images_pulled_within_days) == var.only_images_pulled_within_days, false)
     error_message = "only_images_pulled_within_days must be a whole number of days of at least 1, or null for no filter."
+  }
+}
+
+variable "daily_scan_budget" {
+  description = "Basic scans a day the sweep may start, registry-wide, spent by priority: never-scanned in-use images, then expired in-use ones, never-scanned, expired, then early rescans that level the load (see docs/budget.md). ECR allows 100,000 a day per registry, scans on push included: the default leaves 10,000 for them. Needs the scan ledger. `null`: no budget (every due image, in repository order, until ECR refuses)."
+  type        = number
+  default     = 90000
+
+  validation {
+    condition     = var.daily_scan_budget == null || try(var.daily_scan_budget >= 1 && var.daily_scan_budget <= 100000 && floor(var.daily_scan_budget) == var.daily_scan_budget, false)
+    error_message = "daily_scan_budget must be a whole number from 1 to 100000 (ECR's basic scans per registry per 24 hours), or null for no budget."
+  }
+}
+
+variable "in_use_days" {
+  description = "An image pulled (DescribeImages `lastRecordedPullTime`) within this many days is in use: the daily scan budget scans in-use images first. Whole number of days from 1 to 3650. `null`: `only_images_pulled_within_days` when set, else 30."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.in_use_days == null || try(var.in_use_days >= 1 && var.in_use_days <= 3650 && floor(var.in_use_days) == var.in_use_days, false)
+    error_message = "in_use_days must be a whole number of days from 1 to 3650, or null (only_images_pulled_within_days when set, else 30)."
   }
 }
 

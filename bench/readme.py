@@ -1,6 +1,7 @@
 """docs/benchmarks.md's tables of benchmark results, rendered from bench/results.json (stdlib only).
 
-python -m bench.readme [bench/results.json]   # prints the markdown tables: without the ledger, then with it
+python -m bench.readme [bench/results.json]   # prints the markdown tables: without the ledger, then with it, then
+                                              # the scan budget's month (bench/month_results.json, when present)
 """
 
 from __future__ import annotations
@@ -73,12 +74,35 @@ def ledger_table(document: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def month_table(document: dict[str, Any]) -> str:
+    """The scan budget's month (bench/month.py): today's sweep and the budget side by side."""
+    rows = [
+        "| sweep | registry | most quota used a day | oldest in-use scan, day 8 on | days with an in-use image "
+        "past expiry + 1 day, day 8 on | sweep's scans a day after day 10: mean (max deviation) "
+        "| p95 scan age, all images: median day (worst) |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for run in document["runs"].values():
+        s, shape = run["summary"], run["shape"]
+        rows.append(
+            f"| {run['scheduler']} | {shape['images']:,} images, {shape['repositories']:,} repositories "
+            f"| {s['max_quota_used']:,} of {s['quota']:,} | {s['in_use_max_age_from_day_8']:.2f} days "
+            f"| {s['in_use_stale_days_from_day_8']} | {s['after_bulk_mean']:,} "
+            f"({100 * s['after_bulk_max_deviation']:.0f} %) | {s['p95_age_median']:.2f} days ({s['p95_age_max']:.2f}) |"
+        )
+    return "\n".join(rows)
+
+
 def main(argv: list[str]) -> int:
     path = Path(argv[0]) if argv else ROOT / "bench" / "results.json"
     document = json.loads(path.read_text())
     print(results_table(document))
     print()
     print(ledger_table(document))
+    month = ROOT / "bench" / "month_results.json"
+    if month.exists():
+        print()
+        print(month_table(json.loads(month.read_text())))
     return 0
 
 

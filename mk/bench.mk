@@ -1,6 +1,7 @@
 # make bench: sweep registries of growing size in moto (in-process) and check the scale targets, then the
-# exposure report over ledgers of 1,000 to 100,000 images (bench/report.py), then the findings stage with 50 teams
-# and 1,000 repositories (bench/teams.py). Not part of `make test`.
+# exposure report over ledgers of 1,000 to 100,000 images (bench/report.py), the findings stage with 50 teams
+# and 1,000 repositories (bench/teams.py), then the scan budget's simulated month (bench/month.py; `make bench-month`
+# alone). Not part of `make test`.
 # Quick mode: make bench BENCH_SIZES=small. See bench/run.py and bench/report.py for every knob.
 
 BENCH_SIZES ?= all
@@ -9,4 +10,9 @@ BENCH_SIZES ?= all
 bench: $(STAMP) ## benchmarks: sweep (API calls, time, memory, continuations) and the exposure report (BENCH_SIZES=small: quick)
 	@cd $(ROOT) && status=0; BENCH_SIZES=$(BENCH_SIZES) $(PY) -m bench || status=$$?; \
 	  BENCH_SIZES=$(BENCH_SIZES) $(PY) -m bench.report || status=$$?; \
-	  $(PY) -m bench.teams || status=$$?; exit $$status
+	  $(PY) -m bench.teams || status=$$?; \
+	  BENCH_MONTH_QUICK=$(if $(filter small,$(BENCH_SIZES)),1,) $(PY) -m bench.month || status=$$?; exit $$status
+
+.PHONY: bench-month
+bench-month: $(STAMP) ## the scan budget's simulated month: today's sweep vs the budget (BENCH_MONTH_QUICK=1: quick)
+	@cd $(ROOT) && $(PY) -m bench.month

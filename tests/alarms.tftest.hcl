@@ -14,8 +14,8 @@ run "default_alarms_notify_the_module_topic" {
   command = apply
 
   assert {
-    condition     = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset(["dead_letter_queue", "failed_events_queue", "repositories_errors", "images_errors", "findings_errors", "report_errors", "sweep_missing"])
-    error_message = "Expected alarms on both queues, on each function's errors and on the sweep, got ${jsonencode(keys(aws_cloudwatch_metric_alarm.this))}."
+    condition     = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset(["dead_letter_queue", "failed_events_queue", "repositories_errors", "images_errors", "findings_errors", "report_errors", "sweep_missing", "in_use_images_stale"])
+    error_message = "Expected alarms on both queues, on each function's errors, on the sweep and on stale in-use images, got ${jsonencode(keys(aws_cloudwatch_metric_alarm.this))}."
   }
   assert {
     condition     = alltrue([for alarm in aws_cloudwatch_metric_alarm.this : alarm.alarm_actions == toset([var.topic]) && alarm.ok_actions == toset([var.topic])])
@@ -180,7 +180,7 @@ run "alarms_with_the_customer_key" {
     error_message = "With kms_key_arn the topic uses it (its policy must let CloudWatch use it) and no key is created."
   }
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.this) == 7
+    condition     = length(aws_cloudwatch_metric_alarm.this) == 8
     error_message = "With kms_key_arn the alarms are still created."
   }
 }
@@ -243,7 +243,7 @@ run "sweep_every_4_days_cannot_be_alarmed" {
     schedule_expression = "rate(4 days)"
   }
   assert {
-    condition     = !contains(keys(aws_cloudwatch_metric_alarm.this), "sweep_missing") && length(aws_cloudwatch_metric_alarm.this) == 6
+    condition     = !contains(keys(aws_cloudwatch_metric_alarm.this), "sweep_missing") && length(aws_cloudwatch_metric_alarm.this) == 7
     error_message = "rate(4 days): 8 days exceed CloudWatch's 7-day evaluation limit, no sweep alarm (the other alarms stay)."
   }
 }
@@ -313,7 +313,7 @@ run "sweep_weekly_cron_is_not_alarmed" {
     schedule_expression = "cron(0 6 ? * MON *)"
   }
   assert {
-    condition     = !contains(keys(aws_cloudwatch_metric_alarm.this), "sweep_missing") && length(aws_cloudwatch_metric_alarm.this) == 6
+    condition     = !contains(keys(aws_cloudwatch_metric_alarm.this), "sweep_missing") && length(aws_cloudwatch_metric_alarm.this) == 7
     error_message = "A weekly cron (14 days) exceeds CloudWatch's 7-day limit: no sweep alarm."
   }
 }
@@ -324,7 +324,7 @@ run "sweep_day_of_month_cron_is_not_alarmed" {
     schedule_expression = "cron(0 6 1,15 * ? *)"
   }
   assert {
-    condition     = !contains(keys(aws_cloudwatch_metric_alarm.this), "sweep_missing") && length(aws_cloudwatch_metric_alarm.this) == 6
+    condition     = !contains(keys(aws_cloudwatch_metric_alarm.this), "sweep_missing") && length(aws_cloudwatch_metric_alarm.this) == 7
     error_message = "A cron on days of the month has gaps that vary with the month: no sweep alarm."
   }
 }
@@ -388,7 +388,7 @@ run "alarms_on_the_modules_own_metrics" {
   }
 
   assert {
-    condition     = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset(["dead_letter_queue", "failed_events_queue", "repositories_errors", "images_errors", "findings_errors", "report_errors", "sweep_missing", "report_not_stored", "suppressions_not_applied"])
+    condition     = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset(["dead_letter_queue", "failed_events_queue", "repositories_errors", "images_errors", "findings_errors", "report_errors", "sweep_missing", "in_use_images_stale", "report_not_stored", "suppressions_not_applied"])
     error_message = "With a report bucket and suppressions, a report not stored and suppressions not applied are alarms too, got ${jsonencode(keys(aws_cloudwatch_metric_alarm.this))}."
   }
   assert {
@@ -414,5 +414,45 @@ run "alarms_on_the_modules_own_metrics" {
       aws_cloudwatch_metric_alarm.this["suppressions_not_applied"].treat_missing_data == "notBreaching"
     )
     error_message = "suppressions_not_applied watches the findings function's SuppressionsNotApplied in the module's namespace."
+  }
+}
+
+run "in_use_images_stale_alarm_follows_the_scan_budget" {
+  command = plan
+
+  variables {
+    metrics_namespace = "Acme/ECRScans"
+    scan_expiry_days  = 14
+    in_use_days       = 45
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.this["in_use_images_stale"].namespace == "Acme/ECRScans" &&
+      aws_cloudwatch_metric_alarm.this["in_use_images_stale"].metric_name == "InUseImagesPastExpiryPlusOneDay" &&
+      aws_cloudwatch_metric_alarm.this["in_use_images_stale"].dimensions == tomap({ FunctionName = "ecr-scan-reporter-repositories" }) &&
+      aws_cloudwatch_metric_alarm.this["in_use_images_stale"].statistic == "Maximum" &&
+      aws_cloudwatch_metric_alarm.this["in_use_images_stale"].comparison_operator == "GreaterThanThreshold" &&
+      aws_cloudwatch_metric_alarm.this["in_use_images_stale"].threshold == 0 &&
+      aws_cloudwatch_metric_alarm.this["in_use_images_stale"].treat_missing_data == "ignore"
+    )
+    error_message = "in_use_images_stale fires on one in-use image unscanned for the expiry + 1 day (the repositories function's metric), and holds its state between sweeps."
+  }
+  assert {
+    condition     = strcontains(aws_cloudwatch_metric_alarm.this["in_use_images_stale"].alarm_description, "(15 days)") && strcontains(aws_cloudwatch_metric_alarm.this["in_use_images_stale"].alarm_description, "within 45 days")
+    error_message = "The description names the window (scan_expiry_days + 1) and what in use means."
+  }
+}
+
+run "no_scan_budget_no_stale_in_use_alarm" {
+  command = plan
+
+  variables {
+    daily_scan_budget = null
+  }
+
+  assert {
+    condition     = !contains(keys(aws_cloudwatch_metric_alarm.this), "in_use_images_stale") && length(aws_cloudwatch_metric_alarm.this) == 7
+    error_message = "Without a scan budget the repositories function counts no staleness: no alarm on it."
   }
 }

@@ -40,9 +40,9 @@ run "ledger_defaults" {
   # Environment: both ledger users get the table; the findings function its notification settings.
   assert {
     condition = alltrue([
-      for key in ["images", "findings"] : aws_lambda_function.this[key].environment[0].variables.LEDGER_TABLE_NAME == "ecr-scan-reporter-ledger"
-    ]) && !contains(keys(aws_lambda_function.this["repositories"].environment[0].variables), "LEDGER_TABLE_NAME")
-    error_message = "LEDGER_TABLE_NAME must reach the images and findings functions, and only them."
+      for key in ["repositories", "images", "findings", "report"] : aws_lambda_function.this[key].environment[0].variables.LEDGER_TABLE_NAME == "ecr-scan-reporter-ledger"
+    ])
+    error_message = "LEDGER_TABLE_NAME must reach every function (the repositories function: the scan budget's sweep markers)."
   }
   assert {
     condition = (
@@ -68,8 +68,12 @@ run "ledger_defaults" {
     error_message = "The images function may only query a repository's records and update records in the ledger."
   }
   assert {
-    condition     = !strcontains(aws_iam_role_policy.this["repositories"].policy, "dynamodb")
-    error_message = "The repositories function has no business with the ledger."
+    condition = [
+      for s in jsondecode(aws_iam_role_policy.this["repositories"].policy).Statement : {
+        actions = s.Action, keys = s.Condition["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"]
+      } if s.Effect == "Allow" && contains(s.Resource, var.ledger_arn)
+    ] == [{ actions = ["dynamodb:Query", "dynamodb:UpdateItem"], keys = ["config#sweep"] }]
+    error_message = "The repositories function may only query and update the sweep markers (config#sweep: the scan budget's plan)."
   }
   assert {
     condition = alltrue([

@@ -210,11 +210,11 @@ run "defaults" {
     error_message = "Timeouts must be 300 s (repositories, images) and 60 s (findings)."
   }
   assert {
-    condition     = toset(keys(aws_lambda_function.this["repositories"].environment[0].variables)) == toset(["QUEUE_URL", "REPOSITORY_INCLUDE_REGEX", "REPOSITORY_EXCLUDE_REGEX", "LOG_LEVEL", "METRICS_NAMESPACE"])
+    condition     = toset(keys(aws_lambda_function.this["repositories"].environment[0].variables)) == toset(["QUEUE_URL", "REPOSITORY_INCLUDE_REGEX", "REPOSITORY_EXCLUDE_REGEX", "LEDGER_TABLE_NAME", "DAILY_SCAN_BUDGET", "SCAN_EXPIRY_DAYS", "LOG_LEVEL", "METRICS_NAMESPACE"])
     error_message = "The repositories function must get exactly the variables docs/DESIGN.md lists."
   }
   assert {
-    condition     = toset(keys(aws_lambda_function.this["images"].environment[0].variables)) == toset(["QUEUE_URL", "SCAN_EXPIRY_DAYS", "ONLY_IMAGES_PULLED_WITHIN_DAYS", "MAX_IMAGES_PER_REPOSITORY", "LEDGER_TABLE_NAME", "LOG_LEVEL", "METRICS_NAMESPACE"])
+    condition     = toset(keys(aws_lambda_function.this["images"].environment[0].variables)) == toset(["QUEUE_URL", "SCAN_EXPIRY_DAYS", "ONLY_IMAGES_PULLED_WITHIN_DAYS", "MAX_IMAGES_PER_REPOSITORY", "IN_USE_DAYS", "DAILY_SCAN_BUDGET", "LEDGER_TABLE_NAME", "LOG_LEVEL", "METRICS_NAMESPACE"])
     error_message = "The images function must get exactly the variables docs/DESIGN.md lists."
   }
   assert {

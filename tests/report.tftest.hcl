@@ -75,7 +75,13 @@ run "defaults" {
       ])) == toset([
       "RepositoriesQueued", "ImagesConsidered", "ScansStarted", "ScansRefusedByDailyLimit", "NotificationsHeldBack",
       "FindingsSuppressed", "RepositoriesNotFound", "ReportsNotStored", "SuppressionsNotApplied",
-      "HubReportsNotStored", "ApproximateNumberOfMessagesVisible", "Errors", "Throttles",
+      "HubReportsNotStored",
+      # The scan budget's figures (the repositories function, once per sweep).
+      "ScanBudget", "ScansPlanned", "ScansSpent", "ScansNeededPerDay", "ImagesPushedLastDay", "ScansRefusedByQuota",
+      "ImagesInUse", "ImagesNeverScanned", "ImagesPastExpiryInUse", "ImagesPastExpiryNotInUse",
+      "InUseImagesPastExpiryPlusOneDay", "InUseScanAgeP50", "InUseScanAgeP95", "InUseScanAgeMax", "ScanAgeP95",
+      "QuotaNeededPercent", "AffordableExpiryDays",
+      "ApproximateNumberOfMessagesVisible", "Errors", "Throttles",
     ])
     error_message = "The dashboard must graph every plain metric, queue depths and function errors."
   }

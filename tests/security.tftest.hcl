@@ -81,7 +81,7 @@ run "customer_key_encrypts_the_environment" {
         if anytrue([for action in statement.Action : startswith(action, "kms:")])
       ])
       } == {
-      repositories = toset(["sqs.eu-west-1.amazonaws.com", "lambda.eu-west-1.amazonaws.com"])
+      repositories = toset(["sqs.eu-west-1.amazonaws.com", "dynamodb.eu-west-1.amazonaws.com", "lambda.eu-west-1.amazonaws.com"])
       images       = toset(["sqs.eu-west-1.amazonaws.com", "dynamodb.eu-west-1.amazonaws.com", "lambda.eu-west-1.amazonaws.com"])
       findings     = toset(["sqs.eu-west-1.amazonaws.com", "sns.eu-west-1.amazonaws.com", "dynamodb.eu-west-1.amazonaws.com", "lambda.eu-west-1.amazonaws.com"])
       report       = toset(["sqs.eu-west-1.amazonaws.com", "sns.eu-west-1.amazonaws.com", "dynamodb.eu-west-1.amazonaws.com", "s3.eu-west-1.amazonaws.com", "lambda.eu-west-1.amazonaws.com"])
@@ -109,7 +109,8 @@ run "customer_key_encrypts_the_environment" {
       toset(one([for s in jsondecode(aws_iam_role_policy.this["findings"].policy).Statement : s.Action if try(s.Condition.StringEquals["kms:ViaService"], "") == "dynamodb.eu-west-1.amazonaws.com"])) == toset(["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]) &&
       toset(one([for s in jsondecode(aws_iam_role_policy.this["images"].policy).Statement : s.Action if try(s.Condition.StringEquals["kms:ViaService"], "") == "dynamodb.eu-west-1.amazonaws.com"])) == toset(["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]) &&
       toset(one([for s in jsondecode(aws_iam_role_policy.this["report"].policy).Statement : s.Action if try(s.Condition.StringEquals["kms:ViaService"], "") == "s3.eu-west-1.amazonaws.com"])) == toset(["kms:GenerateDataKey"]) &&
-      toset(one([for s in jsondecode(aws_iam_role_policy.this["repositories"].policy).Statement : s.Action if try(s.Condition.StringEquals["kms:ViaService"], "") == "lambda.eu-west-1.amazonaws.com"])) == toset(["kms:Decrypt"])
+      toset(one([for s in jsondecode(aws_iam_role_policy.this["repositories"].policy).Statement : s.Action if try(s.Condition.StringEquals["kms:ViaService"], "") == "lambda.eu-west-1.amazonaws.com"])) == toset(["kms:Decrypt"]) &&
+      toset(one([for s in jsondecode(aws_iam_role_policy.this["repositories"].policy).Statement : s.Action if try(s.Condition.StringEquals["kms:ViaService"], "") == "dynamodb.eu-west-1.amazonaws.com"])) == toset(["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"])
     )
     error_message = "Each service's grant carries the key operations that use needs: a reader of the table cannot encrypt."
   }
@@ -173,11 +174,13 @@ run "functions_cannot_write_the_ledger_configuration" {
     # Whatever they may write, their Allow statements name the table alone: the Deny covers every write they have.
     condition = alltrue(flatten([
       for key, policy in aws_iam_role_policy.this : [
-        for statement in jsondecode(policy.policy).Statement : contains(["images", "findings"], key)
+        for statement in jsondecode(policy.policy).Statement : contains(["images", "findings"], key) || (
+          key == "repositories" && try(statement.Condition == { "ForAllValues:StringEquals" = { "dynamodb:LeadingKeys" = ["config#sweep"] } }, false)
+        )
         if statement.Effect == "Allow" && anytrue([for action in statement.Action : contains(["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], action)])
       ]
     ]))
-    error_message = "Only the images and findings functions may write the ledger at all (the report and repositories functions write nothing)."
+    error_message = "Only the images and findings functions may write the ledger at large; the repositories function only the sweep markers (the scan budget's plan); the report function nothing."
   }
   assert {
     condition = alltrue([

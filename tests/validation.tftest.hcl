@@ -492,3 +492,88 @@ run "suppression_regex_in_the_common_subset_is_accepted" {
     suppressions = [{ vulnerability_id = "CVE-2024-1234", repository_regex = "(?i)^team-a/[\\w.-]+$", expires = "2099-01-01", reason = "not reachable" }]
   }
 }
+
+run "bad_scan_budget_round_1" {
+  command = plan
+
+  variables {
+    daily_scan_budget = 0 # below 1
+    in_use_days       = 0 # below 1
+  }
+
+  expect_failures = [var.daily_scan_budget, var.in_use_days]
+}
+
+run "bad_scan_budget_round_2" {
+  command = plan
+
+  variables {
+    daily_scan_budget = 100001 # over ECR's registry quota
+    in_use_days       = 1.5    # not whole
+  }
+
+  expect_failures = [var.daily_scan_budget, var.in_use_days]
+}
+
+run "bad_scan_budget_round_3" {
+  command = plan
+
+  variables {
+    daily_scan_budget = 2.5  # not whole
+    in_use_days       = 3651 # over ten years
+  }
+
+  expect_failures = [var.daily_scan_budget, var.in_use_days]
+}
+
+run "scan_budget_edge_values" {
+  command = plan
+
+  variables {
+    daily_scan_budget = 100000
+    in_use_days       = 3650
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.this["repositories"].environment[0].variables.DAILY_SCAN_BUDGET == "100000" &&
+      aws_lambda_function.this["images"].environment[0].variables.DAILY_SCAN_BUDGET == "100000" &&
+      aws_lambda_function.this["images"].environment[0].variables.IN_USE_DAYS == "3650"
+    )
+    error_message = "The edge values are accepted and reach both sweep functions."
+  }
+}
+
+run "scan_budget_low_edge_and_the_deprecated_filter" {
+  command = plan
+
+  variables {
+    daily_scan_budget              = 1
+    only_images_pulled_within_days = 90
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.this["images"].environment[0].variables.DAILY_SCAN_BUDGET == "1" &&
+      aws_lambda_function.this["images"].environment[0].variables.IN_USE_DAYS == "90" &&
+      aws_lambda_function.this["images"].environment[0].variables.ONLY_IMAGES_PULLED_WITHIN_DAYS == "90"
+    )
+    error_message = "in_use_days unset: the deprecated only_images_pulled_within_days sets it (and still filters)."
+  }
+}
+
+run "no_scan_budget" {
+  command = plan
+
+  variables {
+    daily_scan_budget = null
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.this["repositories"].environment[0].variables.DAILY_SCAN_BUDGET == "" &&
+      aws_lambda_function.this["images"].environment[0].variables.IN_USE_DAYS == "30"
+    )
+    error_message = "daily_scan_budget = null: no budget (empty), in use defaults to 30 days."
+  }
+}

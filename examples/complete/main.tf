@@ -113,10 +113,14 @@ module "ecr_scan_reporter" {
   repository_include_regex = "^(team-a|team-b)/"
   repository_exclude_regex = "(^|/)sandbox-"
 
-  # Rescan weekly, only images someone pulled in the last 90 days, at most 50 per repository and sweep.
-  scan_expiry_days               = 7
-  only_images_pulled_within_days = 90
-  max_images_per_repository      = 50
+  # Rescan weekly, at most 50 images per repository and sweep; 80,000 scans a day registry-wide (the rest of ECR's
+  # 100,000 left for scans on push), images pulled in the last 90 days first.
+  scan_expiry_days          = 7
+  daily_scan_budget         = 80000
+  in_use_days               = 90
+  max_images_per_repository = 50
+  # Deprecated (in_use_days ranks instead of leaving images out): null, every image is rescanned in its turn.
+  only_images_pulled_within_days = null
 
   # Any critical finding notifies; more than 5 high findings notify; medium and low are ignored.
   severity_thresholds = {

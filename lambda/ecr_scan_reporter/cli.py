@@ -62,9 +62,10 @@ from ecr_scan_reporter.core.config import (
     parse_thresholds,
 )
 from ecr_scan_reporter.report import exposure
-from ecr_scan_reporter.sweep import freshness, plan_counts, registry, scanning
+from ecr_scan_reporter.sweep import budget, freshness, plan_counts, registry, scanning
 from ecr_scan_reporter.sweep.stage import (
     COUNTERS,
+    BudgetRun,
     Candidate,
     SweepOptions,
     SweepSummary,
@@ -209,7 +210,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", dest="verbose_first", action="store_true", help=_VERBOSE_HELP)
     commands = parser.add_subparsers(dest="command", required=True, metavar="{plan,scan,report,suppressions,route}")
-    commands.add_parser("plan", parents=parents, help="list the images a sweep would scan, and why")
+    plan = commands.add_parser("plan", parents=parents, help="list the images a sweep would scan, and why")
+    plan.add_argument(
+        "--budget",
+        type=_whole(1, budget.REGISTRY_QUOTA),
+        default=None,
+        metavar="N",
+        help="what a daily scan budget of N (daily_scan_budget, 1-100000) would scan today, registry-wide, by "
+        "class (docs/budget.md): in-use images first, levelled",
+    )
+    plan.add_argument(
+        "--in-use-days",
+        type=_whole(1, 3650),
+        default=budget.DEFAULT_IN_USE_DAYS,
+        metavar="N",
+        help="with --budget: an image pulled within N days is in use (in_use_days, default 30)",
+    )
     commands.add_parser("scan", parents=parents, help="start those scans and print a summary")
     _add_report_parser(commands)
     _add_suppressions_parser(commands)
@@ -363,7 +379,11 @@ def _run(args: argparse.Namespace, ecr: Any, out: TextIO) -> int:
     scan_type = registry.registry_scan_type(ecr)
     enhanced = not freshness.manual_scans_apply(scan_type)
     listed = None if enhanced else registry.scans_listed(ecr)
-    options = SweepOptions(args.expiry_days, args.only_pulled_within_days, args.max_images, listed)
+    budgeted = args.command == "plan" and args.budget is not None
+    in_use_days = args.in_use_days if budgeted else budget.DEFAULT_IN_USE_DAYS
+    options = SweepOptions(args.expiry_days, args.only_pulled_within_days, args.max_images, listed, in_use_days)
+    items: list[budget.Item] = []
+    today = budget.day_of(datetime.now(UTC))
     if enhanced:
         print(
             f"{PROG}: the registry uses {scan_type} scanning: Amazon Inspector rescans continuously, "
@@ -389,7 +409,10 @@ def _run(args: argparse.Namespace, ecr: Any, out: TextIO) -> int:
         try:
             if plan:
                 summary = SweepSummary(repo.name, repo.registry_id)
-                found = list(plan_repository(ecr, repo.name, summary=summary, **kwargs))
+                # With --budget every schedulable image is collected (an allowance of nothing takes none) and
+                # ranked registry-wide afterwards, as the repositories function ranks the censuses.
+                run = BudgetRun(budget.Spender(budget.Allowance(today, 0)), today, collect=items) if budgeted else None
+                found = list(plan_repository(ecr, repo.name, summary=summary, run=run, **kwargs))
                 for candidate in found:
                     log.emit(logger, "scan_needed", logging.DEBUG, **candidate.to_json())
                 candidates.extend(found)
@@ -399,7 +422,13 @@ def _run(args: argparse.Namespace, ecr: Any, out: TextIO) -> int:
         except registry.RepositoryNotFound:
             gone += 1
             print(f"{PROG}: warning: repository {repo.name!r} no longer exists, skipped", file=sys.stderr)
-    if plan:
+    if budgeted:
+        matched = len(summaries) + gone
+        counts = plan_counts.plan_counts(
+            matched=matched, filtered_out=filtered_out, gone=gone, summaries=[], reasons=[]
+        )
+        _print_budget_plan(budget.select(items, args.budget, today, args.expiry_days), counts, args.output, out)
+    elif plan:
         matched = len(summaries) + gone
         counts = plan_counts.plan_counts(
             matched=matched,
@@ -694,6 +723,46 @@ def _print_plan(
     out.write(f"{len(candidates)} image(s) in {repositories} repository(ies) would be scanned\n")
     for line in plan_counts.render_text(counts):
         out.write(line + "\n")
+
+
+def _print_budget_plan(
+    selected: tuple[budget.Plan, list[budget.Item]], counts: dict[str, Any], output: str, out: TextIO
+) -> None:
+    """``plan --budget``: the images today's budget would scan, and the plan by class."""
+    plan, chosen = selected
+    by_class = {budget.CLASS_NAMES[k]: {"due": plan.due[k], "would_scan": plan.taken[k]} for k in budget.CLASSES}
+    if output == "json":
+        doc = {
+            "images": [
+                {
+                    "repository": i.repository,
+                    "digest": i.digest,
+                    "class": budget.CLASS_NAMES[_klass(i, plan.day)],
+                    "in_use": i.used,
+                    "due_day": i.due_day,
+                }
+                for i in chosen
+            ],
+            "budget": {"budget": plan.budget, "levelled_amount": plan.amount, "classes": by_class},
+            "counts": {"repositories": counts["repositories"]},
+        }
+        json.dump(doc, out, indent=2)
+        out.write("\n")
+        return
+    rows = [
+        [i.repository, i.digest, budget.CLASS_NAMES[_klass(i, plan.day)], "yes" if i.used else "no"] for i in chosen
+    ]
+    _table(["REPOSITORY", "DIGEST", "CLASS", "IN USE"], rows, out)
+    out.write(
+        f"budget {plan.budget:,}: today's levelled amount {plan.amount:,}, {len(chosen):,} image(s) would be scanned\n"
+    )
+    for name, figures in by_class.items():
+        out.write(f"  {name}: {figures['due']:,} due, {figures['would_scan']:,} would be scanned\n")
+    out.write(plan_counts.render_text(counts)[0] + "\n")
+
+
+def _klass(item: budget.Item, today: int) -> int:
+    return budget.priority(never=item.never, used=item.used, due_day=item.due_day, today=today)
 
 
 def _print_summaries(summaries: list[SweepSummary], output: str, out: TextIO) -> None:

@@ -46,6 +46,7 @@ def test_alarms_watch_the_pipeline_and_notify_the_topic(deployed: Deployed, whic
         "sweep_missing",
         "report_not_stored",  # the test root writes the report to a bucket
         "suppressions_not_applied",  # and has suppressions
+        "in_use_images_stale",  # the default daily_scan_budget
     }
 
     topic = pipeline.outputs["sns_topic_arn"]
@@ -75,6 +76,7 @@ def test_alarms_watch_the_pipeline_and_notify_the_topic(deployed: Deployed, whic
     own = {
         "report_not_stored": ("ReportsNotStored", "report"),
         "suppressions_not_applied": ("SuppressionsNotApplied", "findings"),
+        "in_use_images_stale": ("InUseImagesPastExpiryPlusOneDay", "repositories"),
     }
     for key, (metric, function) in own.items():
         alarm = alarms[key]

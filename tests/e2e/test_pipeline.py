@@ -127,6 +127,39 @@ def test_scheduled_sweep_scans_exactly_the_due_images(deployed: Deployed, swept:
     assert swept.depths["failed-events"]["visible"] == 0
 
 
+def test_the_scan_budget_is_planned_every_sweep_and_measured(deployed: Deployed, swept: SweepObservation) -> None:
+    """The default daily_scan_budget: the repositories function planned the day from the ledger's sweep markers
+    (an allowance per selected repository, the budget state), the images function left each repository's census,
+    and the registry's staleness figures left the repositories function as EMF lines (CloudWatch's metrics). The
+    emulators report no lastRecordedPullTime, so nothing is in use here: the in-use order is shown by the unit
+    tests (tests/unit/test_handler_budget.py) and the month's benchmark (bench/month.py)."""
+    pipeline = deployed.primary
+    records = [line.record() or {} for line in pipeline.logs("repositories")]
+    planned = [r for r in records if r.get("message") == "scan_budget_planned"]
+    assert len(planned) >= swept.sweeps >= 1
+    assert planned[-1]["configured"] == 90000
+    # EMF lines (a log event may hold more than one line: read the raw text, as test_pipeline_report.py does).
+    emf = [line.message for line in pipeline.logs("repositories") if '"_aws"' in line.message]
+    for metric in ("ScanBudget", "ScansPlanned", "ImagesInUse", "InUseImagesPastExpiryPlusOneDay", "ScansNeededPerDay"):
+        assert any(f'"{metric}"' in text for text in emf), f"no {metric} EMF line from the repositories function"
+    assert any('"ScanBudget":90000' in text for text in emf)
+
+    items = pipeline.client("dynamodb").query(
+        TableName=pipeline.outputs["ledger_table_name"],
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "config#sweep"}},
+    )["Items"]
+    markers = {item["digest"]["S"]: item for item in items}
+    assert json.loads(markers["budget"]["state"]["S"])["effective"] == 90000
+    for repository in scenario.SELECTED_REPOSITORIES:
+        [marker] = [m for key, m in markers.items() if key.endswith(f"#{repository}")]
+        allowance = json.loads(marker["allowance"]["S"])
+        assert allowance["day"] == int(time.time() // 86400), repository  # planned for today
+        assert isinstance(allowance["total"], int), repository
+        census = json.loads(marker["census"]["S"])
+        assert census["images"] >= 1, repository
+
+
 def test_repositories_function_queues_one_message_per_selected_repository(
     deployed: Deployed, swept: SweepObservation
 ) -> None:

@@ -40,3 +40,11 @@ def test_the_teams_table_is_rendered_from_the_committed_teams_results() -> None:
     assert teams.markdown(results) in text, "docs/benchmarks.md: teams table stale: python -m bench.teams --markdown"
     assert f"Measured at `{results['git']['commit'][:7]}`" in text
     assert all(t["status"] in ("PASS", "SKIP") for t in results["targets"]), results["targets"]
+
+
+def test_the_scan_budgets_month_is_rendered_from_its_committed_results() -> None:
+    month = json.loads((ROOT / "bench" / "month_results.json").read_text())
+    text = DOCUMENT.read_text()
+    assert readme.month_table(month) in text, "docs/benchmarks.md: month table stale: python -m bench.readme"
+    assert all(t["status"] != "FAIL" for t in month["targets"]), "bench/month_results.json has a failed target"
+    assert f"measured at `{month['git']['commit'][:7]}`" in text

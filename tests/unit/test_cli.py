@@ -296,3 +296,34 @@ def test_an_empty_exclude_excludes_nothing_as_in_the_module(images: dict[str, st
     code, out, _ = run(capsys, "plan", "--exclude", "", "--output", "json")
     assert code == 0
     assert json.loads(out)["counts"]["repositories"] == {"matched": 3, "filtered_out": 0, "gone": 0}
+
+
+def test_plan_with_a_budget_shows_what_todays_budget_would_scan_by_class(images: dict[str, str], capsys: Any) -> None:
+    code, out, _ = run(capsys, "plan", "--budget", "3", "--output", "json")
+    assert code == 0
+    doc = json.loads(out)
+    classes = doc["budget"]["classes"]
+    # 4 never scanned (none pulled: class 3), 1 expired (class 4), 1 fresh; 3 scans: the never-scanned first.
+    assert classes["never_scanned"] == {"due": 4, "would_scan": 3}
+    assert classes["expired"] == {"due": 1, "would_scan": 0}
+    assert classes["never_scanned_in_use"] == {"due": 0, "would_scan": 0}
+    assert len(doc["images"]) == 3
+    assert {i["class"] for i in doc["images"]} == {"never_scanned"}
+    assert images["expired"] not in {i["digest"] for i in doc["images"]}
+    assert doc["counts"]["repositories"] == {"matched": 3, "filtered_out": 0, "gone": 0}
+    code, out, _ = run(capsys, "plan", "--budget", "100000")
+    assert code == 0
+    assert "5 image(s) would be scanned" in out  # what is due; the fresh image is not needed to level the load
+    assert "  expired: 1 due, 1 would be scanned" in out
+    assert "  levelling: 1 due, 0 would be scanned" in out
+    assert not any(
+        aws.client("ecr").describe_images(repositoryName="team/app")["imageDetails"][0].get(k)
+        for k in ("imageScanStatus",)
+    )
+
+
+def test_plan_refuses_a_budget_over_the_quota(images: dict[str, str], capsys: Any) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["plan", "--budget", "100001"])
+    assert exit_.value.code == 2
+    assert "--budget" in capsys.readouterr().err

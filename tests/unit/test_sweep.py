@@ -181,6 +181,7 @@ def test_every_kind_of_skip_is_counted_and_balanced() -> None:
         "not_found": 1,
         "archived": 2,
         "quota_exhausted": 0,
+        "deferred": 0,
     }
     assert balanced(summary)
 
@@ -439,6 +440,7 @@ def test_counters_cover_the_summary() -> None:
         "not_found",
         "archived",
         "quota_exhausted",
+        "deferred",
     )
     equation = (SweepSummary.__doc__ or "").split("\n\n")[1]
     assert sorted(re.findall(r"``(\w+)``", equation)) == sorted(COUNTERS)

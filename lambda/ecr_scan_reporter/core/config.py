@@ -19,7 +19,14 @@ SEVERITY_THRESHOLDS                 JSON object, keys CRITICAL/HIGH/MEDIUM/LOW (
                                     once), values a non-negative integer or null (null or
                                     absent = ignored)
 NOTIFY_ON_SCAN_FAILURE              true/false                                                  true
-ONLY_IMAGES_PULLED_WITHIN_DAYS      whole number of days >= 1; empty = no filter               empty
+ONLY_IMAGES_PULLED_WITHIN_DAYS      whole number of days >= 1; empty = no filter (deprecated:    empty
+                                    IN_USE_DAYS ranks images instead of leaving them out)
+IN_USE_DAYS                         whole number of days >= 1: an image pulled within it is in   30
+                                    use (the scan budget scans those first); empty: ONLY_IMAGES_
+                                    PULLED_WITHIN_DAYS when set, else 30
+DAILY_SCAN_BUDGET                   whole number 1-100000: scans a day, registry-wide, spent by  empty
+                                    priority (sweep/budget.py; needs LEDGER_TABLE_NAME); empty =
+                                    no budget (every due image, until ECR's quota refuses)
 MAX_IMAGES_PER_REPOSITORY           whole number >= 1; empty = no limit                         empty
 TIME_BUDGET_RESERVE_SECONDS         whole number of seconds >= 1 kept in reserve before a       20
                                     Lambda hands the rest of a repository to a continuation
@@ -100,6 +107,8 @@ class Settings:
     severity_thresholds: Mapping[str, int | None] = field(default_factory=lambda: DEFAULT_THRESHOLDS)
     notify_on_scan_failure: bool = True
     only_images_pulled_within_days: int | None = None
+    in_use_days: int = 30
+    daily_scan_budget: int | None = None
     max_images_per_repository: int | None = None
     time_budget_reserve_seconds: int = 20
     log_level: str = "INFO"
@@ -134,6 +143,10 @@ class Settings:
             severity_thresholds=parse_thresholds(env.get("SEVERITY_THRESHOLDS", "").strip() or None),
             notify_on_scan_failure=_bool(env, "NOTIFY_ON_SCAN_FAILURE", True),
             only_images_pulled_within_days=_optional_int(env, "ONLY_IMAGES_PULLED_WITHIN_DAYS", low=1),
+            in_use_days=_optional_int(env, "IN_USE_DAYS", low=1, high=3650)
+            or _optional_int(env, "ONLY_IMAGES_PULLED_WITHIN_DAYS", low=1)
+            or 30,
+            daily_scan_budget=_optional_int(env, "DAILY_SCAN_BUDGET", low=1, high=100_000),
             max_images_per_repository=_optional_int(env, "MAX_IMAGES_PER_REPOSITORY", low=1),
             time_budget_reserve_seconds=_int(env, "TIME_BUDGET_RESERVE_SECONDS", 20, low=1, high=600),
             log_level=_choice(env, "LOG_LEVEL", "INFO", _LOG_LEVELS),

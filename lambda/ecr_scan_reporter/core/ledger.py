@@ -54,6 +54,11 @@ CONFIG_PREFIX = "config#"
 #: Partition of the sweep markers: one item per repository (range key ``<registry_id>#<repository>``) whose
 #: ``complete_at`` is the start of the last part of the last sweep that went through the whole repository.
 SWEEP_MARKERS = "config#sweep"
+#: The marker's attributes for the scan budget (sweep/budget.py), each a JSON string: ``census`` (the images stage's
+#: counts of the repository after a sweep through it), ``spend`` (that sweep's scans and refusals) and ``allowance``
+#: (the repositories stage's share of the day's budget). ``budget`` is the range key of the registry's budget state.
+CENSUS, SPEND, ALLOWANCE = "census", "spend", "allowance"
+BUDGET_STATE = "budget"
 SOURCES = ("ecr", "inspector2", "sweep")
 #: A record lives this long after its last write unless rewritten (a swept image is rewritten at every scan).
 MIN_TTL_DAYS = 30
@@ -256,6 +261,7 @@ class RepositoryLedger:
         self.read_only = read_only
         self._entries: dict[str, ScanEntry] | None = None
         self.complete_at: datetime | None = None
+        self.allowance: str | None = None  # the marker's budget allowance (JSON), written by the repositories stage
         self.queries = 0  # Query pages read
         self.writes = 0
 
@@ -281,7 +287,29 @@ class RepositoryLedger:
                 ExpressionAttributeValues={":pk": {"S": SWEEP_MARKERS}, ":d": {"S": self._marker_key}},
             ).get("Items", [])
             self.complete_at = _time(marker[0], "complete_at") if marker else None
+            self.allowance = _s(marker[0], ALLOWANCE) if marker else None
         return self._entries.get(digest)
+
+    def load(self, registry_id: str | None = None) -> None:
+        """Read the repository's records and marker now (the first :meth:`entry` does it otherwise)."""
+        self.entry("", registry_id)
+
+    def record_census(self, census: str | None, spend: str) -> bool:
+        """Store the sweep's census (``census``: the JSON of budget.Tally and counts, on a sweep through the whole
+        repository; None keeps the last one) and its spend (JSON: day, scans started, refusals) in the marker."""
+        if not self.registry_id or self.read_only:
+            return False
+        update = _Update()
+        update.set(SPEND, {"S": spend})
+        if census is not None:
+            update.set(CENSUS, {"S": census})
+        self.writes += 1
+        self.client.update_item(
+            TableName=self.table,
+            Key={"pk": {"S": SWEEP_MARKERS}, "digest": {"S": self._marker_key}},
+            **update.request(),
+        )
+        return True
 
     @property
     def _marker_key(self) -> str:
@@ -326,6 +354,45 @@ class RepositoryLedger:
         return record_scan_state(
             self.client, self.table, owner, self.repository, digest, tags, status, completed_at, self.now, self.ttl
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SweepMarker:
+    """One ``config#sweep`` item as the repositories stage reads it (JSON strings left to sweep/budget.py)."""
+
+    key: str  # "<registry_id>#<repository>", or BUDGET_STATE
+    complete_at: datetime | None
+    census: str | None
+    spend: str | None
+    allowance: str | None
+    state: str | None  # the budget state item's JSON
+
+
+def sweep_markers(client: Any, table: str) -> Iterator[SweepMarker]:
+    """Every item of the ``config#sweep`` partition (a paginated Query)."""
+    request = {
+        "TableName": table,
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": SWEEP_MARKERS}},
+    }
+    for page in client.get_paginator("query").paginate(**request):
+        for item in page.get("Items", []):
+            yield SweepMarker(
+                item["digest"]["S"],
+                _time(item, "complete_at"),
+                _s(item, CENSUS),
+                _s(item, SPEND),
+                _s(item, ALLOWANCE),
+                _s(item, "state"),
+            )
+
+
+def write_sweep_marker(client: Any, table: str, key: str, **attributes: str) -> None:
+    """Set string attributes of one ``config#sweep`` item (the repositories stage: an allowance, the budget state)."""
+    update = _Update()
+    for name, value in attributes.items():
+        update.set(name, {"S": value})
+    client.update_item(TableName=table, Key={"pk": {"S": SWEEP_MARKERS}, "digest": {"S": key}}, **update.request())
 
 
 # --- writes ------------------------------------------------------------------------------------------------------

@@ -35,11 +35,32 @@ HubReportsNotStored        --               reports the organization hub's bucke
 The hub's organization report function (modules/hub; its dashboard draws these, HUB_NAMES) also emits
 ``NotificationsSent`` and ``ReportsNotStored``, and:
 
-===========================  ===============  =============================================================
+===========================  ===============  ======================================================
 SpokesReporting              --               spokes whose latest report is within two report periods
 SilentSpokes                 --               expected spokes that never reported or not for two periods
 OrganizationImagesInBreach   Severity         images in breach across every spoke's latest report
 ===========================  ===============  =============================================================
+=======
+The scan budget's registry-wide figures (repositories function, once per sweep, from the sweep markers: each
+repository as its last sweep left it; ages in whole days, unit ``None``; sweep/budget.py):
+
+================================  ==========================================================================
+name                              meaning
+================================  ==========================================================================
+ImagesInUse                       images pulled within ``in_use_days``
+InUseScanAgeP50 / P95 / Max       their scan age (days)
+ScanAgeP95                        the scan age of every scanned image, p95 (days)
+ImagesPastExpiryInUse             in-use images whose scan is ``scan_expiry_days`` old or more
+ImagesPastExpiryNotInUse          ... not in use
+InUseImagesPastExpiryPlusOneDay   in-use images unscanned for ``scan_expiry_days`` + 1 day (the alarm)
+ImagesNeverScanned                images never scanned
+ScanBudget / ScansPlanned         today's budget (after refusals) and what the plan takes of it
+ScansSpent / ScansRefusedByQuota  scans the last sweep started; 1 when ECR refused it for the registry quota
+ScansNeededPerDay                 images / expiry: what keeping this registry fresh takes
+QuotaNeededPercent                (needed + pushes a day) / 100,000 (Percent)
+AffordableExpiryDays              the shortest expiry the quota can keep at this size and push rate
+ImagesPushedLastDay               images pushed within a day of their repository's last sweep
+================================  ==========================================================================
 """
 
 from __future__ import annotations
@@ -74,6 +95,42 @@ SPOKES_REPORTING = "SpokesReporting"
 SILENT_SPOKES = "SilentSpokes"
 ORGANIZATION_IMAGES_IN_BREACH = "OrganizationImagesInBreach"
 SECURITY_HUB_EXPORT_FAILURES = "SecurityHubExportFailures"
+IMAGES_IN_USE = "ImagesInUse"
+IN_USE_SCAN_AGE_P50 = "InUseScanAgeP50"
+IN_USE_SCAN_AGE_P95 = "InUseScanAgeP95"
+IN_USE_SCAN_AGE_MAX = "InUseScanAgeMax"
+SCAN_AGE_P95 = "ScanAgeP95"
+IMAGES_PAST_EXPIRY_IN_USE = "ImagesPastExpiryInUse"
+IMAGES_PAST_EXPIRY_NOT_IN_USE = "ImagesPastExpiryNotInUse"
+IN_USE_IMAGES_PAST_EXPIRY_PLUS_ONE_DAY = "InUseImagesPastExpiryPlusOneDay"
+IMAGES_NEVER_SCANNED = "ImagesNeverScanned"
+SCAN_BUDGET = "ScanBudget"
+SCANS_PLANNED = "ScansPlanned"
+SCANS_SPENT = "ScansSpent"
+SCANS_REFUSED_BY_QUOTA = "ScansRefusedByQuota"
+SCANS_NEEDED_PER_DAY = "ScansNeededPerDay"
+QUOTA_NEEDED_PERCENT = "QuotaNeededPercent"
+AFFORDABLE_EXPIRY_DAYS = "AffordableExpiryDays"
+IMAGES_PUSHED_LAST_DAY = "ImagesPushedLastDay"
+BUDGET_NAMES: tuple[str, ...] = (
+    IMAGES_IN_USE,
+    IN_USE_SCAN_AGE_P50,
+    IN_USE_SCAN_AGE_P95,
+    IN_USE_SCAN_AGE_MAX,
+    SCAN_AGE_P95,
+    IMAGES_PAST_EXPIRY_IN_USE,
+    IMAGES_PAST_EXPIRY_NOT_IN_USE,
+    IN_USE_IMAGES_PAST_EXPIRY_PLUS_ONE_DAY,
+    IMAGES_NEVER_SCANNED,
+    SCAN_BUDGET,
+    SCANS_PLANNED,
+    SCANS_SPENT,
+    SCANS_REFUSED_BY_QUOTA,
+    SCANS_NEEDED_PER_DAY,
+    QUOTA_NEEDED_PERCENT,
+    AFFORDABLE_EXPIRY_DAYS,
+    IMAGES_PUSHED_LAST_DAY,
+)
 NAMES: tuple[str, ...] = (
     REPOSITORIES_QUEUED,
     IMAGES_CONSIDERED,
@@ -89,6 +146,7 @@ NAMES: tuple[str, ...] = (
     SUPPRESSIONS_NOT_APPLIED,
     HUB_REPORTS_NOT_STORED,
     SECURITY_HUB_EXPORT_FAILURES,
+    *BUDGET_NAMES,
 )
 #: What the hub's organization report function emits (its dashboard is modules/hub/alarms.tf's).
 HUB_NAMES: tuple[str, ...] = (

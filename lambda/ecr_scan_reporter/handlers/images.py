@@ -24,7 +24,9 @@ With the scan ledger (``LEDGER_TABLE_NAME``) each repository's records are read 
 part; only images the ledger does not know cost a DescribeImageScanFindings (and are recorded), and the scans
 started are recorded. When ECR refuses scans because the registry's daily quota is spent, the invocation logs
 ``scan_quota_exhausted`` once, starts no more scans and ends its remaining records (the next scheduled sweep
-resumes). An ENHANCED registry gets no
+resumes). With a daily scan budget (``DAILY_SCAN_BUDGET``, sweep/budget.py) each repository spends the allowance
+the repositories function stored in its sweep marker (missing or stale: logged as ``budget_allowance_missing``, and
+the repository is swept as without a budget) and stores its census. An ENHANCED registry gets no
 manual scans (Amazon Inspector rescans continuously): logged once per invocation, every record succeeds. If
 the registry scanning configuration cannot be read, the invocation raises and the whole batch is retried.
 """
@@ -32,6 +34,7 @@ the registry scanning configuration cannot be read, the invocation raises and th
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -42,9 +45,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ecr_scan_reporter.core import aws, ledger, log, metrics
 from ecr_scan_reporter.core.config import Settings
 from ecr_scan_reporter.handlers import emit_metrics, load_settings
-from ecr_scan_reporter.sweep import freshness, registry, scanning
+from ecr_scan_reporter.sweep import budget, freshness, registry, scanning
 from ecr_scan_reporter.sweep.stage import (
     HANDED_OVER,
+    BudgetRun,
     Continuation,
     MalformedMessage,
     SweepOptions,
@@ -141,6 +145,28 @@ def _hand_over(records: list[dict[str, Any]], config: Settings) -> list[dict[str
     return failures
 
 
+def _budget_run(
+    records: ledger.RepositoryLedger | None, config: Settings, item: WorkItem, now: datetime, fields: dict[str, Any]
+) -> BudgetRun | None:
+    """The repository's share of today's scan budget (its marker's allowance, sweep/budget.py), or None without a
+    budget. An allowance missing, unreadable or older than yesterday's: logged, and the repository is swept as
+    without a budget (every due image, until ECR's quota refuses)."""
+    if not config.daily_scan_budget or records is None:
+        return None
+    records.load(item.registry_id)
+    today = budget.day_of(now)
+    allowance = None
+    try:
+        allowance = budget.Allowance.from_json(json.loads(records.allowance)) if records.allowance else None
+    except ValueError as exc:
+        log.emit(logger, "budget_allowance_unreadable", logging.ERROR, **fields, error=str(exc))
+    if allowance is not None and allowance.day not in (today, today - 1):
+        allowance = None
+    if allowance is None:
+        log.emit(logger, "budget_allowance_missing", logging.WARNING, **fields, day=today)
+    return BudgetRun(budget.Spender(allowance), allowance.day if allowance else today)
+
+
 def _handle(
     record: dict[str, Any],
     message_id: str,
@@ -168,6 +194,7 @@ def _handle(
             aws.client("dynamodb"), config.ledger_table_name, item.repository, item.registry_id, now, ttl
         )
     try:
+        run = _budget_run(records, config, item, now, fields)
         summary = sweep_repository(
             ecr,
             item.repository,
@@ -180,6 +207,7 @@ def _handle(
             ledger=records,
             quota=quota,
             must_progress=must_progress,
+            run=run,
         )
     except registry.RepositoryNotFound:
         part = item.continuation.part if item.continuation else 1

@@ -5,17 +5,24 @@ sends ``{"version": 1, "repository", "registry_id", "continuation": null}`` to `
 Entries SQS refuses are retried a bounded number of times; any still unsent are logged one by one and, after
 everything else has been sent, the invocation raises so the asynchronous invocation is retried or reaches its
 on-failure destination.
+
+With a daily scan budget (``DAILY_SCAN_BUDGET`` and the ledger, ``LEDGER_TABLE_NAME``), the selected repositories
+are listed first, then today's budget is planned registry-wide from the sweep markers and each repository's
+allowance stored (sweep/allowances.py) before any work message is sent; the registry's staleness figures are
+emitted as metrics. If the plan cannot be made (the ledger unreachable), the invocation raises before sending
+anything, so it is retried as a whole.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from ecr_scan_reporter.core import aws, log, metrics, selection
 from ecr_scan_reporter.handlers import emit_metrics, load_settings
-from ecr_scan_reporter.sweep import registry
+from ecr_scan_reporter.sweep import allowances, registry
 from ecr_scan_reporter.sweep.stage import WorkItem, send_work_items
 
 logger = log.get_logger(__name__)
@@ -39,7 +46,20 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
                 log.emit(logger, "repository_filtered_out", logging.DEBUG, repository=repo.name)
 
     assert config.queue_url is not None  # required above
-    sent, failed = send_work_items(aws.client("sqs"), config.queue_url, selected())
+    items: Iterable[WorkItem] = selected()
+    measured = []
+    if config.daily_scan_budget and config.ledger_table_name:
+        items = list(items)
+        planned = allowances.plan_day(
+            aws.client("dynamodb"),
+            config.ledger_table_name,
+            [(item.registry_id or "", item.repository) for item in items],
+            configured=config.daily_scan_budget,
+            expiry_days=config.scan_expiry_days,
+            now=datetime.now(UTC),
+        )
+        measured = allowances.measured(planned)
+    sent, failed = send_work_items(aws.client("sqs"), config.queue_url, items)
     summary = {**counts, "sent": sent, "failed": len(failed)}
     for failure in failed:
         log.emit(
@@ -52,7 +72,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
             error=failure.message,
         )
     log.emit(logger, "repositories_listed", **summary)
-    emit_metrics(context, config, metrics.counts({metrics.REPOSITORIES_QUEUED: sent}))
+    emit_metrics(context, config, [*metrics.counts({metrics.REPOSITORIES_QUEUED: sent}), *measured])
     if failed:
         raise UnsentWorkError(f"{len(failed)} of {sent + len(failed)} work messages could not be sent to the queue")
     return summary

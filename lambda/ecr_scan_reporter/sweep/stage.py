@@ -36,7 +36,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any
 
@@ -44,8 +44,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_scan_reporter.core import log
 from ecr_scan_reporter.core.config import Settings
+from ecr_scan_reporter.core.expiry import as_utc
 from ecr_scan_reporter.core.ledger import RepositoryLedger
-from ecr_scan_reporter.sweep import freshness, registry, scanning
+from ecr_scan_reporter.sweep import budget, freshness, registry, scanning
 from ecr_scan_reporter.sweep.registry import ImageRecord
 
 logger = log.get_logger(__name__)
@@ -76,12 +77,90 @@ class SweepOptions:
     pulled_within_days: int | None = None
     max_images: int | None = None
     listed_scans: bool | None = None  # registry.scans_listed(): does DescribeImages carry every image's scan?
+    in_use_days: int = budget.DEFAULT_IN_USE_DAYS
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SweepOptions:
         return cls(
-            settings.scan_expiry_days, settings.only_images_pulled_within_days, settings.max_images_per_repository
+            settings.scan_expiry_days,
+            settings.only_images_pulled_within_days,
+            settings.max_images_per_repository,
+            in_use_days=settings.in_use_days,
         )
+
+    @property
+    def mode(self) -> str:
+        return NEWEST if self.max_images else PAGES
+
+
+@dataclass
+class BudgetRun:
+    """One repository's part of a budgeted sweep (sweep/budget.py): the allowance being spent (``spender``), the
+    census of the repository so far (``tally``, ``images``, ``pushed_1d``), the registry-quota refusals, and the
+    sweep day the allowance was planned for (``today``). Carried across parts by the continuation."""
+
+    spender: budget.Spender
+    today: int
+    tally: budget.Tally = field(default_factory=budget.Tally)
+    images: int = 0
+    pushed_1d: int = 0
+    refused: int = 0
+    collect: list[budget.Item] | None = None  # the CLI's plan: every schedulable image, for budget.select
+
+    def classify(
+        self, image: ImageRecord, state: freshness.ScanState, never: bool, now: datetime, options: Any
+    ) -> tuple[int, int, bool, int | None]:
+        """(class, due day, in use, scan age in whole days) of a schedulable image; counts it in the census."""
+        last = None if never else state.completed_at
+        used = budget.in_use(image.last_pulled_at, now, options.in_use_days)
+        due_day = budget.day_of(budget.due_at(last, image.pushed_at, image.digest, options.expiry_days))
+        klass = budget.priority(never=never, used=used, due_day=due_day, today=self.today)
+        self.seen(image, now)
+        if self.collect is not None:
+            self.collect.append(budget.Item(image.repository, image.digest, used, never, due_day))
+        age = None if last is None else max(0, (as_utc(now) - as_utc(last)).days)
+        return klass, due_day, used, age
+
+    def seen(self, image: ImageRecord, now: datetime) -> None:
+        """Count an image of the census (and whether it was pushed within a day)."""
+        self.images += 1
+        if image.pushed_at is not None and as_utc(now) - as_utc(image.pushed_at) <= timedelta(days=1):
+            self.pushed_1d += 1
+
+    def scanned(self, digest: str, used: bool, now: datetime, expiry_days: int) -> None:
+        """Count an image scanned (or in flight) now in the census: due again a levelled expiry from now."""
+        self.tally.add(
+            used=used, never=False, due_day=budget.day_of(budget.due_at(now, None, digest, expiry_days)), age_days=0
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "today": self.today,
+            "spent": self.spender.spent,
+            "ties": {str(k): v for k, v in sorted(self.spender.ties.items())},
+            "tally": self.tally.to_json(),
+            "images": self.images,
+            "pushed_1d": self.pushed_1d,
+            "refused": self.refused,
+        }
+
+    def resume(self, data: Mapping[str, Any]) -> None:
+        """Take over an earlier part's state (validated by :meth:`Continuation.from_json`)."""
+        if data.get("today") != self.today:
+            return  # planned for another day: this part spends today's allowance from scratch
+        self.spender.spent = data["spent"]
+        self.spender.ties = {int(k): v for k, v in data["ties"].items()}
+        self.tally = budget.Tally.from_json(data["tally"])
+        self.images, self.pushed_1d, self.refused = data["images"], data["pushed_1d"], data["refused"]
+
+    def census(self) -> str:
+        return json.dumps(
+            {"day": self.today, **self.tally.to_json(), "images": self.images, "pushed_1d": self.pushed_1d},
+            separators=(",", ":"),
+        )
+
+    def spend(self) -> str:
+        return json.dumps({"day": self.today, "spent": self.spender.spent, "refused": self.refused})
 
     @property
     def mode(self) -> str:
@@ -98,6 +177,9 @@ class Candidate:
     tags: tuple[str, ...]
     reason: str
     last_scan: datetime | None
+    priority: int | None = None  # the budget's class (sweep/budget.py), when a budget applies
+    due_day: int | None = None
+    in_use: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -114,7 +196,8 @@ class SweepSummary:
     """What a sweep of one repository did (counts include earlier parts of a continued sweep).
 
     ``considered`` = ``skipped_filter`` + ``archived`` + ``not_found`` + ``fresh`` + ``in_progress`` +
-    ``failed_recently`` + ``unsupported`` + ``scan_started`` + ``limit_exceeded`` + ``quota_exhausted``.
+    ``failed_recently`` + ``unsupported`` + ``scan_started`` + ``limit_exceeded`` + ``quota_exhausted`` +
+    ``deferred``.
     """
 
     repository: str
@@ -130,6 +213,7 @@ class SweepSummary:
     not_found: int = 0
     archived: int = 0
     quota_exhausted: int = 0
+    deferred: int = 0  # due, but left for a later sweep by the budget
     part: int = 1
     continuation: Continuation | None = None
     # This part only (not carried by continuations): images whose scan the ledger knew, lookups in ECR.
@@ -173,6 +257,7 @@ class Continuation:
     next_token: str | None = None
     after_digest: str | None = None
     after_key: tuple[float, str] | None = None
+    budget: Mapping[str, Any] | None = None  # BudgetRun.to_json() of the parts so far
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"mode": self.mode, "part": self.part}
@@ -181,6 +266,8 @@ class Continuation:
         elif self.after_key is not None:
             doc["after"] = {"pushed_at_epoch": self.after_key[0], "digest": self.after_key[1]}
         doc["counts"] = dict(self.counts)
+        if self.budget is not None:
+            doc["budget"] = dict(self.budget)
         return doc
 
     @classmethod
@@ -197,11 +284,12 @@ class Continuation:
             k not in COUNTERS or type(v) is not int or v < 0 for k, v in counts.items()
         ):
             raise ValueError(f"counts must map {', '.join(COUNTERS)} to non-negative whole numbers")
+        spent = _budget_state(data.get("budget"))
         if mode == PAGES:
             token, digest = data.get("next_token"), data.get("after_digest")
             if not all(v is None or (isinstance(v, str) and v) for v in (token, digest)):
                 raise ValueError("next_token and after_digest must be non-empty strings or null")
-            return cls(PAGES, part, counts, next_token=token, after_digest=digest)
+            return cls(PAGES, part, counts, next_token=token, after_digest=digest, budget=spent)
         after = data.get("after")
         if not isinstance(after, dict):
             raise ValueError("after must be {'pushed_at_epoch': number, 'digest': string}")
@@ -211,7 +299,28 @@ class Continuation:
             raise ValueError(f"after.pushed_at_epoch must be a finite number >= 0, got {_short(epoch)}")
         if not isinstance(digest, str) or not digest:
             raise ValueError(f"after.digest must be a non-empty string, got {_short(digest)}")
-        return cls(NEWEST, part, counts, after_key=(float(epoch), digest))
+        return cls(NEWEST, part, counts, after_key=(float(epoch), digest), budget=spent)
+
+
+def _budget_state(data: Any) -> dict[str, Any] | None:
+    """A continuation's ``budget`` object (BudgetRun.to_json), validated, or None."""
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise ValueError("budget must be an object")
+    for name in ("today", "spent", "images", "pushed_1d", "refused"):
+        if type(data.get(name)) is not int or data[name] < 0:
+            raise ValueError(f"budget.{name} must be a non-negative whole number, got {_short(data.get(name))}")
+    ties = data.get("ties")
+    if not isinstance(ties, dict) or any(
+        k not in {str(c) for c in budget.CLASSES} or type(v) is not int or v < 0 for k, v in ties.items()
+    ):
+        raise ValueError("budget.ties must map classes 1-5 to non-negative whole numbers")
+    try:
+        budget.Tally.from_json(data.get("tally"))
+    except ValueError as exc:
+        raise ValueError(f"budget.tally: {exc}") from None
+    return data
 
 
 def _finite_float(value: Any) -> bool:
@@ -330,12 +439,13 @@ def plan_repository(
     options: SweepOptions = SweepOptions(),
     ledger: RepositoryLedger | None = None,
     summary: SweepSummary | None = None,
+    run: BudgetRun | None = None,
 ) -> Iterator[Candidate]:
     """The images of ``repository`` that a sweep would scan, and why. Makes no change (give a read-only
     ``ledger`` to read the images' last scans from the scan ledger as the sweep does). ``summary``, if given,
     counts every image considered and why each one left alone needs no scan (the candidates are not counted)."""
     summary = summary if summary is not None else SweepSummary(repository, registry_id)
-    for candidate, _ in _assess(ecr, repository, registry_id, options, now, None, summary, ledger):
+    for candidate, _ in _assess(ecr, repository, registry_id, options, now, None, summary, ledger, run=run):
         if candidate is not None:
             yield candidate
 
@@ -353,6 +463,7 @@ def sweep_repository(
     ledger: RepositoryLedger | None = None,
     quota: scanning.ScanQuota | None = None,
     must_progress: bool = True,
+    run: BudgetRun | None = None,
 ) -> SweepSummary:
     """Start a scan of every image of ``repository`` that needs one. ``remaining()`` (seconds left; None = no
     limit) is asked before each image after the first; below ``reserve_seconds`` the sweep stops and returns
@@ -364,26 +475,36 @@ def sweep_repository(
     registry's daily scan quota is exhausted. With ``remaining``, throttling left after botocore's retries once an
     image was handled also ends the part with a continuation (``stopped`` = ``THROTTLED``); a continuation whose
     DescribeImages token ECR refuses (InvalidParameterException) restarts the sweep from the first page, as part 1.
-    Raises ``registry.RepositoryNotFound`` and unexpected ``ClientError``s."""
+    With ``run`` (a budgeted sweep, sweep/budget.py) an image is scanned only when the repository's allowance takes
+    it (the others count as ``deferred``), the census is carried across parts and, at the end, stored in the
+    repository's marker with the sweep's spend. Raises ``registry.RepositoryNotFound`` and unexpected
+    ``ClientError``s."""
     if continuation is not None and continuation.mode != options.mode:
         log.emit(logger, "continuation_restarted", repository=repository, reason=f"mode is now {options.mode}")
         continuation = None
     summary = SweepSummary(repository, registry_id)
     if continuation is not None:
         summary = SweepSummary(repository, registry_id, part=continuation.part, **continuation.counts)
+        if run is not None and continuation.budget is not None:
+            run.resume(continuation.budget)
     start_counts = summary.counts()
+
+    def carried() -> Mapping[str, Any] | None:
+        return run.to_json() if run is not None else None
 
     def out_of_time() -> bool:
         return remaining is not None and remaining() < reserve_seconds
 
     listing_deadline = None if must_progress else out_of_time
-    steps = _assess(ecr, repository, registry_id, options, now, continuation, summary, ledger, listing_deadline)
+    steps = _assess(ecr, repository, registry_id, options, now, continuation, summary, ledger, listing_deadline, run)
     resume: Position | None = None  # None before the first image (always handled) and after the last one
     # Where to resume after the last image fully handled (scan started and recorded), and the counts then.
     handled: tuple[Position, dict[str, int]] | None = None
     while True:
         if resume is not None and out_of_time():
-            summary.continuation = Continuation(options.mode, summary.part + 1, summary.counts(), **resume)
+            summary.continuation = Continuation(
+                options.mode, summary.part + 1, summary.counts(), **resume, budget=carried()
+            )
             break
         try:
             step = next(steps, None)
@@ -391,7 +512,7 @@ def sweep_repository(
                 break
             candidate, resume = step
             if candidate is not None:
-                _start(ecr, repository, registry_id, candidate, summary, ledger, quota)
+                _start(ecr, repository, registry_id, candidate, summary, ledger, quota, run, now, options)
         except _OutOfTime:
             # Newest-first listing ran out of time before any image was handled: hand the part over as it came.
             summary = SweepSummary(repository, registry_id, part=summary.part, **start_counts)
@@ -413,7 +534,9 @@ def sweep_repository(
             continuation = None
             summary = SweepSummary(repository, registry_id)
             start_counts = summary.counts()
-            steps = _assess(ecr, repository, registry_id, options, now, None, summary, ledger, listing_deadline)
+            if run is not None:  # the census starts again with the listing (the spend stays)
+                run.tally, run.images, run.pushed_1d = budget.Tally(), 0, 0
+            steps = _assess(ecr, repository, registry_id, options, now, None, summary, ledger, listing_deadline, run)
             continue
         except ClientError as exc:
             # Throttled even after botocore's retries: a caller that hands continuations on (``remaining``) gets
@@ -424,7 +547,7 @@ def sweep_repository(
             position, counts = handled
             summary = dataclasses.replace(summary, **counts)
             summary.stopped = THROTTLED
-            summary.continuation = Continuation(options.mode, summary.part + 1, counts, **position)
+            summary.continuation = Continuation(options.mode, summary.part + 1, counts, **position, budget=carried())
             log.emit(
                 logger,
                 "sweep_throttled",
@@ -443,6 +566,9 @@ def sweep_repository(
             break
     if ledger is not None and summary.continuation is None and summary.stopped is None:
         ledger.mark_complete()
+    if ledger is not None and run is not None and summary.continuation is None and summary.stopped != HANDED_OVER:
+        spend = json.dumps({"day": run.today, "spent": summary.scan_started, "refused": run.refused})
+        ledger.record_census(run.census() if summary.stopped is None else None, spend)
     return summary
 
 
@@ -454,8 +580,12 @@ def _start(
     summary: SweepSummary,
     ledger: RepositoryLedger | None,
     quota: scanning.ScanQuota | None,
+    run: BudgetRun | None = None,
+    now: datetime | None = None,
+    options: SweepOptions | None = None,
 ) -> None:
-    """Start the candidate's scan (unless the registry's quota is spent), record a started one, count the outcome."""
+    """Start the candidate's scan (unless the registry's quota is spent), record a started one, count the outcome
+    (and, in a budgeted sweep, count the image in the census as it is now)."""
     if quota is not None and quota.exhausted:
         attempt = scanning.ScanAttempt(scanning.ScanOutcome.QUOTA_EXHAUSTED)
     else:
@@ -464,6 +594,15 @@ def _start(
     if outcome is scanning.ScanOutcome.STARTED and ledger is not None:
         ledger.record_started(candidate.digest, candidate.tags, candidate.registry_id)
     summary.count(outcome.value)
+    if run is not None and now is not None and options is not None and candidate.priority is not None:
+        used = bool(candidate.in_use)
+        if outcome in (scanning.ScanOutcome.STARTED, scanning.ScanOutcome.LIMIT_EXCEEDED):
+            run.scanned(candidate.digest, used, now, options.expiry_days)  # per image: it was scanned today
+        elif outcome is scanning.ScanOutcome.QUOTA_EXHAUSTED:
+            run.refused += 1
+            age = None if candidate.last_scan is None else max(0, (as_utc(now) - as_utc(candidate.last_scan)).days)
+            never = candidate.reason == freshness.Verdict.NEVER_SCANNED.value
+            run.tally.add(used=used, never=never, due_day=candidate.due_day or 0, age_days=age)
     log.emit(
         logger,
         "scan_started" if outcome is scanning.ScanOutcome.STARTED else "scan_not_started",
@@ -511,6 +650,7 @@ def _assess(
     summary: SweepSummary,
     ledger: RepositoryLedger | None = None,
     listing_deadline: Callable[[], bool] | None = None,
+    run: BudgetRun | None = None,
 ) -> Iterator[tuple[Candidate | None, Position | None]]:
     """For each image in sweep order: the candidate (None when no scan is needed; the reason is counted in
     ``summary``) and where to resume after it (None: nothing left)."""
@@ -519,7 +659,7 @@ def _assess(
     else:
         walk = _pages(ecr, repository, registry_id, options, now, continuation, summary)
     for image, resume in walk:
-        candidate = None if image is None else _evaluate(ecr, repository, image, options, now, summary, ledger)
+        candidate = None if image is None else _evaluate(ecr, repository, image, options, now, summary, ledger, run)
         yield candidate, resume
 
 
@@ -531,6 +671,7 @@ def _evaluate(
     now: datetime,
     summary: SweepSummary,
     ledger: RepositoryLedger | None = None,
+    run: BudgetRun | None = None,
 ) -> Candidate | None:
     if freshness.image_archived(image.image_status):
         summary.count("archived")
@@ -541,6 +682,8 @@ def _evaluate(
         summary.count("not_found")
         return None
     verdict = freshness.decide_scan(state, now, options.expiry_days)
+    if run is not None:
+        return _budgeted(repository, image, state, verdict, options, now, summary, run)
     if not verdict.needs_scan:
         summary.count(verdict.value)
         log.emit(
@@ -548,6 +691,44 @@ def _evaluate(
         )
         return None
     return Candidate(repository, image.registry_id, image.digest, image.tags, verdict.value, state.completed_at)
+
+
+_SCHEDULABLE = (freshness.Verdict.NEVER_SCANNED, freshness.Verdict.EXPIRED, freshness.Verdict.FRESH)
+
+
+def _budgeted(
+    repository: str,
+    image: ImageRecord,
+    state: freshness.ScanState,
+    verdict: freshness.Verdict,
+    options: SweepOptions,
+    now: datetime,
+    summary: SweepSummary,
+    run: BudgetRun,
+) -> Candidate | None:
+    """A budgeted sweep's decision: an image that is never scanned, expired or fresh gets its class and due day
+    (sweep/budget.py) and is scanned when the repository's allowance takes it (also a fresh one: due by its
+    levelling jitter, or scanned early to level the load); the others as without a budget."""
+    if verdict not in _SCHEDULABLE:
+        if verdict is freshness.Verdict.IN_PROGRESS:
+            run.seen(image, now)
+            run.scanned(
+                image.digest, budget.in_use(image.last_pulled_at, now, options.in_use_days), now, options.expiry_days
+            )
+        summary.count(verdict.value)
+        return None
+    never = verdict is freshness.Verdict.NEVER_SCANNED
+    klass, due_day, used, age = run.classify(image, state, never, now, options)
+    if run.spender.take(klass, due_day):
+        reason = verdict.value if verdict.needs_scan else "levelling"
+        return Candidate(
+            repository, image.registry_id, image.digest, image.tags, reason, state.completed_at, klass, due_day, used
+        )
+    run.tally.add(used=used, never=never, due_day=due_day, age_days=age)
+    summary.count("deferred" if verdict.needs_scan else verdict.value)
+    if verdict.needs_scan:
+        log.emit(logger, "scan_deferred", logging.DEBUG, repository=repository, digest=image.digest, priority=klass)
+    return None
 
 
 def _last_scan(

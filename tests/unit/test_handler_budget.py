@@ -117,6 +117,14 @@ def test_in_use_images_are_scanned_first_registry_wide(ecr: PulledEcr, capsys: p
         assert budget.Census.from_json(markers[key].census or "").images == 4
     assert sum(budget.Spend.from_json(markers[key].spend or "").spent for key in keys) == 3
 
+    # The registry's staleness for the exposure report, on the budget state item.
+    item = boto3.client("dynamodb", region_name=REGION).get_item(
+        TableName=TABLE, Key={"pk": {"S": ledger.SWEEP_MARKERS}, "digest": {"S": ledger.BUDGET_STATE}}
+    )["Item"]
+    stored = json.loads(item[ledger.STALENESS]["S"])
+    assert (stored["budget"], stored["in_use"], stored["never_scanned"], stored["needed_per_day"]) == (3, 2, 6, 2)
+    assert stored["headroom"].startswith("at 8 images and 7 days expiry you need 2 scans a day")
+
 
 def test_a_refused_sweep_lowers_the_next_budget(ecr: PulledEcr, capsys: pytest.CaptureFixture[str]) -> None:
     dynamodb = boto3.client("dynamodb", region_name=REGION)

@@ -221,3 +221,70 @@ def test_records_of_deleted_repositories_are_left_out_and_counted(world: Callabl
     doc = json.loads(world()[0]["Message"])
     assert [r["repository"] for r in doc["repositories"]] == ["team/app"]
     assert doc["summary"]["breached"]["CRITICAL"] == 0
+
+
+STALENESS = {
+    "at": "2026-12-03T06:00:00Z",
+    "budget": 90000,
+    "configured": 90000,
+    "planned": 41000,
+    "spent": 40950,
+    "refused_by_quota": False,
+    "images": 300000,
+    "in_use": 60000,
+    "in_use_scan_age_days": {"p50": 3, "p95": 6, "max": 7},
+    "scan_age_p95_days": 6,
+    "past_expiry_in_use": 0,
+    "past_expiry_not_in_use": 120,
+    "in_use_past_expiry_plus_one_day": 0,
+    "never_scanned": 3,
+    "pushed_last_day": 3000,
+    "needed_per_day": 42858,
+    "quota_needed_percent": 45.9,
+    "affordable_expiry_days": 4,
+    "headroom": "at 300,000 images and 7 days expiry you need 42,858 scans a day (+ 3,000 on push): 46 % of the quota",
+}
+
+
+def test_the_scan_budgets_staleness_is_in_the_report(world: Callable[[], list[dict[str, Any]]]) -> None:
+    """The repositories stage's last plan (the budget state item's staleness, met on the report's one Scan)."""
+    put("team/api", 1, scan_status="COMPLETE")
+    ledger.write_sweep_marker(
+        boto3.client("dynamodb", region_name=REGION),
+        TABLE,
+        ledger.BUDGET_STATE,
+        state="{}",
+        **{ledger.STALENESS: json.dumps(STALENESS)},
+    )
+    report_handler.handler({}, Context())
+    [envelope] = world()
+    assert json.loads(envelope["Message"])["scan_budget"] == STALENESS  # the document SQS subscribers get
+    stored = boto3.client("s3", region_name=REGION).get_object(Bucket=BUCKET, Key="exposure-report/latest.json")
+    assert json.loads(stored["Body"].read())["scan_budget"] == STALENESS
+    text = boto3.client("s3", region_name=REGION).get_object(Bucket=BUCKET, Key="exposure-report/latest.html")
+    page = text["Body"].read().decode()
+    assert "Scan budget and staleness (the sweep planned at 2026-12-03T06:00:00Z)" in page
+    assert "you need 42,858 scans a day (+ 3,000 on push): 46 % of the quota" in page
+
+
+def test_without_a_budget_the_report_has_no_budget_section(world: Callable[[], list[dict[str, Any]]]) -> None:
+    put("team/api", 1, scan_status="COMPLETE")
+    report_handler.handler({}, Context())
+    stored = boto3.client("s3", region_name=REGION).get_object(Bucket=BUCKET, Key="exposure-report/latest.json")
+    assert "scan_budget" not in json.loads(stored["Body"].read())
+
+
+def test_the_scan_budget_section_of_the_text_report() -> None:
+    from ecr_scan_reporter.report import exposure
+
+    lines = exposure.scan_budget_lines(STALENESS | {"refused_by_quota": True})
+    assert lines[1:] == [
+        "Scan budget and staleness (the sweep planned at 2026-12-03T06:00:00Z)",
+        "  budget 90,000 scans a day (configured 90,000), planned 41,000; the sweep before started 40,950; ECR "
+        "refused scans for the registry's daily quota",
+        "  in use: 60,000 of 300,000 images, scan age p50 3 / p95 6 / max 7 days",
+        "  past expiry: 0 in use, 120 not in use; in use and unscanned for more than the expiry + 1 day: 0; never "
+        "scanned: 3",
+        "  headroom: at 300,000 images and 7 days expiry you need 42,858 scans a day (+ 3,000 on push): 46 % of the "
+        "quota",
+    ]

@@ -59,6 +59,9 @@ SWEEP_MARKERS = "config#sweep"
 #: (the repositories stage's share of the day's budget). ``budget`` is the range key of the registry's budget state.
 CENSUS, SPEND, ALLOWANCE = "census", "spend", "allowance"
 BUDGET_STATE = "budget"
+#: The budget state item's attribute the exposure report reads: the registry's staleness as the repositories stage
+#: planned it (JSON, sweep/budget.staleness_document).
+STALENESS = "staleness"
 SOURCES = ("ecr", "inspector2", "sweep")
 #: A record lives this long after its last write unless rewritten (a swept image is rewritten at every scan).
 MIN_TTL_DAYS = 30
@@ -187,14 +190,20 @@ def query_scan_entries(client: Any, table: str, registry_id: str, repository: st
 
 
 def scan_records(
-    client: Any, table: str, on_unreadable: Callable[[Mapping[str, Any], Exception], None] | None = None
+    client: Any,
+    table: str,
+    on_unreadable: Callable[[Mapping[str, Any], Exception], None] | None = None,
+    on_config: Callable[[Mapping[str, Any]], None] | None = None,
 ) -> Iterator[LedgerRecord]:
-    """Every image record of the table (a paginated Scan, every page; ``config#`` items skipped). An item that is
-    not a record of this schema (an attribute of another type, e.g. written by hand or by an older version) raises,
-    or, with ``on_unreadable``, is handed to it and skipped: one bad item does not cost the whole report."""
+    """Every image record of the table (a paginated Scan, every page; ``config#`` items skipped, or handed to
+    ``on_config``). An item that is not a record of this schema (an attribute of another type, e.g. written by hand
+    or by an older version) raises, or, with ``on_unreadable``, is handed to it and skipped: one bad item does not
+    cost the whole report."""
     for page in client.get_paginator("scan").paginate(TableName=table):
         for item in page.get("Items", []):
             if str((item.get("pk") or {}).get("S", "")).startswith(CONFIG_PREFIX):
+                if on_config is not None:
+                    on_config(item)
                 continue
             try:
                 record = from_item(item)

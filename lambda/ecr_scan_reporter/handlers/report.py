@@ -33,6 +33,8 @@ only; a refusal is logged, ``team_report_not_published``, and the other topics a
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import os
 from collections.abc import Mapping
@@ -67,12 +69,19 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         key = {name: (item.get(name) or {}).get("S") for name in ("pk", "digest")}
         log.emit(logger, "ledger_record_unreadable", logging.WARNING, **key, error=f"{type(exc).__name__}: {exc}")
 
+    budget_state: dict[str, Any] = {}
+
+    def config_item(item: Mapping[str, Any]) -> None:  # the scan budget's state, met on the way (one Scan)
+        pk, key = (item.get("pk") or {}).get("S"), (item.get("digest") or {}).get("S")
+        if pk == ledger.SWEEP_MARKERS and key == ledger.BUDGET_STATE:
+            budget_state.update(item)
+
     document, unavailable = _teams(dynamodb, config.ledger_table_name, config.teams_sha256)
     try:
         ecr = aws.client("ecr")
         team_options, reader = _team_options(ecr, config, document, unavailable)
         built = exposure.build(
-            ledger.scan_records(dynamodb, config.ledger_table_name, on_unreadable=skip),
+            ledger.scan_records(dynamodb, config.ledger_table_name, on_unreadable=skip, on_config=config_item),
             now,
             scan_expiry_days=config.scan_expiry_days,
             thresholds=config.severity_thresholds,
@@ -86,6 +95,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         code = registry.error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
         log.emit(logger, "report_failed", logging.ERROR, stage="read", error_code=code, error=str(exc))
         raise
+    built = dataclasses.replace(built, scan_budget=_scan_budget(budget_state))
     message_id = sns_message.publish(
         aws.client("sns", region=region), config.sns_topic_arn, exposure.notification(built)
     )
@@ -267,3 +277,19 @@ def _publish_team_reports(
     if refused:
         fields["team_reports_not_published"] = refused
     return fields
+
+
+def _scan_budget(item: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The scan budget's ``staleness`` (sweep/budget.staleness_document) from its state item, None when there is
+    none (no budget, or before its first plan); an unreadable one is logged and left out of the report."""
+    text = (item.get(ledger.STALENESS) or {}).get("S")
+    if not text:
+        return None
+    try:
+        found = json.loads(text)
+        if not isinstance(found, dict):
+            raise ValueError("not a JSON object")
+    except ValueError as exc:
+        log.emit(logger, "scan_budget_unreadable", logging.WARNING, error=str(exc))
+        return None
+    return found

@@ -188,6 +188,9 @@ class Report:
     suppressions_active: int
     deleted_records: int = 0  # records of repositories that no longer exist, left out
     oldest_scan: datetime | None = None  # the oldest last result of any image (the organization report shows it)
+    #: The scan budget's view of the registry as the repositories stage last planned it (the budget state item's
+    #: ``staleness``, sweep/budget.staleness_document); None without a budget or before its first plan.
+    scan_budget: Mapping[str, Any] | None = None
     #: The team this report covers (a team's name, or ``unowned``); None: the whole registry.
     team: str | None = None
     #: The whole registry's report with teams: one report per team (the document's order), then ``unowned``.
@@ -440,7 +443,32 @@ def to_document(report: Report, limit: int | None = None, team_limit: int | None
         doc["unowned"] = next(_section_document(t, section_limit) for t in report.sections if t.team == UNOWNED)
     if report.teams_unavailable:
         doc["teams_unavailable"] = report.teams_unavailable
+    if report.scan_budget is not None and report.team is None:
+        doc["scan_budget"] = dict(report.scan_budget)
     return doc
+
+
+def scan_budget_lines(budget: Mapping[str, Any]) -> list[str]:
+    """The scan budget's section of the text report: the budget, the in-use images' scan age, past expiry, the
+    headroom (the figures the repositories stage stored at its last plan)."""
+    ages = budget.get("in_use_scan_age_days") or {}
+
+    def days(value: Any) -> str:
+        return "-" if value is None else f"{value}"
+
+    refused = "; ECR refused scans for the registry's daily quota" if budget.get("refused_by_quota") else ""
+    return [
+        "",
+        f"Scan budget and staleness (the sweep planned at {budget.get('at', '?')})",
+        f"  budget {budget.get('budget', 0):,} scans a day (configured {budget.get('configured', 0):,}), planned "
+        f"{budget.get('planned', 0):,}; the sweep before started {budget.get('spent', 0):,}{refused}",
+        f"  in use: {budget.get('in_use', 0):,} of {budget.get('images', 0):,} images, scan age p50 "
+        f"{days(ages.get('p50'))} / p95 {days(ages.get('p95'))} / max {days(ages.get('max'))} days",
+        f"  past expiry: {budget.get('past_expiry_in_use', 0):,} in use, {budget.get('past_expiry_not_in_use', 0):,}"
+        f" not in use; in use and unscanned for more than the expiry + 1 day: "
+        f"{budget.get('in_use_past_expiry_plus_one_day', 0):,}; never scanned: {budget.get('never_scanned', 0):,}",
+        f"  headroom: {budget.get('headroom', '-')}",
+    ]
 
 
 _SECTION_KEYS = ("team", "thresholds", "repositories", "repositories_total", "top_findings", "findings_total")
@@ -506,6 +534,8 @@ def render_text(report: Report, limit: int | None = 20, team_limit: int | None =
     ]
     lines += _table(["FINDING", "EXPIRES", "REPOSITORIES", "REASON"], rows, "none")
     lines += _more(report.suppressions_expiring, limit)
+    if report.scan_budget is not None and report.team is None:
+        lines += scan_budget_lines(report.scan_budget)
     if report.sections:
         lines += _teams_text(report.sections, limit if team_limit is None else team_limit)
     return "\n".join(lines) + "\n"
@@ -602,6 +632,7 @@ def render_html(report: Report, limit: int | None = None) -> str:
             ],
             doc["suppressions_expiring_total"],
         ),
+        *(_scan_budget_html(doc["scan_budget"]) if "scan_budget" in doc else []),
         *(_teams_html(doc) if report.sections else []),
         "</body></html>",
     ]
@@ -799,3 +830,13 @@ def _utc(value: datetime) -> datetime:
 def _iso(value: datetime | None) -> str | None:
     """UTC, to the second (``2026-11-30T06:00:00Z``)."""
     return _utc(value).astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z") if value else None
+
+
+def _scan_budget_html(budget: Mapping[str, Any]) -> list[str]:
+    lines = scan_budget_lines(budget)
+    return [
+        f"<h2>{html.escape(lines[1])}</h2>",
+        "<ul>",
+        *(f"<li>{html.escape(x.strip())}</li>" for x in lines[2:]),
+        "</ul>",
+    ]

@@ -65,9 +65,20 @@ def plan_day(
         allowance = planned.allowances[key]
         ledger.write_sweep_marker(client, table, key, **{ledger.ALLOWANCE: json.dumps(allowance.to_json())})
         writes += 1
-    ledger.write_sweep_marker(client, table, ledger.BUDGET_STATE, state=planned.state.to_json())
-    writes += 1
     seen = budget.staleness(censuses.values(), expiry_days)
+    document = budget.staleness_document(
+        seen,
+        budget=planned.state.effective,
+        configured=configured,
+        planned=sum(a.total for a in planned.allowances.values()),
+        spent=planned.last_spent,
+        refused=bool(planned.last_refused),
+        at=now.isoformat().replace("+00:00", "Z"),
+    )
+    ledger.write_sweep_marker(
+        client, table, ledger.BUDGET_STATE, state=planned.state.to_json(), **{ledger.STALENESS: json.dumps(document)}
+    )
+    writes += 1
     log.emit(
         logger,
         "scan_budget_planned",

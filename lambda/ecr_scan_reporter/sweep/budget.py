@@ -55,6 +55,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from ecr_scan_reporter.core.expiry import as_utc
 
@@ -603,3 +604,32 @@ def staleness(censuses: Iterable[Census], expiry_days: int) -> Staleness:
         pushed_1d=pushed,
         headroom=headroom(images, expiry_days, pushed),
     )
+
+
+def staleness_document(
+    seen: Staleness, *, budget: int, configured: int, planned: int, spent: int, refused: bool, at: str
+) -> dict[str, Any]:
+    """What the repositories stage stores for the exposure report (the ``staleness`` attribute of the budget state
+    item, ``core/ledger.py``): the registry's staleness as the last sweeps left it, the budget, and the headroom."""
+    room = seen.headroom
+    return {
+        "at": at,
+        "budget": budget,
+        "configured": configured,
+        "planned": planned,
+        "spent": spent,
+        "refused_by_quota": refused,
+        "images": seen.images,
+        "in_use": seen.in_use,
+        "in_use_scan_age_days": {"p50": seen.in_use_age_p50, "p95": seen.in_use_age_p95, "max": seen.in_use_age_max},
+        "scan_age_p95_days": seen.age_p95,
+        "past_expiry_in_use": seen.past_expiry_in_use,
+        "past_expiry_not_in_use": seen.past_expiry_not_in_use,
+        "in_use_past_expiry_plus_one_day": seen.in_use_past_expiry_plus_one_day,
+        "never_scanned": seen.never_scanned,
+        "pushed_last_day": seen.pushed_1d,
+        "needed_per_day": room.needed_per_day,
+        "quota_needed_percent": round(room.quota_percent, 1),
+        "affordable_expiry_days": room.affordable_expiry_days,
+        "headroom": room.sentence(),
+    }

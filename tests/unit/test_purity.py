@@ -31,6 +31,7 @@ PURE = [
     "ecr_scan_reporter.core.coverage",
     "ecr_scan_reporter.sweep.plan_counts",
     "ecr_scan_reporter.securityhub.asff",
+    "ecr_scan_reporter.securityhub.deletion",
 ]
 
 

@@ -25,6 +25,8 @@ locals {
     ecr_scan_rule       = "${var.name_prefix}-ecr-image-scan"
     inspector_scan_rule = "${var.name_prefix}-inspector2-scan"
     report_rule         = "${var.name_prefix}-report"
+    # securityhub.tf: images deleted from ECR (enable_security_hub_export).
+    ecr_image_deleted_rule = "${var.name_prefix}-ecr-image-deleted"
   }
 
   # Every ECR repository of this account in this region: what the functions may read and scan.
@@ -42,7 +44,7 @@ locals {
     roles               = { for key in local.function_keys : key => "arn:${local.partition}:iam::${local.account_id}:role/${local.role_names[key]}" }
     log_groups          = { for key in local.function_keys : key => "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${local.function_names[key]}" }
     rules = {
-      for rule in ["schedule", "ecr_scan", "inspector_scan", "report"] :
+      for rule in ["schedule", "ecr_scan", "inspector_scan", "report", "ecr_image_deleted"] :
       rule => "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${local.names["${rule}_rule"]}"
     }
   }
@@ -92,19 +94,25 @@ locals {
       ecr_scan       = "findings"
       inspector_scan = "findings"
       report         = "report"
-    } : rule => function if var.create && (rule != "inspector_scan" || var.enable_inspector_events) && (rule != "report" || local.report_scheduled)
+      # securityhub.tf: the exported findings of an image deleted from ECR are resolved.
+      ecr_image_deleted = "findings"
+    } : rule => function if var.create && (rule != "inspector_scan" || var.enable_inspector_events) && (rule != "report" || local.report_scheduled) && (rule != "ecr_image_deleted" || var.enable_security_hub_export)
   }
   event_rule_names = {
     schedule       = one(aws_cloudwatch_event_rule.schedule[*].name)
     ecr_scan       = one(aws_cloudwatch_event_rule.ecr_scan[*].name)
     inspector_scan = one(aws_cloudwatch_event_rule.inspector_scan[*].name)
     report         = one(aws_cloudwatch_event_rule.report[*].name)
+    # securityhub.tf
+    ecr_image_deleted = one(aws_cloudwatch_event_rule.ecr_image_deleted[*].name)
   }
   event_rule_arns = {
     schedule       = one(aws_cloudwatch_event_rule.schedule[*].arn)
     ecr_scan       = one(aws_cloudwatch_event_rule.ecr_scan[*].arn)
     inspector_scan = one(aws_cloudwatch_event_rule.inspector_scan[*].arn)
     report         = one(aws_cloudwatch_event_rule.report[*].arn)
+    # securityhub.tf
+    ecr_image_deleted = one(aws_cloudwatch_event_rule.ecr_image_deleted[*].arn)
   }
 }
 

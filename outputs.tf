@@ -59,12 +59,12 @@ output "sns_topic_arn" {
 }
 
 output "event_rule_names" {
-  description = "Names of the EventBridge rules: `schedule`, `ecr_scan`, with `enable_inspector_events` `inspector_scan`, and with `report_schedule_expression` `report`."
+  description = "Names of the EventBridge rules: `schedule`, `ecr_scan`, with `enable_inspector_events` `inspector_scan`, with `report_schedule_expression` `report`, and with `enable_security_hub_export` `ecr_image_deleted`."
   value       = { for key in keys(local.event_targets) : key => local.event_rule_names[key] }
 }
 
 output "event_rule_arns" {
-  description = "ARNs of the EventBridge rules: `schedule`, `ecr_scan`, with `enable_inspector_events` `inspector_scan`, and with `report_schedule_expression` `report`."
+  description = "ARNs of the EventBridge rules: `schedule`, `ecr_scan`, with `enable_inspector_events` `inspector_scan`, with `report_schedule_expression` `report`, and with `enable_security_hub_export` `ecr_image_deleted`."
   value       = { for key in keys(local.event_targets) : key => local.event_rule_arns[key] }
 }
 

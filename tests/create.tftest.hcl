@@ -31,11 +31,14 @@ run "create_false_plans_no_resource" {
     }]
     hub_report_bucket_name = "example-security-ecr-reports"
     hub_report_kms_key_arn = "arn:aws:kms:eu-west-1:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    # securityhub.tf: the image-deletion rule
+    enable_security_hub_export = true
   }
 
   assert {
     condition = alltrue([for count in [
       length(aws_cloudwatch_dashboard.this),
+      length(aws_cloudwatch_event_rule.ecr_image_deleted),
       length(aws_cloudwatch_event_rule.ecr_scan),
       length(aws_cloudwatch_event_rule.inspector_finding),
       length(aws_cloudwatch_event_rule.inspector_scan),

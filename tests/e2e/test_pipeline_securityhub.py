@@ -1,6 +1,8 @@
 """The Security Hub export, end to end on the deployed pipeline (the test root sets enable_security_hub_export; the
 functions reach Security Hub on moto, ``AWS_ENDPOINT_URL_SECURITYHUB``): one image in breach is imported once, not
-imported again on an identical rescan, and resolved when it is clean.
+imported again on an identical rescan, and resolved when it is clean; an image of its own repository (deleted
+afterwards, so the files after it see the seeded registry only) exported, then deleted from ECR: the deletion event,
+delivered through the deployed ``ecr_image_deleted`` rule, resolves its finding.
 
 Runs after test_pipeline_ledger.py (name order) on the same deployment, with its helper for later scans of a
 seeded image (moto in the suite's process replaces the result it serves). team/api:1.0 is left as that module
@@ -10,13 +12,16 @@ moto; what the function did, from its log lines (``securityhub_exported``, ``sec
 
 from __future__ import annotations
 
+import contextlib
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from e2e import observe
+from e2e import bridge, observe
 from e2e.conftest import Deployed, SweepObservation
 from e2e.pipeline import Pipeline
+from e2e.seeding import MotoSeeder, ScanReport
 from e2e.test_pipeline_ledger import API_10, Results
 
 pytestmark = pytest.mark.e2e
@@ -105,3 +110,84 @@ def test_an_image_in_breach_is_imported_once_not_again_and_resolved_when_clean(p
     resolved = hub_findings(pipeline)[finding_id]
     assert (resolved["RecordState"], resolved["Workflow"]["Status"]) == ("ARCHIVED", "RESOLVED")
     assert not [r for r in exports(pipeline, image.digest) if r["message"] == "securityhub_export_failed"]
+
+
+DELETED_REPOSITORY = "team/securityhub-deleted"
+DELETED_CVE = "CVE-2099-66666"
+
+
+def image_deleted_event(pipeline: Pipeline, repository: str, digest: str, tag: str) -> dict[str, Any]:
+    """ECR's event for a deleted image (Amazon ECR User Guide, "Event for an image deletion")."""
+    return {
+        "version": "0",
+        "id": "dd3b46cb-2c74-f49e-393b-28286b67279d",
+        "detail-type": "ECR Image Action",
+        "source": "aws.ecr",
+        "account": pipeline.target.account_id,
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": pipeline.region,
+        "resources": [],
+        "detail": {
+            "result": "SUCCESS",
+            "repository-name": repository,
+            "image-digest": digest,
+            "action-type": "DELETE",
+            "image-tag": tag,
+        },
+    }
+
+
+def test_an_image_deleted_from_ecr_has_its_findings_resolved(pipeline: Pipeline) -> None:
+    seeder = pipeline.target.seeder(pipeline.region)
+    if not isinstance(seeder, MotoSeeder):
+        pytest.skip("scan findings can only be injected on moto")
+    ecr, events, lambda_ = pipeline.client("ecr"), pipeline.client("events"), pipeline.client("lambda")
+    pipeline.set_schedule(False)
+    observe.wait_until("the work queue to drain", pipeline.work_drained, 90)
+    try:
+        now = datetime.now(UTC).replace(microsecond=0)
+        seeder.create_repository(DELETED_REPOSITORY)
+        digest = seeder.put_image(DELETED_REPOSITORY, "1.0", seed="securityhub-deleted")
+        found = (
+            {"name": DELETED_CVE, "severity": "CRITICAL", "attributes": [{"key": "package_name", "value": "zlib"}]},
+        )
+        report = ScanReport("COMPLETE", now, {"CRITICAL": 1}, findings=found)
+        seeder.set_next_scan_result(DELETED_REPOSITORY, digest, "1.0", report)
+        ecr.start_image_scan(repositoryName=DELETED_REPOSITORY, imageId={"imageDigest": digest})
+        (scanned,) = [
+            e
+            for e in bridge.finished_scans(ecr, account=pipeline.target.account_id, region=pipeline.region, since=now)
+            if e["detail"]["repository-name"] == DELETED_REPOSITORY
+        ]
+        assert bridge.deliver(events, lambda_, pipeline.outputs["event_rule_names"]["ecr_scan"], scanned).matched
+        observe.wait_until(
+            "the export of the image in breach",
+            lambda: (bool(exports(pipeline, digest)), ""),
+            60,
+        )
+        assert [r["message"] for r in exports(pipeline, digest)] == ["securityhub_exported"]
+        finding_id = f"{pipeline.target.account_id}/{DELETED_REPOSITORY}@{digest}/{DELETED_CVE}"
+        assert hub_findings(pipeline)[finding_id]["RecordState"] == "ACTIVE"
+
+        ecr.batch_delete_image(repositoryName=DELETED_REPOSITORY, imageIds=[{"imageDigest": digest}])
+        rule = pipeline.outputs["event_rule_names"]["ecr_image_deleted"]
+        delivery = bridge.deliver(
+            events, lambda_, rule, image_deleted_event(pipeline, DELETED_REPOSITORY, digest, "1.0")
+        )
+        assert delivery.matched
+        assert delivery.targets
+
+        def resolved_lines() -> list[dict[str, Any]]:
+            names = ("securityhub_deleted_resolved", "securityhub_delete_skipped", "securityhub_export_failed")
+            found = observe.records(pipeline.logs("findings"))
+            return [r for r in found if r.get("message") in names and r.get("image_digest") == digest]
+
+        observe.wait_until("the deletion's resolution", lambda: (bool(resolved_lines()), ""), 60)
+        (line,) = resolved_lines()
+        assert (line["message"], line["resolved"]) == ("securityhub_deleted_resolved", 1), line
+        stored = hub_findings(pipeline)[finding_id]
+        assert (stored["RecordState"], stored["Workflow"]["Status"]) == ("ARCHIVED", "RESOLVED")
+    finally:
+        with contextlib.suppress(ecr.exceptions.RepositoryNotFoundException):
+            ecr.delete_repository(repositoryName=DELETED_REPOSITORY, force=True)
+        pipeline.set_schedule(True)

@@ -32,6 +32,7 @@ PURE = [
     "ecr_scan_reporter.sweep.plan_counts",
     "ecr_scan_reporter.securityhub.asff",
     "ecr_scan_reporter.sweep.budget",
+    "ecr_scan_reporter.securityhub.deletion",
 ]
 
 

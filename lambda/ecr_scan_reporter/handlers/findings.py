@@ -15,6 +15,10 @@ logged (``securityhub_export_failed``) and counted (``SecurityHubExportFailures`
 retry can help (throttling, a 5xx, the network) then raises, after the metrics: Lambda's retry finds the result
 recorded and its claim confirmed (``duplicate``: nothing published again) and exports again. A batch never raises
 for it (its messages were reported): the image's next result exports the difference again.
+
+With the export, an ``ECR Image Action`` DELETE event (``securityhub/deletion.py``) resolves what was exported for
+the deleted image (``export.resolve_deleted``), answered ``{"status": "resolved" | "not_exported" |
+"image_remains" | "failed" | "ignored" | "rejected", ...}``; its failures are logged, counted and raised the same way.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from ecr_scan_reporter.core import aws, log, metrics
 from ecr_scan_reporter.core.config import Settings
 from ecr_scan_reporter.core.teams import UNOWNED
 from ecr_scan_reporter.handlers import emit_metrics, load_settings
-from ecr_scan_reporter.securityhub import asff, export
+from ecr_scan_reporter.securityhub import asff, deletion, export
 
 logger = log.get_logger(__name__)
 
@@ -40,11 +44,14 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     remaining = remaining if callable(remaining) else None
     tally = stage.Tally()
     batch = isinstance(event, dict) and isinstance(event.get("Records"), list)
+    failed: list[export.ExportFailed] = []
     if batch:
         response = _finding_events(event["Records"], config, remaining, tally)
+    elif deletion.is_image_action(event):
+        response = _image_deleted(event, config, failed)
     else:
         response = _scan_event(event, config, remaining, tally)
-    failed = _export_to_security_hub(config, tally)
+    failed += _export_to_security_hub(config, tally)
     exported = metrics.counts({metrics.SECURITY_HUB_EXPORT_FAILURES: len(failed)}) if failed else []
     emit_metrics(context, config, _measured(tally) + exported)
     retry = [exc for exc in failed if exc.retryable]
@@ -93,6 +100,52 @@ def _export_to_security_hub(config: Settings, tally: stage.Tally) -> list[export
                 image_digest=result.image_digest,
             )
     return failed
+
+
+def _image_deleted(event: Any, config: Settings, failed: list[export.ExportFailed]) -> dict[str, Any]:
+    """An image deleted from ECR: resolve what was exported for it; a failure is logged and added to ``failed``.
+    Without the export an image action is none of this function's business (no rule sends it): ignored unread."""
+    if not config.security_hub_product_arn or not config.ledger_table_name:
+        reason = "an ECR Image Action, but the Security Hub export is off (no SECURITY_HUB_PRODUCT_ARN or ledger)"
+        log.emit(logger, "scan_event_ignored", reason=reason, **_envelope(event))
+        return {"status": "ignored", "reason": reason}
+    try:
+        deleted = deletion.parse(event)
+    except deletion.MalformedEvent as exc:
+        log.emit(logger, "scan_event_rejected", logging.ERROR, problem=str(exc), **_envelope(event))
+        return {"status": "rejected", "reason": str(exc)}
+    except deletion.UnsupportedEvent as exc:
+        log.emit(logger, "scan_event_ignored", reason=str(exc), **_envelope(event))
+        return {"status": "ignored", "reason": str(exc)}
+    fields = {
+        "repository": deleted.repository,
+        "registry_id": deleted.registry_id,
+        "image_digest": deleted.image_digest,
+    }
+    product = config.security_hub_product_arn
+    image = asff.Image(deleted.registry_id, deleted.repository, deleted.image_digest, deleted.region, (), product)
+    try:
+        return export.resolve_deleted(
+            aws.client("securityhub", region=product.split(":")[3]),
+            aws.client("ecr"),
+            aws.client("dynamodb"),
+            config.ledger_table_name,
+            image,
+            datetime.now(UTC),
+        )
+    except export.ExportFailed as exc:
+        failed.append(exc)
+        log.emit(
+            logger,
+            "securityhub_export_failed",
+            logging.ERROR,
+            error=str(exc),
+            retryable=exc.retryable,
+            stage_status="image_deleted",
+            image_tag=deleted.image_tag,
+            **fields,
+        )
+        return {"status": "failed", "reason": str(exc), **fields}
 
 
 def _measured(tally: stage.Tally) -> list[metrics.Metric]:

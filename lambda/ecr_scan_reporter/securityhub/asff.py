@@ -166,9 +166,21 @@ def finding(
     return body
 
 
-def resolved(image: Image, vulnerability_id: str, kept: Exported | None, now: datetime) -> dict[str, Any]:
-    """The resolved form of a finding no longer in breach, from what the ledger kept of it."""
+def resolved(
+    image: Image, vulnerability_id: str, kept: Exported | None, now: datetime, deleted: bool = False
+) -> dict[str, Any]:
+    """The resolved form of a finding no longer in breach (``deleted``: the image was deleted from ECR), from what
+    the ledger kept of it."""
     first = _time(kept.first_at if kept is not None else now)
+    if deleted:
+        title = f"{vulnerability_id}: image deleted ({image.repository})"
+        why = f"{vulnerability_id} is resolved: the image {image.repository}@{image.digest} was deleted from ECR."
+    else:
+        title = f"{vulnerability_id} no longer in breach ({image.repository})"
+        why = (
+            f"{vulnerability_id} is no longer in breach in the image {image.repository}@{image.digest}: fixed, "
+            "accepted (suppressed) or within the thresholds at the latest scan."
+        )
     return {
         "SchemaVersion": SCHEMA_VERSION,
         "Id": image.finding_id(vulnerability_id),
@@ -180,11 +192,8 @@ def resolved(image: Image, vulnerability_id: str, kept: Exported | None, now: da
         "UpdatedAt": _time(now),
         "FirstObservedAt": first,
         "Severity": {"Label": kept.severity if kept is not None else "INFORMATIONAL"},
-        "Title": f"{vulnerability_id} no longer in breach ({image.repository})"[:TITLE_MAX],
-        "Description": (
-            f"{vulnerability_id} is no longer in breach in the image {image.repository}@{image.digest}: fixed, "
-            "accepted (suppressed) or within the thresholds at the latest scan."
-        )[:DESCRIPTION_MAX],
+        "Title": title[:TITLE_MAX],
+        "Description": why[:DESCRIPTION_MAX],
         "Resources": [_resource(image)],
         "Vulnerabilities": [{"Id": vulnerability_id}],
         "Workflow": {"Status": "RESOLVED"},

@@ -13,10 +13,14 @@ two concurrent exports never record a state neither sent).
 :class:`ExportFailed` is raised (``retryable`` says whether a retry can help: throttling, a 5xx, a network error)
 *before* the new state is recorded, so the next evaluation of the image sends the difference again: nothing
 is silently lost. The caller decides what a failure costs (``handlers/findings.py``: never the alert).
+
+:func:`resolve_deleted` handles an image deleted from ECR (``deletion.py``): once ECR confirms the digest is gone,
+every finding the record says is exported is sent resolved and the record says nothing is exported any more.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +31,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_scan_reporter.core import ledger, log
 from ecr_scan_reporter.core.finding_types import Finding
-from ecr_scan_reporter.securityhub import asff
+from ecr_scan_reporter.securityhub import asff, deletion
 
 logger = log.get_logger(__name__)
 BATCH_MAX = 100
@@ -161,6 +165,67 @@ def export_image(
         **fields,
     )
     return {"status": "exported", "imported": decided.imported, "resolved": decided.resolved, "calls": calls, **fields}
+
+
+#: DescribeImages' answers for an image (or its repository) that no longer exists.
+GONE_CODES = frozenset({"ImageNotFoundException", "RepositoryNotFoundException"})
+
+
+def resolve_deleted(
+    securityhub: Any, ecr: Any, dynamodb: Any, table: str, image: asff.Image, now: datetime
+) -> dict[str, Any]:
+    """Resolve (RESOLVED/ARCHIVED) every finding exported for an image deleted from ECR, once the digest itself is
+    gone (``DescribeImages`` by digest: ImageNotFoundException; a tag removed from an image that remains changes
+    nothing), then record that nothing is exported (``ledger.record_exported`` with the empty set, conditional on
+    the fingerprint read). Returns ``{"status": "resolved" | "not_exported" | "image_remains", ...}``; an image
+    never exported costs no call but the ledger read. Raises :class:`ExportFailed`."""
+    fields = {"repository": image.repository, "registry_id": image.registry_id, "image_digest": image.digest}
+    try:
+        record = ledger.get_record(dynamodb, table, image.registry_id, image.repository, image.digest)
+    except (BotoCoreError, ClientError) as exc:
+        raise ExportFailed(f"the image's ledger record could not be read ({_short(exc)})", _retryable(exc)) from exc
+    if record is None or not record.securityhub_findings:
+        log.emit(logger, "securityhub_delete_skipped", reason="nothing exported for the image", **fields)
+        return {"status": "not_exported", **fields}
+    try:
+        ecr.describe_images(
+            registryId=image.registry_id, repositoryName=image.repository, imageIds=[{"imageDigest": image.digest}]
+        )
+    except ClientError as exc:
+        if str(exc.response.get("Error", {}).get("Code", "")) not in GONE_CODES:
+            raise ExportFailed(f"DescribeImages failed ({_short(exc)})", _retryable(exc)) from exc
+    except BotoCoreError as exc:
+        raise ExportFailed(f"DescribeImages failed ({_short(exc)})", True) from exc
+    else:
+        log.emit(logger, "securityhub_delete_skipped", reason="the digest remains in ECR (a tag removed)", **fields)
+        return {"status": "image_remains", **fields}
+    image = dataclasses.replace(image, tags=record.image_tags)  # the tags it had, as last recorded
+    bodies = deletion.resolved_bodies(image, record, now)
+    calls = import_findings(securityhub, bodies, fields)
+    try:
+        recorded = ledger.record_exported(
+            dynamodb,
+            table,
+            image.registry_id,
+            image.repository,
+            image.digest,
+            asff.fingerprint({}),
+            {},
+            record.securityhub_sha256,
+        )
+    except (BotoCoreError, ClientError) as exc:
+        # Security Hub has them resolved; a later delivery of the event resolves them again (the same update).
+        raise ExportFailed(f"the export state could not be recorded ({_short(exc)})", _retryable(exc)) from exc
+    if not recorded:
+        log.emit(
+            logger,
+            "securityhub_state_not_recorded",
+            logging.WARNING,
+            reason="the record's export state changed meanwhile (a concurrent export)",
+            **fields,
+        )
+    log.emit(logger, "securityhub_deleted_resolved", resolved=len(bodies), calls=calls, recorded=recorded, **fields)
+    return {"status": "resolved", "resolved": len(bodies), "calls": calls, **fields}
 
 
 def import_findings(client: Any, bodies: Sequence[Mapping[str, Any]], fields: Mapping[str, Any]) -> int:

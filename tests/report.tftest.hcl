@@ -75,7 +75,7 @@ run "defaults" {
       ])) == toset([
       "RepositoriesQueued", "ImagesConsidered", "ScansStarted", "ScansRefusedByDailyLimit", "NotificationsHeldBack",
       "FindingsSuppressed", "RepositoriesNotFound", "ReportsNotStored", "SuppressionsNotApplied",
-      "HubReportsNotStored",
+      "HubReportsNotStored", "SecurityHubExportFailures",
       # The scan budget's figures (the repositories function, once per sweep).
       "ScanBudget", "ScansPlanned", "ScansSpent", "ScansNeededPerDay", "ImagesPushedLastDay", "ScansRefusedByQuota",
       "ImagesInUse", "ImagesNeverScanned", "ImagesPastExpiryInUse", "ImagesPastExpiryNotInUse",

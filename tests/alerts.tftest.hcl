@@ -219,7 +219,7 @@ run "empty_regex_means_every_repository" {
 }
 
 # The document the findings function reads and hashes: the same text, character for character, that Python's
-# suppressions.document renders for these entries (tests/unit/test_suppressions.py reads the same file).
+# suppressions.document renders for these entries (tests/unit/alerts/test_suppressions.py reads the same file).
 run "suppressions_document_is_the_one_python_renders" {
   command = plan
 

@@ -130,7 +130,7 @@ def test_the_scan_budget_is_planned_every_sweep_and_measured(deployed: Deployed,
     (an allowance per selected repository, the budget state), the images function left each repository's census,
     and the registry's staleness figures left the repositories function as EMF lines (CloudWatch's metrics). The
     emulators report no lastRecordedPullTime, so nothing is in use here: the in-use order is shown by the unit
-    tests (tests/unit/test_handler_budget.py) and the month's benchmark (bench/month.py)."""
+    tests (tests/unit/handlers/test_budget.py) and the month's benchmark (bench/month.py)."""
     pipeline = deployed.primary
     records = [line.record() or {} for line in pipeline.logs("repositories")]
     planned = [r for r in records if r.get("message") == "scan_budget_planned"]

@@ -16,7 +16,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from conftest import ACCOUNT, REGION, ROOT
-from test_ledger import TABLE, create_table, record
+from core.test_ledger import TABLE, create_table, record
 
 from ecr_scan_reporter.core import ledger
 

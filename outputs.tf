@@ -131,3 +131,10 @@ output "team_topic_arns" {
   value      = local.team_topic_arns
   depends_on = [aws_sns_topic.team]
 }
+
+output "team_chat_topic_arns" {
+  description = "The chat topic of each team that has one, by team name: the topic the module created for it (`create_chat_topic`: `<name_prefix>-<name>-chat`) or its `chat_topic_arn`; ready for `aws_chatbot_slack_channel_configuration`'s `sns_topic_arns` (in an organization, connect the hub's team chat topics once instead: modules/hub's `team_chat_topic_arns`). Empty without such teams (and with `create = false`)."
+  # Built from the names (known at plan time); available once the topics exist.
+  value      = local.team_chat_topic_arns
+  depends_on = [aws_sns_topic.team_chat]
+}

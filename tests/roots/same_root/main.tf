@@ -47,6 +47,12 @@ resource "aws_sns_topic" "payments" {
   kms_master_key_id = aws_kms_key.reporter.arn
 }
 
+# Its chat topic, given as the team's chat_topic_arn (as an organization hub's would be).
+resource "aws_sns_topic" "payments_chat" {
+  name              = "payments-security-chat"
+  kms_master_key_id = aws_kms_key.reporter.arn
+}
+
 resource "aws_sns_topic" "alarms" {
   name              = "platform-ops-alarms"
   kms_master_key_id = aws_kms_key.reporter.arn
@@ -66,8 +72,9 @@ module "reporter" {
   team_tag_key = "team"
   teams = [
     {
-      name          = "payments"
-      sns_topic_arn = aws_sns_topic.payments.arn
+      name           = "payments"
+      sns_topic_arn  = aws_sns_topic.payments.arn
+      chat_topic_arn = aws_sns_topic.payments_chat.arn
       # An endpoint unknown at plan time too (as a queue created here would be), without a queue to create.
       subscriptions = { audit = { protocol = "sqs", endpoint = replace(aws_sns_topic.payments.arn, ":sns:", ":sqs:") } }
     },

@@ -12,9 +12,14 @@ locals {
     EXPECTED_SPOKES           = join(",", var.expected_spokes)
     SPOKE_REPORT_PERIOD_HOURS = tostring(var.spoke_report_period_hours)
     CHAT_TOPIC_ARN            = var.create_chat_topic ? local.arns.chat_topic : ""
-    METRICS_NAMESPACE         = var.metrics_namespace
-    LOG_LEVEL                 = var.log_level
+    # The teams (teams.tf): each team's own organization-wide report goes to TEAM_TOPIC_ARN_PREFIX + its name.
+    TEAM_NAMES            = join(",", [for team in local.teams : team.name])
+    TEAM_TOPIC_ARN_PREFIX = length(local.teams) > 0 ? local.team_topic_arn_prefix : ""
+    METRICS_NAMESPACE     = var.metrics_namespace
+    LOG_LEVEL             = var.log_level
   }
+  # What Lambda counts against its 4 KB: every name and value.
+  environment_bytes     = sum(concat([0], [for name, value in local.environment : length(name) + length(value)]))
   application_log_level = { DEBUG = "DEBUG", INFO = "INFO", WARNING = "WARN", ERROR = "ERROR" }[var.log_level]
 
   policy_statements = concat(
@@ -61,6 +66,13 @@ locals {
         Resource = ["${local.arns.log_group}:*"]
       },
     ],
+    # Each team's organization-wide report, on its topic (teams.tf): exactly the teams' topics.
+    length(local.teams) == 0 ? [] : [{
+      Sid      = "PublishTeamReports"
+      Effect   = "Allow"
+      Action   = ["sns:Publish"]
+      Resource = values(local.team_topics)
+    }],
     # tracing_mode = "Active": X-Ray's write actions support no resource-level permission ("*" only).
     var.tracing_mode != "Active" ? [] : [{
       Sid      = "WriteTraces"
@@ -147,6 +159,10 @@ resource "aws_lambda_function" "this" {
       # Lambda's 4 KB limit on the whole environment: about 140 spokes of 25 characters.
       condition     = length(local.environment.EXPECTED_SPOKES) <= 3500
       error_message = "expected_spokes is ${length(local.environment.EXPECTED_SPOKES)} characters joined, over the 3,500 that fit the function's environment (Lambda's 4 KB): list fewer (a spoke not listed is still counted when it reports)."
+    }
+    precondition {
+      condition     = local.environment_bytes <= 4096
+      error_message = "The organization report function's environment takes ${local.environment_bytes} bytes, over Lambda's 4 KB: expected_spokes takes ${length(local.environment.EXPECTED_SPOKES)} characters joined and the teams' names ${length(local.environment.TEAM_NAMES)}; list fewer expected spokes (a spoke not listed is still counted when it reports)."
     }
   }
 }

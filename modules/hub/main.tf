@@ -1,6 +1,7 @@
 # The organization hub (docs/organization.md), for the security account: the central topic and its key, which
-# only the organization's spokes may publish to (and encrypt with, through SNS and S3); bucket.tf: the central
-# report bucket; function.tf: the organization report; alarms.tf: the hub's alarms and dashboard.
+# only the organization's spokes may publish to (and encrypt with, through SNS and S3); teams.tf: the teams' topics
+# (one per team for every spoke) and the spoke_teams output; bucket.tf: the central report bucket; function.tf: the
+# organization report; alarms.tf: the hub's alarms and dashboard.
 
 data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
@@ -37,6 +38,8 @@ locals {
   by_organization  = var.organization_id != null
   spoke_principals = local.by_organization ? tomap({ "aws:PrincipalOrgID" = [coalesce(var.organization_id, "-")] }) : tomap({ "aws:PrincipalAccount" = var.spoke_account_ids })
   spokes_chosen    = local.by_organization != (length(var.spoke_account_ids) > 0)
+  # Who may publish to the hub's topics, the central one and every team's (teams.tf): one condition for all.
+  spokes_publish_condition = { StringEquals = local.spoke_principals }
 }
 
 # --- the key: the topic's and the bucket's -------------------------------------------------------------------
@@ -116,7 +119,7 @@ resource "aws_sns_topic_policy" "this" {
         Principal = { AWS = "*" }
         Action    = "sns:Publish"
         Resource  = local.arns.topic
-        Condition = { StringEquals = local.spoke_principals }
+        Condition = local.spokes_publish_condition
       },
       {
         Sid       = "HubAlarmsPublish"

@@ -143,6 +143,8 @@ run "organization" {
       EXPECTED_SPOKES           = "111111111111/eu-west-1,111111111111/us-east-1,222222222222/eu-west-1"
       SPOKE_REPORT_PERIOD_HOURS = "168"
       CHAT_TOPIC_ARN            = ""
+      TEAM_NAMES                = ""
+      TEAM_TOPIC_ARN_PREFIX     = ""
       METRICS_NAMESPACE         = "ECRScanReporter"
       LOG_LEVEL                 = "INFO"
     })

@@ -5,22 +5,24 @@
 
 locals {
   # var.teams is the root module's team object (module.team_rules below checks it with the root module's rules).
-  # try(): a bad value is refused by those rules with their message, not by an error of these expressions.
+  # A bad value is refused by those rules with their message: the try()s keep these expressions from adding an
+  # error of their own. Never around a whole team: a subscription endpoint created in the same configuration
+  # (unknown until applied) would make every team, hence the topics' keys, unknown.
   hub_team_keys = ["email_subscriptions", "subscriptions", "create_chat_topic"] # the hub's part of a team
-  teams = try([
+  teams = [
     for team in var.teams : {
-      name                = tostring(team.name)
-      topic_arn           = "arn:${local.partition}:sns:${local.region}:${local.account_id}:${var.name_prefix}-${team.name}"
-      create_chat_topic   = lookup(team, "create_chat_topic", null) == null ? false : tobool(team.create_chat_topic)
-      chat_topic_arn      = "arn:${local.partition}:sns:${local.region}:${local.account_id}:${var.name_prefix}-${team.name}-chat"
-      email_subscriptions = lookup(team, "email_subscriptions", null) == null ? [] : distinct([for email in team.email_subscriptions : tostring(email)])
-      subscriptions = {
+      name                = try(tostring(team.name), "")
+      topic_arn           = "arn:${local.partition}:sns:${local.region}:${local.account_id}:${var.name_prefix}-${try(tostring(team.name), "")}"
+      create_chat_topic   = try(tobool(coalesce(lookup(team, "create_chat_topic", null), false)), false)
+      chat_topic_arn      = "arn:${local.partition}:sns:${local.region}:${local.account_id}:${var.name_prefix}-${try(tostring(team.name), "")}-chat"
+      email_subscriptions = try(distinct([for email in coalesce(lookup(team, "email_subscriptions", null), []) : tostring(email)]), [])
+      subscriptions = can(keys(lookup(team, "subscriptions", {}))) ? {
         for name, subscription in merge({}, lookup(team, "subscriptions", null)) : name => { for key, value in subscription : key => tostring(value) }
-      }
+      } : {}
       # The spoke's part: everything but the hub's keys, as given (a renotify_after_days = null stays null).
       spoke = { for key, value in team : key => value if !contains(local.hub_team_keys, key) }
-    }
-  ], [])
+    } if can(keys(team))
+  ]
 
   # Built from the names: known at plan time, so a spoke planned in the same configuration sees them. (Grouped by
   # name: a name given twice is refused by module.team_rules with its message, not by a duplicate key here.)

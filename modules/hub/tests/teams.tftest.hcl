@@ -203,3 +203,20 @@ run "environment_over_4_kb_refused" {
   }
   expect_failures = [aws_lambda_function.this]
 }
+
+# An organization's first plan: the team's channel (an SQS queue) is created in the same root, its ARN unknown
+# until applied. The teams' topics, chat topics, subscriptions and spoke_teams are planned all the same.
+run "team_channel_created_in_the_same_root" {
+  command = plan
+  module {
+    source = "./tests/roots/same_root"
+  }
+
+  assert {
+    condition = (
+      keys(module.hub.team_topic_arns) == ["payments", "tools"] && keys(module.hub.team_chat_topic_arns) == ["payments"] &&
+      [for team in module.hub.spoke_teams : team.sns_topic_arn] == [var.payments_topic, var.tools_topic]
+    )
+    error_message = "The teams' topics and spoke_teams are known at plan time whatever their subscriptions' endpoints."
+  }
+}

@@ -126,7 +126,7 @@ output "publisher_role_arns" {
 }
 
 output "team_topic_arns" {
-  description = "The topic each team's alerts and reports go to, by team name: the topic the module created for it (`<name_prefix>-<name>`), or the team's `sns_topic_arn`. Empty without `teams` (and with `create = false`)."
+  description = "The topic each team's alerts and reports go to, by team name: the topic the module created for it (`<name_prefix>-<name>`), the team's `sns_topic_arn`, or, for a team without a topic of its own (`create_team_topics`), the module's topic. Empty without `teams` (and with `create = false`)."
   # Built from the names (known at plan time); available once the topics exist.
   value      = local.team_topic_arns
   depends_on = [aws_sns_topic.team]

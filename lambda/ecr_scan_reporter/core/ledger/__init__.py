@@ -18,18 +18,12 @@ The modules, by what they hold (none imports this package, and none imports one 
 - ``repository.py``: one repository's records as a sweep sees them (``RepositoryLedger``);
 - ``expressions.py``: the UpdateItem expressions the writers build.
 
-Callers use the package: ``from ecr_scan_reporter.core import ledger; ledger.put_record(...)``. Setting one of its
-names (a test's ``monkeypatch.setattr(ledger, "ITEM_BUDGET", ...)``) sets it in the module that defines it and in
-every module that imported it, as it did when the ledger was one module (see :class:`_Package`).
+Callers use the package: ``from ecr_scan_reporter.core import ledger; ledger.put_record(...)``. A name is read where it
+is defined: to change a constant (a test's ``monkeypatch``), set it on its module (``ledger.record.ITEM_BUDGET``).
 """
 
 from __future__ import annotations
 
-import sys
-import types
-from typing import Any
-
-from ecr_scan_reporter.core.ledger import config_keys, expressions, markers, queries, record, repository, writes
 from ecr_scan_reporter.core.ledger.config_keys import CONFIG_PREFIX, SWEEP_MARKERS
 from ecr_scan_reporter.core.ledger.markers import (
     ALLOWANCE,
@@ -120,27 +114,3 @@ __all__ = [
     "to_item",
     "write_sweep_marker",
 ]
-
-_MODULES = (config_keys, expressions, record, markers, queries, writes, repository)
-_UNSET = object()
-
-
-class _Package(types.ModuleType):
-    """The package's module type: setting a name it re-exports (``ledger.ITEM_BUDGET = 20_000``, as a test's
-    monkeypatch does) also sets it in every module of the package that holds the same object, so the code that
-    reads it there (``record.fit`` reads ``ITEM_BUDGET``) sees the new value, and setting it back restores them
-    all. Reading is plain attribute access."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        current = self.__dict__.get(name, _UNSET)
-        if current is not _UNSET and not isinstance(current, types.ModuleType):
-            for module in _MODULES:
-                if module.__dict__.get(name, _UNSET) is current:
-                    setattr(module, name, value)
-        super().__setattr__(name, value)
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"{self.__name__}.{name} cannot be deleted (its modules hold it)")
-
-
-sys.modules[__name__].__class__ = _Package

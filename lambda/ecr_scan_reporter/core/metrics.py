@@ -35,12 +35,14 @@ HubReportsNotStored        --               reports the organization hub's bucke
 The hub's organization report function (modules/hub; its dashboard draws these, HUB_NAMES) also emits
 ``NotificationsSent`` and ``ReportsNotStored``, and:
 
-===========================  ===============  ======================================================
-SpokesReporting              --               spokes whose latest report is within two report periods
-SilentSpokes                 --               expected spokes that never reported or not for two periods
-OrganizationImagesInBreach   Severity         images in breach across every spoke's latest report
-===========================  ===============  =============================================================
-=======
+===============================  ===============  ======================================================
+SpokesReporting                  --               spokes whose latest report is within two report periods
+SilentSpokes                     --               expected spokes that never reported or not for two periods
+OrganizationImagesInBreach       Severity         images in breach across every spoke's latest report
+OrganizationReportsNotPublished  --               destinations (the central topic, the chat topic, a
+                                                  team's topic) that refused the report (alarmed)
+===============================  ===============  ======================================================
+
 The scan budget's registry-wide figures (repositories function, once per sweep, from the sweep markers: each
 repository as its last sweep left it; ages in whole days, unit ``None``; sweep/budget.py):
 
@@ -94,6 +96,7 @@ HUB_REPORTS_NOT_STORED = "HubReportsNotStored"
 SPOKES_REPORTING = "SpokesReporting"
 SILENT_SPOKES = "SilentSpokes"
 ORGANIZATION_IMAGES_IN_BREACH = "OrganizationImagesInBreach"
+ORGANIZATION_REPORTS_NOT_PUBLISHED = "OrganizationReportsNotPublished"
 SECURITY_HUB_EXPORT_FAILURES = "SecurityHubExportFailures"
 IMAGES_IN_USE = "ImagesInUse"
 IN_USE_SCAN_AGE_P50 = "InUseScanAgeP50"
@@ -155,6 +158,7 @@ HUB_NAMES: tuple[str, ...] = (
     ORGANIZATION_IMAGES_IN_BREACH,
     NOTIFICATIONS_SENT,
     REPORTS_NOT_STORED,
+    ORGANIZATION_REPORTS_NOT_PUBLISHED,
 )
 
 # Dimensions: names fixed here, values bounded (a function name, a severity, a notification type, a team: one of

@@ -49,6 +49,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ecr_scan_reporter.core.scannable import NOT_SCANNABLE
+
 IN_PROGRESS = "IN_PROGRESS"
 CONFIG_PREFIX = "config#"
 #: Partition of the sweep markers: one item per repository (range key ``<registry_id>#<repository>``) whose
@@ -81,7 +83,7 @@ DIGEST_BYTES = 8
 SECURITYHUB_TRACKED_MAX = 1000
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
-_ENTRY_ATTRIBUTES = ("digest", "scan_status", "scan_started_at", "scan_completed_at")
+_ENTRY_ATTRIBUTES = ("digest", "scan_status", "scan_started_at", "scan_completed_at", "expires_at")
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,7 @@ class ScanEntry:
     scan_status: str
     scan_started_at: datetime | None
     scan_completed_at: datetime | None
+    expires_at: int | None = None  # the record's TTL (epoch seconds)
 
 
 def partition_key(registry_id: str, repository: str) -> str:
@@ -221,6 +224,7 @@ def _entry(item: Mapping[str, Any]) -> ScanEntry:
         scan_status=_s(item, "scan_status") or IN_PROGRESS,
         scan_started_at=_time(item, "scan_started_at"),
         scan_completed_at=_time(item, "scan_completed_at"),
+        expires_at=int(Decimal(item["expires_at"]["N"])) if "N" in (item.get("expires_at") or {}) else None,
     )
 
 
@@ -362,6 +366,27 @@ class RepositoryLedger:
         self.writes += 1
         return record_scan_state(
             self.client, self.table, owner, self.repository, digest, tags, status, completed_at, self.now, self.ttl
+        )
+
+    def record_not_scannable(
+        self, digest: str, tags: tuple[str, ...], reason: str | None, registry_id: str | None = None
+    ) -> bool:
+        """Record an image ECR cannot scan (:func:`record_not_scannable`), unless the ledger already does and its
+        record has more than half its time to live left (a still-listed artifact's record is renewed, never lost;
+        ``reason`` None keeps the recorded one)."""
+        owner = self.registry_id or registry_id
+        if not owner or self.read_only:
+            return False
+        known, now = self.entry(digest, owner), int(self.now.timestamp())
+        if (
+            known is not None
+            and known.scan_status == NOT_SCANNABLE
+            and 2 * ((known.expires_at or 0) - now) > self.ttl - now
+        ):
+            return False
+        self.writes += 1
+        return record_not_scannable(
+            self.client, self.table, owner, self.repository, digest, tags, reason, self.now, self.ttl
         )
 
 
@@ -545,6 +570,29 @@ def record_scan_state(
         newer_than = completed_at or observed_at
     return _update_scan_state(
         client, table, item_key(registry_id, repository, digest), values, tags, ttl, newer_than=newer_than
+    )
+
+
+def record_not_scannable(
+    client: Any,
+    table: str,
+    registry_id: str,
+    repository: str,
+    digest: str,
+    tags: tuple[str, ...],
+    reason: str | None,
+    observed_at: datetime,
+    ttl: int,
+) -> bool:
+    """Record that ECR's basic scanning cannot scan the image (an artifact: core/scannable.py), seen so at
+    ``observed_at``: ``scan_status`` :data:`~ecr_scan_reporter.core.scannable.NOT_SCANNABLE`, ``failure_reason`` why
+    (ECR's refusal, or what DescribeImages says it is; None: left as recorded), keeping the record's history. False
+    (nothing written) when a result newer than ``observed_at`` is recorded: a scan that completed says otherwise."""
+    values = {"scan_status": _S(NOT_SCANNABLE), "source": _S("sweep")}
+    if reason is not None:
+        values["failure_reason"] = _S(reason)
+    return _update_scan_state(
+        client, table, item_key(registry_id, repository, digest), values, tags, ttl, newer_than=observed_at
     )
 
 

@@ -13,6 +13,8 @@ Every write is conditional, so a late, repeated or concurrent event is harmless:
   start is already recorded.
 - :func:`record_scan_state` (images stage) records what DescribeImageScanFindings said about an image the ledger
   did not know, unless a newer result is already recorded.
+- :func:`record_not_scannable` (images stage) records an artifact ECR cannot scan (``NOT_SCANNABLE``,
+  core/scannable.py), unless a newer result is already recorded.
 
 Times are stored as epoch seconds (numbers, millisecond precision); ``findings`` as a map finding id -> severity
 (``suppressed_findings`` likewise: the findings accepted risks hid at that evaluation, absent when none),

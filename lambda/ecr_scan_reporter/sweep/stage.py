@@ -669,7 +669,7 @@ def _assess(
     """For each image in sweep order: the candidate (None when no scan is needed; the reason is counted in
     ``summary``) and where to resume after it (None: nothing left)."""
     if options.mode == NEWEST:
-        walk = _newest(ecr, repository, registry_id, options, now, continuation, summary, listing_deadline)
+        walk = _newest(ecr, repository, registry_id, options, now, continuation, summary, listing_deadline, ledger)
     else:
         walk = _pages(ecr, repository, registry_id, options, now, continuation, summary)
     for image, resume in walk:
@@ -862,10 +862,12 @@ def _newest(
     continuation: Continuation | None,
     summary: SweepSummary,
     deadline: Callable[[], bool] | None = None,
+    ledger: RepositoryLedger | None = None,
 ) -> Iterator[tuple[ImageRecord | None, Position | None]]:
-    """The ``max_images`` newest images that pass the pull filter, newest first, after the continuation's key.
-    Counting (considered, skipped_filter) happens on the first part only: later parts list the same images.
-    ``deadline()`` is asked after every DescribeImages page: True raises :class:`_OutOfTime`."""
+    """The ``max_images`` newest images that pass the pull filter, newest first, after the continuation's key; an
+    artifact DescribeImages shows ECR cannot scan is never one of them (counted and recorded, :func:`_not_scannable`).
+    Counting (considered, skipped_filter, not_scannable) happens on the first part only: later parts list the same
+    images. ``deadline()`` is asked after every DescribeImages page: True raises :class:`_OutOfTime`."""
     after = continuation.after_key if continuation else None
     first_part = after is None
     eligible_count = 0
@@ -878,11 +880,16 @@ def _newest(
             for image in page.images:
                 if first_part:
                     summary.considered += 1
-                if freshness.recently_used(image.pushed_at, image.last_pulled_at, now, options.pulled_within_days):
+                if not freshness.recently_used(image.pushed_at, image.last_pulled_at, now, options.pulled_within_days):
+                    if first_part:
+                        summary.skipped_filter += 1
+                    continue
+                reason = artifact_reason(image.manifest_media_type, image.artifact_media_type, image.tags)
+                if reason is None:
                     eligible_count += 1
                     yield image
                 elif first_part:
-                    summary.skipped_filter += 1
+                    _not_scannable(image, reason, summary, ledger)
 
     top = heapq.nlargest(options.max_images or 0, eligible(), key=_key)
     if first_part:

@@ -17,7 +17,7 @@ from ecr_fakes import NOW, FakeEcr, FakeImage, digest
 
 from ecr_scan_reporter.core import ledger
 from ecr_scan_reporter.sweep import allowances, budget, scanning
-from ecr_scan_reporter.sweep.stage import BudgetRun, SweepSummary, plan_repository, sweep_repository
+from ecr_scan_reporter.sweep.stage import BudgetRun, SweepOptions, SweepSummary, plan_repository, sweep_repository
 
 TABLE = "esr-ledger"
 DAY = timedelta(days=1)
@@ -175,3 +175,20 @@ def test_an_artifact_the_ledger_records_is_not_asked_even_when_describe_images_c
     assert summary.not_scannable == 1
     assert (ecr.calls["start_image_scan"], ecr.calls["describe_image_scan_findings"]) == (0, 0)
     assert records.writes == 1  # the sweep marker only: the record has most of its life left
+
+
+def test_the_k_newest_images_are_images_not_their_signatures(ddb: Any) -> None:
+    """max_images_per_repository keeps the K newest images: a signature pushed after each image is not one of them."""
+    real = images(3)
+    signed = signatures(real)
+    for i, (image, signature) in enumerate(zip(real, signed, strict=True)):
+        image.pushed_at = NOW - timedelta(hours=10 - 2 * i)
+        signature.pushed_at = image.pushed_at + timedelta(minutes=1)  # signed right after the push
+    ecr = refusing([*real, *signed], signed)
+    records = ledger.RepositoryLedger(ddb, TABLE, "app", ACCOUNT, NOW, ledger.expires_at(NOW, 7))
+    options = SweepOptions(max_images=2)
+    summary = sweep_repository(ecr, "app", now=NOW, registry_id=ACCOUNT, options=options, ledger=records)
+    assert ecr.started == [real[2].digest, real[1].digest]  # newest first
+    assert (summary.considered, summary.not_scannable, summary.skipped_filter, summary.scan_started) == (6, 3, 1, 2)
+    recorded = {e.digest: e.scan_status for e in ledger.query_scan_entries(ddb, TABLE, ACCOUNT, "app")}
+    assert all(recorded[s.digest] == "NOT_SCANNABLE" for s in signed)

@@ -28,6 +28,7 @@ PURE = [
     "ecr_scan_reporter.alerts.notify",  # the renderer: its finding types come from finding_types, not the reader
     "ecr_scan_reporter.report.exposure",
     "ecr_scan_reporter.core.regex_subset",
+    "ecr_scan_reporter.core.scannable",
     "ecr_scan_reporter.core.coverage",
     "ecr_scan_reporter.sweep.plan_counts",
     "ecr_scan_reporter.securityhub.asff",

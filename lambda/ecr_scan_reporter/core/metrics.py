@@ -18,6 +18,8 @@ RepositoriesQueued         --               work messages sent by the repositori
 ImagesConsidered           --               images the images function looked at
 ScansStarted               --               scans the images function started
 ScansRefusedByDailyLimit   --               scans ECR refused (one scan per image per day, registry quota)
+ImagesNotScannable         --               images the images function looked at that ECR's basic scanning cannot
+                                            scan (artifacts: signatures, attestations, charts, indexes; never asked)
 ImagesInBreach             Severity         scan results over a severity's threshold (findings function)
 RegistryImagesInBreach     Severity, Team   images in breach in the whole ledger when the report was built (Team:
                                             a team's images over its own thresholds; with teams only)
@@ -84,6 +86,7 @@ REPOSITORIES_QUEUED = "RepositoriesQueued"
 IMAGES_CONSIDERED = "ImagesConsidered"
 SCANS_STARTED = "ScansStarted"
 SCANS_REFUSED_BY_DAILY_LIMIT = "ScansRefusedByDailyLimit"
+IMAGES_NOT_SCANNABLE = "ImagesNotScannable"
 IMAGES_IN_BREACH = "ImagesInBreach"
 REGISTRY_IMAGES_IN_BREACH = "RegistryImagesInBreach"
 NOTIFICATIONS_SENT = "NotificationsSent"
@@ -139,6 +142,7 @@ NAMES: tuple[str, ...] = (
     IMAGES_CONSIDERED,
     SCANS_STARTED,
     SCANS_REFUSED_BY_DAILY_LIMIT,
+    IMAGES_NOT_SCANNABLE,
     IMAGES_IN_BREACH,
     REGISTRY_IMAGES_IN_BREACH,
     NOTIFICATIONS_SENT,

@@ -37,9 +37,6 @@ locals {
       team.create_chat_topic ? { chat_topic_arn = team.chat_topic_arn } : {},
     )
   ]
-
-  # The organization report function (function.tf): each team's own organization-wide report, on its topic.
-  team_topic_arn_prefix = "arn:${local.partition}:sns:${local.region}:${local.account_id}:${var.name_prefix}-"
 }
 
 # The root module's own rules for a team (names, keys, regexes, thresholds, subscriptions, topic-name collisions),

@@ -192,7 +192,7 @@ variable "teams" {
 }
 
 variable "create_alarms" {
-  description = "Create the hub's own CloudWatch alarms (the organization report function failing or not running, spokes silent, the organization report not stored), notifying the central topic."
+  description = "Create the hub's own CloudWatch alarms (the organization report function failing or not running, spokes silent, the organization report not stored, a destination that refused it), notifying the central topic."
   type        = bool
   default     = true
   nullable    = false

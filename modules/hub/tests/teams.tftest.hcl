@@ -169,7 +169,8 @@ run "no_teams" {
   }
 }
 
-# --- bad values: the hub's own rules (the others are the root module's: tests/terraform/test_hub_team_rules.py) ---
+# --- bad values: the hub's own rules (the others are the root module's: tests/terraform/test_hub_team_rules.py; the
+# environment's 4 KB: policies.tftest.hcl) -------------------------------------------------------------------------
 
 run "bad_teams_not_a_list" {
   command = plan
@@ -193,15 +194,6 @@ run "bad_team_with_a_chat_topic_of_its_own" {
     teams = [{ name = "payments", repository_regex = "^payments/", chat_topic_arn = "arn:aws:sns:eu-west-1:210987654321:payments-chat" }]
   }
   expect_failures = [var.teams]
-}
-
-run "environment_over_4_kb_refused" {
-  command = plan
-  variables {
-    expected_spokes = [for i in range(130) : format("%012d/eu-west-1", i)]
-    teams           = [for i in range(40) : { name = format("team-%02d-%s", i, join("", [for j in range(20) : "x"])), repository_regex = "^t${i}/" }]
-  }
-  expect_failures = [aws_lambda_function.this]
 }
 
 # An organization's first plan: the team's channel (an SQS queue) is created in the same root, its ARN unknown

@@ -15,7 +15,9 @@ item limit whatever the number of findings (``ledger.fit``).
 
 No alert lost, none duplicated: the record is written *before* publishing, with a pending claim (token, type,
 new findings, valid until this invocation's deadline), conditionally on the revision that was read, so of two
-concurrent deliveries of one event exactly one claims it; the other answers ``duplicate``. After SNS accepts the
+concurrent deliveries of one event exactly one claims it; the other answers ``duplicate`` (a batch of Inspector2
+Finding events raises :class:`NotificationInFlight` instead, a batch item failure: another batch of the same second
+may carry another finding, which only its retry can tell). After SNS accepts the
 message the claim is confirmed (cleared). If the function dies between claim and confirm, Lambda retries the event
 after the deadline has passed: the retry takes the expired claim over (under a claim of its own, valid until its
 own deadline, so a concurrent delivery leaves it alone) and publishes the claimed notification (rendered from the
@@ -270,7 +272,9 @@ def _with_ledger(
         previous = ledger.get_record(dynamodb, table, *key)
         if previous is not None and previous.pending_token:
             if previous.pending_until is not None and previous.pending_until > now:
-                if previous.scan_completed_at == observation.completed_at:
+                if previous.scan_completed_at == observation.completed_at and not finding_batch:
+                    # A batch's one-second time says little: another batch of that second may carry another
+                    # finding (news.is_stale), so a live claim means "retry later" for it, never "duplicate".
                     log.emit(logger, "scan_duplicate", reason="notification_in_flight", **image)
                     return {"status": "duplicate", "reason": "notification_in_flight", **image}
                 raise NotificationInFlight(f"a notification for {result.image_digest} is being published; retry")

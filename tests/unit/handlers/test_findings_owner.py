@@ -13,6 +13,8 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -194,3 +196,36 @@ def test_an_inspector_batch_whose_owner_cannot_be_decided_is_a_batch_item_failur
     assert new_findings(inbox("payments")) == new_findings(inbox("module")) == [[A.id]]
     assert findings.handler(batch, None) == {"batchItemFailures": []}  # an exact redelivery
     assert inbox("payments") == inbox("module") == []
+
+
+def test_a_claim_whose_owner_cannot_be_decided_is_left_for_the_retry_and_resent_once(
+    inbox: Inbox, reader: Reader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An invocation died after claiming an alert for payments; its retry meets teams it cannot use: the claim is
+    left as it was (not taken over, not re-sent to the module's topic), and the next retry re-sends it to payments."""
+    first_alert(inbox, reader, monkeypatch)
+    reader.by_digest[DIGEST] = [A, B]
+    second = event(REPO, {"CRITICAL": 2}, day=1)
+
+    def crash(*args: Any, **kwargs: Any) -> str:
+        raise RuntimeError("killed before SNS accepted the message")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(findings.stage.sns_message, "publish", crash)
+        assert attempt(second) is None
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    expired = replace(record(), pending_until=datetime.now(UTC) - timedelta(seconds=1))
+    assert ledger.put_record(dynamodb, TABLE, expired, record().revision) is not None
+    claimed = record()
+    assert (claimed.pending_type, claimed.notified_team) == ("threshold_breached", "payments")
+
+    monkeypatch.setenv("TEAMS_SHA256", "0" * 64)  # a deployment window
+    load_settings.cache_clear()
+    assert attempt(second) is None
+    assert (record().pending_token, record().revision) == (claimed.pending_token, claimed.revision)  # untouched
+    assert inbox("module") == inbox("payments") == []
+
+    store_teams(monkeypatch, OWNED)  # the window closes
+    assert attempt(second) is not None
+    assert new_findings(inbox("payments")) == new_findings(inbox("module")) == [[B.id]]  # re-sent once
+    assert record().pending_token is None

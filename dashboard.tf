@@ -20,6 +20,7 @@ locals {
       ["images", "RepositoriesNotFound"],
       ["report", "ReportsNotStored"],
       ["findings", "SuppressionsNotApplied"],
+      ["findings", "OwnersUndecided"],
       ["report", "HubReportsNotStored"],
       ["findings", "SecurityHubExportFailures"],
       # The scan budget (repositories function, once per sweep): lambda/ecr_scan_reporter/sweep/budget.py.
@@ -162,9 +163,9 @@ locals {
     {
       type = "metric", x = 0, y = 20, width = 24, height = 6
       properties = {
-        title   = "Handled, but worth a look: repositories gone mid-sweep, reports S3 (or the hub) refused, accepted risks not applied, Security Hub exports failed"
+        title   = "Handled, but worth a look: repositories gone mid-sweep, reports S3 (or the hub) refused, accepted risks not applied, owners undecided (retried), Security Hub exports failed"
         region  = local.region, view = "timeSeries", stacked = false, stat = "Sum", period = 3600
-        metrics = [for name in ["RepositoriesNotFound", "ReportsNotStored", "SuppressionsNotApplied", "HubReportsNotStored", "SecurityHubExportFailures"] : local.own_metric[name]]
+        metrics = [for name in ["RepositoriesNotFound", "ReportsNotStored", "SuppressionsNotApplied", "OwnersUndecided", "HubReportsNotStored", "SecurityHubExportFailures"] : local.own_metric[name]]
       }
     },
     {

@@ -68,7 +68,7 @@ variable "schedule_expression" {
 }
 
 variable "repository_include_regex" {
-  description = "Only repositories whose name matches this regular expression are swept and reported on (search semantics, like Terraform's `regex()`: anchor with `^` and `$` for a whole-name match). Write it in the common subset of RE2 (which Terraform checks) and Python `re` (which the functions use): no look-around, no backreferences, no POSIX classes like `[[:alpha:]]`, no `\\p{..}`, `\\Q..\\E`, `\\z` or `\\x{..}`, flags only as a leading `(?i)` or scoped `(?i:...)`."
+  description = "Only repositories whose name matches this regular expression are swept and reported on (search semantics, like Terraform's `regex()`: anchor with `^` and `$` for a whole-name match). Write it in the common subset of RE2 (which Terraform checks) and Python `re` (which the functions use): no look-around, no backreferences, no POSIX classes like `[[:alpha:]]`, no `\\p{..}`, `\\Q..\\E`, `\\z` or `\\x{..}`, flags only as a leading `(?i)` or scoped `(?i:...)`; and no repeated group that holds a quantifier, an alternation or another group (`([a-z0-9]+-?)+`, `(a|aa)+`: Python's backtracking `re` can take exponential time on them; write `[a-z0-9-]+`)."
   type        = string
   default     = ".*"
   nullable    = false
@@ -85,6 +85,14 @@ variable "repository_include_regex" {
     # or turning a flag off without a colon (Python accepts only leading global flags like "(?i)").
     condition     = !can(regex("\\\\(x\\{|[pPQEzC1-9])|\\[:\\^?[A-Za-z]+:\\]|\\(\\?<[A-Za-z_]|\\(\\?[A-Za-z-]*U|\\{,|\\[[^\\]]*\\\\[dDsSwW]-[^\\]]", replace(var.repository_include_regex, "\\\\", ""))) && !can(regex("\\(\\?[A-Za-z-]+\\)", replace(replace(var.repository_include_regex, "\\\\", ""), "/^(\\(\\?[A-Za-z]+\\))+/", "")))
     error_message = "repository_include_regex uses RE2 syntax that Python's re (which the functions use) rejects or reads differently. Write it in the common subset: \\xHH not \\x{..}; ranges such as [a-z0-9] not \\p{..}/\\pN or [[:alpha:]]; escape each character instead of \\Q...\\E; $ not \\z; (?P<name>...) not (?<name>...); \\xHH not \\1-\\9; {0,n} not {,n}; flags only as a leading (?i), (?m), (?s) or scoped (?i:...), never U or (?-i); no \\d, \\s or \\w as a range end in [...]."
+  }
+
+  validation {
+    # No nested quantifier (Python's re backtracks: a repeated group that holds a quantifier, an alternation or
+    # another group can take exponential time): core/regex_subset.py's rule, character for character. Escapes, sets,
+    # group openings and flag groups are flattened first; then a repeated group holding ")", a quantifier or "|".
+    condition     = !can(regex("\\)[^()]*\\)[*+{]|\\([^()]*[*+?{|][^()]*\\)[*+{]", replace(replace(replace(replace(var.repository_include_regex, "/\\\\./", "e"), "/\\[\\^?\\]?[^\\]]*\\]/", "c"), "/\\(\\?(P<[A-Za-z0-9_]*>|[A-Za-z-]*:)/", "("), "/\\(\\?[A-Za-z-]*\\)/", "")))
+    error_message = "repository_include_regex repeats a group that holds a quantifier, an alternation or another group, such as ([a-z0-9]+-?)+ or (a|aa)+: Python's re (which the functions use) can take exponential time on such a regex and hang them. Repeat a set instead ([a-z0-9-]+), or write the group once without repeating it."
   }
 }
 
@@ -105,6 +113,12 @@ variable "repository_exclude_regex" {
     # or turning a flag off without a colon (Python accepts only leading global flags like "(?i)").
     condition     = !can(regex("\\\\(x\\{|[pPQEzC1-9])|\\[:\\^?[A-Za-z]+:\\]|\\(\\?<[A-Za-z_]|\\(\\?[A-Za-z-]*U|\\{,|\\[[^\\]]*\\\\[dDsSwW]-[^\\]]", replace(coalesce(var.repository_exclude_regex, ".*"), "\\\\", ""))) && !can(regex("\\(\\?[A-Za-z-]+\\)", replace(replace(coalesce(var.repository_exclude_regex, ".*"), "\\\\", ""), "/^(\\(\\?[A-Za-z]+\\))+/", "")))
     error_message = "repository_exclude_regex uses RE2 syntax that Python's re (which the functions use) rejects or reads differently. Write it in the common subset: \\xHH not \\x{..}; ranges such as [a-z0-9] not \\p{..}/\\pN or [[:alpha:]]; escape each character instead of \\Q...\\E; $ not \\z; (?P<name>...) not (?<name>...); \\xHH not \\1-\\9; {0,n} not {,n}; flags only as a leading (?i), (?m), (?s) or scoped (?i:...), never U or (?-i); no \\d, \\s or \\w as a range end in [...]."
+  }
+
+  validation {
+    # The nested-quantifier rule repository_include_regex applies (see there).
+    condition     = !can(regex("\\)[^()]*\\)[*+{]|\\([^()]*[*+?{|][^()]*\\)[*+{]", replace(replace(replace(replace(coalesce(var.repository_exclude_regex, ".*"), "/\\\\./", "e"), "/\\[\\^?\\]?[^\\]]*\\]/", "c"), "/\\(\\?(P<[A-Za-z0-9_]*>|[A-Za-z-]*:)/", "("), "/\\(\\?[A-Za-z-]*\\)/", "")))
+    error_message = "repository_exclude_regex repeats a group that holds a quantifier, an alternation or another group, such as ([a-z0-9]+-?)+ or (a|aa)+: Python's re (which the functions use) can take exponential time on such a regex and hang them. Repeat a set instead ([a-z0-9-]+), or write the group once without repeating it."
   }
 }
 
@@ -663,6 +677,12 @@ variable "suppressions" {
   }
 
   validation {
+    # The nested-quantifier rule repository_include_regex applies (see there).
+    condition     = alltrue([for s in var.suppressions : !can(regex("\\)[^()]*\\)[*+{]|\\([^()]*[*+?{|][^()]*\\)[*+{]", replace(replace(replace(replace(coalesce(lookup(s, "repository_regex", null), ".*"), "/\\\\./", "e"), "/\\[\\^?\\]?[^\\]]*\\]/", "c"), "/\\(\\?(P<[A-Za-z0-9_]*>|[A-Za-z-]*:)/", "("), "/\\(\\?[A-Za-z-]*\\)/", "")))])
+    error_message = "A suppression's repository_regex repeats a group that holds a quantifier, an alternation or another group, such as ([a-z0-9]+-?)+ or (a|aa)+: Python's re (which the functions use) can take exponential time on such a regex and hang them. Repeat a set instead ([a-z0-9-]+), or write the group once without repeating it."
+  }
+
+  validation {
     condition     = length(jsonencode(var.suppressions)) <= 350000
     error_message = "The suppressions take more than 350,000 characters as JSON: they must fit one DynamoDB item (400 KB)."
   }
@@ -814,6 +834,12 @@ variable "teams" {
     # The same RE2-only constructs repository_include_regex refuses (see there).
     condition     = alltrue([for team in var.teams : !can(keys(team)) || try(!can(regex("\\\\(x\\{|[pPQEzC1-9])|\\[:\\^?[A-Za-z]+:\\]|\\(\\?<[A-Za-z_]|\\(\\?[A-Za-z-]*U|\\{,|\\[[^\\]]*\\\\[dDsSwW]-[^\\]]", replace(coalesce(lookup(team, "repository_regex", null), ".*"), "\\\\", ""))) && !can(regex("\\(\\?[A-Za-z-]+\\)", replace(replace(coalesce(lookup(team, "repository_regex", null), ".*"), "\\\\", ""), "/^(\\(\\?[A-Za-z]+\\))+/", ""))), true)])
     error_message = "A team's repository_regex uses RE2 syntax that Python's re (which the functions use) rejects or reads differently. Write it in the common subset: \\xHH not \\x{..}; ranges such as [a-z0-9] not \\p{..}/\\pN or [[:alpha:]]; escape each character instead of \\Q...\\E; $ not \\z; (?P<name>...) not (?<name>...); \\xHH not \\1-\\9; {0,n} not {,n}; flags only as a leading (?i), (?m), (?s) or scoped (?i:...), never U or (?-i); no \\d, \\s or \\w as a range end in [...]."
+  }
+
+  validation {
+    # The nested-quantifier rule repository_include_regex applies (see there).
+    condition     = alltrue([for team in var.teams : !can(keys(team)) || try(!can(regex("\\)[^()]*\\)[*+{]|\\([^()]*[*+?{|][^()]*\\)[*+{]", replace(replace(replace(replace(coalesce(lookup(team, "repository_regex", null), ".*"), "/\\\\./", "e"), "/\\[\\^?\\]?[^\\]]*\\]/", "c"), "/\\(\\?(P<[A-Za-z0-9_]*>|[A-Za-z-]*:)/", "("), "/\\(\\?[A-Za-z-]*\\)/", ""))), true)])
+    error_message = "A team's repository_regex repeats a group that holds a quantifier, an alternation or another group, such as ([a-z0-9]+-?)+ or (a|aa)+: Python's re (which the functions use) can take exponential time on such a regex and hang them. Repeat a set instead ([a-z0-9-]+), or write the group once without repeating it."
   }
 
   validation {

@@ -75,7 +75,7 @@ run "defaults" {
       ])) == toset([
       "RepositoriesQueued", "ImagesConsidered", "ScansStarted", "ScansRefusedByDailyLimit", "ImagesNotScannable",
       "NotificationsHeldBack",
-      "FindingsSuppressed", "RepositoriesNotFound", "ReportsNotStored", "SuppressionsNotApplied",
+      "FindingsSuppressed", "RepositoriesNotFound", "ReportsNotStored", "SuppressionsNotApplied", "OwnersUndecided",
       "HubReportsNotStored", "SecurityHubExportFailures",
       # The scan budget's figures (the repositories function, once per sweep).
       "ScanBudget", "ScansPlanned", "ScansSpent", "ScansNeededPerDay", "ImagesPushedLastDay", "ScansRefusedByQuota",

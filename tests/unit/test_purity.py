@@ -30,6 +30,8 @@ PURE = [
     "ecr_scan_reporter.core.regex_subset",
     "ecr_scan_reporter.core.scannable",
     "ecr_scan_reporter.core.coverage",
+    "ecr_scan_reporter.core.teams",  # the document; core/teams_store.py loads it and may import botocore
+    "ecr_scan_reporter.core.ownership",
     "ecr_scan_reporter.sweep.plan_counts",
     "ecr_scan_reporter.securityhub.asff",
     "ecr_scan_reporter.sweep.budget",

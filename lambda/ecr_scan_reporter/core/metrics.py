@@ -30,6 +30,8 @@ RepositoriesNotFound       --               work messages whose repository was d
 ReportsNotStored           --               reports S3 refused to store (published all the same)
 SuppressionsNotApplied     --               evaluations that applied no suppression: the stored list could not
                                             be read or is not the version SUPPRESSIONS_SHA256 names (all count)
+OwnersUndecided            --               results whose owner could not be decided (teams not the version
+                                            TEAMS_SHA256 names, tags throttled or denied): retried, not sent
 HubReportsNotStored        --               reports the organization hub's bucket refused (stored locally and
                                             published all the same)
 =========================  ===============  ===============================================================
@@ -95,6 +97,7 @@ FINDINGS_SUPPRESSED = "FindingsSuppressed"
 REPOSITORIES_NOT_FOUND = "RepositoriesNotFound"
 REPORTS_NOT_STORED = "ReportsNotStored"
 SUPPRESSIONS_NOT_APPLIED = "SuppressionsNotApplied"
+OWNERS_UNDECIDED = "OwnersUndecided"
 HUB_REPORTS_NOT_STORED = "HubReportsNotStored"
 SPOKES_REPORTING = "SpokesReporting"
 SILENT_SPOKES = "SilentSpokes"
@@ -151,6 +154,7 @@ NAMES: tuple[str, ...] = (
     REPOSITORIES_NOT_FOUND,
     REPORTS_NOT_STORED,
     SUPPRESSIONS_NOT_APPLIED,
+    OWNERS_UNDECIDED,
     HUB_REPORTS_NOT_STORED,
     SECURITY_HUB_EXPORT_FAILURES,
     *BUDGET_NAMES,

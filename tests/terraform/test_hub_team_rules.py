@@ -28,6 +28,7 @@ EXPECTED = {
     "key_misspelt": "Unknown key(s) in teams: teams[0] (payments): severity_threshold.",
     "threshold_negative": "Each value of a team's severity_thresholds (critical, high, medium, low) must be a non-negative whole number",  # noqa: E501
     "regex_look_ahead": "A team's repository_regex is not a valid regular expression",
+    "regex_nested_quantifier": "A team's repository_regex repeats a group that holds a quantifier",
     "subscription_endpoint_unfit": "Each of a team's subscriptions needs a protocol",
 }
 

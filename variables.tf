@@ -806,6 +806,63 @@ variable "teams" {
   }
 
   validation {
+    # The topics the module creates are <name_prefix>-notifications, <name_prefix>-chat and, per team, <name_prefix>-<name>
+    # (no sns_topic_arn) and <name_prefix>-<name>-chat (create_chat_topic): a name two of them share would be one SNS
+    # topic managed by two resources (destroying the team would delete the other's topic). The module's two names are
+    # reserved whatever create_sns_topic and create_chat_topic say (a variable's validation sees only itself, and a
+    # flag flipped later must not collide either). Two teams of one name are the uniqueness rule's (above).
+    condition = try(alltrue([
+      for topic in distinct([for created in concat(
+        [{ topic = "notifications", owner = "", what = "the module's notification topic" }, { topic = "chat", owner = "", what = "the module's chat topic" }],
+        flatten([
+          for team in var.teams : concat(
+            contains(keys(team), "sns_topic_arn") ? [] : [{ topic = tostring(team.name), owner = tostring(team.name), what = "the topic of team ${team.name}" }],
+            try(tobool(team.create_chat_topic) == true, false) ? [{ topic = "${team.name}-chat", owner = tostring(team.name), what = "the chat topic of team ${team.name}" }] : [],
+          ) if can(keys(team))
+        ]),
+      ) : created.topic]) :
+      length(distinct([for created in concat(
+        [{ topic = "notifications", owner = "", what = "the module's notification topic" }, { topic = "chat", owner = "", what = "the module's chat topic" }],
+        flatten([
+          for team in var.teams : concat(
+            contains(keys(team), "sns_topic_arn") ? [] : [{ topic = tostring(team.name), owner = tostring(team.name), what = "the topic of team ${team.name}" }],
+            try(tobool(team.create_chat_topic) == true, false) ? [{ topic = "${team.name}-chat", owner = tostring(team.name), what = "the chat topic of team ${team.name}" }] : [],
+          ) if can(keys(team))
+        ]),
+      ) : created.owner if created.topic == topic])) == 1
+    ]), true)
+    error_message = "Team names must not give two created topics one name: ${try(join("; ", [
+      for topic in distinct([for created in concat(
+        [{ topic = "notifications", owner = "", what = "the module's notification topic" }, { topic = "chat", owner = "", what = "the module's chat topic" }],
+        flatten([
+          for team in var.teams : concat(
+            contains(keys(team), "sns_topic_arn") ? [] : [{ topic = tostring(team.name), owner = tostring(team.name), what = "the topic of team ${team.name}" }],
+            try(tobool(team.create_chat_topic) == true, false) ? [{ topic = "${team.name}-chat", owner = tostring(team.name), what = "the chat topic of team ${team.name}" }] : [],
+          ) if can(keys(team))
+        ]),
+      ) : created.topic]) :
+      "<name_prefix>-${topic} would be ${join(" and ", [for created in concat(
+        [{ topic = "notifications", owner = "", what = "the module's notification topic" }, { topic = "chat", owner = "", what = "the module's chat topic" }],
+        flatten([
+          for team in var.teams : concat(
+            contains(keys(team), "sns_topic_arn") ? [] : [{ topic = tostring(team.name), owner = tostring(team.name), what = "the topic of team ${team.name}" }],
+            try(tobool(team.create_chat_topic) == true, false) ? [{ topic = "${team.name}-chat", owner = tostring(team.name), what = "the chat topic of team ${team.name}" }] : [],
+          ) if can(keys(team))
+        ]),
+      ) : created.what if created.topic == topic])}"
+      if length(distinct([for created in concat(
+        [{ topic = "notifications", owner = "", what = "the module's notification topic" }, { topic = "chat", owner = "", what = "the module's chat topic" }],
+        flatten([
+          for team in var.teams : concat(
+            contains(keys(team), "sns_topic_arn") ? [] : [{ topic = tostring(team.name), owner = tostring(team.name), what = "the topic of team ${team.name}" }],
+            try(tobool(team.create_chat_topic) == true, false) ? [{ topic = "${team.name}-chat", owner = tostring(team.name), what = "the chat topic of team ${team.name}" }] : [],
+          ) if can(keys(team))
+        ]),
+      ) : created.owner if created.topic == topic])) > 1
+    ]), "-")}. Rename the team, or give it an sns_topic_arn of its own (the module then creates no <name_prefix>-<name> topic) or no create_chat_topic."
+  }
+
+  validation {
     condition     = alltrue([for team in var.teams : !can(keys(team)) || try(lookup(team, "repository_regex", null) == null || can(regexall(team.repository_regex, "")), false)])
     error_message = "A team's repository_regex is not a valid regular expression (Terraform checks it with RE2: look-around and backreferences are not supported)."
   }

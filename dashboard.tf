@@ -14,6 +14,7 @@ locals {
       ["images", "ImagesConsidered"],
       ["images", "ScansStarted"],
       ["images", "ScansRefusedByDailyLimit"],
+      ["images", "ImagesNotScannable"],
       ["findings", "NotificationsHeldBack"],
       ["findings", "FindingsSuppressed"],
       ["images", "RepositoriesNotFound"],
@@ -100,9 +101,9 @@ locals {
     {
       type = "metric", x = 0, y = 2, width = 12, height = 6
       properties = {
-        title   = "Sweep: repositories queued, images considered, scans started and refused"
+        title   = "Sweep: repositories queued, images considered, scans started and refused, artifacts ECR cannot scan"
         region  = local.region, view = "timeSeries", stacked = false, stat = "Sum", period = 3600
-        metrics = [for name in ["RepositoriesQueued", "ImagesConsidered", "ScansStarted", "ScansRefusedByDailyLimit"] : local.own_metric[name]]
+        metrics = [for name in ["RepositoriesQueued", "ImagesConsidered", "ScansStarted", "ScansRefusedByDailyLimit", "ImagesNotScannable"] : local.own_metric[name]]
       }
     },
     {

@@ -73,7 +73,8 @@ run "defaults" {
         for m in try(w.properties.metrics, []) : m[1] if length(m) > 2
       ]
       ])) == toset([
-      "RepositoriesQueued", "ImagesConsidered", "ScansStarted", "ScansRefusedByDailyLimit", "NotificationsHeldBack",
+      "RepositoriesQueued", "ImagesConsidered", "ScansStarted", "ScansRefusedByDailyLimit", "ImagesNotScannable",
+      "NotificationsHeldBack",
       "FindingsSuppressed", "RepositoriesNotFound", "ReportsNotStored", "SuppressionsNotApplied",
       "HubReportsNotStored", "SecurityHubExportFailures",
       # The scan budget's figures (the repositories function, once per sweep).

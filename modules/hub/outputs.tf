@@ -34,7 +34,7 @@ output "chat_topic_arn" {
 }
 
 output "alarm_arns" {
-  description = "ARNs of the hub's alarms, by key (`org_report_errors`, `silent_spokes`, `org_report_not_stored`)."
+  description = "ARNs of the hub's alarms, by key (`org_report_errors`, `silent_spokes`, `org_report_not_stored`, `org_report_not_published`)."
   value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.arn }
 }
 

@@ -68,6 +68,18 @@ variable "expected_spokes" {
   }
 }
 
+variable "team_names" {
+  description = "The organization's teams by name (each as the root module's team names: 1-40 of lower-case letters, digits, `-` and `_`, starting with a letter or digit; `unowned` is reserved; each once): the organization report has a section per team across accounts and regions and sends each team its own organization-wide report on the hub's topic `<name_prefix>-<name>` (the topic itself is not created here). `[]`: no teams."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for name in var.team_names : can(regex("^[a-z0-9][a-z0-9_-]{0,39}$", name)) && name != "unowned"]) && length(distinct(var.team_names)) == length(var.team_names)
+    error_message = "Each team_names entry must be a team's name (1-40 of lower-case letters, digits, hyphens and underscores, starting with a letter or digit; not \"unowned\"), each once. Refused: ${join(", ", [for name in var.team_names : jsonencode(name) if !can(regex("^[a-z0-9][a-z0-9_-]{0,39}$", name)) || name == "unowned"])}${length(distinct(var.team_names)) == length(var.team_names) ? "" : " (and a name given more than once)"}."
+  }
+}
+
 variable "spoke_report_period_hours" {
   description = "How often the spokes report, in hours (their `report_schedule_expression`; the module's default is weekly: 168). A spoke whose latest report is older than twice this is silent."
   type        = number
@@ -186,7 +198,7 @@ variable "create_chat_topic" {
 }
 
 variable "create_alarms" {
-  description = "Create the hub's own CloudWatch alarms (the organization report function failing or not running, spokes silent, the organization report not stored), notifying the central topic."
+  description = "Create the hub's own CloudWatch alarms (the organization report function failing or not running, spokes silent, the organization report not stored, a destination that refused it), notifying the central topic."
   type        = bool
   default     = true
   nullable    = false

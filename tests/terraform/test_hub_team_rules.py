@@ -25,6 +25,8 @@ REFUSED = HUB / "tests" / "refused"
 EXPECTED = {
     "name_upper_case": 'Each team needs a name of 1-40 characters: lower-case letters, digits, hyphens (-) and underscores (_), starting with a letter or digit (it becomes part of the topic names <name_prefix>-<name> and <name_prefix>-<name>-chat); "unowned" is reserved for the repositories no team owns. Refused: teams[0] "Payments".',  # noqa: E501
     "names_duplicated": "Each team's name must be unique; given more than once: payments.",
+    # The hub's own topics are named as the root module's (<name_prefix>-notifications, -chat, -<team>-chat).
+    "name_collides_with_a_hub_topic": "Team names must not give two created topics one name",
     "key_misspelt": "Unknown key(s) in teams: teams[0] (payments): severity_threshold.",
     "threshold_negative": "Each value of a team's severity_thresholds (critical, high, medium, low) must be a non-negative whole number",  # noqa: E501
     "regex_look_ahead": "A team's repository_regex is not a valid regular expression",

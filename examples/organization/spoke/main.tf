@@ -72,7 +72,7 @@ module "ecr_scan_reporter" {
 
   # The report to the hub's bucket as well, SSE-KMS with the hub's key (which also encrypts its topics).
   hub_report_bucket_name = local.hub.report_bucket_name
-  hub_report_kms_key_arn = local.hub.kms_key_arn
+  hub_kms_key_arn        = local.hub.kms_key_arn
 
   # CloudWatch alarms notify topics of their own account and region only: a local topic for this spoke's alarms.
   alarms_notify_sns_topic = false

@@ -271,6 +271,7 @@ class RepositoryLedger:
         self._entries: dict[str, ScanEntry] | None = None
         self.complete_at: datetime | None = None
         self.allowance: str | None = None  # the marker's budget allowance (JSON), written by the repositories stage
+        self.spend: str | None = None  # the marker's spend (JSON): what the repository spent of its allowance
         self.queries = 0  # Query pages read
         self.writes = 0
 
@@ -297,6 +298,7 @@ class RepositoryLedger:
             ).get("Items", [])
             self.complete_at = _time(marker[0], "complete_at") if marker else None
             self.allowance = _s(marker[0], ALLOWANCE) if marker else None
+            self.spend = _s(marker[0], SPEND) if marker else None
         return self._entries.get(digest)
 
     def load(self, registry_id: str | None = None) -> None:
@@ -402,6 +404,135 @@ def write_sweep_marker(client: Any, table: str, key: str, **attributes: str) -> 
     for name, value in attributes.items():
         update.set(name, {"S": value})
     client.update_item(TableName=table, Key={"pk": {"S": SWEEP_MARKERS}, "digest": {"S": key}}, **update.request())
+
+
+# --- the scan budget's plan and state (sweep/budget.py, sweep/allowances.py) ------------------------------------
+
+#: Partition of the scan budget's plan: its allowances in chunk items (range key :func:`plan_chunk_key`), each with
+#: ``plan`` (the id of the plan that wrote it) and ``allowances`` (JSON: marker key -> allowance). A few items, not
+#: one per repository; a chunk whose ``plan`` is not the state's is of an earlier plan (its repositories are gone).
+PLAN_PARTITION = "config#plan"
+
+
+def plan_chunk_key(chunk: int) -> str:
+    return f"chunk#{chunk:04d}"
+
+
+def write_plan_chunks(client: Any, table: str, plan: str, chunks: Mapping[int, str]) -> int:
+    """Store a plan's allowances (chunk number -> JSON); returns the writes made (one per chunk)."""
+    for chunk, text in chunks.items():
+        update = _Update()
+        update.set("plan", {"S": plan})
+        update.set("allowances", {"S": text})
+        key = {"pk": {"S": PLAN_PARTITION}, "digest": {"S": plan_chunk_key(chunk)}}
+        client.update_item(TableName=table, Key=key, **update.request())
+    return len(chunks)
+
+
+def plan_chunks(client: Any, table: str) -> Iterator[tuple[str | None, str | None]]:
+    """Every stored chunk of the plan partition as (plan, allowances JSON) (a paginated Query)."""
+    request = {
+        "TableName": table,
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": PLAN_PARTITION}},
+        "ConsistentRead": True,
+    }
+    for page in client.get_paginator("query").paginate(**request):
+        for item in page.get("Items", []):
+            yield _s(item, "plan"), _s(item, "allowances")
+
+
+def _attributes(item: Mapping[str, Any] | None) -> dict[str, str | float] | None:
+    """An item's string and number attributes, keys left out (None: no item)."""
+    if item is None:
+        return None
+    out: dict[str, str | float] = {}
+    for name, value in item.items():
+        if name in ("pk", "digest"):
+            continue
+        if "S" in value:
+            out[name] = value["S"]
+        elif "N" in value:
+            out[name] = float(value["N"])
+    return out
+
+
+def budget_state(client: Any, table: str) -> dict[str, str | float] | None:
+    """The budget state item's attributes (``state``, ``staleness``, the counters), read consistently."""
+    key = {"pk": {"S": SWEEP_MARKERS}, "digest": {"S": BUDGET_STATE}}
+    return _attributes(client.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item"))
+
+
+def budget_view(
+    client: Any, table: str, chunk: int, attempts: int = 5
+) -> tuple[dict[str, str | float] | None, str | None, str | None]:
+    """What a part of a budgeted sweep reads of the plan, in one BatchGetItem: the budget state item's attributes
+    and the chunk ``chunk``'s plan id and allowances (None each when missing)."""
+    state_key = {"pk": {"S": SWEEP_MARKERS}, "digest": {"S": BUDGET_STATE}}
+    chunk_key = {"pk": {"S": PLAN_PARTITION}, "digest": {"S": plan_chunk_key(chunk)}}
+    wanted: dict[str, Any] = {table: {"Keys": [state_key, chunk_key], "ConsistentRead": True}}
+    found: dict[str, Mapping[str, Any]] = {}
+    for _ in range(attempts):
+        response = client.batch_get_item(RequestItems=wanted)
+        for item in response.get("Responses", {}).get(table, []):
+            found[item["pk"]["S"]] = item
+        wanted = response.get("UnprocessedKeys") or {}
+        if not wanted:
+            break
+    else:
+        raise RuntimeError(f"BatchGetItem left keys unprocessed {attempts} times: {wanted}")
+    chunk_item = found.get(PLAN_PARTITION)
+    plan = _s(chunk_item, "plan") if chunk_item else None
+    allowances = _s(chunk_item, "allowances") if chunk_item else None
+    return _attributes(found.get(SWEEP_MARKERS)), plan, allowances
+
+
+def write_budget_state(
+    client: Any,
+    table: str,
+    strings: Mapping[str, str],
+    numbers: Mapping[str, float] | None = None,
+    add: Mapping[str, float] | None = None,
+    remove: Iterable[str] = (),
+) -> None:
+    """Update the budget state item: set ``strings`` and ``numbers``, add to the counters ``add``, remove
+    ``remove`` (one UpdateItem)."""
+    update = _Update()
+    for name, text in strings.items():
+        update.set(name, {"S": text})
+    for name, number in (numbers or {}).items():
+        update.set(name, {"N": _number(number)})
+    for name, number in (add or {}).items():
+        update.add(name, {"N": _number(number)})
+    for name in remove:
+        update.remove(name)
+    key = {"pk": {"S": SWEEP_MARKERS}, "digest": {"S": BUDGET_STATE}}
+    client.update_item(TableName=table, Key=key, **update.request())
+
+
+def set_budget_once(client: Any, table: str, name: str, text: str) -> str:
+    """Set the state item's string ``name`` unless it is set already; returns the value it holds (the first
+    writer's)."""
+    key = {"pk": {"S": SWEEP_MARKERS}, "digest": {"S": BUDGET_STATE}}
+    try:
+        client.update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression="SET #n = :v",
+            ConditionExpression="attribute_not_exists(#n)",
+            ExpressionAttributeNames={"#n": name},
+            ExpressionAttributeValues={":v": {"S": text}},
+        )
+        return text
+    except ClientError as exc:
+        if not _condition_failed(exc):
+            raise
+    stored = (budget_state(client, table) or {}).get(name)
+    return stored if isinstance(stored, str) else text
+
+
+def _number(value: float) -> str:
+    return format(Decimal(str(round(value, 3))).normalize(), "f")
 
 
 # --- writes ------------------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from conftest import REGION
 from core.test_ledger import create_table
-from ecr_fakes import FakeContext, sqs_event
+from ecr_fakes import FakeContext, client_error, sqs_event
 from emf import validate
 
 from ecr_scan_reporter.core import aws, ledger
@@ -22,6 +22,7 @@ from ecr_scan_reporter.sweep import budget
 from handlers.test_images import CountingEcr, pop_messages, repository
 
 TABLE = "esr-ledger"
+REAL_CLIENT = aws.client
 
 
 class PulledEcr(CountingEcr):
@@ -51,7 +52,7 @@ def ecr(moto: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[PulledEcr]:
     monkeypatch.setenv("DAILY_SCAN_BUDGET", "3")
     create_table(boto3.client("dynamodb", region_name=REGION), TABLE)
     wrapper = PulledEcr(aws.client("ecr"))
-    real = aws.client
+    real = REAL_CLIENT
     monkeypatch.setattr(aws, "client", lambda service, **kw: wrapper if service == "ecr" else real(service, **kw))
     load_settings.cache_clear()
     yield wrapper
@@ -143,3 +144,189 @@ def test_a_refused_sweep_lowers_the_next_budget(ecr: PulledEcr, capsys: pytest.C
     assert metrics["ScanBudget"] == 1
     state = next(m for m in ledger.sweep_markers(dynamodb, TABLE) if m.key == ledger.BUDGET_STATE)
     assert budget.State.from_json(state.state or "") == budget.State(today, 1)
+
+
+# --- one budget a day, whatever the schedule and the deliveries (issue 26) -------------------------------------
+
+
+class QuotaEcr(PulledEcr):
+    """:class:`PulledEcr` whose registry has room for ``room`` more basic scans (None: no limit): past it, ECR
+    refuses StartImageScan for the registry's quota (the message names the registry's 100,000 scans)."""
+
+    def __init__(self, real: Any) -> None:
+        super().__init__(real)
+        self.room: int | None = None
+        self.refused: list[str] = []
+
+    def start_image_scan(self, repositoryName: str, imageId: dict[str, str], **kwargs: Any) -> Any:
+        if self.room is not None and self.room <= 0:
+            self.refused.append(imageId["imageDigest"])
+            raise client_error(
+                "LimitExceededException",
+                "StartImageScan",
+                "The basic scan quota of the registry (100,000 per 24 hours) has been exceeded",
+            )
+        if self.room is not None:
+            self.room -= 1
+        return super().start_image_scan(repositoryName=repositoryName, imageId=imageId, **kwargs)
+
+
+@pytest.fixture
+def quota_ecr(ecr: PulledEcr, monkeypatch: pytest.MonkeyPatch) -> QuotaEcr:
+    """moto's ECR with pulls and a registry quota; follow-up work (the second phase of a budgeted sweep,
+    sweep/budget.py) waits no time in the queue."""
+    wrapper = QuotaEcr(ecr.real)
+    wrapper.pulled = ecr.pulled
+    sqs = aws.client("sqs")
+    monkeypatch.setattr(
+        aws,
+        "client",
+        lambda service, **kw: wrapper if service == "ecr" else sqs if service == "sqs" else REAL_CLIENT(service, **kw),
+    )
+    monkeypatch.setattr(images, "FOLLOW_UP_DELAY_SECONDS", 0, raising=False)
+    return wrapper
+
+
+def _queue() -> str:
+    return str(aws.client("sqs").get_queue_url(QueueName="work")["QueueUrl"])
+
+
+def schedule() -> dict[str, Any]:
+    """The repositories function as the schedule (or Lambda's retry of an asynchronous invocation) runs it."""
+    return repositories.handler({"detail-type": "Scheduled Event"}, FakeContext())
+
+
+def drain(url: str) -> int:
+    """The images function over every message of the work queue, follow-ups included, until it is empty."""
+    batches = 0
+    while bodies := [json.dumps(m) for m in pop_messages(url)]:
+        assert images.handler(sqs_event(bodies), FakeContext()) == {"batchItemFailures": []}
+        batches += 1
+        assert batches < 50, "the work queue never drains"
+    return batches
+
+
+def _budget(monkeypatch: pytest.MonkeyPatch, value: int) -> None:
+    monkeypatch.setenv("DAILY_SCAN_BUDGET", str(value))
+    load_settings.cache_clear()
+
+
+def test_the_sweeps_of_one_day_spend_one_budget_between_them(quota_ecr: QuotaEcr) -> None:
+    """``rate(12 hours)`` or any schedule: three sweeps in a UTC day start at most the day's budget (3) in all;
+    each plans from what the day's earlier sweeps left."""
+    repository(quota_ecr, "team/a", 6)
+    repository(quota_ecr, "team/z", 6, first=10)
+    url = _queue()
+    spent = []
+    for _ in range(3):
+        schedule()
+        drain(url)
+        spent.append(sum(quota_ecr.started.values()))
+    assert spent[-1] == 3, spent  # the whole budget, once: no sweep of the day spends a budget of its own
+    assert spent[0] == 2  # the first: no census yet, an even share each (3 // 2); the second spends what is left
+
+
+def test_a_work_message_delivered_twice_spends_its_allowance_once(quota_ecr: QuotaEcr) -> None:
+    """SQS delivers at least once: the same work message twice starts the repository's allowance once."""
+    repository(quota_ecr, "team/a", 10)
+    url = _queue()
+    schedule()
+    bodies = [json.dumps(m) for m in pop_messages(url)]
+    assert len(bodies) == 1
+    for _ in range(2):
+        assert images.handler(sqs_event(bodies), FakeContext()) == {"batchItemFailures": []}
+    drain(url)
+    assert sum(quota_ecr.started.values()) == 3
+    assert max(quota_ecr.started.values()) == 1  # no image started twice either
+
+
+def test_a_retried_repositories_invocation_spends_one_budget(quota_ecr: QuotaEcr) -> None:
+    """Lambda retries an asynchronous invocation that failed after sending its work: the retry plans again and
+    sends every message again; the day still starts at most one budget."""
+    repository(quota_ecr, "team/a", 6)
+    repository(quota_ecr, "team/z", 6, first=10)
+    url = _queue()
+    schedule()
+    schedule()  # the retry, before the images function ran
+    drain(url)
+    assert sum(quota_ecr.started.values()) <= 3
+
+
+def _seed_census(key: str, tally: budget.Tally, images_n: int, day: int) -> None:
+    census = json.dumps({"day": day, **tally.to_json(), "images": images_n, "pushed_1d": 0})
+    ledger.write_sweep_marker(boto3.client("dynamodb", region_name=REGION), TABLE, key, census=census)
+
+
+@pytest.mark.parametrize("room", [2, 4])
+def test_a_refusal_mid_sweep_leaves_no_due_in_use_image_for_a_lower_class(
+    quota_ecr: QuotaEcr, monkeypatch: pytest.MonkeyPatch, room: int
+) -> None:
+    """ECR refuses the registry's quota after ``room`` scans (other consumers used the rest): what got through is
+    the plan's most important part, registry-wide, not a listing-order prefix. team/a, listed first, has six
+    never-scanned images nobody pulls (class 3); team/z, listed last, three pulled ones (class 1)."""
+    _budget(monkeypatch, 9)
+    idle = repository(quota_ecr, "team/a", 6)
+    used = repository(quota_ecr, "team/z", 3, first=10)
+    quota_ecr.pulled = set(used)
+    today = budget.day_of(datetime.now(UTC))
+    for key, n, in_use in (("123456789012#team/a", 6, False), ("123456789012#team/z", 3, True)):
+        tally = budget.Tally()
+        for _ in range(n):
+            tally.add(used=in_use, never=True, due_day=today, age_days=None)
+        _seed_census(key, tally, n, today - 1)
+    quota_ecr.room = room
+    url = _queue()
+    schedule()
+    drain(url)
+    scanned_used = set(quota_ecr.started) & set(used)
+    scanned_idle = set(quota_ecr.started) & set(idle)
+    assert quota_ecr.refused, "ECR refused the registry's quota"
+    assert len(scanned_used) == min(room, len(used))  # every in-use image the room allows
+    if scanned_idle:  # a lower class only once no due in-use image is left
+        assert scanned_used == set(used)
+    assert len(scanned_idle) == max(0, room - len(used))
+
+
+def _seed_yesterday(effective: int, spent: int, refused: int) -> int:
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    today = budget.day_of(datetime.now(UTC))
+    ledger.write_sweep_marker(dynamodb, TABLE, ledger.BUDGET_STATE, state=budget.State(today - 1, effective).to_json())
+    ledger.write_sweep_marker(
+        dynamodb,
+        TABLE,
+        "123456789012#team/a",
+        spend=json.dumps({"day": today - 1, "spent": spent, "refused": refused}),
+    )
+    return today
+
+
+def test_a_refusal_yesterday_does_not_crush_todays_budget(
+    quota_ecr: QuotaEcr, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Yesterday ECR refused after one scan (a one-off push burst used the quota): today's budget is the
+    configured one, not what got through yesterday growing back by a quarter a day. The figures of the day
+    before stay yesterday's."""
+    _seed_yesterday(3, 1, 4)
+    repository(quota_ecr, "team/a", 5)
+    schedule()
+    metrics = emf_lines(capsys.readouterr().out)
+    assert metrics["ScanBudget"] == 3
+    assert (metrics["ScansSpent"], metrics["ScansRefusedByQuota"]) == (1, 1)  # the day before's
+    drain(_queue())
+    assert sum(quota_ecr.started.values()) == 3
+
+
+def test_a_raised_budget_applies_from_the_next_utc_day(
+    quota_ecr: QuotaEcr, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """daily_scan_budget raised from 1 to 3: the next UTC day plans 3 at once (docs/budget.md), not 1 growing by a
+    quarter of 3 a day; the same day it was changed keeps the day's budget."""
+    today = _seed_yesterday(1, 1, 0)
+    repository(quota_ecr, "team/a", 5)
+    schedule()
+    assert emf_lines(capsys.readouterr().out)["ScanBudget"] == 3
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    ledger.write_sweep_marker(dynamodb, TABLE, ledger.BUDGET_STATE, state=budget.State(today, 1).to_json())
+    _budget(monkeypatch, 5)
+    schedule()  # planned already today with 1: kept until the next UTC day
+    assert emf_lines(capsys.readouterr().out)["ScanBudget"] == 1

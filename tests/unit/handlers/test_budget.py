@@ -59,15 +59,6 @@ def ecr(moto: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[PulledEcr]:
     load_settings.cache_clear()
 
 
-def sweep(url: str) -> list[dict[str, Any]]:
-    """One scheduled sweep: the repositories function, then the images function for every work message."""
-    summary = repositories.handler({"detail-type": "Scheduled Event"}, FakeContext())
-    bodies = [json.dumps(m) for m in pop_messages(url)]
-    assert len(bodies) == summary["sent"]
-    assert images.handler(sqs_event(bodies), FakeContext()) == {"batchItemFailures": []}
-    return bodies
-
-
 def emf_lines(out: str) -> dict[str, float]:
     values: dict[str, float] = {}
     for line in out.splitlines():
@@ -80,70 +71,61 @@ def emf_lines(out: str) -> dict[str, float]:
     return values
 
 
-def test_in_use_images_are_scanned_first_registry_wide(ecr: PulledEcr, capsys: pytest.CaptureFixture[str]) -> None:
-    url = aws.client("sqs").get_queue_url(QueueName="work")["QueueUrl"]
-    first = repository(ecr, "team/a", 4)  # swept first, nobody pulls its images
-    last = repository(ecr, "team/z", 4, first=10)
-    ecr.pulled = {last[1], last[2]}  # in use: in the repository swept last
+def test_in_use_images_are_scanned_first_registry_wide(quota_ecr: QuotaEcr, capsys: pytest.CaptureFixture[str]) -> None:
+    url = _queue()
+    first = repository(quota_ecr, "team/a", 4)  # swept first, nobody pulls its images
+    last = repository(quota_ecr, "team/z", 4, first=10)
+    quota_ecr.pulled = {last[1], last[2]}  # in use: in the repository swept last
 
-    sweep(url)  # no census yet: the budget (3) is split evenly, one scan each, in listing order
-    assert sum(ecr.started.values()) == 2
+    # No census yet: the budget (3) is split evenly, one scan each; the in-use classes first, registry-wide, so
+    # team/z's one is an in-use image although it is listed after an idle one.
+    schedule()
+    drain(url)
+    assert sum(quota_ecr.started.values()) == 2
+    assert len(set(quota_ecr.started) & quota_ecr.pulled) == 1
+    assert len(set(quota_ecr.started) & set(first)) == 1
     capsys.readouterr()
 
-    ecr.started.clear()
-    sweep(url)  # from the censuses: the in-use images (class 1) first, registry-wide, then the rest
-    in_use_left = {last[1], last[2]} - {last[0]}
-    started = set(ecr.started)
-    assert in_use_left <= started
-    assert len(started) == 3
-    # The third scan: a never-scanned image not in use (class 3), from either repository (they tie: pushed the
-    # same day; the odd one rotates by day).
-    [other] = started - in_use_left
-    assert other in set(first) | set(last)
-    assert other not in ecr.pulled
+    # The second sweep of the day plans what is left (1) from the censuses: the other in-use image (class 1).
+    schedule()
+    drain(url)
+    assert set(quota_ecr.started) >= quota_ecr.pulled
+    assert sum(quota_ecr.started.values()) == 3
 
     metrics = emf_lines(capsys.readouterr().out)
     assert metrics["ScanBudget"] == 3
+    assert metrics["ScansPlanned"] == 1  # what the first sweep left of the day's budget
     assert metrics["ImagesInUse"] == 2  # as the first sweep's censuses counted them
     assert metrics["ImagesNeverScanned"] == 6  # 8 images, 2 scanned by the first sweep
-    assert metrics["ScansNeededPerDay"] == 2  # 8 images every 7 days
+    assert metrics["ScansNeededPerDay"] == 2  # 8 images rescanned every 5.625 days (7 days, levelled)
 
-    # The markers: an allowance per repository for today, a census and the spend of the last sweep.
-    markers = {m.key: m for m in ledger.sweep_markers(boto3.client("dynamodb", region_name=REGION), TABLE)}
+    # The plan: every repository's allowance in the plan's chunks, the state naming the plan; the markers: a
+    # census and the spend under the plan each repository's allowance came from.
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    markers = {m.key: m for m in ledger.sweep_markers(dynamodb, TABLE)}
     today = budget.day_of(datetime.now(UTC))
-    assert budget.State.from_json(markers[ledger.BUDGET_STATE].state or "").effective == 3
+    state = budget.State.from_json(markers[ledger.BUDGET_STATE].state or "")
+    assert (state.day, state.effective) == (today, 3)
+    allowances: dict[str, budget.Allowance] = {}
+    for plan, text in ledger.plan_chunks(dynamodb, TABLE):
+        if plan == state.plan and text:
+            allowances.update(budget.unchunked(text))
     keys = ("123456789012#team/a", "123456789012#team/z")
+    assert set(allowances) == set(keys)
     for key in keys:
-        assert budget.Allowance.from_json(json.loads(markers[key].allowance or "")).day == today
         assert budget.Census.from_json(markers[key].census or "").images == 4
-    assert sum(budget.Spend.from_json(markers[key].spend or "").spent for key in keys) == 3
+        spend = budget.Spend.from_json(markers[key].spend or "")
+        assert spend.plan == allowances[key].plan
+        assert spend.done
 
     # The registry's staleness for the exposure report, on the budget state item.
-    item = boto3.client("dynamodb", region_name=REGION).get_item(
+    item = dynamodb.get_item(
         TableName=TABLE, Key={"pk": {"S": ledger.SWEEP_MARKERS}, "digest": {"S": ledger.BUDGET_STATE}}
     )["Item"]
     stored = json.loads(item[ledger.STALENESS]["S"])
     assert (stored["budget"], stored["in_use"], stored["never_scanned"], stored["needed_per_day"]) == (3, 2, 6, 2)
     assert stored["headroom"].startswith("at 8 images and 7 days expiry you need 2 scans a day")
-
-
-def test_a_refused_sweep_lowers_the_next_budget(ecr: PulledEcr, capsys: pytest.CaptureFixture[str]) -> None:
-    dynamodb = boto3.client("dynamodb", region_name=REGION)
-    today = budget.day_of(datetime.now(UTC))
-    ledger.write_sweep_marker(dynamodb, TABLE, ledger.BUDGET_STATE, state=budget.State(today - 1, 3).to_json())
-    ledger.write_sweep_marker(
-        dynamodb, TABLE, "123456789012#team/a", spend=json.dumps({"day": today - 1, "spent": 1, "refused": 4})
-    )
-    repository(ecr, "team/a", 2)
-    url = aws.client("sqs").get_queue_url(QueueName="work")["QueueUrl"]
-    sweep(url)
-    assert sum(ecr.started.values()) == 1  # what got through yesterday
-    metrics = emf_lines(capsys.readouterr().out)
-    assert metrics["ScansSpent"] == 1
-    assert metrics["ScansRefusedByQuota"] == 1
-    assert metrics["ScanBudget"] == 1
-    state = next(m for m in ledger.sweep_markers(dynamodb, TABLE) if m.key == ledger.BUDGET_STATE)
-    assert budget.State.from_json(state.state or "") == budget.State(today, 1)
+    assert float(item["spent." + str(today)]["N"]) == 3  # the day's scans, counted as they start
 
 
 # --- one budget a day, whatever the schedule and the deliveries (issue 26) -------------------------------------
@@ -184,6 +166,7 @@ def quota_ecr(ecr: PulledEcr, monkeypatch: pytest.MonkeyPatch) -> QuotaEcr:
         lambda service, **kw: wrapper if service == "ecr" else sqs if service == "sqs" else REAL_CLIENT(service, **kw),
     )
     monkeypatch.setattr(images, "FOLLOW_UP_DELAY_SECONDS", 0, raising=False)
+    monkeypatch.setattr(images, "GATE_WAIT_SECONDS", 0, raising=False)
     return wrapper
 
 

@@ -28,16 +28,16 @@ resumes).
 
 With a daily scan budget (``DAILY_SCAN_BUDGET``, sweep/budget.py) each repository spends the allowance the
 repositories function planned for it (read with the budget state in one BatchGetItem), in two phases: first its
-in-use classes, counting its pushes of the last 24 hours; then, once every repository of the day's plan is through
-its first phase (the ``gate``), the lower classes, in a follow-up message sent to itself
-(:data:`FOLLOW_UP_DELAY_SECONDS` later; while the gate is closed the message goes back to the queue for
-:data:`GATE_WAIT_SECONDS`, without listing the repository). What a repository spent is recorded in its marker
-under the plan's id after every part, so a repeated delivery spends nothing twice (``budget_spent_already``); the
-scans started, the first phases through, the pushes counted and the registry-quota refusals are added to the budget
-state's counters. An allowance missing (the repository is not in the plan in force) is logged
-(``budget_allowance_missing``): the repository is listed for its census and nothing is scanned. An ENHANCED
-registry gets no manual scans (Amazon Inspector rescans continuously): logged once per invocation, every record
-succeeds, no census, spend or counter is written. If the registry scanning configuration cannot be read, the
+in-use classes, counting its pushes of the last 24 hours; then, once every repository of the day's plan is through its
+first phase (the ``gate``), the lower classes, in a follow-up message sent to itself
+(:data:`FOLLOW_UP_DELAY_SECONDS` later; while the gate is closed the message goes back to the queue, without listing
+the repository, for as long as the plan has been running: 30 s to 15 minutes). What a repository spent is recorded
+in its marker under the plan's id after every part, so a repeated delivery spends nothing twice
+(``budget_spent_already``); the scans started, the first phases through, the pushes counted and the registry-quota
+refusals are added to the budget state's counters. An allowance missing (the repository is not in the plan in force)
+is logged (``budget_allowance_missing``): the repository is listed for its census and nothing is scanned. An
+ENHANCED registry gets no manual scans (Amazon Inspector rescans continuously): logged once per invocation, every
+record succeeds, no census, spend or counter is written. If the registry scanning configuration cannot be read, the
 invocation raises and the whole batch is retried.
 """
 
@@ -74,9 +74,12 @@ from ecr_scan_reporter.sweep.stage import (
 logger = log.get_logger(__name__)
 
 #: A repository through its in-use phase sends its second phase to itself this much later (SQS DelaySeconds).
-FOLLOW_UP_DELAY_SECONDS = 60
-#: A second phase whose gate is still closed waits this much in the queue before it looks again (SQS's maximum).
+FOLLOW_UP_DELAY_SECONDS = 10
+#: A second phase whose gate is still closed goes back to the queue for as long as the plan has been running, at
+#: least :data:`GATE_WAIT_MIN_SECONDS` and at most this (SQS's longest delay): a small registry's second phase
+#: follows within a minute, a long first phase is not polled every few seconds.
 GATE_WAIT_SECONDS = 900
+GATE_WAIT_MIN_SECONDS = 30
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
@@ -170,6 +173,7 @@ class BudgetPart:
 
     run: BudgetRun | None = None
     allowance: budget.Allowance | None = None
+    state: budget.State | None = None
     done: bool = False
     wait: bool = False
     refused: bool = False
@@ -213,7 +217,7 @@ def _budget_run(
     if turn.phase == 2:
         why = budget.gate(state, counters, allowance, now.timestamp())
         if why is None:
-            return BudgetPart(allowance=allowance, wait=True)
+            return BudgetPart(allowance=allowance, state=state, wait=True)
         if why == "refused":
             return BudgetPart(allowance=allowance, refused=True)
         if allowance.plan == state.plan:
@@ -313,7 +317,7 @@ def _handle(
     try:
         budgeted = _budget_run(records, config, item, now, fields)
         if budgeted is not None and budgeted.run is None:
-            return _budget_idle(budgeted, item, records, config, fields)
+            return _budget_idle(budgeted, item, records, config, fields, now)
         run = budgeted.run if budgeted is not None else None
         continuation = item.continuation
         carried = continuation.budget if continuation is not None else None
@@ -370,12 +374,17 @@ def _budget_idle(
     records: ledger.RepositoryLedger | None,
     config: Settings,
     fields: dict[str, Any],
+    now: datetime,
 ) -> bool:
     """A budgeted record with nothing to sweep now: spent already (done), a second phase that waits for the gate
     (back to the queue, unlisted), or one ECR's refusal of the registry's quota today drops (recorded as done)."""
     if part.wait:
-        log.emit(logger, "budget_phase_waiting", **fields, plan=part.allowance.plan if part.allowance else None)
-        return _send_later(item, config, GATE_WAIT_SECONDS, fields)
+        elapsed = now.timestamp() - (part.state.planned_at if part.state is not None else 0.0)
+        wait = int(min(GATE_WAIT_SECONDS, max(GATE_WAIT_MIN_SECONDS, elapsed)))
+        log.emit(
+            logger, "budget_phase_waiting", **fields, plan=part.allowance.plan if part.allowance else None, wait=wait
+        )
+        return _send_later(item, config, wait, fields)
     if part.refused and records is not None and part.allowance is not None:
         recorded = budget.Spend.from_json(records.spend) if records.spend else None
         spent = recorded.spent if recorded is not None else 0

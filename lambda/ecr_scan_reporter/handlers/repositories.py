@@ -7,10 +7,12 @@ everything else has been sent, the invocation raises so the asynchronous invocat
 on-failure destination.
 
 With a daily scan budget (``DAILY_SCAN_BUDGET`` and the ledger, ``LEDGER_TABLE_NAME``), the selected repositories
-are listed first, then today's budget is planned registry-wide from the sweep markers and each repository's
-allowance stored (sweep/allowances.py) before any work message is sent; the registry's staleness figures are
-emitted as metrics. If the plan cannot be made (the ledger unreachable), the invocation raises before sending
-anything, so it is retried as a whole.
+are listed first, then what is left of the UTC day's budget is planned registry-wide from the sweep markers and the
+plan stored (sweep/allowances.py: every repository's allowance in at most 1,024 chunk items) before any work message
+is sent; the registry's staleness figures are emitted as metrics. If the plan cannot be made (the ledger
+unreachable), the invocation raises before sending anything, so it is retried as a whole; a retry, like a second
+schedule run of the day, plans only what is left of the day's budget (the allowances still being spent are kept),
+and the repositories' work messages it sends again spend nothing twice (sweep/budget.py).
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ figures leave as EMF metrics."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -31,8 +32,10 @@ class PulledEcr(CountingEcr):
     def __init__(self, real: Any) -> None:
         super().__init__(real)
         self.pulled: set[str] = set()
+        self.described = 0  # DescribeImages calls
 
     def describe_images(self, **kwargs: Any) -> Any:
+        self.described += 1
         response = self.real.describe_images(**kwargs)
         for detail in response.get("imageDetails", []):
             if detail["imageDigest"] in self.pulled:
@@ -313,3 +316,46 @@ def test_a_raised_budget_applies_from_the_next_utc_day(
     _budget(monkeypatch, 5)
     schedule()  # planned already today with 1: kept until the next UTC day
     assert emf_lines(capsys.readouterr().out)["ScanBudget"] == 1
+
+
+def test_a_second_phase_waits_for_every_in_use_phase_of_the_day(
+    quota_ecr: QuotaEcr, caplog: pytest.LogCaptureFixture
+) -> None:
+    """team/a's idle images wait, unlisted, until team/z (in use) is through its first phase."""
+    caplog.set_level(logging.INFO)
+    idle = repository(quota_ecr, "team/a", 2)
+    used = repository(quota_ecr, "team/z", 2, first=10)
+    quota_ecr.pulled = set(used)
+    url = _queue()
+    schedule()
+    messages = {m["repository"]: json.dumps(m) for m in pop_messages(url)}
+    assert images.handler(sqs_event([messages["team/a"]]), FakeContext()) == {"batchItemFailures": []}
+    [follow_up] = [json.dumps(m) for m in pop_messages(url)]  # team/a's second phase
+    listed = quota_ecr.described
+    assert images.handler(sqs_event([follow_up]), FakeContext()) == {"batchItemFailures": []}
+    assert quota_ecr.described == listed  # not listed while it waits
+    assert not set(quota_ecr.started) & set(idle)
+    assert [r.message for r in caplog.records if r.getMessage() == "budget_phase_waiting"]
+    waiting = [json.dumps(m) for m in pop_messages(url)]
+    assert len(waiting) == 1  # back in the queue
+    assert images.handler(sqs_event([messages["team/z"], *waiting]), FakeContext()) == {"batchItemFailures": []}
+    drain(url)
+    assert set(quota_ecr.started) == {used[0], idle[0]}  # no census yet: a share of 1 each, in-use first
+
+
+def test_a_repository_the_plan_does_not_know_is_listed_and_scans_nothing(
+    quota_ecr: QuotaEcr, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    repository(quota_ecr, "team/a", 2)
+    url = _queue()
+    schedule()
+    drain(url)
+    started = sum(quota_ecr.started.values())
+    repository(quota_ecr, "team/new", 3, first=20)  # created after the plan: a work message all the same
+    body = json.dumps({"version": 1, "repository": "team/new", "registry_id": "123456789012", "continuation": None})
+    assert images.handler(sqs_event([body]), FakeContext()) == {"batchItemFailures": []}
+    assert sum(quota_ecr.started.values()) == started
+    assert [r for r in caplog.records if r.getMessage() == "budget_allowance_missing"]
+    markers = {m.key: m for m in ledger.sweep_markers(boto3.client("dynamodb", region_name=REGION), TABLE)}
+    assert budget.Census.from_json(markers["123456789012#team/new"].census or "").images == 3

@@ -83,6 +83,7 @@ def script(client: Any) -> list[Any]:
             ledger.set_budget_once(client, TABLE, "phase2.p1", "y"),
         )
     )
+    seen.append(ledger.budget_state(client, TABLE))  # the first value holds
     part.record_census('{"day": 1}', '{"day": 1, "spent": 2, "refused": 0}')
     marker = ledger.RepositoryLedger(client, TABLE, "team/app", ACCOUNT, T0, TTL)
     marker.load()

@@ -511,9 +511,9 @@ def write_budget_state(
     client.update_item(TableName=table, Key=key, **update.request())
 
 
-def set_budget_once(client: Any, table: str, name: str, text: str) -> str:
-    """Set the state item's string ``name`` unless it is set already; returns the value it holds (the first
-    writer's)."""
+def set_budget_once(client: Any, table: str, name: str, text: str) -> bool:
+    """Set the state item's string ``name`` unless it is set already; False when it was (read it back: the first
+    writer's value holds)."""
     key = {"pk": {"S": SWEEP_MARKERS}, "digest": {"S": BUDGET_STATE}}
     try:
         client.update_item(
@@ -524,12 +524,11 @@ def set_budget_once(client: Any, table: str, name: str, text: str) -> str:
             ExpressionAttributeNames={"#n": name},
             ExpressionAttributeValues={":v": {"S": text}},
         )
-        return text
+        return True
     except ClientError as exc:
         if not _condition_failed(exc):
             raise
-    stored = (budget_state(client, table) or {}).get(name)
-    return stored if isinstance(stored, str) else text
+    return False
 
 
 def _number(value: float) -> str:

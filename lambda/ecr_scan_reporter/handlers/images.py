@@ -245,9 +245,13 @@ def _second_phase_cut(
     if stored is None:
         room = budget.room(state, counters, now.timestamp())
         proposed = json.dumps({"room": room, "factors": budget.lower_factors(state, room)})
-        stored = ledger.set_budget_once(client, table, name, proposed)
-        if stored == proposed:
+        if ledger.set_budget_once(client, table, name, proposed):
+            stored = proposed
             log.emit(logger, "scan_budget_room", plan=state.plan, room=room, lower=dict(state.lower))
+        else:  # another repository set it first: its cut holds
+            attributes, _, _ = ledger.budget_view(client, table, 0)
+            value = (attributes or {}).get(name)
+            stored = value if isinstance(value, str) else proposed
     try:
         factors = json.loads(stored)["factors"]
         return {str(k): float(v) for k, v in factors.items()}

@@ -359,3 +359,30 @@ def test_a_repository_the_plan_does_not_know_is_listed_and_scans_nothing(
     assert [r for r in caplog.records if r.getMessage() == "budget_allowance_missing"]
     markers = {m.key: m for m in ledger.sweep_markers(boto3.client("dynamodb", region_name=REGION), TABLE)}
     assert budget.Census.from_json(markers["123456789012#team/new"].census or "").images == 3
+
+
+def test_the_second_phase_is_cut_to_the_room_the_days_pushes_left(
+    quota_ecr: QuotaEcr, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Other consumers of the quota are measured, not guessed from the last refusal: the first phase counts the
+    pushes of the last 24 hours (here every image: 9, each scanned on push), and the lower classes get what the
+    quota has left after them and the in-use scans (a quota of 14 here: 14 - 9 pushed - 3 in use = 2)."""
+    caplog.set_level(logging.INFO)
+    monkeypatch.setattr(budget, "REGISTRY_QUOTA", 14)
+    monkeypatch.setattr(budget, "ROOM_MARGIN", 0)
+    _budget(monkeypatch, 9)
+    idle = repository(quota_ecr, "team/a", 6)
+    used = repository(quota_ecr, "team/z", 3, first=10)
+    quota_ecr.pulled = set(used)
+    today = budget.day_of(datetime.now(UTC))
+    for key, n, in_use in (("123456789012#team/a", 6, False), ("123456789012#team/z", 3, True)):
+        tally = budget.Tally()
+        for _ in range(n):
+            tally.add(used=in_use, never=True, due_day=today, age_days=None)
+        _seed_census(key, tally, n, today - 1)
+    schedule()
+    drain(_queue())
+    assert set(quota_ecr.started) == set(used) | set(idle[:2])
+    assert not quota_ecr.refused
+    [room] = [r for r in caplog.records if r.getMessage() == "scan_budget_room"]
+    assert room.room == 2

@@ -419,15 +419,17 @@ def plan_chunk_key(chunk: int) -> str:
     return f"chunk#{chunk:04d}"
 
 
-def write_plan_chunks(client: Any, table: str, plan: str, chunks: Mapping[int, str]) -> int:
-    """Store a plan's allowances (chunk number -> JSON); returns the writes made (one per chunk)."""
-    for chunk, text in chunks.items():
+def write_plan_chunks(client: Any, table: str, plan: str, chunks: Mapping[int, str] | Iterable[tuple[int, str]]) -> int:
+    """Store a plan's allowances ((chunk number, JSON) pairs); returns the writes made (one per chunk)."""
+    writes = 0
+    for chunk, text in chunks.items() if isinstance(chunks, Mapping) else chunks:
         update = _Update()
         update.set("plan", {"S": plan})
         update.set("allowances", {"S": text})
         key = {"pk": {"S": PLAN_PARTITION}, "digest": {"S": plan_chunk_key(chunk)}}
         client.update_item(TableName=table, Key=key, **update.request())
-    return len(chunks)
+        writes += 1
+    return writes
 
 
 def plan_chunks(client: Any, table: str) -> Iterator[tuple[str | None, str | None]]:

@@ -44,7 +44,7 @@ def plan_day(
 ) -> Planned:
     """Plan today's budget for the ``selected`` (registry id, repository) pairs and store the plan."""
     keys = [ledger.partition_key(registry_id, name) for registry_id, name in selected]
-    wanted = set(keys)
+    wanted = {key: key for key in keys}  # the markers' keys are kept as these strings: one copy of each
     today = budget.day_of(now)
     item = ledger.budget_state(client, table) or {}
     state: budget.State | None = None
@@ -56,19 +56,25 @@ def plan_day(
     counters = budget.Counters({name: value for name, value in item.items() if "." in name})
     censuses: dict[str, budget.Census] = {}
     spends: dict[str, budget.Spend] = {}
+    # The spends matter to a later plan of the same day (the allowances still being spent) and, without the day's
+    # counters (a state older than them), for the day before's figures; otherwise they are only checked.
+    keep_spends = state is None or state.day == today or not counters.has(budget.SPENT, state.day)
+    seen = budget.Seen(expiry_days)
     for marker in ledger.sweep_markers(client, table):
-        if marker.key == ledger.BUDGET_STATE or marker.key not in wanted:
+        key = wanted.get(marker.key)
+        if key is None:
             continue  # only the selected repositories count (a repository excluded since, or deleted, does not)
         try:
             census = budget.Census.from_json(marker.census) if marker.census else None
             spend = budget.Spend.from_json(marker.spend) if marker.spend else None
         except (ValueError, TypeError, KeyError) as exc:
-            log.emit(logger, "sweep_marker_unreadable", logging.ERROR, marker=marker.key, error=str(exc))
+            log.emit(logger, "sweep_marker_unreadable", logging.ERROR, marker=key, error=str(exc))
             continue  # planned as a repository without a census
         if census is not None:
-            censuses[marker.key] = census
-        if spend is not None:
-            spends[marker.key] = spend
+            seen.add(census)  # the staleness, summed as the markers come: no repository's ages are kept
+            censuses[key] = budget.Census(census.day, budget.Tally(census.tally.due), census.images, 0)
+        if spend is not None and keep_spends:
+            spends[key] = spend
     current = _plan_in_force(client, table, state) if state is not None and state.day == today else {}
     plan_id = f"{today}.{int(now.timestamp() * 1000):x}.{secrets.token_hex(3)}"
     planned = budget.plan_registry(
@@ -85,9 +91,9 @@ def plan_day(
         current=current,
     )
     writes = ledger.write_plan_chunks(client, table, plan_id, budget.chunked(planned.allowances))
-    seen = budget.staleness(censuses.values(), expiry_days, configured)
+    staleness = seen.result(configured)
     document = budget.staleness_document(
-        seen,
+        staleness,
         budget=planned.state.effective,
         configured=configured,
         planned=sum(a.total for a in planned.allowances.values()),
@@ -119,10 +125,10 @@ def plan_day(
         repositories_kept=planned.kept,
         last_spent=planned.last_spent,
         last_refused=planned.last_refused,
-        headroom=seen.headroom.sentence(),
+        headroom=staleness.headroom.sentence(),
         writes=writes,
     )
-    return Planned(planned, seen, writes)
+    return Planned(planned, staleness, writes)
 
 
 def _plan_in_force(client: Any, table: str, state: budget.State) -> dict[str, budget.Allowance]:

@@ -158,7 +158,7 @@ def priority(*, never: bool, used: bool, due_day: int, today: int) -> int:
 # --- counts per repository (the images stage writes them, the repositories stage reads them) --------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class Tally:
     """One repository's schedulable images by (in use, never scanned, due day), and its scanned images by (in use,
     scan age in whole days). Encoded for the ledger as ``{"u.n.d": count}`` and ``{"u.a": count}``."""
@@ -233,7 +233,7 @@ def _counts(data: object, name: str) -> Iterator[tuple[str, int]]:
 # --- the registry-wide allocation ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Allowance:
     """One repository's share of a day's budget. ``cuts`` maps a class to (cut day, tie): every image of the class
     due before the cut day is taken, and ``tie`` of those due on it; a cut day of None takes the whole class.
@@ -569,7 +569,7 @@ def percentile(histogram: Mapping[int, int], fraction: float) -> int | None:
 # --- the repositories stage: the registry's plan from the markers, and what the registry looks like ------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Census:
     """One repository as its last sweep through it left it (the images stage's ``census`` JSON)."""
 
@@ -589,7 +589,7 @@ class Census:
         return cls(data["day"], Tally.from_json(data), images, pushed)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Spend:
     """What a repository's sweep spent of its allowance (its marker's ``spend``): ``spent`` images taken under the
     plan ``plan`` (all phases and parts), ``refused`` registry-quota refusals, on the plan's ``day``; ``phase``
@@ -946,12 +946,18 @@ def chunk_of(repository: str, chunks: int = PLAN_CHUNKS) -> int:
     return int.from_bytes(hashlib.sha256(repository.encode()).digest()[:4], "big") % chunks
 
 
-def chunked(allowances: Mapping[str, Allowance], chunks: int = PLAN_CHUNKS) -> dict[int, str]:
-    """The plan's allowances as chunk number -> JSON (``{"<marker key>": allowance}``), non-empty chunks only."""
-    grouped: dict[int, dict[str, object]] = defaultdict(dict)
-    for repository, allowance in allowances.items():
-        grouped[chunk_of(repository, chunks)][repository] = allowance.to_json()
-    return {n: json.dumps(group, separators=(",", ":"), sort_keys=True) for n, group in sorted(grouped.items())}
+def chunked(allowances: Mapping[str, Allowance], chunks: int = PLAN_CHUNKS) -> Iterator[tuple[int, str]]:
+    """The plan's allowances as (chunk number, JSON ``{"<marker key>": allowance}``), non-empty chunks only, in
+    chunk order; each chunk's JSON is made when it is asked for (the whole plan is never encoded at once)."""
+    grouped: dict[int, list[str]] = defaultdict(list)
+    for repository in allowances:
+        grouped[chunk_of(repository, chunks)].append(repository)
+    for n in sorted(grouped):
+        body = ",".join(
+            json.dumps(repository) + ":" + json.dumps(allowances[repository].to_json(), separators=(",", ":"))
+            for repository in sorted(grouped[n])
+        )
+        yield n, "{" + body + "}"
 
 
 def unchunked(text: str) -> dict[str, Allowance]:
@@ -983,47 +989,63 @@ class Staleness:
     headroom: Headroom
 
 
+class Seen:
+    """The registry's staleness (:class:`Staleness`) summed one census at a time (the repositories stage streams the
+    markers: no repository's ages are kept)."""
+
+    def __init__(self, expiry_days: int) -> None:
+        self.expiry_days = expiry_days
+        self.in_use_ages: dict[int, int] = defaultdict(int)
+        self.all_ages: dict[int, int] = defaultdict(int)
+        self.images = self.in_use = self.never = self.past_used = self.past_unused = self.alarm = self.pushed = 0
+
+    def add(self, census: Census) -> None:
+        expiry = self.expiry_days
+        self.images += census.images
+        self.pushed += census.pushed_1d
+        for (used, is_never, due_day), n in census.tally.due.items():
+            self.in_use += n if used else 0
+            if is_never:
+                self.never += n
+                if used and census.day - due_day >= expiry + 1:
+                    self.alarm += n
+        for (used, age), n in census.tally.ages.items():
+            self.all_ages[age] += n
+            if used:
+                self.in_use_ages[age] += n
+            if age >= expiry:
+                if used:
+                    self.past_used += n
+                else:
+                    self.past_unused += n
+            if used and age >= expiry + 1:
+                self.alarm += n
+
+    def result(self, budget: int | None = None) -> Staleness:
+        return Staleness(
+            images=self.images,
+            in_use=self.in_use,
+            never_scanned=self.never,
+            in_use_age_p50=percentile(self.in_use_ages, 0.5),
+            in_use_age_p95=percentile(self.in_use_ages, 0.95),
+            in_use_age_max=max(self.in_use_ages) if self.in_use_ages else None,
+            age_p95=percentile(self.all_ages, 0.95),
+            past_expiry_in_use=self.past_used,
+            past_expiry_not_in_use=self.past_unused,
+            in_use_past_expiry_plus_one_day=self.alarm,
+            pushed_1d=self.pushed,
+            headroom=headroom(self.images, self.expiry_days, self.pushed, budget),
+        )
+
+
 def staleness(censuses: Iterable[Census], expiry_days: int, budget: int | None = None) -> Staleness:
     """Registry-wide counts: ages are whole days at each repository's last sweep (after its scans); "past expiry"
     is a scan ``expiry_days`` days old or more; a never-scanned image counts past expiry + 1 day once it was pushed
     that long ago (its due day is its push). The headroom is measured against ``budget`` (the configured one)."""
-    in_use_ages: dict[int, int] = defaultdict(int)
-    all_ages: dict[int, int] = defaultdict(int)
-    images = in_use_n = never = past_used = past_unused = alarm = pushed = 0
+    seen = Seen(expiry_days)
     for census in censuses:
-        images += census.images
-        pushed += census.pushed_1d
-        for (used, is_never, due_day), n in census.tally.due.items():
-            in_use_n += n if used else 0
-            if is_never:
-                never += n
-                if used and census.day - due_day >= expiry_days + 1:
-                    alarm += n
-        for (used, age), n in census.tally.ages.items():
-            all_ages[age] += n
-            if used:
-                in_use_ages[age] += n
-            if age >= expiry_days:
-                if used:
-                    past_used += n
-                else:
-                    past_unused += n
-            if used and age >= expiry_days + 1:
-                alarm += n
-    return Staleness(
-        images=images,
-        in_use=in_use_n,
-        never_scanned=never,
-        in_use_age_p50=percentile(in_use_ages, 0.5),
-        in_use_age_p95=percentile(in_use_ages, 0.95),
-        in_use_age_max=max(in_use_ages) if in_use_ages else None,
-        age_p95=percentile(all_ages, 0.95),
-        past_expiry_in_use=past_used,
-        past_expiry_not_in_use=past_unused,
-        in_use_past_expiry_plus_one_day=alarm,
-        pushed_1d=pushed,
-        headroom=headroom(images, expiry_days, pushed, budget),
-    )
+        seen.add(census)
+    return seen.result(budget)
 
 
 def staleness_document(

@@ -35,6 +35,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from itertools import islice
@@ -438,14 +439,42 @@ def send_work_items(
     attempts: int = 3,
     sleep: Callable[[float], None] = time.sleep,
     delay_seconds: int = 0,
+    workers: int = 1,
 ) -> tuple[int, list[FailedSend]]:
     """Send ``items`` with SendMessageBatch (10 per call), retrying failed entries up to ``attempts`` times in
-    all; ``delay_seconds`` (0-900) keeps them from being delivered before then. Streams ``items``; returns (number
-    sent, entries that still failed). Never raises for a failed send: the caller decides what a failure means once
-    everything else has been sent."""
-    sent, failed = 0, []
-    iterator = iter(items)
+    all; ``delay_seconds`` (0-900) keeps them from being delivered before then. Streams ``items`` (with
+    ``workers`` > 1: takes them all, and sends from that many threads, each a contiguous share of the batches, so
+    the calls' latencies overlap); returns (number sent, entries that still failed). Never raises for a failed
+    send: the caller decides what a failure means once everything else has been sent."""
+    if workers > 1:
+        batches = list(_batches(iter(items)))
+        share = -(-len(batches) // workers)
+        groups = [batches[i : i + share] for i in range(0, len(batches), share)] if batches else []
+        with ThreadPoolExecutor(max_workers=max(1, len(groups))) as pool:
+            results = list(
+                pool.map(
+                    lambda group: _send_batches(sqs, queue_url, iter(group), attempts, sleep, delay_seconds), groups
+                )
+            )
+        return sum(sent for sent, _ in results), [failure for _, failures in results for failure in failures]
+    return _send_batches(sqs, queue_url, _batches(iter(items)), attempts, sleep, delay_seconds)
+
+
+def _batches(iterator: Iterator[WorkItem]) -> Iterator[list[WorkItem]]:
     while batch := list(islice(iterator, SQS_BATCH)):
+        yield batch
+
+
+def _send_batches(
+    sqs: Any,
+    queue_url: str,
+    batches: Iterator[list[WorkItem]],
+    attempts: int,
+    sleep: Callable[[float], None],
+    delay_seconds: int,
+) -> tuple[int, list[FailedSend]]:
+    sent, failed = 0, []
+    for batch in batches:
         pending = {str(i): item for i, item in enumerate(batch)}
         errors: dict[str, tuple[str, str]] = {}
         for attempt in range(attempts):

@@ -518,7 +518,7 @@ def test_spend_state_and_chunks_round_trip_and_read_their_older_forms() -> None:
     allowances = {
         f"123456789012#team/r{i}": Allowance(TODAY, i, {1: (None, 0), 3: (TODAY, 2)}, "p1", {1: i}) for i in range(50)
     }
-    chunks = budget.chunked(allowances, chunks=8)
+    chunks = dict(budget.chunked(allowances, chunks=8))
     assert 1 < len(chunks) <= 8
     back: dict[str, Allowance] = {}
     for text in chunks.values():

@@ -563,3 +563,37 @@ def test_work_sent_later_carries_its_delay() -> None:
     assert send_work_items(sqs, "url", [WorkItem("a")], delay_seconds=30) == (1, [])
     assert send_work_items(sqs, "url", [WorkItem("b")]) == (1, [])
     assert [e.get("DelaySeconds") for e in sqs.entries] == [30, None]
+
+
+def test_work_sent_from_threads_is_sent_once_each_ten_a_call() -> None:
+    import threading
+
+    from ecr_scan_reporter.sweep.stage import send_work_items
+
+    class Sqs:
+        def __init__(self) -> None:
+            self.lock = threading.Lock()
+            self.bodies: list[str] = []
+            self.sizes: list[int] = []
+            self.threads: set[int] = set()
+
+        def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> dict[str, object]:
+            with self.lock:
+                self.threads.add(threading.get_ident())
+                self.sizes.append(len(Entries))
+                failing = [e for e in Entries if json.loads(e["MessageBody"])["repository"] == "r-0017"]
+                self.bodies += [e["MessageBody"] for e in Entries if e not in failing]
+            failed = [{"Id": e["Id"], "SenderFault": True, "Code": "Bad", "Message": "no"} for e in failing]
+            return {"Successful": [{"Id": e["Id"]} for e in Entries if e not in failing], "Failed": failed}
+
+    sqs = Sqs()
+    items = [WorkItem(f"r-{i:04d}") for i in range(2_345)]
+    sent, failed = send_work_items(sqs, "url", items, workers=4, sleep=lambda _: None)
+    assert sent == 2_344
+    assert [(f.item.repository, f.code) for f in failed] == [("r-0017", "Bad")]
+    assert sorted(json.loads(b)["repository"] for b in sqs.bodies) == [
+        i.repository for i in items if i.repository != "r-0017"
+    ]
+    assert max(sqs.sizes) == 10
+    assert sum(sqs.sizes) == 2_345 + 2  # the failing entry tried three times in all
+    assert len(sqs.threads) > 1

@@ -325,8 +325,13 @@ def _handle(
         run = budgeted.run if budgeted is not None else None
         continuation = item.continuation
         carried = continuation.budget if continuation is not None else None
-        if run is not None and carried is not None and carried.get("phase", run.phase) != run.phase:
-            # A part of a phase another delivery has finished since: the phase now running starts over.
+        if (
+            run is not None
+            and carried is not None
+            and (carried.get("phase", run.phase), carried.get("plan", run.plan)) != (run.phase, run.plan)
+        ):
+            # A part of a phase another delivery has finished since, or of another plan: the phase now running
+            # starts over from the first page (its census must see every image).
             log.emit(logger, "continuation_restarted", **fields, reason=f"the sweep is in phase {run.phase} now")
             continuation = None
         summary = sweep_repository(

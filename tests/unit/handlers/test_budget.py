@@ -386,3 +386,42 @@ def test_the_second_phase_is_cut_to_the_room_the_days_pushes_left(
     assert not quota_ecr.refused
     [room] = [r for r in caplog.records if r.getMessage() == "scan_budget_room"]
     assert room.room == 2
+
+
+def test_a_continuation_of_another_plan_starts_the_phase_over_from_the_first_page(
+    quota_ecr: QuotaEcr, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A part handed over under another plan (yesterday's, or one a later plan replaced) resumes nothing of it: the
+    repository's phase starts over from its first page, so its census sees every image."""
+    caplog.set_level(logging.INFO)
+    digests = repository(quota_ecr, "team/a", 4)
+    url = _queue()
+    schedule()
+    pop_messages(url)
+    carried = {
+        "today": budget.day_of(datetime.now(UTC)),
+        "spent": 0,
+        "ties": {},
+        "tally": {},
+        "images": 2,
+        "pushed_1d": 0,
+        "refused": 0,
+        "plan": "another",
+        "phase": 1,
+        "taken": {},
+    }
+    continuation = {
+        "mode": "pages",
+        "part": 2,
+        "next_token": None,
+        "after_digest": digests[1],
+        "counts": {},
+        "budget": carried,
+    }
+    body = json.dumps(
+        {"version": 1, "repository": "team/a", "registry_id": "123456789012", "continuation": continuation}
+    )
+    assert images.handler(sqs_event([body]), FakeContext()) == {"batchItemFailures": []}
+    [swept] = [r for r in caplog.records if r.getMessage() == "repository_swept"]
+    assert (swept.considered, swept.part) == (4, 1)
+    assert [r for r in caplog.records if r.getMessage() == "continuation_restarted"]

@@ -75,7 +75,9 @@ def plan_day(
             censuses[key] = budget.Census(census.day, budget.Tally(census.tally.due), census.images, 0)
         if spend is not None and keep_spends:
             spends[key] = spend
-    current = _plan_in_force(client, table, state) if state is not None and state.day == today else {}
+    current = {}
+    if state is not None and state.day == today:
+        current = _plan_in_force(client, table, state, spends, wanted)
     plan_id = f"{today}.{int(now.timestamp() * 1000):x}.{secrets.token_hex(3)}"
     planned = budget.plan_registry(
         censuses,
@@ -131,14 +133,27 @@ def plan_day(
     return Planned(planned, staleness, writes)
 
 
-def _plan_in_force(client: Any, table: str, state: budget.State) -> dict[str, budget.Allowance]:
-    """The allowances of the plan in force (a later plan of the same day keeps those still being spent)."""
+def _plan_in_force(
+    client: Any, table: str, state: budget.State, spends: dict[str, budget.Spend], wanted: dict[str, str]
+) -> dict[str, budget.Allowance]:
+    """The allowances of the plan in force that the selected repositories have not finished (a later plan of the
+    same day keeps those; the finished ones are planned again from what is left, so they are not even read)."""
     out: dict[str, budget.Allowance] = {}
     for plan, text in ledger.plan_chunks(client, table):
         if plan != state.plan or not text:
             continue  # a chunk an earlier plan wrote and the one in force did not: its repositories are gone
         try:
-            out.update(budget.unchunked(text))
+            entries = json.loads(text)
+            if not isinstance(entries, dict):
+                raise ValueError("a plan chunk must be an object")
+            for text_key, entry in entries.items():
+                key = wanted.get(text_key)
+                if key is None:
+                    continue  # not selected any more
+                spend = spends.get(key)
+                if spend is not None and spend.done and isinstance(entry, dict) and spend.plan == entry.get("plan"):
+                    continue
+                out[key] = budget.Allowance.from_json(entry)
         except (ValueError, TypeError) as exc:
             log.emit(logger, "plan_chunk_unreadable", logging.ERROR, plan=plan, error=str(exc))
     return out

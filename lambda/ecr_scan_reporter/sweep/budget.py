@@ -68,10 +68,12 @@ import functools
 import hashlib
 import json
 import math
+import sys
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 from ecr_scan_reporter.core.expiry import as_utc
@@ -286,16 +288,22 @@ class Allowance:
         plan = data.get("plan", "")
         if not isinstance(plan, str):
             raise ValueError(f"plan must be a string, got {plan!r}")
-        return cls(day, total, parsed, plan, _class_counts(data.get("n", {}), "n"))
+        return cls(day, total, parsed, sys.intern(plan), _class_counts(data.get("n", {}), "n"))
 
 
 _CLASS_KEYS = frozenset(str(c) for c in CLASSES)
 
 
-def _class_counts(data: object, name: str) -> dict[int, int]:
-    """``{"<class>": whole number >= 0}``; ValueError names what is wrong."""
+_NONE: Mapping[int, int] = MappingProxyType({})
+
+
+def _class_counts(data: object, name: str) -> Mapping[int, int]:
+    """``{"<class>": whole number >= 0}`` (an empty one shared: 100,000 markers hold mostly empty ones); ValueError
+    names what is wrong."""
     if not isinstance(data, Mapping):
         raise ValueError(f"{name} must be an object")
+    if not data:
+        return _NONE
     out: dict[int, int] = {}
     for key, n in data.items():
         if str(key) not in _CLASS_KEYS or type(n) is not int or n < 0:
@@ -627,7 +635,7 @@ class Spend:
         if not isinstance(plan, str) or phase not in (1, 2) or type(done) is not bool:
             raise ValueError(f"a spend's plan, phase (1 or 2) and done are invalid: {plan!r}, {phase!r}, {done!r}")
         ties, taken = _class_counts(data.get("ties", {}), "ties"), _class_counts(data.get("taken", {}), "taken")
-        return cls(data["day"], data["spent"], data["refused"], plan, phase, done, ties, taken)
+        return cls(data["day"], data["spent"], data["refused"], sys.intern(plan), phase, done, ties, taken)
 
 
 @dataclass(frozen=True)

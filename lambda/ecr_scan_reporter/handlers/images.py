@@ -279,6 +279,7 @@ def _budget_progress(
     complete = gone or (summary is not None and summary.continuation is None and summary.stopped is None)
     if run.started:
         add[budget.counter(budget.SPENT, today)] = run.started
+        add[budget.counter(budget.HOURLY, int(now.timestamp() // budget.HOUR))] = run.started
     if refused:
         add[budget.counter(budget.REFUSED, today)] = 1
     if complete and run.phase == 1:

@@ -104,13 +104,14 @@ def plan_day(
         at=now.isoformat().replace("+00:00", "Z"),
     )
     keep_days = range(today - budget.OTHER_DAYS - 1, today + 2)
+    hour = int(now.timestamp() // budget.HOUR)
     previous = [state.plan] if state is not None and state.plan else []
     ledger.write_budget_state(
         client,
         table,
         {"state": planned.state.to_json(), ledger.STALENESS: json.dumps(document)},
         add={budget.counter(budget.EXPECTED, today): planned.fresh},
-        remove=counters.stale(keep_days, [plan_id, *previous]),
+        remove=counters.stale(keep_days, [plan_id, *previous], range(hour - 48, hour + 2)),
     )
     writes += 1
     log.emit(

@@ -51,8 +51,8 @@ the plan's most important part, not a listing-order prefix.
 
 **The quota is shared** (:func:`room`, :func:`lower_factors`): the second phase is cut to the room the quota has
 left: ECR's 100,000 scans less :data:`ROOM_MARGIN`, the pushes of the last 24 hours the first phase counted (each
-scanned on push), the scans the day started and what the quota's other consumers were seen to use when ECR last
-refused (:func:`other_estimate`, halving every day). Class 3 is cut last, then 4, then 5. A refusal ends the
+scanned on push), the scans the sweep started in the last 24 hours (hourly counters) and what the quota's other
+consumers were seen to use when ECR last refused (:func:`other_estimate`, halving every day). Class 3 is cut last, then 4, then 5. A refusal ends the
 invocation's scanning (scanning.ScanQuota): it never loops on refusals.
 
 **Headroom** (:func:`headroom`): with the levelling a registry of N images and expiry E is rescanned every
@@ -703,8 +703,9 @@ class State:
 # "<kind>.<day or plan>": the scans started on a UTC day (SPENT) and its quota refusals (REFUSED); per plan day,
 # the repositories of the day's plans that have an in-use phase (EXPECTED), those through it (DONE) and the last
 # time one got through (PROGRESS, epoch seconds); per plan, the pushes of the last 24 hours the first phase counted
-# (PUSHES) and the second phase's cut (PHASE2, a string, set once).
-SPENT, REFUSED, EXPECTED, DONE, PROGRESS, PUSHES, PHASE2 = (
+# (PUSHES) and the second phase's cut (PHASE2, a string, set once); per hour (epoch hours), the scans started
+# (HOURLY: what of the sweep is still in ECR's rolling 24 hours).
+SPENT, REFUSED, EXPECTED, DONE, PROGRESS, PUSHES, PHASE2, HOURLY = (
     "spent",
     "refused",
     "p1_expected",
@@ -712,8 +713,10 @@ SPENT, REFUSED, EXPECTED, DONE, PROGRESS, PUSHES, PHASE2 = (
     "p1_at",
     "pushes",
     "phase2",
+    "spent_h",
 )
-COUNTER_KINDS = (SPENT, REFUSED, EXPECTED, DONE, PROGRESS, PUSHES, PHASE2)
+COUNTER_KINDS = (SPENT, REFUSED, EXPECTED, DONE, PROGRESS, PUSHES, PHASE2, HOURLY)
+HOUR = 3_600
 
 
 def counter(kind: str, key: int | str) -> str:
@@ -738,18 +741,26 @@ class Counters:
         value = self.values.get(counter(kind, key))
         return value if isinstance(value, str) else None
 
-    def stale(self, keep_days: Iterable[int], keep_plans: Iterable[str]) -> list[str]:
-        """The counters of other days and plans than these (the repositories stage removes them)."""
-        days, plans = {str(d) for d in keep_days}, set(keep_plans)
+    def stale(self, keep_days: Iterable[int], keep_plans: Iterable[str], keep_hours: Iterable[int] = ()) -> list[str]:
+        """The counters of other days, plans and hours than these (the repositories stage removes them)."""
+        days, plans, hours = {str(d) for d in keep_days}, set(keep_plans), {str(h) for h in keep_hours}
         out = []
         for name in self.values:
             kind, _, key = name.partition(".")
             if kind in (PUSHES, PHASE2):
                 if key not in plans:
                     out.append(name)
+            elif kind == HOURLY:
+                if key not in hours:
+                    out.append(name)
             elif kind in COUNTER_KINDS and key not in days:
                 out.append(name)
         return sorted(out)
+
+    def last_24_hours(self, now: float) -> int:
+        """The scans the sweep started in ECR's rolling window: the last 24 hours (the oldest hour whole)."""
+        hour = math.floor(now / HOUR)
+        return int(sum(self.get(HOURLY, h) for h in range(hour - 24, hour + 1)))
 
 
 @dataclass(frozen=True)
@@ -904,9 +915,10 @@ def gate(state: State | None, counters: Counters, allowance: Allowance, now: flo
 
 def room(state: State, counters: Counters, now: float) -> int:
     """What the quota has left for the second phase now: ECR's 100,000 scans less :data:`ROOM_MARGIN`, the pushes
-    of the last 24 hours the first phase counted, the scans the day started and the other consumers' estimate."""
+    of the last 24 hours the first phase counted, the scans the sweep started in the last 24 hours (yesterday's
+    still in ECR's rolling window included) and the other consumers' estimate."""
     today = math.floor(now / DAY)
-    used = counters.get(PUSHES, state.plan) + counters.get(SPENT, today) + other_estimate(state.other, today)
+    used = counters.get(PUSHES, state.plan) + counters.last_24_hours(now) + other_estimate(state.other, today)
     return int(REGISTRY_QUOTA - ROOM_MARGIN - used)
 
 

@@ -452,8 +452,14 @@ def test_the_gate_holds_the_lower_classes_until_every_in_use_phase_is_through() 
 def test_the_second_phase_is_cut_to_the_room_class_3_last() -> None:
     state = budget.State(TODAY, 90_000, "p1", 0.0, lower={"3": 10_000, "u": 2_000, "4": 30_000, "5": 20_000})
     now = NOW.timestamp()
+    hour = int(now // budget.HOUR)
     counters = budget.Counters(
-        {budget.counter(budget.PUSHES, "p1"): 53_000, budget.counter(budget.SPENT, TODAY): 10_000}
+        {
+            budget.counter(budget.PUSHES, "p1"): 53_000,
+            budget.counter(budget.HOURLY, hour): 6_000,  # today's in-use phase
+            budget.counter(budget.HOURLY, hour - 23): 4_000,  # yesterday's sweep, still in ECR's rolling window
+            budget.counter(budget.HOURLY, hour - 25): 80_000,  # out of it
+        }
     )
     room = budget.room(state, counters, now)
     assert room == 100_000 - budget.ROOM_MARGIN - 53_000 - 10_000  # 36,000
@@ -525,8 +531,10 @@ def test_spend_state_and_chunks_round_trip_and_read_their_older_forms() -> None:
         back.update(budget.unchunked(text))
     assert back == allowances
     assert all(budget.chunk_of(k, 8) == n for n, text in chunks.items() for k in budget.unchunked(text))
-    counters = budget.Counters({"spent.5": 1, "spent.9": 2, "pushes.p0": 3, "pushes.p1": 4, "state": "x"})
-    assert counters.stale(range(8, 10), ["p1"]) == ["pushes.p0", "spent.5"]
+    counters = budget.Counters(
+        {"spent.5": 1, "spent.9": 2, "pushes.p0": 3, "pushes.p1": 4, "spent_h.100": 1, "spent_h.150": 1, "state": "x"}
+    )
+    assert counters.stale(range(8, 10), ["p1"], range(140, 160)) == ["pushes.p0", "spent.5", "spent_h.100"]
 
 
 def test_staleness_counts_ages_the_alarm_and_the_headroom() -> None:

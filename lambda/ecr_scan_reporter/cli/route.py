@@ -42,7 +42,7 @@ def _topic(value: str) -> str:
 
 
 def _add_route_parser(commands: Any) -> None:
-    connection = _connection("ECR endpoint (e.g. an emulator); the table's is the standard one")
+    connection = _connection("ecr")
     sub = commands.add_parser(
         "route",
         parents=[connection],
@@ -93,7 +93,7 @@ def _route(args: argparse.Namespace, out: TextIO) -> int:
             file=sys.stderr,
         )
     document = stored or teams.NO_TEAMS
-    ecr = _client(args, "ecr", args.endpoint_url) if document.tag_key is not None else None
+    ecr = _client(args, "ecr") if document.tag_key is not None else None
     reader = repository_tags.TagReader()
     routes = [_route_one(ecr, reader, name, document, module) for name in args.repositories]
     if args.output == "json":

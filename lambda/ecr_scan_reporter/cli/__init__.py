@@ -9,7 +9,7 @@
                                        the exposure report, from the scan ledger (reads only)
     ecr-scan-reporter suppressions (--table NAME | --file PATH) [--output text|json]
                                        which repositories of the registry each suppression covers (reads only)
-    ecr-scan-reporter route REPOSITORY [REPOSITORY...] --table NAME [--output text|json]
+    ecr-scan-reporter route (REPOSITORY... | --all) (--table NAME | --function NAME) [--output text|json]
                                        who owns each repository (teams), which thresholds and notify settings
                                        apply and which topics its notifications go to (reads only)
 

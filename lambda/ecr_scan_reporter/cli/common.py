@@ -104,7 +104,7 @@ def _selection() -> argparse.ArgumentParser:
 
 
 #: The services whose endpoint a flag sets (``--ecr-endpoint-url``, ``--dynamodb-endpoint-url``), by display name.
-ENDPOINT_SERVICES = {"ecr": "ECR", "dynamodb": "DynamoDB"}
+ENDPOINT_SERVICES = {"ecr": "ECR", "dynamodb": "DynamoDB", "lambda": "Lambda"}
 
 
 def _connection(old_endpoint_service: str) -> argparse.ArgumentParser:

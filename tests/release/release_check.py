@@ -4,7 +4,7 @@ Offline, from the files of a clean (even shallow) clone; no git history, no tags
 
 - ``__version__`` (``lambda/ecr_scan_reporter/__init__.py``) is the CHANGELOG's newest release heading
   (``## [X.Y.Z] - date``, the first after ``## [Unreleased]``);
-- every ``?ref=`` in the README pins ``v<__version__>``;
+- every ``?ref=`` in the README pins ``v<__version__>``, and the Usage snippet sets only that release's inputs;
 - the released version's inputs are known from a manifest committed at release time,
   ``docs/releases/<version>-inputs.txt`` (one input name a line, written by ``make release-manifest`` from
   variables.tf in the release commit): every input the README's inputs table documents is in it, or its row is
@@ -63,6 +63,20 @@ def documented_inputs(readme: str) -> list[tuple[str, bool]]:
     return [(name, rest.startswith(readme_tables.UNRELEASED)) for name, rest in rows]
 
 
+def snippet_inputs(readme: str) -> list[str]:
+    """The module arguments the README's Usage snippet (its first ```hcl block under "## Usage") sets."""
+    heading = re.search(r"^## Usage\s*$", readme, re.MULTILINE)
+    block = (
+        re.compile(r"^```hcl\s*\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL).search(readme, heading.end())
+        if heading
+        else None
+    )
+    if block is None:
+        return []
+    names = re.findall(r"^  ([a-z_][a-z0-9_]*)\s*=", block.group(1), re.MULTILINE)  # the module block's own level
+    return [name for name in names if name not in ("source", "version", "providers", "count", "for_each")]
+
+
 def problems(root: Path = ROOT) -> list[str]:
     """Every disagreement, each a sentence saying what to fix; empty when the release is consistent."""
     found: list[str] = []
@@ -95,6 +109,12 @@ def problems(root: Path = ROOT) -> list[str]:
         )
         return found
     released = readme_tables.released_inputs(manifest)
+    for name in snippet_inputs(readme):
+        if name not in released:
+            found.append(
+                f"README.md's Usage snippet pins v{current} but sets {name!r}, which release {current} lacks "
+                f"({manifest.relative_to(root)}): a user's terraform init + plan of it fails"
+            )
     for name, marked in documented_inputs(readme):
         if name not in released and not marked:
             found.append(

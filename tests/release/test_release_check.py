@@ -122,3 +122,28 @@ def test_a_release_written_with_its_manifest_and_docs_passes(clone: Path) -> Non
     readme.write_text(tables.rewrite(readme.read_text(), {"inputs": inputs}))
     assert tables.UNRELEASED not in readme.read_text()
     assert release_check.problems(clone) == []
+
+
+def test_the_usage_snippet_setting_an_input_the_pinned_release_lacks_fails(clone: Path) -> None:
+    release, released = release_check.readme_tables.current_release(clone)
+    assert released is not None
+    assert "teams" not in released, "teams is newer than the release: the case to check"
+    _edit(
+        clone / "README.md",
+        '  tags = { team = "platform-security" }\n',
+        '  tags = { team = "platform-security" }\n  teams = []\n',
+    )
+    found = release_check.problems(clone)
+    assert found == [
+        f"README.md's Usage snippet pins v{release} but sets 'teams', which release {release} lacks "
+        f"({release_check.manifest_path(clone, release).relative_to(clone)}): "
+        "a user's terraform init + plan of it fails"
+    ]
+
+
+def test_the_snippets_inputs_are_read_from_its_module_block() -> None:
+    names = release_check.snippet_inputs((ROOT / "README.md").read_text())
+    assert "name_prefix" in names
+    assert "severity_thresholds" in names
+    assert "critical" not in names  # inside a map, not an argument
+    assert "source" not in names

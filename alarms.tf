@@ -146,7 +146,7 @@ locals {
     !local.hub_report ? {} : {
       hub_report_not_stored = {
         name        = "${var.name_prefix}-hub-report-not-stored"
-        description = "The organization hub's bucket ${coalesce(var.hub_report_bucket_name, "-")} refused the exposure report (it was stored locally and published all the same). Read the report function's logs (hub_report_not_stored: the key and S3's error code): the hub's bucket policy (prefix ${local.hub_report_prefix}), its key policy (hub_report_kms_key_arn) or this account's membership of the organization; the next report clears the alarm."
+        description = "The organization hub's bucket ${coalesce(var.hub_report_bucket_name, "-")} refused the exposure report (it was stored locally and published all the same). Read the report function's logs (hub_report_not_stored: the key and S3's error code): the hub's bucket policy (prefix ${local.hub_report_prefix}), its key policy (hub_kms_key_arn) or this account's membership of the organization; the next report clears the alarm."
         namespace   = var.metrics_namespace
         metric_name = "HubReportsNotStored"
         dimensions  = { FunctionName = local.function_names["report"] }

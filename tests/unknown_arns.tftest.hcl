@@ -104,3 +104,22 @@ run "team_topic_created_in_the_same_root" {
     error_message = "Both teams are planned; the created topic's ARN is known at plan time."
   }
 }
+
+# A spoke of a hub created in the same root (examples/organization): the hub's key (hub_kms_key_arn) and its topic
+# (sns_topic_arn) are unknown when planning. Which roles get the key, and whether the topic is the hub's, are policy
+# contents and preconditions, never a count: the plan goes through, and the checks wait for apply.
+run "hub_key_and_topic_created_in_the_same_root" {
+  command = plan
+  module {
+    source = "./tests/roots/same_root"
+  }
+  variables {
+    give_sns_topic = false
+    give_hub       = true
+  }
+
+  assert {
+    condition     = length(module.reporter.function_names) == 4 && length(module.reporter.alarm_arns) == 9
+    error_message = "The four functions and their alarms, the hub report's included, must be planned."
+  }
+}

@@ -4,7 +4,7 @@ output "topic_arn" {
 }
 
 output "kms_key_arn" {
-  description = "ARN of the hub's key (the topic's and the bucket's): the spokes' `hub_report_kms_key_arn`."
+  description = "ARN of the hub's key (the topic's and the bucket's): the spokes' `hub_kms_key_arn` (their grants through SNS and S3)."
   value       = aws_kms_key.this.arn
 }
 

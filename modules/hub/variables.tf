@@ -33,6 +33,18 @@ variable "spoke_account_ids" {
   }
 }
 
+variable "additional_publisher_arns" {
+  description = "Other principals that may publish to the central topic (and so use the hub's key through SNS), beside the spokes' publishing roles (`<prefix>-<region>-findings` and `-report` of each `spoke_regions` entry, the names the root module gives them): IAM role or user ARNs, `*` and `?` allowed in the name (`aws:PrincipalArn` is matched with ArnLike), such as `arn:aws:iam::111111111111:role/security-tooling/*`. Each must still be of the organization (or of `spoke_account_ids`), and none may write reports. Not an account (`:root`) or an account wildcard: that would let any principal of it publish forged alerts."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for arn in var.additional_publisher_arns : can(regex("^arn:aws[a-zA-Z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_*?/-]{1,512}$", arn)) && !can(regex(":(role|user)/[*?/]*$", arn))]) && length(distinct(var.additional_publisher_arns)) == length(var.additional_publisher_arns)
+    error_message = "Each additional_publisher_arns entry must be an IAM role or user ARN of one account, arn:<partition>:iam::<12-digit account>:role/<path and name> (or :user/...), * and ? allowed in the path and name but not the whole of it, each once. Refused: ${join(", ", [for arn in var.additional_publisher_arns : arn if !(can(regex("^arn:aws[a-zA-Z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_*?/-]{1,512}$", arn)) && !can(regex(":(role|user)/[*?/]*$", arn)))])}."
+  }
+}
+
 variable "spoke_regions" {
   description = "The regions the spokes run in. A spoke writes only under `<its account>/<its region>/`: the bucket policy allows each region's prefix to the spokes' report roles of that region only (the module's role names carry the region: `<prefix>-<region>-report`)."
   type        = list(string)

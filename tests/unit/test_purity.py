@@ -28,7 +28,10 @@ PURE = [
     "ecr_scan_reporter.alerts.notify",  # the renderer: its finding types come from finding_types, not the reader
     "ecr_scan_reporter.report.exposure",
     "ecr_scan_reporter.core.regex_subset",
+    "ecr_scan_reporter.core.scannable",
     "ecr_scan_reporter.core.coverage",
+    "ecr_scan_reporter.core.teams",  # the document; core/teams_store.py loads it and may import botocore
+    "ecr_scan_reporter.core.ownership",
     "ecr_scan_reporter.sweep.plan_counts",
     "ecr_scan_reporter.securityhub.asff",
     "ecr_scan_reporter.sweep.budget",

@@ -134,7 +134,7 @@ def _run(args: argparse.Namespace, ecr: Any, out: TextIO) -> int:
     if budgeted:
         matched = len(summaries) + gone
         counts = plan_counts.plan_counts(
-            matched=matched, filtered_out=filtered_out, gone=gone, summaries=[], reasons=[]
+            matched=matched, filtered_out=filtered_out, gone=gone, summaries=[s.counts() for s in summaries], reasons=[]
         )
         _print_budget_plan(budget.select(items, args.budget, today, args.expiry_days), counts, args.output, out)
     elif plan:
@@ -217,7 +217,7 @@ def _print_budget_plan(
                 for i in chosen
             ],
             "budget": {"budget": plan.budget, "levelled_amount": plan.amount, "classes": by_class},
-            "counts": {"repositories": counts["repositories"]},
+            "counts": {"repositories": counts["repositories"], "images": _budget_left_out(counts)},
         }
         json.dump(doc, out, indent=2)
         out.write("\n")
@@ -232,6 +232,13 @@ def _print_budget_plan(
     for name, figures in by_class.items():
         out.write(f"  {name}: {figures['due']:,} due, {figures['would_scan']:,} would be scanned\n")
     out.write(plan_counts.render_text(counts)[0] + "\n")
+    if left_out := _budget_left_out(counts)["not_scannable"]:
+        out.write(f"{left_out:,} image(s) not scannable (artifacts ECR cannot scan): never in the budget\n")
+
+
+def _budget_left_out(counts: dict[str, Any]) -> dict[str, int]:
+    """What a budget plan leaves out of its ranking: the artifacts ECR cannot scan (issue 26)."""
+    return {"not_scannable": counts["images"]["not_scannable"]}
 
 
 def _klass(item: budget.Item, today: int) -> int:

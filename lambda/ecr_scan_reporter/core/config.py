@@ -86,6 +86,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from ecr_scan_reporter.core import regex_subset
 from ecr_scan_reporter.core.metrics import DEFAULT_NAMESPACE, MetricError, validate_namespace
 
 SEVERITIES: tuple[str, ...] = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
@@ -196,11 +197,15 @@ def is_sns_arn(value: str) -> bool:
 
 
 def parse_regex(value: str, name: str = "regex") -> re.Pattern[str]:
-    """Compile a repository regex, or raise ConfigError naming ``name``."""
+    """Compile a repository regex, or raise ConfigError naming ``name``: one Python cannot compile, or one that
+    could hang the function (``regex_subset.nested_quantifier``, the rule Terraform applies at plan time)."""
     try:
-        return re.compile(value)
+        compiled = re.compile(value)
     except re.error as exc:
         raise ConfigError(f"{name}={value!r} is not a valid regular expression ({exc})") from None
+    if regex_subset.nested_quantifier(value):
+        raise ConfigError(f"{name}={value!r} {regex_subset.HANGS}")
+    return compiled
 
 
 def parse_thresholds(raw: str | None, name: str = "SEVERITY_THRESHOLDS") -> Mapping[str, int | None]:

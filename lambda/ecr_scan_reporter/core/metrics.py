@@ -18,6 +18,8 @@ RepositoriesQueued         --               work messages sent by the repositori
 ImagesConsidered           --               images the images function looked at
 ScansStarted               --               scans the images function started
 ScansRefusedByDailyLimit   --               scans ECR refused (one scan per image per day, registry quota)
+ImagesNotScannable         --               images the images function looked at that ECR's basic scanning cannot
+                                            scan (artifacts: signatures, attestations, charts, indexes; never asked)
 ImagesInBreach             Severity         scan results over a severity's threshold (findings function)
 RegistryImagesInBreach     Severity, Team   images in breach in the whole ledger when the report was built (Team:
                                             a team's images over its own thresholds; with teams only)
@@ -28,6 +30,8 @@ RepositoriesNotFound       --               work messages whose repository was d
 ReportsNotStored           --               reports S3 refused to store (published all the same)
 SuppressionsNotApplied     --               evaluations that applied no suppression: the stored list could not
                                             be read or is not the version SUPPRESSIONS_SHA256 names (all count)
+OwnersUndecided            --               results whose owner could not be decided (teams not the version
+                                            TEAMS_SHA256 names, tags throttled or denied): retried, not sent
 HubReportsNotStored        --               reports the organization hub's bucket refused (stored locally and
                                             published all the same)
 =========================  ===============  ===============================================================
@@ -84,6 +88,7 @@ REPOSITORIES_QUEUED = "RepositoriesQueued"
 IMAGES_CONSIDERED = "ImagesConsidered"
 SCANS_STARTED = "ScansStarted"
 SCANS_REFUSED_BY_DAILY_LIMIT = "ScansRefusedByDailyLimit"
+IMAGES_NOT_SCANNABLE = "ImagesNotScannable"
 IMAGES_IN_BREACH = "ImagesInBreach"
 REGISTRY_IMAGES_IN_BREACH = "RegistryImagesInBreach"
 NOTIFICATIONS_SENT = "NotificationsSent"
@@ -92,6 +97,7 @@ FINDINGS_SUPPRESSED = "FindingsSuppressed"
 REPOSITORIES_NOT_FOUND = "RepositoriesNotFound"
 REPORTS_NOT_STORED = "ReportsNotStored"
 SUPPRESSIONS_NOT_APPLIED = "SuppressionsNotApplied"
+OWNERS_UNDECIDED = "OwnersUndecided"
 HUB_REPORTS_NOT_STORED = "HubReportsNotStored"
 SPOKES_REPORTING = "SpokesReporting"
 SILENT_SPOKES = "SilentSpokes"
@@ -139,6 +145,7 @@ NAMES: tuple[str, ...] = (
     IMAGES_CONSIDERED,
     SCANS_STARTED,
     SCANS_REFUSED_BY_DAILY_LIMIT,
+    IMAGES_NOT_SCANNABLE,
     IMAGES_IN_BREACH,
     REGISTRY_IMAGES_IN_BREACH,
     NOTIFICATIONS_SENT,
@@ -147,6 +154,7 @@ NAMES: tuple[str, ...] = (
     REPOSITORIES_NOT_FOUND,
     REPORTS_NOT_STORED,
     SUPPRESSIONS_NOT_APPLIED,
+    OWNERS_UNDECIDED,
     HUB_REPORTS_NOT_STORED,
     SECURITY_HUB_EXPORT_FAILURES,
     *BUDGET_NAMES,

@@ -4,7 +4,10 @@
 A scan event is answered with a small dict, ``{"status": "notified" | "below_threshold" | "duplicate" |
 "not_news" | "ignored" | "rejected", ...}``. A malformed event is logged (``scan_event_rejected``) and answered with
 ``rejected``, never raised: raising would make Lambda retry the same bad event. AWS errors while reporting do raise
-(a retry may succeed); a bad configuration raises ConfigError on the first invocation. A batch is answered with an
+(a retry may succeed), and so does a result whose owner cannot be decided (``alerts/routing.OwnerUndecided``:
+the teams not the deployed version, the repository's tags throttled or denied; counted as ``OwnersUndecided``
+before it raises), so that its owner is told once, by the retry; a bad configuration raises ConfigError on the
+first invocation. A batch is answered with an
 SQS partial batch response: malformed messages and the messages of images that could not be reported are its
 failures (retried, then dead-lettered). Each invocation ends with one emit_metrics().
 
@@ -38,7 +41,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ecr_scan_reporter.alerts import events, stage
+from ecr_scan_reporter.alerts import events, routing, stage
 from ecr_scan_reporter.core import aws, log, metrics
 from ecr_scan_reporter.core.config import Settings
 from ecr_scan_reporter.core.teams import UNOWNED
@@ -61,7 +64,11 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     elif deletion.is_image_action(event):
         response = _image_deleted(event, config, exports)
     else:
-        response = _scan_event(event, config, remaining, tally)
+        try:
+            response = _scan_event(event, config, remaining, tally)
+        except routing.OwnerUndecided:
+            emit_metrics(context, config, _measured(tally))  # OwnersUndecided: counted before Lambda retries
+            raise
     _export_to_security_hub(config, tally, exports)
     failures = len(exports.failed) + exports.workflow_not_resolved
     counted = metrics.counts({metrics.SECURITY_HUB_EXPORT_FAILURES: failures}) if failures else []
@@ -194,7 +201,8 @@ def _image_deleted(event: Any, config: Settings, exports: _Exports) -> dict[str,
 def _measured(tally: stage.Tally) -> list[metrics.Metric]:
     """Notifications sent by type (claimed ones re-sent included); results in breach by severity; results in breach
     not sent because the image was already notified (held back); findings hidden by suppressions; evaluations
-    that applied no suppression (the stored list unreadable or not the expected version: every finding counted).
+    that applied no suppression (the stored list unreadable or not the expected version: every finding counted);
+    results whose owner could not be decided (retried: ``OwnersUndecided``).
     With teams, images in breach and notifications sent are counted by ``Team`` as well (``unowned``: nobody)."""
     found: list[metrics.Metric] = []
     for event_type in tally.resent:
@@ -218,6 +226,8 @@ def _measured(tally: stage.Tally) -> list[metrics.Metric]:
             found += metrics.counts({metrics.FINDINGS_SUPPRESSED: suppressed})
     if tally.suppressions_not_applied:
         found += metrics.counts({metrics.SUPPRESSIONS_NOT_APPLIED: tally.suppressions_not_applied})
+    if tally.undecided:
+        found += metrics.counts({metrics.OWNERS_UNDECIDED: tally.undecided})
     return found
 
 

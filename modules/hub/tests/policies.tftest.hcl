@@ -1,5 +1,6 @@
 # The hub's policies, read from the plan (mocked provider, nothing created): a spoke of the organization may
-# publish and write its own prefix; another account may not; a spoke may not write another spoke's prefix.
+# publish (its publishing roles: tests/publishers.tftest.hcl) and write its own prefix; another account may not; a
+# spoke may not write another spoke's prefix.
 
 mock_provider "aws" {
   source = "./tests/mocks/aws"
@@ -18,11 +19,17 @@ run "organization" {
   # --- the topic ------------------------------------------------------------------------------------------------
   assert {
     condition = one([for s in jsondecode(aws_sns_topic_policy.this.policy).Statement : s if s.Sid == "SpokesPublish"]) == {
-      Sid       = "SpokesPublish", Effect = "Allow", Principal = { AWS = "*" }, Action = "sns:Publish"
-      Resource  = "arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-notifications"
-      Condition = { StringEquals = { "aws:PrincipalOrgID" = ["o-a1b2c3d4e5"] } }
+      Sid      = "SpokesPublish", Effect = "Allow", Principal = { AWS = "*" }, Action = "sns:Publish"
+      Resource = "arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-notifications"
+      Condition = {
+        StringEquals = { "aws:PrincipalOrgID" = ["o-a1b2c3d4e5"] }
+        ArnLike = { "aws:PrincipalArn" = [
+          "arn:aws:iam::*:role/*-eu-west-1-findings", "arn:aws:iam::*:role/*-eu-west-1-report",
+          "arn:aws:iam::*:role/*-us-east-1-findings", "arn:aws:iam::*:role/*-us-east-1-report",
+        ] }
+      }
     }
-    error_message = "A principal of the organization (aws:PrincipalOrgID) may publish to the central topic."
+    error_message = "The spokes' publishing roles (aws:PrincipalArn) of the organization (aws:PrincipalOrgID) may publish to the central topic (tests/publishers.tftest.hcl: who is allowed and refused)."
   }
   assert {
     # Another account: every statement that allows anyone ("*") is conditioned on the organization, the only
@@ -51,16 +58,23 @@ run "organization" {
       {
         StringEquals = { "aws:PrincipalOrgID" = ["o-a1b2c3d4e5"], "kms:ViaService" = ["s3.eu-west-1.amazonaws.com"] }
         StringLike   = { "kms:EncryptionContext:aws:s3:arn" = ["arn:aws:s3:::acme-security-ecr-reports", "arn:aws:s3:::acme-security-ecr-reports/*"] }
+        ArnLike      = { "aws:PrincipalArn" = ["arn:aws:iam::*:role/*-eu-west-1-report", "arn:aws:iam::*:role/*-us-east-1-report"] }
       },
     ]
-    error_message = "Spokes may only encrypt (GenerateDataKey, no Decrypt) with the hub's key, through S3, for the hub's bucket."
+    error_message = "Spokes' report roles may only encrypt (GenerateDataKey, no Decrypt) with the hub's key, through S3, for the hub's bucket."
   }
   assert {
     condition = one([for s in jsondecode(aws_kms_key.this.policy).Statement : [s.Action, s.Condition] if s.Sid == "SpokesPublishThroughSNS"]) == [
       ["kms:Decrypt", "kms:GenerateDataKey"],
-      { StringEquals = { "aws:PrincipalOrgID" = ["o-a1b2c3d4e5"], "kms:ViaService" = ["sns.eu-west-1.amazonaws.com"] } },
+      {
+        StringEquals = { "aws:PrincipalOrgID" = ["o-a1b2c3d4e5"], "kms:ViaService" = ["sns.eu-west-1.amazonaws.com"] }
+        ArnLike = { "aws:PrincipalArn" = [
+          "arn:aws:iam::*:role/*-eu-west-1-findings", "arn:aws:iam::*:role/*-eu-west-1-report",
+          "arn:aws:iam::*:role/*-us-east-1-findings", "arn:aws:iam::*:role/*-us-east-1-report",
+        ] }
+      },
     ]
-    error_message = "Spokes may use the hub's key through SNS only (publishing to the encrypted topic)."
+    error_message = "Spokes' publishing roles may use the hub's key through SNS only (publishing to the encrypted topic)."
   }
   assert {
     condition = alltrue([
@@ -210,7 +224,7 @@ run "listed_accounts" {
   }
 
   assert {
-    condition     = one([for s in jsondecode(aws_sns_topic_policy.this.policy).Statement : s.Condition if s.Sid == "SpokesPublish"]) == { StringEquals = { "aws:PrincipalAccount" = ["111111111111", "222222222222"] } }
+    condition     = one([for s in jsondecode(aws_sns_topic_policy.this.policy).Statement : s.Condition.StringEquals if s.Sid == "SpokesPublish"]) == { "aws:PrincipalAccount" = ["111111111111", "222222222222"] }
     error_message = "Without an organization, the listed accounts (aws:PrincipalAccount) may publish, no other."
   }
   assert {

@@ -116,6 +116,8 @@ def test_enhanced_registry_plans_nothing(images: dict[str, str], capsys: Any) ->
         (["plan", "--exclude", "[a-"], "Here: unterminated character set at position 0."),
         (["plan", "--include", "^(?!sandbox/)"], "Here: negative look-ahead, which only Python has."),
         (["scan", "--exclude", "a{,3}"], "argument --exclude: 'a{,3}' uses RE2 syntax that Python's re"),
+        (["plan", "--include", "^([a-z0-9]+-?)+/service$"], "repeats a group that holds a quantifier"),  # issue 27
+        (["scan", "--exclude", "(a|aa)+"], "argument --exclude: '(a|aa)+' repeats a group"),
         (["plan", "--endpoint-url", "http://127.0.0.1:5000", "--localstack"], "not allowed with argument"),
         (["plan", "--expiry-days", "0"], "--expiry-days: must be a whole number from 1 to 365"),
         (["plan", "--expiry-days", "-3"], "--expiry-days"),

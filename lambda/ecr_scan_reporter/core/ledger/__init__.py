@@ -14,7 +14,7 @@ The modules, by what they hold (none imports this package, and none imports one 
   ``write_sweep_marker``, ``BUDGET_STATE``, ``STALENESS``);
 - ``queries.py``: the reads (``get_record``, ``query_repository``, ``query_scan_entries``, ``scan_records``);
 - ``writes.py``: the conditional writes (``put_record``, ``confirm_notified``, ``record_exported``,
-  ``record_scan_started``, ``record_scan_state``);
+  ``record_scan_started``, ``record_scan_state``, ``record_not_scannable``);
 - ``repository.py``: one repository's records as a sweep sees them (``RepositoryLedger``);
 - ``expressions.py``: the UpdateItem expressions the writers build.
 
@@ -68,6 +68,7 @@ from ecr_scan_reporter.core.ledger.writes import (
     confirm_notified,
     put_record,
     record_exported,
+    record_not_scannable,
     record_scan_started,
     record_scan_state,
 )
@@ -105,6 +106,7 @@ __all__ = [
     "query_repository",
     "query_scan_entries",
     "record_exported",
+    "record_not_scannable",
     "record_scan_started",
     "record_scan_state",
     "result_record",

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from ecr_scan_reporter.core.ledger.config_keys import CONFIG_PREFIX
@@ -20,7 +21,7 @@ from ecr_scan_reporter.core.ledger.record import (
     partition_key,
 )
 
-_ENTRY_ATTRIBUTES = ("digest", "scan_status", "scan_started_at", "scan_completed_at")
+_ENTRY_ATTRIBUTES = ("digest", "scan_status", "scan_started_at", "scan_completed_at", "expires_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,7 @@ class ScanEntry:
     scan_status: str
     scan_started_at: datetime | None
     scan_completed_at: datetime | None
+    expires_at: int | None = None  # the record's TTL (epoch seconds)
 
 
 def get_record(client: Any, table: str, registry_id: str, repository: str, digest: str) -> LedgerRecord | None:
@@ -86,6 +88,7 @@ def _entry(item: Mapping[str, Any]) -> ScanEntry:
         scan_status=_s(item, "scan_status") or IN_PROGRESS,
         scan_started_at=_time(item, "scan_started_at"),
         scan_completed_at=_time(item, "scan_completed_at"),
+        expires_at=int(Decimal(item["expires_at"]["N"])) if "N" in (item.get("expires_at") or {}) else None,
     )
 
 

@@ -14,7 +14,8 @@ from ecr_scan_reporter.core.ledger.expressions import _condition_failed, _Update
 from ecr_scan_reporter.core.ledger.markers import ALLOWANCE, CENSUS, SPEND
 from ecr_scan_reporter.core.ledger.queries import _ENTRY_ATTRIBUTES, ScanEntry, _entry, _query_request
 from ecr_scan_reporter.core.ledger.record import _N, _s, _time, partition_key
-from ecr_scan_reporter.core.ledger.writes import record_scan_started, record_scan_state
+from ecr_scan_reporter.core.ledger.writes import record_not_scannable, record_scan_started, record_scan_state
+from ecr_scan_reporter.core.scannable import NOT_SCANNABLE
 
 
 class RepositoryLedger:
@@ -135,4 +136,25 @@ class RepositoryLedger:
         self.writes += 1
         return record_scan_state(
             self.client, self.table, owner, self.repository, digest, tags, status, completed_at, self.now, self.ttl
+        )
+
+    def record_not_scannable(
+        self, digest: str, tags: tuple[str, ...], reason: str | None, registry_id: str | None = None
+    ) -> bool:
+        """Record an image ECR cannot scan (:func:`record_not_scannable`), unless the ledger already does and its
+        record has more than half its time to live left (a still-listed artifact's record is renewed, never lost;
+        ``reason`` None keeps the recorded one)."""
+        owner = self.registry_id or registry_id
+        if not owner or self.read_only:
+            return False
+        known, now = self.entry(digest, owner), int(self.now.timestamp())
+        if (
+            known is not None
+            and known.scan_status == NOT_SCANNABLE
+            and 2 * ((known.expires_at or 0) - now) > self.ttl - now
+        ):
+            return False
+        self.writes += 1
+        return record_not_scannable(
+            self.client, self.table, owner, self.repository, digest, tags, reason, self.now, self.ttl
         )

@@ -8,6 +8,8 @@ is harmless:
   start is already recorded.
 - :func:`record_scan_state` (images stage) records what DescribeImageScanFindings said about an image the ledger
   did not know, unless a newer result is already recorded.
+- :func:`record_not_scannable` (images stage) records an artifact ECR cannot scan (``NOT_SCANNABLE``,
+  core/scannable.py), unless a newer result is already recorded.
 - :func:`record_exported` (Security Hub export) records what was imported for an image, only if the export state
   read is still the one stored.
 """
@@ -31,6 +33,7 @@ from ecr_scan_reporter.core.ledger.record import (
     item_key,
     to_attributes,
 )
+from ecr_scan_reporter.core.scannable import NOT_SCANNABLE
 
 
 def put_record(client: Any, table: str, record: LedgerRecord, expected_revision: int | None) -> LedgerRecord | None:
@@ -171,6 +174,29 @@ def record_scan_state(
         newer_than = completed_at or observed_at
     return _update_scan_state(
         client, table, item_key(registry_id, repository, digest), values, tags, ttl, newer_than=newer_than
+    )
+
+
+def record_not_scannable(
+    client: Any,
+    table: str,
+    registry_id: str,
+    repository: str,
+    digest: str,
+    tags: tuple[str, ...],
+    reason: str | None,
+    observed_at: datetime,
+    ttl: int,
+) -> bool:
+    """Record that ECR's basic scanning cannot scan the image (an artifact: core/scannable.py), seen so at
+    ``observed_at``: ``scan_status`` :data:`~ecr_scan_reporter.core.scannable.NOT_SCANNABLE`, ``failure_reason`` why
+    (ECR's refusal, or what DescribeImages says it is; None: left as recorded), keeping the record's history. False
+    (nothing written) when a result newer than ``observed_at`` is recorded: a scan that completed says otherwise."""
+    values = {"scan_status": _S(NOT_SCANNABLE), "source": _S("sweep")}
+    if reason is not None:
+        values["failure_reason"] = _S(reason)
+    return _update_scan_state(
+        client, table, item_key(registry_id, repository, digest), values, tags, ttl, newer_than=observed_at
     )
 
 

@@ -1,5 +1,5 @@
 # CloudWatch alarms for lost work (create_alarms): messages waiting in the dead-letter and failed-events queues,
-# errors of each function, the sweep not running, a report not stored and suppressions not applied. They notify the notification topic (or alarm_topic_arn, with
+# errors of each function, the sweep not running, a report not stored, suppressions not applied and owners undecided. They notify the notification topic (or alarm_topic_arn, with
 # alarms_notify_sns_topic = false) on ALARM and again when back to OK. Why the default topic gets its own KMS key: kms.tf.
 
 locals {
@@ -146,7 +146,7 @@ locals {
     !local.hub_report ? {} : {
       hub_report_not_stored = {
         name        = "${var.name_prefix}-hub-report-not-stored"
-        description = "The organization hub's bucket ${coalesce(var.hub_report_bucket_name, "-")} refused the exposure report (it was stored locally and published all the same). Read the report function's logs (hub_report_not_stored: the key and S3's error code): the hub's bucket policy (prefix ${local.hub_report_prefix}), its key policy (hub_report_kms_key_arn) or this account's membership of the organization; the next report clears the alarm."
+        description = "The organization hub's bucket ${coalesce(var.hub_report_bucket_name, "-")} refused the exposure report (it was stored locally and published all the same). Read the report function's logs (hub_report_not_stored: the key and S3's error code): the hub's bucket policy (prefix ${local.hub_report_prefix}), its key policy (hub_kms_key_arn) or this account's membership of the organization; the next report clears the alarm."
         namespace   = var.metrics_namespace
         metric_name = "HubReportsNotStored"
         dimensions  = { FunctionName = local.function_names["report"] }
@@ -171,6 +171,22 @@ locals {
         comparison  = "GreaterThanThreshold"
         threshold   = 0
         missing     = "notBreaching" # no evaluation, nothing missed
+      }
+    },
+    # Teams (docs/teams.md): results whose owner could not be decided are retried, never sent as if unowned.
+    length(local.teams) == 0 ? {} : {
+      owners_undecided = {
+        name        = "${var.name_prefix}-owners-undecided"
+        description = "The findings function could not decide who owns some scan results and retried them instead of alerting anyone: the stored teams are not the version it was deployed with, or ECR throttled or refused ecr:ListTagsForResource. Read its logs (owner_undecided: reason and hint). During a deployment or a burst this settles by itself; tags_denied needs the permission, then a redrive of the failed-events queue (a batch of Inspector findings: the inspector-findings dead-letter queue); a teams item changed outside Terraform needs an apply."
+        namespace   = var.metrics_namespace
+        metric_name = "OwnersUndecided"
+        dimensions  = { FunctionName = local.function_names["findings"] }
+        statistic   = "Sum"
+        period      = 300
+        periods     = 1
+        comparison  = "GreaterThanThreshold"
+        threshold   = 0
+        missing     = "notBreaching" # no result, nothing undecided
       }
     },
     # The scan budget (daily_scan_budget): in-use images whose last scan is older than the expiry + 1 day, as the

@@ -14,11 +14,13 @@ locals {
       ["images", "ImagesConsidered"],
       ["images", "ScansStarted"],
       ["images", "ScansRefusedByDailyLimit"],
+      ["images", "ImagesNotScannable"],
       ["findings", "NotificationsHeldBack"],
       ["findings", "FindingsSuppressed"],
       ["images", "RepositoriesNotFound"],
       ["report", "ReportsNotStored"],
       ["findings", "SuppressionsNotApplied"],
+      ["findings", "OwnersUndecided"],
       ["report", "HubReportsNotStored"],
       ["findings", "SecurityHubExportFailures"],
       # The scan budget (repositories function, once per sweep): lambda/ecr_scan_reporter/sweep/budget.py.
@@ -100,9 +102,9 @@ locals {
     {
       type = "metric", x = 0, y = 2, width = 12, height = 6
       properties = {
-        title   = "Sweep: repositories queued, images considered, scans started and refused"
+        title   = "Sweep: repositories queued, images considered, scans started and refused, artifacts ECR cannot scan"
         region  = local.region, view = "timeSeries", stacked = false, stat = "Sum", period = 3600
-        metrics = [for name in ["RepositoriesQueued", "ImagesConsidered", "ScansStarted", "ScansRefusedByDailyLimit"] : local.own_metric[name]]
+        metrics = [for name in ["RepositoriesQueued", "ImagesConsidered", "ScansStarted", "ScansRefusedByDailyLimit", "ImagesNotScannable"] : local.own_metric[name]]
       }
     },
     {
@@ -161,9 +163,9 @@ locals {
     {
       type = "metric", x = 0, y = 20, width = 24, height = 6
       properties = {
-        title   = "Handled, but worth a look: repositories gone mid-sweep, reports S3 (or the hub) refused, accepted risks not applied, Security Hub exports failed"
+        title   = "Handled, but worth a look: repositories gone mid-sweep, reports S3 (or the hub) refused, accepted risks not applied, owners undecided (retried), Security Hub exports failed"
         region  = local.region, view = "timeSeries", stacked = false, stat = "Sum", period = 3600
-        metrics = [for name in ["RepositoriesNotFound", "ReportsNotStored", "SuppressionsNotApplied", "HubReportsNotStored", "SecurityHubExportFailures"] : local.own_metric[name]]
+        metrics = [for name in ["RepositoriesNotFound", "ReportsNotStored", "SuppressionsNotApplied", "OwnersUndecided", "HubReportsNotStored", "SecurityHubExportFailures"] : local.own_metric[name]]
       }
     },
     {

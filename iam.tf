@@ -50,35 +50,54 @@ locals {
   ]
   kms_sids = { sqs = "SQS", sns = "SNS", dynamodb = "DynamoDB", s3 = "S3", lambda = "Lambda" }
 
-  # Each role's actions on the encrypted resources, by service: a statement names a resource when one of its
+  # The keys a role may be granted, by the name its statements' Sids carry: kms_key_arn (the module's, above) and
+  # hub_kms_key_arn (the hub's: its topics and bucket, hub_report.tf), each with what it encrypts and its region
+  # (kms:ViaService names the service of the key's region, where what it encrypts is). Lambda decrypts the
+  # functions' environment with the module's key only.
+  kms_keys = {
+    Module = { arn = var.kms_key_arn, region = local.region, encrypted = local.kms_encrypted_arns, environment = var.kms_key_arn != null }
+    Hub    = { arn = var.hub_kms_key_arn, region = try(local.hub_key[3], local.region), encrypted = local.hub_kms_encrypted_arns, environment = false }
+  }
+  # Every statement a role has on what the keys encrypt (the hub-report policy's included).
+  kms_role_statements = {
+    for key in local.function_keys : key => concat(local.policy_statements[key], lookup(local.ledger_statements, key, []), lookup(local.alerts_statements, key, []), lookup(local.teams_statements, key, []), lookup(local.hub_report_statements, key, []))
+  }
+
+  # Each role's actions on each key's encrypted resources, by service: a statement names a resource when one of its
   # resources is that ARN or under it (S3 objects "<bucket ARN>/<key>").
   kms_resource_actions = {
-    for key in local.function_keys : key => {
-      for service, arns in local.kms_encrypted_arns : service => distinct(flatten([
-        for statement in concat(local.policy_statements[key], lookup(local.ledger_statements, key, []), lookup(local.alerts_statements, key, []), lookup(local.teams_statements, key, [])) : [
-          for action in statement.Action : action if startswith(action, "${service}:")
-        ] if statement.Effect == "Allow" && anytrue([for resource in statement.Resource : anytrue([for arn in arns : resource == arn || startswith(resource, "${arn}/")])])
-      ]))
+    for name, kms_key in local.kms_keys : name => {
+      for key in local.function_keys : key => {
+        for service, arns in kms_key.encrypted : service => distinct(flatten([
+          for statement in local.kms_role_statements[key] : [
+            for action in statement.Action : action if startswith(action, "${service}:")
+          ] if statement.Effect == "Allow" && anytrue([for resource in statement.Resource : anytrue([for arn in arns : resource == arn || startswith(resource, "${arn}/")])])
+        ]))
+      }
     }
   }
-  # service -> "read" | "write" for each role: what it does with the key's resources of that service.
+  # key -> role -> service -> "read" | "write": what the role does with the key's resources of that service.
   kms_uses = {
-    for key in local.function_keys : key => merge(
-      { for service, actions in local.kms_resource_actions[key] : service => alltrue([for action in actions : contains(local.kms_read_actions, action)]) ? "read" : "write" if length(actions) > 0 },
-      var.kms_key_arn == null ? {} : { lambda = "read" },
-    )
+    for name, kms_key in local.kms_keys : name => {
+      for key in local.function_keys : key => merge(
+        { for service, actions in local.kms_resource_actions[name][key] : service => alltrue([for action in actions : contains(local.kms_read_actions, action)]) ? "read" : "write" if length(actions) > 0 },
+        kms_key.environment ? { lambda = "read" } : {},
+      )
+    }
   }
   kms_statements = {
-    for key in local.function_keys : key => [
-      for service, use in local.kms_uses[key] : {
-        Sid      = "UseModuleKeyThrough${local.kms_sids[service]}"
-        Effect   = "Allow"
-        Action   = local.kms_key_operations[service][use]
-        Resource = [var.kms_key_arn]
-        # Only through that service: the role cannot decrypt arbitrary ciphertext with the key directly.
-        Condition = { StringEquals = { "kms:ViaService" = "${service}.${local.region}.${data.aws_partition.current.dns_suffix}" } }
-      }
-    ]
+    for key in local.function_keys : key => flatten([
+      for name, kms_key in local.kms_keys : [
+        for service, use in local.kms_uses[name][key] : {
+          Sid      = "Use${name}KeyThrough${local.kms_sids[service]}"
+          Effect   = "Allow"
+          Action   = local.kms_key_operations[service][use]
+          Resource = [kms_key.arn]
+          # Only through that service: the role cannot decrypt arbitrary ciphertext with the key directly.
+          Condition = { StringEquals = { "kms:ViaService" = "${service}.${kms_key.region}.${data.aws_partition.current.dns_suffix}" } }
+        }
+      ]
+    ])
   }
 
   # tracing_mode = "Active": the functions send their trace segments. X-Ray's write actions support no resource-level

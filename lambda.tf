@@ -91,7 +91,7 @@ locals {
         # hub_report.tf: a spoke of an organization hub also writes there.
         HUB_REPORT_BUCKET_NAME = local.hub_report ? var.hub_report_bucket_name : ""
         HUB_REPORT_PREFIX      = local.hub_report ? local.hub_report_prefix : ""
-        HUB_REPORT_KMS_KEY_ARN = local.hub_report ? var.hub_report_kms_key_arn : ""
+        HUB_REPORT_KMS_KEY_ARN = local.hub_report ? var.hub_kms_key_arn : ""
       })
     }
   }
@@ -173,12 +173,22 @@ resource "aws_lambda_function" "this" {
       error_message = "report_bucket_name ${coalesce(var.report_bucket_name, "-")} is given but create_report_bucket is false (the default): set create_report_bucket = true to write the reports there, or remove report_bucket_name."
     }
     precondition {
-      condition     = each.key != "report" || var.hub_report_bucket_name == null || var.hub_report_kms_key_arn != null
-      error_message = "hub_report_bucket_name ${coalesce(var.hub_report_bucket_name, "-")} needs hub_report_kms_key_arn: the hub's key (the hub module's output kms_key_arn), which its bucket policy requires."
+      condition     = each.key != "report" || var.hub_report_bucket_name == null || var.hub_kms_key_arn != null
+      error_message = "hub_report_bucket_name ${coalesce(var.hub_report_bucket_name, "-")} needs hub_kms_key_arn: the hub's key (the hub module's output kms_key_arn), which its bucket policy requires."
     }
     precondition {
-      condition     = each.key != "report" || var.hub_report_bucket_name != null || (var.hub_report_kms_key_arn == null && var.hub_report_prefix == null)
-      error_message = "hub_report_kms_key_arn or hub_report_prefix is given but hub_report_bucket_name is null: give the hub's bucket (the hub module's output report_bucket_name), or remove them."
+      condition     = each.key != "report" || var.hub_report_bucket_name != null || var.hub_report_prefix == null
+      error_message = "hub_report_prefix ${coalesce(var.hub_report_prefix, "-")} is given but hub_report_bucket_name is null: give the hub's bucket (the hub module's output report_bucket_name), or remove it."
+    }
+    # hub_kms_key_arn (hub_report.tf): a key of this partition, and something of the hub's to use it for. A check on
+    # an ARN still unknown (the hub created in the same configuration) is made when applying.
+    precondition {
+      condition     = each.key != "findings" || var.hub_kms_key_arn == null || try(local.hub_key[1] == local.partition, false)
+      error_message = "hub_kms_key_arn ${coalesce(var.hub_kms_key_arn, "-")} is in partition ${try(local.hub_key[1], "-")}, but this deployment is in ${local.deployment}: a key of another partition can never be used."
+    }
+    precondition {
+      condition     = each.key != "findings" || var.hub_kms_key_arn == null || var.hub_report_bucket_name != null || length(local.hub_topic_arns) > 0
+      error_message = "hub_kms_key_arn ${coalesce(var.hub_kms_key_arn, "-")} is given, but nothing this deployment writes or publishes to is the hub's: no hub_report_bucket_name, and no topic it publishes to without creating it (sns_topic_arn, chat_topic_arn, a team's sns_topic_arn) is in the key's account and region (${try("${local.hub_key[4]}, ${local.hub_key[3]}", "-")}), where the hub's topics are. Give the hub's topic (the hub module's output topic_arn) as sns_topic_arn, with create_sns_topic = false and allow_external_sns_topic = true, or hub_report_bucket_name; or remove hub_kms_key_arn."
     }
     precondition {
       condition     = each.key != "findings" || !(var.create_chat_topic && var.chat_topic_arn != null)

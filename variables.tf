@@ -68,7 +68,7 @@ variable "schedule_expression" {
 }
 
 variable "repository_include_regex" {
-  description = "Only repositories whose name matches this regular expression are swept and reported on (search semantics, like Terraform's `regex()`: anchor with `^` and `$` for a whole-name match). Write it in the common subset of RE2 (which Terraform checks) and Python `re` (which the functions use): no look-around, no backreferences, no POSIX classes like `[[:alpha:]]`, no `\\p{..}`, `\\Q..\\E`, `\\z` or `\\x{..}`, flags only as a leading `(?i)` or scoped `(?i:...)`."
+  description = "Only repositories whose name matches this regular expression are swept and reported on (search semantics, like Terraform's `regex()`: anchor with `^` and `$` for a whole-name match). Write it in the common subset of RE2 (which Terraform checks) and Python `re` (which the functions use): no look-around, no backreferences, no POSIX classes like `[[:alpha:]]`, no `\\p{..}`, `\\Q..\\E`, `\\z` or `\\x{..}`, flags only as a leading `(?i)` or scoped `(?i:...)`; and no repeated group that holds a quantifier, an alternation or another group (`([a-z0-9]+-?)+`, `(a|aa)+`: Python's backtracking `re` can take exponential time on them; write `[a-z0-9-]+`)."
   type        = string
   default     = ".*"
   nullable    = false
@@ -85,6 +85,14 @@ variable "repository_include_regex" {
     # or turning a flag off without a colon (Python accepts only leading global flags like "(?i)").
     condition     = !can(regex("\\\\(x\\{|[pPQEzC1-9])|\\[:\\^?[A-Za-z]+:\\]|\\(\\?<[A-Za-z_]|\\(\\?[A-Za-z-]*U|\\{,|\\[[^\\]]*\\\\[dDsSwW]-[^\\]]", replace(var.repository_include_regex, "\\\\", ""))) && !can(regex("\\(\\?[A-Za-z-]+\\)", replace(replace(var.repository_include_regex, "\\\\", ""), "/^(\\(\\?[A-Za-z]+\\))+/", "")))
     error_message = "repository_include_regex uses RE2 syntax that Python's re (which the functions use) rejects or reads differently. Write it in the common subset: \\xHH not \\x{..}; ranges such as [a-z0-9] not \\p{..}/\\pN or [[:alpha:]]; escape each character instead of \\Q...\\E; $ not \\z; (?P<name>...) not (?<name>...); \\xHH not \\1-\\9; {0,n} not {,n}; flags only as a leading (?i), (?m), (?s) or scoped (?i:...), never U or (?-i); no \\d, \\s or \\w as a range end in [...]."
+  }
+
+  validation {
+    # No nested quantifier (Python's re backtracks: a repeated group that holds a quantifier, an alternation or
+    # another group can take exponential time): core/regex_subset.py's rule, character for character. Escapes, sets,
+    # group openings and flag groups are flattened first; then a repeated group holding ")", a quantifier or "|".
+    condition     = !can(regex("\\)[^()]*\\)[*+{]|\\([^()]*[*+?{|][^()]*\\)[*+{]", replace(replace(replace(replace(var.repository_include_regex, "/\\\\./", "e"), "/\\[\\^?\\]?[^\\]]*\\]/", "c"), "/\\(\\?(P<[A-Za-z0-9_]*>|[A-Za-z-]*:)/", "("), "/\\(\\?[A-Za-z-]*\\)/", "")))
+    error_message = "repository_include_regex repeats a group that holds a quantifier, an alternation or another group, such as ([a-z0-9]+-?)+ or (a|aa)+: Python's re (which the functions use) can take exponential time on such a regex and hang them. Repeat a set instead ([a-z0-9-]+), or write the group once without repeating it."
   }
 }
 
@@ -105,6 +113,12 @@ variable "repository_exclude_regex" {
     # or turning a flag off without a colon (Python accepts only leading global flags like "(?i)").
     condition     = !can(regex("\\\\(x\\{|[pPQEzC1-9])|\\[:\\^?[A-Za-z]+:\\]|\\(\\?<[A-Za-z_]|\\(\\?[A-Za-z-]*U|\\{,|\\[[^\\]]*\\\\[dDsSwW]-[^\\]]", replace(coalesce(var.repository_exclude_regex, ".*"), "\\\\", ""))) && !can(regex("\\(\\?[A-Za-z-]+\\)", replace(replace(coalesce(var.repository_exclude_regex, ".*"), "\\\\", ""), "/^(\\(\\?[A-Za-z]+\\))+/", "")))
     error_message = "repository_exclude_regex uses RE2 syntax that Python's re (which the functions use) rejects or reads differently. Write it in the common subset: \\xHH not \\x{..}; ranges such as [a-z0-9] not \\p{..}/\\pN or [[:alpha:]]; escape each character instead of \\Q...\\E; $ not \\z; (?P<name>...) not (?<name>...); \\xHH not \\1-\\9; {0,n} not {,n}; flags only as a leading (?i), (?m), (?s) or scoped (?i:...), never U or (?-i); no \\d, \\s or \\w as a range end in [...]."
+  }
+
+  validation {
+    # The nested-quantifier rule repository_include_regex applies (see there).
+    condition     = !can(regex("\\)[^()]*\\)[*+{]|\\([^()]*[*+?{|][^()]*\\)[*+{]", replace(replace(replace(replace(coalesce(var.repository_exclude_regex, ".*"), "/\\\\./", "e"), "/\\[\\^?\\]?[^\\]]*\\]/", "c"), "/\\(\\?(P<[A-Za-z0-9_]*>|[A-Za-z-]*:)/", "("), "/\\(\\?[A-Za-z-]*\\)/", "")))
+    error_message = "repository_exclude_regex repeats a group that holds a quantifier, an alternation or another group, such as ([a-z0-9]+-?)+ or (a|aa)+: Python's re (which the functions use) can take exponential time on such a regex and hang them. Repeat a set instead ([a-z0-9-]+), or write the group once without repeating it."
   }
 }
 
@@ -259,7 +273,7 @@ variable "create_sns_topic" {
 }
 
 variable "sns_topic_arn" {
-  description = "With `create_sns_topic = false` (and only then): the existing SNS topic notifications are published to; it may be created in the same configuration. Encrypting it is up to you: if a customer-managed key other than `kms_key_arn` encrypts it, its key policy must let the publishing roles (output `publisher_role_arns`) use it. In this deployment's partition, region and account unless `allow_external_sns_topic`. `null` (with the default `create_sns_topic = true`): the module creates the topic."
+  description = "With `create_sns_topic = false` (and only then): the existing SNS topic notifications are published to; it may be created in the same configuration. Encrypting it is up to you: if a customer-managed key other than `kms_key_arn` encrypts it, its key policy must let the publishing roles (output `publisher_role_arns`) use it, and a key in the topic's account and region that is not this deployment's (an organization hub's) is given as `hub_kms_key_arn`, which grants them the key through SNS. In this deployment's partition, region and account unless `allow_external_sns_topic`. `null` (with the default `create_sns_topic = true`): the module creates the topic."
   type        = string
   default     = null
 
@@ -663,6 +677,12 @@ variable "suppressions" {
   }
 
   validation {
+    # The nested-quantifier rule repository_include_regex applies (see there).
+    condition     = alltrue([for s in var.suppressions : !can(regex("\\)[^()]*\\)[*+{]|\\([^()]*[*+?{|][^()]*\\)[*+{]", replace(replace(replace(replace(coalesce(lookup(s, "repository_regex", null), ".*"), "/\\\\./", "e"), "/\\[\\^?\\]?[^\\]]*\\]/", "c"), "/\\(\\?(P<[A-Za-z0-9_]*>|[A-Za-z-]*:)/", "("), "/\\(\\?[A-Za-z-]*\\)/", "")))])
+    error_message = "A suppression's repository_regex repeats a group that holds a quantifier, an alternation or another group, such as ([a-z0-9]+-?)+ or (a|aa)+: Python's re (which the functions use) can take exponential time on such a regex and hang them. Repeat a set instead ([a-z0-9-]+), or write the group once without repeating it."
+  }
+
+  validation {
     condition     = length(jsonencode(var.suppressions)) <= 350000
     error_message = "The suppressions take more than 350,000 characters as JSON: they must fit one DynamoDB item (400 KB)."
   }
@@ -676,7 +696,7 @@ variable "create_chat_topic" {
 }
 
 variable "chat_topic_arn" {
-  description = "Publish the chat form of every notification to this existing SNS topic instead of a created one (with `create_chat_topic` false: setting both is refused), for example a topic already connected to a chat channel. A standard topic (not FIFO: Amazon Q Developer in chat applications subscribes over HTTPS, which FIFO topics cannot deliver to) in the deployment's partition, region and account, other than the notification topic; its access policy and encryption are up to you (a customer-managed key other than `kms_key_arn` must let the findings role, output `role_arns`, use it). `null`: no chat topic unless `create_chat_topic`."
+  description = "Publish the chat form of every notification to this existing SNS topic instead of a created one (with `create_chat_topic` false: setting both is refused), for example a topic already connected to a chat channel. A standard topic (not FIFO: Amazon Q Developer in chat applications subscribes over HTTPS, which FIFO topics cannot deliver to) in the deployment's partition, region and account, other than the notification topic; its access policy and encryption are up to you (a customer-managed key other than `kms_key_arn` must let the findings role, output `role_arns`, use it; a hub's key is given as `hub_kms_key_arn`). `null`: no chat topic unless `create_chat_topic`."
   type        = string
   default     = null
 
@@ -806,6 +826,63 @@ variable "teams" {
   }
 
   validation {
+    # The topics the module creates are <name_prefix>-notifications, <name_prefix>-chat and, per team, <name_prefix>-<name>
+    # (no sns_topic_arn) and <name_prefix>-<name>-chat (create_chat_topic): a name two of them share would be one SNS
+    # topic managed by two resources (destroying the team would delete the other's topic). The module's two names are
+    # reserved whatever create_sns_topic and create_chat_topic say (a variable's validation sees only itself, and a
+    # flag flipped later must not collide either). Two teams of one name are the uniqueness rule's (above).
+    condition = try(alltrue([
+      for topic in distinct([for created in concat(
+        [{ topic = "notifications", owner = "", what = "the module's notification topic" }, { topic = "chat", owner = "", what = "the module's chat topic" }],
+        flatten([
+          for team in var.teams : concat(
+            contains(keys(team), "sns_topic_arn") ? [] : [{ topic = tostring(team.name), owner = tostring(team.name), what = "the topic of team ${team.name}" }],
+            try(tobool(team.create_chat_topic) == true, false) ? [{ topic = "${team.name}-chat", owner = tostring(team.name), what = "the chat topic of team ${team.name}" }] : [],
+          ) if can(keys(team))
+        ]),
+      ) : created.topic]) :
+      length(distinct([for created in concat(
+        [{ topic = "notifications", owner = "", what = "the module's notification topic" }, { topic = "chat", owner = "", what = "the module's chat topic" }],
+        flatten([
+          for team in var.teams : concat(
+            contains(keys(team), "sns_topic_arn") ? [] : [{ topic = tostring(team.name), owner = tostring(team.name), what = "the topic of team ${team.name}" }],
+            try(tobool(team.create_chat_topic) == true, false) ? [{ topic = "${team.name}-chat", owner = tostring(team.name), what = "the chat topic of team ${team.name}" }] : [],
+          ) if can(keys(team))
+        ]),
+      ) : created.owner if created.topic == topic])) == 1
+    ]), true)
+    error_message = "Team names must not give two created topics one name: ${try(join("; ", [
+      for topic in distinct([for created in concat(
+        [{ topic = "notifications", owner = "", what = "the module's notification topic" }, { topic = "chat", owner = "", what = "the module's chat topic" }],
+        flatten([
+          for team in var.teams : concat(
+            contains(keys(team), "sns_topic_arn") ? [] : [{ topic = tostring(team.name), owner = tostring(team.name), what = "the topic of team ${team.name}" }],
+            try(tobool(team.create_chat_topic) == true, false) ? [{ topic = "${team.name}-chat", owner = tostring(team.name), what = "the chat topic of team ${team.name}" }] : [],
+          ) if can(keys(team))
+        ]),
+      ) : created.topic]) :
+      "<name_prefix>-${topic} would be ${join(" and ", [for created in concat(
+        [{ topic = "notifications", owner = "", what = "the module's notification topic" }, { topic = "chat", owner = "", what = "the module's chat topic" }],
+        flatten([
+          for team in var.teams : concat(
+            contains(keys(team), "sns_topic_arn") ? [] : [{ topic = tostring(team.name), owner = tostring(team.name), what = "the topic of team ${team.name}" }],
+            try(tobool(team.create_chat_topic) == true, false) ? [{ topic = "${team.name}-chat", owner = tostring(team.name), what = "the chat topic of team ${team.name}" }] : [],
+          ) if can(keys(team))
+        ]),
+      ) : created.what if created.topic == topic])}"
+      if length(distinct([for created in concat(
+        [{ topic = "notifications", owner = "", what = "the module's notification topic" }, { topic = "chat", owner = "", what = "the module's chat topic" }],
+        flatten([
+          for team in var.teams : concat(
+            contains(keys(team), "sns_topic_arn") ? [] : [{ topic = tostring(team.name), owner = tostring(team.name), what = "the topic of team ${team.name}" }],
+            try(tobool(team.create_chat_topic) == true, false) ? [{ topic = "${team.name}-chat", owner = tostring(team.name), what = "the chat topic of team ${team.name}" }] : [],
+          ) if can(keys(team))
+        ]),
+      ) : created.owner if created.topic == topic])) > 1
+    ]), "-")}. Rename the team, or give it an sns_topic_arn of its own (the module then creates no <name_prefix>-<name> topic) or no create_chat_topic."
+  }
+
+  validation {
     condition     = alltrue([for team in var.teams : !can(keys(team)) || try(lookup(team, "repository_regex", null) == null || can(regexall(team.repository_regex, "")), false)])
     error_message = "A team's repository_regex is not a valid regular expression (Terraform checks it with RE2: look-around and backreferences are not supported)."
   }
@@ -814,6 +891,12 @@ variable "teams" {
     # The same RE2-only constructs repository_include_regex refuses (see there).
     condition     = alltrue([for team in var.teams : !can(keys(team)) || try(!can(regex("\\\\(x\\{|[pPQEzC1-9])|\\[:\\^?[A-Za-z]+:\\]|\\(\\?<[A-Za-z_]|\\(\\?[A-Za-z-]*U|\\{,|\\[[^\\]]*\\\\[dDsSwW]-[^\\]]", replace(coalesce(lookup(team, "repository_regex", null), ".*"), "\\\\", ""))) && !can(regex("\\(\\?[A-Za-z-]+\\)", replace(replace(coalesce(lookup(team, "repository_regex", null), ".*"), "\\\\", ""), "/^(\\(\\?[A-Za-z]+\\))+/", ""))), true)])
     error_message = "A team's repository_regex uses RE2 syntax that Python's re (which the functions use) rejects or reads differently. Write it in the common subset: \\xHH not \\x{..}; ranges such as [a-z0-9] not \\p{..}/\\pN or [[:alpha:]]; escape each character instead of \\Q...\\E; $ not \\z; (?P<name>...) not (?<name>...); \\xHH not \\1-\\9; {0,n} not {,n}; flags only as a leading (?i), (?m), (?s) or scoped (?i:...), never U or (?-i); no \\d, \\s or \\w as a range end in [...]."
+  }
+
+  validation {
+    # The nested-quantifier rule repository_include_regex applies (see there).
+    condition     = alltrue([for team in var.teams : !can(keys(team)) || try(!can(regex("\\)[^()]*\\)[*+{]|\\([^()]*[*+?{|][^()]*\\)[*+{]", replace(replace(replace(replace(coalesce(lookup(team, "repository_regex", null), ".*"), "/\\\\./", "e"), "/\\[\\^?\\]?[^\\]]*\\]/", "c"), "/\\(\\?(P<[A-Za-z0-9_]*>|[A-Za-z-]*:)/", "("), "/\\(\\?[A-Za-z-]*\\)/", ""))), true)])
+    error_message = "A team's repository_regex repeats a group that holds a quantifier, an alternation or another group, such as ([a-z0-9]+-?)+ or (a|aa)+: Python's re (which the functions use) can take exponential time on such a regex and hang them. Repeat a set instead ([a-z0-9-]+), or write the group once without repeating it."
   }
 
   validation {
@@ -1002,7 +1085,7 @@ variable "module_topic_notifications" {
 }
 
 variable "hub_report_bucket_name" {
-  description = "A spoke of an organization hub (`modules/hub`, in the security account; docs/organization.md): the hub's report bucket (the hub module's output `report_bucket_name`, usually another account's), which each exposure report (JSON and HTML) is also written to, under `hub_report_prefix`, SSE-KMS with `hub_report_kms_key_arn` (which must then be given). The local report (the topic, `create_report_bucket`) is kept whatever the hub answers: a refused write is logged (`hub_report_not_stored`), counted (`HubReportsNotStored`) and alarmed. A name, known at plan time even when the hub is created in the same configuration. `null`: no hub."
+  description = "A spoke of an organization hub (`modules/hub`, in the security account; docs/organization.md): the hub's report bucket (the hub module's output `report_bucket_name`, usually another account's), which each exposure report (JSON and HTML) is also written to, under `hub_report_prefix`, SSE-KMS with `hub_kms_key_arn` (which must then be given). The local report (the topic, `create_report_bucket`) is kept whatever the hub answers: a refused write is logged (`hub_report_not_stored`), counted (`HubReportsNotStored`) and alarmed. A name, known at plan time even when the hub is created in the same configuration. `null`: no hub."
   type        = string
   default     = null
 
@@ -1016,14 +1099,19 @@ variable "hub_report_bucket_name" {
   }
 }
 
-variable "hub_report_kms_key_arn" {
-  description = "With `hub_report_bucket_name` (and only then): the ARN of the hub's KMS key (the hub module's output `kms_key_arn`): every object is written SSE-KMS with it, which the hub's bucket policy requires. A key ARN, not an alias (another account's alias cannot be named). `null`: no hub."
+variable "hub_kms_key_arn" {
+  description = "A spoke of an organization hub (`modules/hub`; docs/organization.md): the ARN of the hub's customer-managed KMS key (the hub module's output `kms_key_arn`), which encrypts the hub's topics and its report bucket. The roles that publish to a topic of the hub's (one this deployment does not create, among `sns_topic_arn`, `chat_topic_arn` and the teams' `sns_topic_arn`, in the key's account and region: the hub's central topic, chat topic or a team topic it holds) get `kms:GenerateDataKey` and `kms:Decrypt` on it through SNS of the key's region; with `hub_report_bucket_name` (which needs it) the report role gets `kms:GenerateDataKey` through S3 and writes every object SSE-KMS with it, which the hub's bucket policy requires. A key in another account needs this grant in the caller's account as well as the hub's key policy: without it, SNS and S3 refuse every alert, report and record sent to the hub. Alone (alerts only, no hub bucket) it needs a topic of the hub's. A key ARN, not an alias (another account's alias cannot be named in a policy). `null`: no hub key."
   type        = string
   default     = null
 
   validation {
-    condition     = var.hub_report_kms_key_arn == null || can(regex("^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]{1,128}$", coalesce(var.hub_report_kms_key_arn, "-")))
-    error_message = "hub_report_kms_key_arn must be a KMS key ARN, arn:<partition>:kms:<region>:<account>:key/<key id> (not an alias), or null."
+    condition     = var.hub_kms_key_arn == null || !can(regex("^arn:[^:]*:kms:[^:]*:[^:]*:alias/", coalesce(var.hub_kms_key_arn, "-")))
+    error_message = "hub_kms_key_arn ${coalesce(var.hub_kms_key_arn, "-")} is an alias ARN: give the key's own ARN, arn:<partition>:kms:<region>:<account>:key/<key id> (the hub module's output kms_key_arn). IAM grants and the hub's bucket policy name keys, not aliases, and another account's alias cannot be resolved."
+  }
+
+  validation {
+    condition     = var.hub_kms_key_arn == null || can(regex("^arn:[^:]*:kms:[^:]*:[^:]*:alias/", coalesce(var.hub_kms_key_arn, "-"))) || can(regex("^arn:aws[a-zA-Z-]*:kms:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:key/[A-Za-z0-9-]{1,128}$", coalesce(var.hub_kms_key_arn, "-")))
+    error_message = "hub_kms_key_arn must be a KMS key ARN, arn:<partition>:kms:<region>:<account>:key/<key id> (the hub module's output kms_key_arn), or null."
   }
 }
 
@@ -1039,7 +1127,7 @@ variable "hub_report_prefix" {
 }
 
 variable "enable_security_hub_export" {
-  description = "Export the images in breach to AWS Security Hub (this account and region) as ASFF findings through the account's default product subscription (`BatchImportFindings`, the findings function's only new permission): one finding per image and vulnerability, updated when it changes (the scan ledger keeps what was sent, so an identical rescan imports nothing), RESOLVED/ARCHIVED once the image is within its thresholds again or deleted from ECR (an EventBridge rule for image deletions, and `ecr:DescribeImages` to tell a deleted image from a removed tag). Security Hub must be enabled in the account and region; its cross-region aggregation and delegated administrator then give the organization view. See docs/securityhub.md."
+  description = "Export the images in breach to AWS Security Hub (this account and region) as ASFF findings through the account's default product subscription (`BatchImportFindings`): one finding per image and vulnerability, updated when it changes (the scan ledger keeps what was sent, so an identical rescan imports nothing), archived once the image is within its thresholds again or deleted from ECR, with its workflow set to RESOLVED (`BatchUpdateFindings` on this account's hub, Workflow.Status RESOLVED only; an EventBridge rule for image deletions, and `ecr:DescribeImages` to tell a deleted image from a removed tag). Security Hub must be enabled in the account and region; its cross-region aggregation and delegated administrator then give the organization view. See docs/securityhub.md."
   type        = bool
   default     = false
   nullable    = false

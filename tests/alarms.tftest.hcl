@@ -456,3 +456,35 @@ run "no_scan_budget_no_stale_in_use_alarm" {
     error_message = "Without a scan budget the repositories function counts no staleness: no alarm on it."
   }
 }
+
+run "owners_undecided_alarm_with_teams" {
+  command = plan
+
+  variables {
+    metrics_namespace = "Acme/ECRScans"
+    teams             = [{ name = "payments", repository_regex = "^payments/" }]
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.this["owners_undecided"].alarm_name == "ecr-scan-reporter-owners-undecided" &&
+      aws_cloudwatch_metric_alarm.this["owners_undecided"].namespace == "Acme/ECRScans" &&
+      aws_cloudwatch_metric_alarm.this["owners_undecided"].metric_name == "OwnersUndecided" &&
+      aws_cloudwatch_metric_alarm.this["owners_undecided"].dimensions == tomap({ FunctionName = "ecr-scan-reporter-findings" }) &&
+      aws_cloudwatch_metric_alarm.this["owners_undecided"].statistic == "Sum" &&
+      aws_cloudwatch_metric_alarm.this["owners_undecided"].comparison_operator == "GreaterThanThreshold" &&
+      aws_cloudwatch_metric_alarm.this["owners_undecided"].threshold == 0 &&
+      aws_cloudwatch_metric_alarm.this["owners_undecided"].treat_missing_data == "notBreaching"
+    )
+    error_message = "owners_undecided watches the findings function's OwnersUndecided (results retried because their owner could not be decided) in the module's namespace."
+  }
+}
+
+run "no_teams_no_owners_undecided_alarm" {
+  command = plan
+
+  assert {
+    condition     = !contains(keys(aws_cloudwatch_metric_alarm.this), "owners_undecided")
+    error_message = "Without teams every result goes to the module's topic: no owner to decide, no alarm."
+  }
+}

@@ -30,7 +30,7 @@ run "create_false_plans_no_resource" {
       subscriptions       = { audit = { protocol = "https", endpoint = "https://audit.example.com/payments" } }
     }]
     hub_report_bucket_name = "example-security-ecr-reports"
-    hub_report_kms_key_arn = "arn:aws:kms:eu-west-1:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    hub_kms_key_arn        = "arn:aws:kms:eu-west-1:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     # securityhub.tf: the image-deletion rule
     enable_security_hub_export = true
   }

@@ -110,3 +110,83 @@ run "common_subset_edges_are_accepted_3" {
     repository_exclude_regex = "[+*?]\\+"         # quantifier characters as literals
   }
 }
+
+# Nested quantifiers (issue 27): RE2 compiles them and Python's re reads them alike, but Python backtracks and a
+# repeated group that can match the same text in several ways takes exponential time on a name that almost matches
+# (a 40-character repository name hangs the function). Refused with core/regex_subset.py's rule, in both.
+
+run "nested_quantifier_round_1" {
+  command = plan
+  variables {
+    repository_include_regex = "^([a-z0-9]+-?)+/service$" # the issue's: exponential on a 40-character name
+    repository_exclude_regex = "(a+)+"
+  }
+  expect_failures = [var.repository_include_regex, var.repository_exclude_regex]
+}
+
+run "nested_quantifier_round_2" {
+  command = plan
+  variables {
+    repository_include_regex = "(a*)*"
+    repository_exclude_regex = "(a|aa)+"
+  }
+  expect_failures = [var.repository_include_regex, var.repository_exclude_regex]
+}
+
+run "nested_quantifier_round_3" {
+  command = plan
+  variables {
+    repository_include_regex = "(?:[a-z]+-?)+$"  # a non-capturing group
+    repository_exclude_regex = "(?i)^((a)b){2,}" # a group inside a repeated group, after a flag
+  }
+  expect_failures = [var.repository_include_regex, var.repository_exclude_regex]
+}
+
+run "nested_quantifier_round_4" {
+  command = plan
+  variables {
+    repository_include_regex = "(\\w+\\s?)*x"    # escapes are characters: \w+ is a quantifier
+    repository_exclude_regex = "(?P<x>a{1,3})+?" # a named group, a counted repeat, a lazy repeat
+  }
+  expect_failures = [var.repository_include_regex, var.repository_exclude_regex]
+}
+
+run "nested_quantifier_in_a_suppression_regex" {
+  command = plan
+  variables {
+    suppressions = [{ vulnerability_id = "CVE-2024-1234", repository_regex = "^team/([a-z]+/?)*$", expires = "2099-01-01", reason = "not reachable" }]
+  }
+  expect_failures = [var.suppressions]
+}
+
+run "nested_quantifier_in_a_team_regex" {
+  command = plan
+  variables {
+    teams = [{ name = "payments", repository_regex = "^payments/(.*)*$" }]
+  }
+  expect_failures = [var.teams]
+}
+
+run "repeated_groups_that_cannot_backtrack_are_accepted_1" {
+  command = plan
+  variables {
+    repository_include_regex = "^(ab)+(-[a-z0-9])*$" # repeated groups of plain text and sets
+    repository_exclude_regex = "^(internal|tools)/"  # an alternation, not repeated
+  }
+}
+
+run "repeated_groups_that_cannot_backtrack_are_accepted_2" {
+  command = plan
+  variables {
+    repository_include_regex = "(a+)?(\\+)+"   # optional, not repeated; an escaped + repeated
+    repository_exclude_regex = "([+*|(])+[)]+" # quantifiers, bars and parentheses in a set are members
+  }
+}
+
+run "repeated_groups_that_cannot_backtrack_are_accepted_3" {
+  command = plan
+  variables {
+    suppressions = [{ vulnerability_id = "CVE-2024-1234", repository_regex = "^(team-a|team-b)/(api)+", expires = "2099-01-01", reason = "not reachable" }]
+    teams        = [{ name = "payments", repository_regex = "(?i)^payments/(api|web)-[a-z0-9-]+$" }]
+  }
+}

@@ -73,8 +73,9 @@ run "defaults" {
         for m in try(w.properties.metrics, []) : m[1] if length(m) > 2
       ]
       ])) == toset([
-      "RepositoriesQueued", "ImagesConsidered", "ScansStarted", "ScansRefusedByDailyLimit", "NotificationsHeldBack",
-      "FindingsSuppressed", "RepositoriesNotFound", "ReportsNotStored", "SuppressionsNotApplied",
+      "RepositoriesQueued", "ImagesConsidered", "ScansStarted", "ScansRefusedByDailyLimit", "ImagesNotScannable",
+      "NotificationsHeldBack",
+      "FindingsSuppressed", "RepositoriesNotFound", "ReportsNotStored", "SuppressionsNotApplied", "OwnersUndecided",
       "HubReportsNotStored", "SecurityHubExportFailures",
       # The scan budget's figures (the repositories function, once per sweep).
       "ScanBudget", "ScansPlanned", "ScansSpent", "ScansNeededPerDay", "ImagesPushedLastDay", "ScansRefusedByQuota",

@@ -517,6 +517,81 @@ run "bad_team_names_duplicated" {
   expect_failures = [var.teams]
 }
 
+# A team's created topics are <name_prefix>-<name> and <name_prefix>-<name>-chat: a name that makes one of them the
+# module's own topic (<name_prefix>-notifications, <name_prefix>-chat) or another team's created topic would make two
+# resources manage one SNS topic (destroying the team would delete the other's topic). Refused whatever the module's
+# create_sns_topic and create_chat_topic say: flipping one later must not collide either.
+run "bad_team_name_the_module_topic" {
+  command = plan
+  variables {
+    teams = [{ name = "payments", repository_regex = "^payments/" }, { name = "notifications", repository_regex = "^notifications/" }]
+  }
+  expect_failures = [var.teams]
+}
+
+run "bad_team_name_the_module_chat_topic" {
+  command = plan
+  variables {
+    teams = [{ name = "chat", repository_regex = "^chat/" }]
+  }
+  expect_failures = [var.teams]
+}
+
+run "bad_team_name_another_teams_chat_topic" {
+  command = plan
+  variables {
+    teams = [
+      { name = "payments", repository_regex = "^payments/", create_chat_topic = true },
+      { name = "payments-chat", repository_regex = "^payments-chat/" },
+    ]
+  }
+  expect_failures = [var.teams]
+}
+
+run "bad_team_name_another_teams_chat_topic_listed_first" {
+  command = plan
+  variables {
+    teams = [
+      { name = "payments-chat", repository_regex = "^payments-chat/" },
+      { name = "payments", repository_regex = "^payments/", create_chat_topic = "true" },
+    ]
+  }
+  expect_failures = [var.teams]
+}
+
+run "bad_team_name_whose_chat_topic_is_the_module_topic_name" {
+  # <prefix>-notifications-chat is no module topic, but <prefix>-notifications is: the team's own topic collides.
+  command = plan
+  variables {
+    teams = [{ name = "notifications", repository_regex = "^n/", create_chat_topic = true }]
+  }
+  expect_failures = [var.teams]
+}
+
+# The same names are fine when the team creates no topic of that name: its own sns_topic_arn, no chat topic.
+run "team_names_that_create_no_colliding_topic" {
+  command = plan
+  variables {
+    create_chat_topic = true
+    teams = [
+      { name = "notifications", repository_regex = "^notifications/", sns_topic_arn = "arn:aws:sns:eu-west-1:123456789012:n-alerts" },
+      { name = "chat", repository_regex = "^chat/", sns_topic_arn = "arn:aws:sns:eu-west-1:123456789012:chat-alerts" },
+      { name = "payments", repository_regex = "^payments/", create_chat_topic = false },
+      { name = "payments-chat", repository_regex = "^payments-chat/" },
+      { name = "tools", repository_regex = "^tools/", create_chat_topic = true, sns_topic_arn = "arn:aws:sns:eu-west-1:123456789012:tools-alerts" },
+      { name = "tools-chat", repository_regex = "^tools-chat/", sns_topic_arn = "arn:aws:sns:eu-west-1:123456789012:tools-chat-alerts" },
+    ]
+  }
+  assert {
+    condition = (
+      toset([for topic in aws_sns_topic.team : topic.name]) == toset(["ecr-scan-reporter-payments", "ecr-scan-reporter-payments-chat"]) &&
+      toset([for topic in aws_sns_topic.team_chat : topic.name]) == toset(["ecr-scan-reporter-tools-chat"]) &&
+      aws_sns_topic.this[0].name == "ecr-scan-reporter-notifications" && aws_sns_topic.chat[0].name == "ecr-scan-reporter-chat"
+    )
+    error_message = "Team names that create no topic of another's name are accepted; every created topic has a name of its own."
+  }
+}
+
 run "bad_team_regex_invalid" {
   command = plan
   variables {

@@ -37,8 +37,8 @@ run "key_topic_and_alarm_topic_created_in_the_same_root" {
     error_message = "With kms_key_arn (create_topic_kms_key = false) and a topic of its own, the module creates no topic key."
   }
   assert {
-    condition     = length(module.reporter.alarm_arns) == 8 && length(module.reporter.function_names) == 4
-    error_message = "The four functions and their eight alarms (the scan budget's included) must be planned."
+    condition     = length(module.reporter.alarm_arns) == 9 && length(module.reporter.function_names) == 4
+    error_message = "The four functions and their nine alarms (the scan budget's, and the undecided owners' of the root's teams, included) must be planned."
   }
 }
 
@@ -53,7 +53,7 @@ run "key_created_in_the_same_root_module_creates_the_topic" {
   }
 
   assert {
-    condition     = module.reporter.topic_kms_key_arn == null && length(module.reporter.alarm_arns) == 8
+    condition     = module.reporter.topic_kms_key_arn == null && length(module.reporter.alarm_arns) == 9
     error_message = "The module's topic is encrypted with kms_key_arn: no topic key of the module's; the alarms notify that topic."
   }
 }
@@ -85,7 +85,7 @@ run "topic_created_in_the_same_root_module_alarms_notify_it" {
   }
 
   assert {
-    condition     = module.reporter.topic_kms_key_arn == null && length(module.reporter.alarm_arns) == 8
+    condition     = module.reporter.topic_kms_key_arn == null && length(module.reporter.alarm_arns) == 9
     error_message = "With sns_topic_arn the module creates no topic and no topic key; the alarms notify the given topic."
   }
 }
@@ -102,5 +102,24 @@ run "team_topic_created_in_the_same_root" {
   assert {
     condition     = keys(module.reporter.team_topic_arns) == ["payments", "tools"] && module.reporter.team_topic_arns["tools"] == "arn:aws:sns:eu-west-1:123456789012:ecr-scan-reporter-tools"
     error_message = "Both teams are planned; the created topic's ARN is known at plan time."
+  }
+}
+
+# A spoke of a hub created in the same root (examples/organization): the hub's key (hub_kms_key_arn) and its topic
+# (sns_topic_arn) are unknown when planning. Which roles get the key, and whether the topic is the hub's, are policy
+# contents and preconditions, never a count: the plan goes through, and the checks wait for apply.
+run "hub_key_and_topic_created_in_the_same_root" {
+  command = plan
+  module {
+    source = "./tests/roots/same_root"
+  }
+  variables {
+    give_sns_topic = false
+    give_hub       = true
+  }
+
+  assert {
+    condition     = length(module.reporter.function_names) == 4 && length(module.reporter.alarm_arns) == 10
+    error_message = "The four functions and their alarms, the hub report's included, must be planned."
   }
 }

@@ -242,9 +242,10 @@ module "ecr_scan_reporter" {
   report_retention_days       = 365
   report_bucket_force_destroy = true # false in production: destroy then fails while the bucket holds reports
 
-  # A spoke of an organization hub (modules/hub, docs/organization.md) also writes its reports there; not here.
+  # A spoke of an organization hub (modules/hub, docs/organization.md) publishes to the hub's topics with its key and
+  # writes its reports to its bucket; not here.
   hub_report_bucket_name = null
-  hub_report_kms_key_arn = null
+  hub_kms_key_arn        = null
   hub_report_prefix      = null
 
   # Images in breach also as Security Hub findings (Security Hub must be enabled in the account and region).

@@ -108,7 +108,7 @@ module "spoke_eu" {
   alarm_topic_arn          = aws_sns_topic.alarms_eu.arn
 
   hub_report_bucket_name = module.hub.report_bucket_name
-  hub_report_kms_key_arn = module.hub.kms_key_arn
+  hub_kms_key_arn        = module.hub.kms_key_arn
 
   # The local copy, kept whatever the hub answers.
   create_report_bucket        = true
@@ -133,7 +133,7 @@ module "spoke_us" {
   alarm_topic_arn          = aws_sns_topic.alarms_us.arn
 
   hub_report_bucket_name = module.hub.report_bucket_name
-  hub_report_kms_key_arn = module.hub.kms_key_arn
+  hub_kms_key_arn        = module.hub.kms_key_arn
 
   tags = var.tags
 }

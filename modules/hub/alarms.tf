@@ -26,6 +26,14 @@ locals {
       statistic   = "Maximum"
       missing     = "ignore"
     }
+    org_report_not_published = {
+      name        = "${var.name_prefix}-org-report-not-published"
+      description = "A destination refused the organization report (the central topic, the chat topic or a team's topic: its policy, its key, the topic gone); the report was stored in ${var.report_bucket_name} first and the other destinations received it. Lambda retries the invocation, which publishes only to the destinations that failed. Read the function's logs (organization_report_not_published: the destination and SNS's error)."
+      namespace   = var.metrics_namespace
+      metric_name = "OrganizationReportsNotPublished"
+      statistic   = "Maximum"
+      missing     = "ignore" # one datapoint per invocation: the state holds until the next one
+    }
   }
 
   ns = var.metrics_namespace
@@ -59,11 +67,12 @@ locals {
     {
       type = "metric", x = 0, y = 8, width = 12, height = 6
       properties = {
-        title  = "Organization reports sent and not stored"
+        title  = "Organization reports sent, not stored, not published"
         region = local.region, view = "timeSeries", stacked = false, stat = "Sum", period = 3600
         metrics = [
           [{ expression = "SEARCH('{${local.ns},EventType,FunctionName} MetricName=\"NotificationsSent\" FunctionName=\"${local.fn}\"', 'Sum', 3600)", id = "sent", label = "" }],
           [local.ns, "ReportsNotStored", "FunctionName", local.fn, { label = "ReportsNotStored" }],
+          [local.ns, "OrganizationReportsNotPublished", "FunctionName", local.fn, { label = "OrganizationReportsNotPublished" }],
         ]
       }
     },

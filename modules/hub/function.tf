@@ -1,6 +1,7 @@
 # The organization report: on a schedule, one function (the root module's zip, handler handlers/org_report.py)
 # reads every spoke's <account>/<region>/latest.json, merges them (report/org.py), writes the organization
-# report's JSON and HTML under organization-report/ and publishes it to the central topic.
+# report's JSON and HTML under organization-report/, then publishes it once a period to the central topic, the chat
+# topic and each team's topic (markers under organization-report/published/, report/org_delivery.py).
 
 locals {
   # The root module's zip: this folder is modules/hub of the same repository (a git source fetches it whole).
@@ -12,9 +13,20 @@ locals {
     EXPECTED_SPOKES           = join(",", var.expected_spokes)
     SPOKE_REPORT_PERIOD_HOURS = tostring(var.spoke_report_period_hours)
     CHAT_TOPIC_ARN            = var.create_chat_topic ? local.arns.chat_topic : ""
-    METRICS_NAMESPACE         = var.metrics_namespace
-    LOG_LEVEL                 = var.log_level
+    # Each team's own organization-wide report goes to TEAM_TOPIC_ARN_PREFIX + its name (both empty: no teams).
+    TEAM_NAMES            = join(",", local.team_names)
+    TEAM_TOPIC_ARN_PREFIX = length(local.team_names) > 0 ? local.team_topic_arn_prefix : ""
+    METRICS_NAMESPACE     = var.metrics_namespace
+    LOG_LEVEL             = var.log_level
   }
+  # What Lambda counts against its 4 KB: every name and value.
+  environment_bytes = sum(concat([0], [for name, value in local.environment : length(name) + length(value)]))
+
+  # The teams' topics, <name_prefix>-<team> in the hub's account and region: the function publishes each team's
+  # report there, and may publish to exactly those topics.
+  team_names            = var.team_names
+  team_topic_arn_prefix = "arn:${local.partition}:sns:${local.region}:${local.account_id}:${var.name_prefix}-"
+  team_topic_arns       = [for name in local.team_names : "${local.team_topic_arn_prefix}${name}"]
   application_log_level = { DEBUG = "DEBUG", INFO = "INFO", WARNING = "WARN", ERROR = "ERROR" }[var.log_level]
 
   policy_statements = concat(
@@ -31,6 +43,13 @@ locals {
         Effect   = "Allow"
         Action   = ["s3:GetObject"]
         Resource = ["${local.arns.bucket}/*/latest.json"]
+      },
+      {
+        # Which destinations a period's report already reached (report/org_delivery.py: HeadObject of its markers).
+        Sid      = "ReadPublicationMarkers"
+        Effect   = "Allow"
+        Action   = ["s3:GetObject"]
+        Resource = ["${local.arns.bucket}/${local.org_report_prefix}published/*"]
       },
       {
         Sid      = "WriteOrganizationReport"
@@ -61,6 +80,13 @@ locals {
         Resource = ["${local.arns.log_group}:*"]
       },
     ],
+    # Each team's organization-wide report, on its topic: exactly the teams' topics, no wildcard.
+    length(local.team_names) == 0 ? [] : [{
+      Sid      = "PublishTeamReports"
+      Effect   = "Allow"
+      Action   = ["sns:Publish"]
+      Resource = local.team_topic_arns
+    }],
     # tracing_mode = "Active": X-Ray's write actions support no resource-level permission ("*" only).
     var.tracing_mode != "Active" ? [] : [{
       Sid      = "WriteTraces"
@@ -147,6 +173,10 @@ resource "aws_lambda_function" "this" {
       # Lambda's 4 KB limit on the whole environment: about 140 spokes of 25 characters.
       condition     = length(local.environment.EXPECTED_SPOKES) <= 3500
       error_message = "expected_spokes is ${length(local.environment.EXPECTED_SPOKES)} characters joined, over the 3,500 that fit the function's environment (Lambda's 4 KB): list fewer (a spoke not listed is still counted when it reports)."
+    }
+    precondition {
+      condition     = local.environment_bytes <= 4096
+      error_message = "The organization report function's environment takes ${local.environment_bytes} bytes, over Lambda's 4 KB: expected_spokes takes ${length(local.environment.EXPECTED_SPOKES)} characters joined and the teams' names ${length(local.environment.TEAM_NAMES)}; list fewer expected spokes (a spoke not listed is still counted when it reports)."
     }
   }
 }

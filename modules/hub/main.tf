@@ -1,6 +1,7 @@
 # The organization hub (docs/organization.md), for the security account: the central topic and its key, which
-# only the organization's spokes may publish to (and encrypt with, through SNS and S3); bucket.tf: the central
-# report bucket; function.tf: the organization report; alarms.tf: the hub's alarms and dashboard.
+# only the spokes' publishing roles may publish to (and encrypt with, through SNS; the report roles through S3 too);
+# bucket.tf: the central report bucket; function.tf: the organization report; alarms.tf: the hub's alarms and
+# dashboard.
 
 data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
@@ -37,6 +38,19 @@ locals {
   by_organization  = var.organization_id != null
   spoke_principals = local.by_organization ? tomap({ "aws:PrincipalOrgID" = [coalesce(var.organization_id, "-")] }) : tomap({ "aws:PrincipalAccount" = var.spoke_account_ids })
   spokes_chosen    = local.by_organization != (length(var.spoke_account_ids) > 0)
+
+  # Which principals of the spokes: their roles that publish, by the names the root module gives them
+  # (<prefix>-<region>-findings: alerts; <prefix>-<region>-report: reports; a failed invocation's record is sent by
+  # the function's own role), for each spoke region, as the bucket policy names the report roles (bucket.tf); and
+  # additional_publisher_arns. Matched with ArnLike on aws:PrincipalArn, beside the organization (or accounts)
+  # condition: a sandbox role of the organization may neither publish nor use the key.
+  spoke_role_patterns = {
+    for function in ["findings", "report"] : function => [for region in var.spoke_regions : "arn:${local.partition}:iam::*:role/*-${region}-${function}"]
+  }
+  publisher_arn_patterns = concat(
+    flatten([for region in var.spoke_regions : [for function in ["findings", "report"] : "arn:${local.partition}:iam::*:role/*-${region}-${function}"]]),
+    var.additional_publisher_arns,
+  )
 }
 
 # --- the key: the topic's and the bucket's -------------------------------------------------------------------
@@ -72,11 +86,14 @@ resource "aws_kms_key" "this" {
         Principal = { AWS = "*" }
         Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
         Resource  = "*"
-        Condition = { StringEquals = merge(local.spoke_principals, { "kms:ViaService" = ["sns.${local.region}.${local.dns_suffix}"] }) }
+        Condition = {
+          StringEquals = merge(local.spoke_principals, { "kms:ViaService" = ["sns.${local.region}.${local.dns_suffix}"] })
+          ArnLike      = { "aws:PrincipalArn" = local.publisher_arn_patterns }
+        }
       },
       {
         # A spoke's report function writes its report SSE-KMS: encrypt only (no Decrypt: it cannot read the
-        # bucket back), through S3 only, for this bucket only.
+        # bucket back), through S3 only, for this bucket only, by the report roles only (as the bucket policy).
         Sid       = "SpokesEncryptThroughS3"
         Effect    = "Allow"
         Principal = { AWS = "*" }
@@ -85,6 +102,7 @@ resource "aws_kms_key" "this" {
         Condition = {
           StringEquals = merge(local.spoke_principals, { "kms:ViaService" = ["s3.${local.region}.${local.dns_suffix}"] })
           StringLike   = { "kms:EncryptionContext:aws:s3:arn" = [local.arns.bucket, "${local.arns.bucket}/*"] }
+          ArnLike      = { "aws:PrincipalArn" = local.spoke_role_patterns["report"] }
         }
       },
     ]
@@ -111,12 +129,16 @@ resource "aws_sns_topic_policy" "this" {
     Version = "2012-10-17"
     Statement = [
       {
+        # The spokes' publishing roles (and additional_publisher_arns) of the organization or the listed accounts.
         Sid       = "SpokesPublish"
         Effect    = "Allow"
         Principal = { AWS = "*" }
         Action    = "sns:Publish"
         Resource  = local.arns.topic
-        Condition = { StringEquals = local.spoke_principals }
+        Condition = {
+          StringEquals = local.spoke_principals
+          ArnLike      = { "aws:PrincipalArn" = local.publisher_arn_patterns }
+        }
       },
       {
         Sid       = "HubAlarmsPublish"

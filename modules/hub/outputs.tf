@@ -4,7 +4,7 @@ output "topic_arn" {
 }
 
 output "kms_key_arn" {
-  description = "ARN of the hub's key (the topic's and the bucket's): the spokes' `hub_report_kms_key_arn`."
+  description = "ARN of the hub's key (the topic's and the bucket's): the spokes' `hub_kms_key_arn` (their grants through SNS and S3)."
   value       = aws_kms_key.this.arn
 }
 
@@ -34,7 +34,7 @@ output "chat_topic_arn" {
 }
 
 output "alarm_arns" {
-  description = "ARNs of the hub's alarms, by key (`org_report_errors`, `silent_spokes`, `org_report_not_stored`)."
+  description = "ARNs of the hub's alarms, by key (`org_report_errors`, `silent_spokes`, `org_report_not_stored`, `org_report_not_published`)."
   value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.arn }
 }
 

@@ -33,6 +33,18 @@ variable "spoke_account_ids" {
   }
 }
 
+variable "additional_publisher_arns" {
+  description = "Other principals that may publish to the central topic (and so use the hub's key through SNS), beside the spokes' publishing roles (`<prefix>-<region>-findings` and `-report` of each `spoke_regions` entry, the names the root module gives them): IAM role or user ARNs, `*` and `?` allowed in the name (`aws:PrincipalArn` is matched with ArnLike), such as `arn:aws:iam::111111111111:role/security-tooling/*`. Each must still be of the organization (or of `spoke_account_ids`), and none may write reports. Not an account (`:root`) or an account wildcard: that would let any principal of it publish forged alerts."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for arn in var.additional_publisher_arns : can(regex("^arn:aws[a-zA-Z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_*?/-]{1,512}$", arn)) && !can(regex(":(role|user)/[*?/]*$", arn))]) && length(distinct(var.additional_publisher_arns)) == length(var.additional_publisher_arns)
+    error_message = "Each additional_publisher_arns entry must be an IAM role or user ARN of one account, arn:<partition>:iam::<12-digit account>:role/<path and name> (or :user/...), * and ? allowed in the path and name but not the whole of it, each once. Refused: ${join(", ", [for arn in var.additional_publisher_arns : arn if !(can(regex("^arn:aws[a-zA-Z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_*?/-]{1,512}$", arn)) && !can(regex(":(role|user)/[*?/]*$", arn)))])}."
+  }
+}
+
 variable "spoke_regions" {
   description = "The regions the spokes run in. A spoke writes only under `<its account>/<its region>/`: the bucket policy allows each region's prefix to the spokes' report roles of that region only (the module's role names carry the region: `<prefix>-<region>-report`)."
   type        = list(string)
@@ -53,6 +65,18 @@ variable "expected_spokes" {
   validation {
     condition     = alltrue([for spoke in var.expected_spokes : can(regex("^[0-9]{12}/[a-z]{2}(-[a-z]+)+-[0-9]$", spoke))]) && length(distinct(var.expected_spokes)) == length(var.expected_spokes)
     error_message = "Each expected_spokes entry must be <12-digit account>/<region>, such as 123456789012/eu-west-1, each once."
+  }
+}
+
+variable "team_names" {
+  description = "The organization's teams by name (each as the root module's team names: 1-40 of lower-case letters, digits, `-` and `_`, starting with a letter or digit; `unowned` is reserved; each once): the organization report has a section per team across accounts and regions and sends each team its own organization-wide report on the hub's topic `<name_prefix>-<name>` (the topic itself is not created here). `[]`: no teams."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for name in var.team_names : can(regex("^[a-z0-9][a-z0-9_-]{0,39}$", name)) && name != "unowned"]) && length(distinct(var.team_names)) == length(var.team_names)
+    error_message = "Each team_names entry must be a team's name (1-40 of lower-case letters, digits, hyphens and underscores, starting with a letter or digit; not \"unowned\"), each once. Refused: ${join(", ", [for name in var.team_names : jsonencode(name) if !can(regex("^[a-z0-9][a-z0-9_-]{0,39}$", name)) || name == "unowned"])}${length(distinct(var.team_names)) == length(var.team_names) ? "" : " (and a name given more than once)"}."
   }
 }
 
@@ -174,7 +198,7 @@ variable "create_chat_topic" {
 }
 
 variable "create_alarms" {
-  description = "Create the hub's own CloudWatch alarms (the organization report function failing or not running, spokes silent, the organization report not stored), notifying the central topic."
+  description = "Create the hub's own CloudWatch alarms (the organization report function failing or not running, spokes silent, the organization report not stored, a destination that refused it), notifying the central topic."
   type        = bool
   default     = true
   nullable    = false

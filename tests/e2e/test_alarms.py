@@ -47,6 +47,7 @@ def test_alarms_watch_the_pipeline_and_notify_the_topic(deployed: Deployed, whic
         "report_not_stored",  # the test root writes the report to a bucket
         "suppressions_not_applied",  # and has suppressions
         "in_use_images_stale",  # the default daily_scan_budget
+        "owners_undecided",  # and teams
     }
 
     topic = pipeline.outputs["sns_topic_arn"]
@@ -77,6 +78,7 @@ def test_alarms_watch_the_pipeline_and_notify_the_topic(deployed: Deployed, whic
         "report_not_stored": ("ReportsNotStored", "report"),
         "suppressions_not_applied": ("SuppressionsNotApplied", "findings"),
         "in_use_images_stale": ("InUseImagesPastExpiryPlusOneDay", "repositories"),
+        "owners_undecided": ("OwnersUndecided", "findings"),
     }
     for key, (metric, function) in own.items():
         alarm = alarms[key]

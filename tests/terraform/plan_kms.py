@@ -1,4 +1,9 @@
-"""Who must be able to use the customer key, derived from a plan (``terraform show -json``). Pure: no terraform here.
+"""Who must be able to use each KMS key, derived from a plan (``terraform show -json``). Pure: no terraform here.
+
+The keys are those the plan itself names (:func:`keys`): every key ARN a planned resource is encrypted with (the
+module's ``kms_key_arn``, the hub's key of a spoke's topics and bucket, a key of the caller's) and every key a role
+policy grants. Each is analysed alone (:func:`analyse`), so a (role, key, service) without its grant is reported
+whichever key it is.
 
 Every planned resource is scanned for an attribute equal to the key's ARN: that resource is encrypted with the key.
 Its type says which service uses the key for it (:data:`ENCRYPTED_TYPES`); a type without an entry is a finding in
@@ -8,7 +13,8 @@ resource pattern matches the resource's ARN (or an object under it, ``<bucket AR
 encrypted with the key (its environment) is used by its own execution role. Each such role must hold an Allow on
 the key through that service (``kms:ViaService``) with the key operations its actions need (:data:`KEY_OPERATIONS`),
 and no more: no grant through a service it does not need, no operation it does not need, no grant on the key that
-``kms:ViaService`` does not limit.
+``kms:ViaService`` does not limit. ``kms:ViaService`` names the service in the key's region (a resource is encrypted
+with a key of its own region), which may be another region than the deployment's (a hub's key).
 """
 
 from __future__ import annotations
@@ -58,8 +64,9 @@ class Context:
     account: str
     dns_suffix: str = "amazonaws.com"
 
-    def via(self, service: str) -> str:
-        return f"{service}.{self.region}.{self.dns_suffix}"
+    def via(self, service: str, region: str | None = None) -> str:
+        """The ``kms:ViaService`` value of ``service`` in ``region`` (the deployment's by default)."""
+        return f"{service}.{region or self.region}.{self.dns_suffix}"
 
 
 @dataclass(frozen=True)
@@ -160,16 +167,41 @@ def _configured(module: Mapping[str, Any], address: str) -> Iterator[tuple[tuple
         yield from _configured(call["module"], f"{address}.module.{name}" if address else f"module.{name}")
 
 
-def paths_equal_to(value: Any, wanted: str, path: str = "") -> Iterator[str]:
-    """The attribute paths of ``value`` whose leaf is exactly ``wanted``."""
+def _leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    """Every (attribute path, leaf value) of ``value``."""
     if isinstance(value, Mapping):
         for key, item in value.items():
-            yield from paths_equal_to(item, wanted, f"{path}.{key}" if path else str(key))
+            yield from _leaves(item, f"{path}.{key}" if path else str(key))
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            yield from paths_equal_to(item, wanted, f"{path}[{i}]")
-    elif value == wanted:
-        yield path
+            yield from _leaves(item, f"{path}[{i}]")
+    else:
+        yield path, value
+
+
+def paths_equal_to(value: Any, wanted: str, path: str = "") -> Iterator[str]:
+    """The attribute paths of ``value`` whose leaf is exactly ``wanted``."""
+    for leaf_path, leaf in _leaves(value, path):
+        if leaf == wanted:
+            yield leaf_path
+
+
+# Attributes that hand a key's ARN to something rather than encrypt the resource with it: a function's environment
+# tells the code which key to write with (HUB_REPORT_KMS_KEY_ARN), the environment itself is encrypted with
+# ``kms_key_arn``. A path under one of these prefixes is never "under the key".
+NOT_ENCRYPTION: Mapping[str, tuple[str, ...]] = {"aws_lambda_function": ("environment",)}
+
+KEY_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$")
+
+
+def _encryption_paths(resource: Planned, key_arn: str) -> list[str]:
+    """The attributes of ``resource`` that encrypt it with ``key_arn``."""
+    excluded = NOT_ENCRYPTION.get(resource.type, ())
+    return [
+        path
+        for path in paths_equal_to(resource.values, key_arn)
+        if not any(path == prefix or path.startswith((f"{prefix}.", f"{prefix}[")) for prefix in excluded)
+    ]
 
 
 # resource type -> how its use of the key is found: (service, its ARN or its user) from the plan.
@@ -217,14 +249,48 @@ def _names(pattern: str, arn: str) -> bool:
     return fnmatch.fnmatchcase(arn, pattern) or pattern.startswith(f"{arn}/")
 
 
+def _role_policies(plan: Plan) -> dict[str, list[Mapping[str, Any]]]:
+    """role address -> the statements of every inline policy of that role."""
+    policies: dict[str, list[Mapping[str, Any]]] = {}
+    for resource in plan.resources:
+        if resource.type == "aws_iam_role_policy":
+            role = plan.reference(resource, "role").address
+            policies.setdefault(role, []).extend(_statements(resource.values["policy"]))
+    return policies
+
+
+def keys(document: Mapping[str, Any]) -> set[str]:
+    """Every KMS key the plan names: the key ARNs planned resources are encrypted with, and the key ARNs the role
+    policies grant ``kms:`` actions on (a grant on a key nothing uses is then analysed, and reported, too)."""
+    plan = Plan(document)
+    found: set[str] = set()
+    for resource in plan.resources:
+        if resource.type == "aws_iam_role_policy":
+            continue
+        for _, leaf in _leaves(resource.values):
+            if isinstance(leaf, str) and KEY_ARN.match(leaf) and _encryption_paths(resource, leaf):
+                found.add(leaf)
+    for statements in _role_policies(plan).values():
+        for statement in statements:
+            if not any(a.startswith("kms:") or a == "*" for a in _as_list(statement.get("Action", []))):
+                continue
+            found.update(r for r in _as_list(statement.get("Resource", [])) if isinstance(r, str) and KEY_ARN.match(r))
+    return found
+
+
 def analyse(document: Mapping[str, Any], key_arn: str, ctx: Context) -> Analysis:
     plan = Plan(document)
     result = Analysis()
+    # kms:ViaService names the service of the key's region: the encrypted resource is in the key's region.
+    key_region = key_arn.split(":")[3]
+
+    def via(service: str) -> str:
+        return ctx.via(service, key_region)
 
     for resource in plan.resources:
         if resource.type == "aws_iam_role_policy":
             continue  # the grants themselves (the key's ARN is inside the policy text, never equal to it)
-        paths = list(paths_equal_to(resource.values, key_arn))
+        paths = _encryption_paths(resource, key_arn)
         if not paths:
             continue
         describe = ENCRYPTED_TYPES.get(resource.type)
@@ -237,11 +303,7 @@ def analyse(document: Mapping[str, Any], key_arn: str, ctx: Context) -> Analysis
             continue
         result.encrypted.append(describe(plan, resource, ctx))
 
-    policies: dict[str, list[Mapping[str, Any]]] = {}
-    for resource in plan.resources:
-        if resource.type == "aws_iam_role_policy":
-            role = plan.reference(resource, "role").address
-            policies.setdefault(role, []).extend(_statements(resource.values["policy"]))
+    policies = _role_policies(plan)
 
     def need(role: str, service: str, operations: frozenset[str], reason: str) -> None:
         if not operations:
@@ -278,7 +340,7 @@ def analyse(document: Mapping[str, Any], key_arn: str, ctx: Context) -> Analysis
     via_services = {}
     for item in result.encrypted:
         if item.service is not None:
-            via_services[ctx.via(item.service)] = item.service
+            via_services[via(item.service)] = item.service
     for role, statements in policies.items():
         for statement in statements:
             if statement.get("Effect") != "Allow":
@@ -296,8 +358,8 @@ def analyse(document: Mapping[str, Any], key_arn: str, ctx: Context) -> Analysis
                     f"nothing else (Condition StringEquals kms:ViaService alone), got {condition or 'no condition'}"
                 )
                 continue
-            for via in vias:
-                service = via_services.get(via, via)
+            for via_service in vias:
+                service = via_services.get(via_service, via_service)
                 result.granted.setdefault(role, {}).setdefault(service, set()).update(actions)
 
     for role in sorted(set(result.needed) | set(result.granted)):
@@ -305,22 +367,22 @@ def analyse(document: Mapping[str, Any], key_arn: str, ctx: Context) -> Analysis
         for service in sorted(set(needed) | set(granted)):
             if service not in granted:
                 result.problems.append(
-                    f"{role} needs {sorted(needed[service])} on the key through {ctx.via(service)} "
+                    f"{role} needs {sorted(needed[service])} on the key {key_arn} through {via(service)} "
                     f"({'; '.join(result.why[role][service])}) and has no such grant"
                 )
             elif service not in needed:
                 result.problems.append(
-                    f"{role} may use the key through {service} ({sorted(granted[service])}) but uses no resource of "
-                    "that service under the key"
+                    f"{role} may use the key {key_arn} through {service} ({sorted(granted[service])}) but uses no "
+                    "resource of that service under the key"
                 )
             elif missing := needed[service] - granted[service]:
                 result.problems.append(
-                    f"{role} lacks {sorted(missing)} on the key through {ctx.via(service)} "
+                    f"{role} lacks {sorted(missing)} on the key {key_arn} through {via(service)} "
                     f"({'; '.join(result.why[role][service])})"
                 )
             elif extra := granted[service] - needed[service]:
                 result.problems.append(
-                    f"{role} may {sorted(extra)} on the key through {ctx.via(service)} but needs only "
+                    f"{role} may {sorted(extra)} on the key {key_arn} through {via(service)} but needs only "
                     f"{sorted(needed[service])}"
                 )
     return result

@@ -132,6 +132,9 @@ def test_the_cases_are_found() -> None:
     assert "^payments/(?!sandbox)" in refused  # a team's regex, from teams.tftest.hcl
     assert "^payments/" in accepted
     assert "(?i)^team-a/[\\w.-]+$" in accepted
+    assert "^([a-z0-9]+-?)+/service$" in refused  # issue 27's nested quantifier
+    assert "^payments/(.*)*$" in refused  # a team's, nested
+    assert "^(ab)+(-[a-z0-9])*$" in accepted  # repeated groups that cannot backtrack
 
 
 @pytest.mark.filterwarnings("ignore:Possible nested set:FutureWarning")
@@ -169,6 +172,7 @@ def test_the_messages_are_terraforms(variable: str) -> None:
     subject = SUBJECTS[variable]
     assert f"{subject} {regex_subset.INVALID}" in messages
     assert f"{subject} {regex_subset.NOT_COMMON}" in messages
+    assert f"{subject} {regex_subset.HANGS}" in messages
 
 
 @pytest.mark.parametrize("variable", sorted(SUBJECTS))
@@ -181,3 +185,20 @@ def test_the_lexical_rule_is_terraforms(variable: str) -> None:
     assert regex_subset.FLAG_GROUP in literals
     assert f"/{regex_subset.LEADING_FLAGS}/" in literals  # Terraform's replace() takes a /regex/
     assert "\\\\" in literals  # every \\ pair removed first, as re2_only does
+
+
+@pytest.mark.parametrize("variable", sorted(SUBJECTS))
+def test_the_nested_quantifier_rule_is_terraforms(variable: str) -> None:
+    """The condition of the nested-quantifier validation (issue 27) searches regex_subset.NESTED in the value after
+    regex_subset.SIMPLIFY's replacements, in the same order: the CLI and the functions refuse what plan refuses."""
+    conditions = [condition for condition, message in _validations(variable) if "repeats a group" in message]
+    assert len(conditions) == 1
+    condition = conditions[0]
+    literals = [_hcl(value) for value in re.findall(r'"((?:[^"\\]|\\.)*)"', condition)]
+    assert literals[0] == regex_subset.NESTED
+    pairs = zip(literals[-8::2], literals[-7::2], strict=True)  # the last four (pattern, replacement) literals
+    replaced = [(pattern.strip("/"), replacement) for pattern, replacement in pairs]
+    assert replaced == list(regex_subset.SIMPLIFY)
+    # Nested, so the text's order is the order they apply in: the innermost replace() (the first pattern) first.
+    assert "replace(" * len(regex_subset.SIMPLIFY) in condition
+    assert condition.count("replace(") == len(regex_subset.SIMPLIFY)

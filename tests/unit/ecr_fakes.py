@@ -37,6 +37,8 @@ class FakeImage:
     scan_status: str | None = None  # None: never scanned
     scan_completed_at: datetime | None = None
     image_status: str | None = None
+    manifest_media_type: str | None = None  # DescribeImages imageManifestMediaType (None: left out, as moto does)
+    artifact_media_type: str | None = None  # ... artifactMediaType
 
 
 @dataclass
@@ -121,6 +123,10 @@ class FakeEcr:
             detail["lastRecordedPullTime"] = image.pulled_at
         if image.image_status:
             detail["imageStatus"] = image.image_status
+        if image.manifest_media_type:
+            detail["imageManifestMediaType"] = image.manifest_media_type
+        if image.artifact_media_type:
+            detail["artifactMediaType"] = image.artifact_media_type
         if self.scan_fields and image.scan_status:
             detail["imageScanStatus"] = {"status": image.scan_status}
             if image.scan_completed_at:

@@ -15,7 +15,9 @@ item limit whatever the number of findings (``ledger.fit``).
 
 No alert lost, none duplicated: the record is written *before* publishing, with a pending claim (token, type,
 new findings, valid until this invocation's deadline), conditionally on the revision that was read, so of two
-concurrent deliveries of one event exactly one claims it; the other answers ``duplicate``. After SNS accepts the
+concurrent deliveries of one event exactly one claims it; the other answers ``duplicate`` (a batch of Inspector2
+Finding events raises :class:`NotificationInFlight` instead, a batch item failure: another batch of the same second
+may carry another finding, which only its retry can tell). After SNS accepts the
 message the claim is confirmed (cleared). If the function dies between claim and confirm, Lambda retries the event
 after the deadline has passed: the retry takes the expired claim over (under a claim of its own, valid until its
 own deadline, so a concurrent delivery leaves it alone) and publishes the claimed notification (rendered from the
@@ -34,6 +36,12 @@ When the findings cannot be read the reported counts decide and the message says
 :func:`report_finding_events` groups the parsed batch by image and reports each image once from Inspector's active
 findings (the ledger then notifies only what changed); only the messages of images that could not be reported (or
 that the invocation had no time left for) are returned as failures (retried, then dead-lettered).
+
+The owner (``alerts/routing.py``) is decided before anything else: when it cannot be (the teams document not the
+version ``TEAMS_SHA256`` names, the repository's tags throttled or denied), :class:`routing.OwnerUndecided` is
+logged (``owner_undecided``), counted (:attr:`Tally.undecided`) and raised before anything is sent, claimed or
+recorded, so Lambda retries the event (a batch: the image's messages are item failures) and the owner is told
+exactly once, when it can be decided.
 
 Delivery: the chat form goes to ``CHAT_TOPIC_ARN`` as well. A publish SNS refuses for good (InvalidParameter:
 nothing a retry can fix) is logged as ``notification_undeliverable`` with the image and replaced by a short
@@ -118,6 +126,7 @@ class Tally:
     outcomes: list[Outcome] = field(default_factory=list)
     resent: list[str] = field(default_factory=list)
     suppressions_not_applied: int = 0  # evaluations whose accepted risks could not be applied (every finding counted)
+    undecided: int = 0  # results whose owner could not be decided (retried: OwnersUndecided)
     #: The complete results evaluated whose findings could be read, with their answer: what the Security Hub
     #: export (``handlers/findings.py``) sends, after the stage recorded them.
     evaluated: list[tuple[dict[str, Any], Observed]] = field(default_factory=list)
@@ -169,13 +178,27 @@ def ignore_reason(result: events.ScanResult, config: Settings) -> str | None:
 def report_scan(
     result: events.ScanResult, config: Settings, tally: Tally, remaining: Remaining = None
 ) -> dict[str, Any]:
-    """Report one complete or failed result that :func:`ignore_reason` lets through (see the module docstring)."""
-    route = routing.route(config, result.repository, result.registry_id, result.region)
-    image = image_fields(result) | route.fields()
-    observed = _observe(result, route) if result.status == events.COMPLETE else None
-    response = _report(result, route, tally, remaining, image, observed)
+    """Report one complete or failed result that :func:`ignore_reason` lets through (see the module docstring).
+    Raises :class:`routing.OwnerUndecided` (logged, counted in ``tally``) when its owner cannot be decided:
+    nothing was sent or recorded for it, and Lambda's retry reports it."""
+    try:
+        route = routing.route(config, result.repository, result.registry_id, result.region)
+        image = image_fields(result) | route.fields()
+        observed = _observe(result, route) if result.status == events.COMPLETE else None
+        response = _report(result, route, tally, remaining, image, observed)
+    except routing.OwnerUndecided as exc:
+        _undecided(exc, image_fields(result), tally)
+        raise
     tally.add(response, observed)
     return response
+
+
+def _undecided(exc: routing.OwnerUndecided, image: Mapping[str, Any], tally: Tally) -> None:
+    """Log and count a result whose owner could not be decided (it is retried)."""
+    tally.undecided += 1
+    level = logging.ERROR if exc.permanent else logging.WARNING
+    fields = {"reason": exc.reason, "permanent": exc.permanent, "error": str(exc), "hint": exc.hint}
+    log.emit(logger, "owner_undecided", level, **fields, **image)
 
 
 def _suppressed(observed: Observed | None) -> int:
@@ -270,7 +293,9 @@ def _with_ledger(
         previous = ledger.get_record(dynamodb, table, *key)
         if previous is not None and previous.pending_token:
             if previous.pending_until is not None and previous.pending_until > now:
-                if previous.scan_completed_at == observation.completed_at:
+                if previous.scan_completed_at == observation.completed_at and not finding_batch:
+                    # A batch's one-second time says little: another batch of that second may carry another
+                    # finding (news.is_stale), so a live claim means "retry later" for it, never "duplicate".
                     log.emit(logger, "scan_duplicate", reason="notification_in_flight", **image)
                     return {"status": "duplicate", "reason": "notification_in_flight", **image}
                 raise NotificationInFlight(f"a notification for {result.image_digest} is being published; retry")
@@ -372,11 +397,13 @@ def _resend_claimed(
     kind = claimed.pending_type
     if kind not in notify.KINDS or claimed.scan_completed_at is None:
         kind = None  # nothing that can be rendered was claimed: clear the claim
+    # Where it goes, before taking the claim over: an owner that cannot be decided now leaves the claim as it is.
+    route = routing.recorded_route(config, claimed.notified_team) if kind is not None else None
     takeover = dataclasses.replace(claimed, pending_token=token, pending_until=_deadline(remaining))
     fresh = ledger.put_record(dynamodb, table, takeover, claimed.revision)
     if fresh is None:
         return  # someone else took it over first: read again
-    if kind is None or claimed.scan_completed_at is None:
+    if kind is None or route is None or claimed.scan_completed_at is None:
         ledger.confirm_notified(dynamodb, table, claimed.registry_id, claimed.repository, claimed.digest, token, "")
         return
     recorded = events.ScanResult(
@@ -391,7 +418,6 @@ def _resend_claimed(
         scan_completed_at=claimed.scan_completed_at,
     )
     new_findings = sorted(claimed.pending_new_findings.items(), key=news.finding_order)
-    route = routing.recorded_route(config, claimed.notified_team)
     notification = notify.render(
         recorded,
         claimed.breached,
@@ -538,8 +564,6 @@ def _observe(result: events.ScanResult, route: routing.Route) -> Observed:
             image_digest=result.image_digest,
         )
     extra: dict[str, Any] = {}
-    if route.teams_unavailable:
-        extra["teams_unavailable"] = route.teams_unavailable
     if found is None:
         unknown = [
             s for s in SEVERITIES if config.severity_thresholds.get(s) is not None and s not in result.severity_counts
@@ -705,6 +729,11 @@ def report_finding_events(
                 if config.ledger_table_name
                 else _report_observed(observed, route, image)
             )
+        except routing.OwnerUndecided as exc:  # retried with the image's messages: nothing sent or recorded
+            report.failed += 1
+            _undecided(exc, image, tally)
+            report.failures += [{"itemIdentifier": m} for m, _ in image_events if m]
+            continue
         except Exception as exc:  # one image's failure must not lose the others' reports
             report.failed += 1
             log.emit(logger, "finding_events_failed", logging.ERROR, error=str(exc), **image)

@@ -62,6 +62,12 @@ EXPECTED_SPOKES                     the hub's organization report: the spokes it
                                     ``<12-digit account>/<region>``, comma- or space-separated
 SPOKE_REPORT_PERIOD_HOURS           the hub: how often the spokes report, whole hours 1-8760;    168
                                     a spoke silent for more than two periods is an alert
+TEAM_NAMES                          the hub: its teams, comma-separated (each as a team's name:  empty
+                                    1-40 of a-z 0-9 _ - starting with a letter or digit, not
+                                    ``unowned``; each once); each receives its own organization
+                                    report (needs TEAM_TOPIC_ARN_PREFIX); empty = no teams
+TEAM_TOPIC_ARN_PREFIX               the hub: a team's topic is this + its name (arn:<partition>:  empty
+                                    sns:<region>:<account>:<name prefix>, e.g. ending in ``-``)
 SECURITY_HUB_PRODUCT_ARN            arn:<partition>:securityhub:<region>:<account>:product/     empty
                                     <account>/default: export images in breach to Security
                                     Hub (ASFF, needs the ledger); empty = no export
@@ -80,6 +86,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from ecr_scan_reporter.core import regex_subset
 from ecr_scan_reporter.core.metrics import DEFAULT_NAMESPACE, MetricError, validate_namespace
 
 SEVERITIES: tuple[str, ...] = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
@@ -129,6 +136,14 @@ class Settings:
     expected_spokes: tuple[str, ...] = ()
     spoke_report_period_hours: int = 168
     security_hub_product_arn: str | None = None
+    team_names: tuple[str, ...] = ()
+    team_topic_arn_prefix: str | None = None
+
+    def team_topic_arn(self, team: str) -> str:
+        """The hub's topic of ``team`` (TEAM_TOPIC_ARN_PREFIX + the team's name)."""
+        if self.team_topic_arn_prefix is None:
+            raise ConfigError(f"TEAM_TOPIC_ARN_PREFIX is not set: team {team}'s topic is unknown")
+        return f"{self.team_topic_arn_prefix}{team}"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, require: Iterable[str] = ()) -> Settings:
@@ -167,6 +182,8 @@ class Settings:
             expected_spokes=_spokes(env, "EXPECTED_SPOKES"),
             spoke_report_period_hours=_int(env, "SPOKE_REPORT_PERIOD_HOURS", 168, low=1, high=8760),
             security_hub_product_arn=_security_hub_product(env, "SECURITY_HUB_PRODUCT_ARN"),
+            team_names=_team_names(env, "TEAM_NAMES"),
+            team_topic_arn_prefix=_topic_arn_prefix(env, "TEAM_TOPIC_ARN_PREFIX"),
         )
         for name in require:
             if getattr(settings, name) in (None, ""):
@@ -180,11 +197,15 @@ def is_sns_arn(value: str) -> bool:
 
 
 def parse_regex(value: str, name: str = "regex") -> re.Pattern[str]:
-    """Compile a repository regex, or raise ConfigError naming ``name``."""
+    """Compile a repository regex, or raise ConfigError naming ``name``: one Python cannot compile, or one that
+    could hang the function (``regex_subset.nested_quantifier``, the rule Terraform applies at plan time)."""
     try:
-        return re.compile(value)
+        compiled = re.compile(value)
     except re.error as exc:
         raise ConfigError(f"{name}={value!r} is not a valid regular expression ({exc})") from None
+    if regex_subset.nested_quantifier(value):
+        raise ConfigError(f"{name}={value!r} {regex_subset.HANGS}")
+    return compiled
 
 
 def parse_thresholds(raw: str | None, name: str = "SEVERITY_THRESHOLDS") -> Mapping[str, int | None]:
@@ -380,3 +401,40 @@ def _spokes(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     if bad:
         raise ConfigError(f"{name}: not <12-digit account>/<region> (such as 123456789012/eu-west-1): {', '.join(bad)}")
     return spokes
+
+
+#: The module's team-name rule (variables.tf's teams, core/teams.TEAM_NAME; a test keeps them equal): core/teams.py
+#: imports this module, so the rule is repeated here rather than imported.
+_TEAM_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+_UNOWNED = "unowned"
+_TOPIC_ARN_PREFIX = re.compile(r"^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{0,215}$")
+
+
+def _team_names(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Team names, comma-separated (blanks around them ignored), each once, in the order given."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return ()
+    names = tuple(part.strip() for part in raw.split(","))
+    bad = [team for team in names if not _TEAM_NAME.match(team) or team == _UNOWNED]
+    if bad:
+        raise ConfigError(
+            f"{name}: not a team name (1-40 of a-z 0-9 _ - starting with a letter or digit, not {_UNOWNED!r}):"
+            f" {', '.join(repr(team) for team in bad)}"
+        )
+    twice = sorted({team for team in names if names.count(team) > 1})
+    if twice:
+        raise ConfigError(f"{name}: each team once; given more than once: {', '.join(twice)}")
+    return names
+
+
+def _topic_arn_prefix(env: Mapping[str, str], name: str) -> str | None:
+    """The start of SNS topic ARNs (``arn:aws:sns:<region>:<account>:<name prefix>``) a team's name completes: room
+    is left for a 40-character name within SNS's 256-character topic name."""
+    value = _optional_str(env, name)
+    if value is not None and not _TOPIC_ARN_PREFIX.match(value):
+        raise ConfigError(
+            f"{name}={value!r} is not the start of an SNS topic ARN (arn:aws:sns:<region>:<account-id>:<name prefix>,"
+            " the name prefix at most 215 of A-Z a-z 0-9 _ -)"
+        )
+    return value

@@ -18,6 +18,8 @@ RepositoriesQueued         --               work messages sent by the repositori
 ImagesConsidered           --               images the images function looked at
 ScansStarted               --               scans the images function started
 ScansRefusedByDailyLimit   --               scans ECR refused (one scan per image per day, registry quota)
+ImagesNotScannable         --               images the images function looked at that ECR's basic scanning cannot
+                                            scan (artifacts: signatures, attestations, charts, indexes; never asked)
 ImagesInBreach             Severity         scan results over a severity's threshold (findings function)
 RegistryImagesInBreach     Severity, Team   images in breach in the whole ledger when the report was built (Team:
                                             a team's images over its own thresholds; with teams only)
@@ -28,6 +30,8 @@ RepositoriesNotFound       --               work messages whose repository was d
 ReportsNotStored           --               reports S3 refused to store (published all the same)
 SuppressionsNotApplied     --               evaluations that applied no suppression: the stored list could not
                                             be read or is not the version SUPPRESSIONS_SHA256 names (all count)
+OwnersUndecided            --               results whose owner could not be decided (teams not the version
+                                            TEAMS_SHA256 names, tags throttled or denied): retried, not sent
 HubReportsNotStored        --               reports the organization hub's bucket refused (stored locally and
                                             published all the same)
 =========================  ===============  ===============================================================
@@ -35,12 +39,14 @@ HubReportsNotStored        --               reports the organization hub's bucke
 The hub's organization report function (modules/hub; its dashboard draws these, HUB_NAMES) also emits
 ``NotificationsSent`` and ``ReportsNotStored``, and:
 
-===========================  ===============  ======================================================
-SpokesReporting              --               spokes whose latest report is within two report periods
-SilentSpokes                 --               expected spokes that never reported or not for two periods
-OrganizationImagesInBreach   Severity         images in breach across every spoke's latest report
-===========================  ===============  =============================================================
-=======
+===============================  ===============  ======================================================
+SpokesReporting                  --               spokes whose latest report is within two report periods
+SilentSpokes                     --               expected spokes that never reported or not for two periods
+OrganizationImagesInBreach       Severity         images in breach across every spoke's latest report
+OrganizationReportsNotPublished  --               destinations (the central topic, the chat topic, a
+                                                  team's topic) that refused the report (alarmed)
+===============================  ===============  ======================================================
+
 The scan budget's registry-wide figures (repositories function, once per sweep, from the sweep markers: each
 repository as its last sweep left it; ages in whole days, unit ``None``; sweep/budget.py):
 
@@ -82,6 +88,7 @@ REPOSITORIES_QUEUED = "RepositoriesQueued"
 IMAGES_CONSIDERED = "ImagesConsidered"
 SCANS_STARTED = "ScansStarted"
 SCANS_REFUSED_BY_DAILY_LIMIT = "ScansRefusedByDailyLimit"
+IMAGES_NOT_SCANNABLE = "ImagesNotScannable"
 IMAGES_IN_BREACH = "ImagesInBreach"
 REGISTRY_IMAGES_IN_BREACH = "RegistryImagesInBreach"
 NOTIFICATIONS_SENT = "NotificationsSent"
@@ -90,10 +97,12 @@ FINDINGS_SUPPRESSED = "FindingsSuppressed"
 REPOSITORIES_NOT_FOUND = "RepositoriesNotFound"
 REPORTS_NOT_STORED = "ReportsNotStored"
 SUPPRESSIONS_NOT_APPLIED = "SuppressionsNotApplied"
+OWNERS_UNDECIDED = "OwnersUndecided"
 HUB_REPORTS_NOT_STORED = "HubReportsNotStored"
 SPOKES_REPORTING = "SpokesReporting"
 SILENT_SPOKES = "SilentSpokes"
 ORGANIZATION_IMAGES_IN_BREACH = "OrganizationImagesInBreach"
+ORGANIZATION_REPORTS_NOT_PUBLISHED = "OrganizationReportsNotPublished"
 SECURITY_HUB_EXPORT_FAILURES = "SecurityHubExportFailures"
 IMAGES_IN_USE = "ImagesInUse"
 IN_USE_SCAN_AGE_P50 = "InUseScanAgeP50"
@@ -136,6 +145,7 @@ NAMES: tuple[str, ...] = (
     IMAGES_CONSIDERED,
     SCANS_STARTED,
     SCANS_REFUSED_BY_DAILY_LIMIT,
+    IMAGES_NOT_SCANNABLE,
     IMAGES_IN_BREACH,
     REGISTRY_IMAGES_IN_BREACH,
     NOTIFICATIONS_SENT,
@@ -144,6 +154,7 @@ NAMES: tuple[str, ...] = (
     REPOSITORIES_NOT_FOUND,
     REPORTS_NOT_STORED,
     SUPPRESSIONS_NOT_APPLIED,
+    OWNERS_UNDECIDED,
     HUB_REPORTS_NOT_STORED,
     SECURITY_HUB_EXPORT_FAILURES,
     *BUDGET_NAMES,
@@ -155,6 +166,7 @@ HUB_NAMES: tuple[str, ...] = (
     ORGANIZATION_IMAGES_IN_BREACH,
     NOTIFICATIONS_SENT,
     REPORTS_NOT_STORED,
+    ORGANIZATION_REPORTS_NOT_PUBLISHED,
 )
 
 # Dimensions: names fixed here, values bounded (a function name, a severity, a notification type, a team: one of

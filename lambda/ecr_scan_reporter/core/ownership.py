@@ -3,8 +3,10 @@
 Resolution, deterministic, in this order:
 
 1. the repository's ECR tag ``tag_key`` (module input ``team_tag_key``), when the document has one: a repository
-   tagged ``team = payments`` belongs to team ``payments``, whatever the regexes say. A tag value that names no
-   team is noted and resolution goes on, as it does when the tags could not be read (``tags`` None);
+   tagged ``team = payments`` belongs to team ``payments``, whatever the regexes say. The value is compared
+   without surrounding spaces and case-insensitively (team names are lower case: ``Payments`` names ``payments``).
+   A tag value that names no team is noted and resolution goes on, as it does when the tags were not read
+   (``tags`` None: the CLI and the report, when ECR refused them; the findings function never guesses, it retries);
 2. the first team, in the list's order, whose ``repository_regex`` matches (``re.search``, as every repository
    regex of the module);
 3. nobody: the module's own settings and topic.
@@ -46,7 +48,7 @@ def resolve(repository: str, tags: Mapping[str, str] | None, document: TeamsDocu
             note = f"the repository's tags could not be read: tag {document.tag_key} not consulted"
         elif document.tag_key in tags:
             value = tags[document.tag_key].strip()
-            team = document.team(value)
+            team = document.team(value.lower())  # team names are lower case: team=Payments names payments
             if team is not None:
                 return Owner(team, BY_TAG)
             note = f"tag {document.tag_key}={value!r} names no team"

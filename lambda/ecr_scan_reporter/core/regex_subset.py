@@ -1,16 +1,23 @@
-"""The repository regexes Terraform accepts: the common subset of RE2 and Python ``re``. Pure.
+"""The repository regexes Terraform accepts: the common subset of RE2 and Python ``re``, and none that can hang a
+function. Pure.
 
-Terraform validates ``repository_include_regex``, ``repository_exclude_regex`` and a suppression's
-``repository_regex`` twice (variables.tf): RE2 must compile it (``can(regexall(v, ""))``), and it must not use RE2
-syntax that Python's ``re`` rejects or reads differently (a lexical rule, :data:`RE2_ONLY` and :data:`FLAG_GROUP`).
-:func:`check` applies the same two rules in Python, with the same messages, so the CLI refuses what ``terraform
-plan`` refuses:
+Terraform validates ``repository_include_regex``, ``repository_exclude_regex``, a suppression's and a team's
+``repository_regex`` three times (variables.tf): RE2 must compile it (``can(regexall(v, ""))``), it must not use
+RE2 syntax that Python's ``re`` rejects or reads differently (a lexical rule, :data:`RE2_ONLY` and
+:data:`FLAG_GROUP`), and it must not repeat a group holding a quantifier (:func:`nested_quantifier`, the rule
+:data:`NESTED` after :data:`SIMPLIFY`). :func:`check` applies the same rules in Python, with the same messages, so
+the CLI refuses what ``terraform plan`` refuses:
 
 - the lexical rule is Terraform's, character for character (tests/terraform/test_regex_subset.py reads both);
 - "RE2 compiles it" cannot be asked in Python, so it is approximated by "Python compiles it and it uses none of
   the constructs only Python has" (:func:`python_only`): look-around, backreferences, conditionals, atomic groups,
   possessive quantifiers, comments, the flags a, L, u and x, the escapes ``\\Z``, ``\\u``, ``\\U``, ``\\N``,
-  ``\\b`` inside ``[...]``, and repeat counts over 1000 (RE2's limit).
+  ``\\b`` inside ``[...]``, and repeat counts over 1000 (RE2's limit);
+- the nested-quantifier rule is Terraform's, character for character: Python's ``re`` backtracks, and a repeated
+  group that can match the same text in several ways (``([a-z0-9]+-?)+``, ``(a|aa)+``) takes exponential time on
+  a name that almost matches (a 40-character repository name hangs every ownership resolution); RE2 never does,
+  so only this rule stops such a regex before it reaches a function. The functions apply it too
+  (``config.parse_regex``: the settings, the teams and suppressions documents).
 """
 
 from __future__ import annotations
@@ -26,6 +33,19 @@ RE2_ONLY = r"\\(x\{|[pPQEzC1-9])|\[:\^?[A-Za-z]+:\]|\(\?<[A-Za-z_]|\(\?[A-Za-z-]
 FLAG_GROUP = r"\(\?[A-Za-z-]+\)"
 LEADING_FLAGS = r"^(\(\?[A-Za-z]+\))+"
 
+#: The nested-quantifier rule (variables.tf has the same text): the pattern is first simplified by these
+#: replacements, in this order (each a regex and what its every match becomes): an escaped character becomes a
+#: plain one, a set ``[...]`` one character, a group's opening ``(?:``, ``(?i:`` or ``(?P<name>`` a plain ``(``, and
+#: a flag group ``(?i)`` nothing. Then :data:`NESTED` finds a repeated group (``)`` then ``*``, ``+`` or ``{``) that
+#: holds another group (a ``)`` before it since the last ``(``), or, being innermost, a quantifier or ``|``.
+SIMPLIFY: tuple[tuple[str, str], ...] = (
+    (r"\\.", "e"),
+    (r"\[\^?\]?[^\]]*\]", "c"),
+    (r"\(\?(P<[A-Za-z0-9_]*>|[A-Za-z-]*:)", "("),
+    (r"\(\?[A-Za-z-]*\)", ""),
+)
+NESTED = r"\)[^()]*\)[*+{]|\([^()]*[*+?{|][^()]*\)[*+{]"
+
 #: Terraform's error messages (variables.tf) follow the subject, e.g. "repository_include_regex" or
 #: "A suppression's repository_regex".
 INVALID = (
@@ -40,7 +60,15 @@ NOT_COMMON = (
     "a range end in [...]."
 )
 
+HANGS = (
+    "repeats a group that holds a quantifier, an alternation or another group, such as ([a-z0-9]+-?)+ or (a|aa)+: "
+    "Python's re (which the functions use) can take exponential time on such a regex and hang them. Repeat a set "
+    "instead ([a-z0-9-]+), or write the group once without repeating it."
+)
+
 _RE2_ONLY = re.compile(RE2_ONLY)
+_SIMPLIFY = tuple((re.compile(pattern), replacement) for pattern, replacement in SIMPLIFY)
+_NESTED = re.compile(NESTED)
 _FLAG_GROUP = re.compile(FLAG_GROUP)
 _LEADING_FLAGS = re.compile(LEADING_FLAGS)
 _RE2_MAX_REPEAT = 1000
@@ -67,6 +95,21 @@ def re2_only(pattern: str) -> bool:
     """Terraform's lexical rule: True when ``pattern`` uses RE2 syntax that Python rejects or reads differently."""
     plain = pattern.replace("\\\\", "")
     return bool(_RE2_ONLY.search(plain) or _FLAG_GROUP.search(_LEADING_FLAGS.sub("", plain)))
+
+
+def simplified(pattern: str) -> str:
+    """``pattern`` after :data:`SIMPLIFY`: escapes, sets and group openings flattened, flag groups removed."""
+    for regex, replacement in _SIMPLIFY:
+        pattern = regex.sub(replacement, pattern)
+    return pattern
+
+
+def nested_quantifier(pattern: str) -> bool:
+    """The nested-quantifier rule: True when ``pattern`` repeats (``*``, ``+``, ``{n}``, ``{n,}``, ``{n,m}``) a group
+    that holds a quantifier, an alternation or another group. Lexical, and so conservative: it also refuses a
+    repeated group that could not match the same text two ways (``(?:-[a-z]+)*``); a repeated group of plain text
+    (``(ab)+``) and a quantified group that is not repeated (``(a+)?``) pass."""
+    return bool(_NESTED.search(simplified(pattern)))
 
 
 def python_only(pattern: str) -> str | None:
@@ -122,8 +165,8 @@ def python_only(pattern: str) -> str | None:
 
 
 def diagnose(pattern: str) -> tuple[str, str | None] | None:
-    """Which of Terraform's two messages ``pattern`` earns (:data:`NOT_COMMON` or :data:`INVALID`) and, for
-    :data:`INVALID`, what Python found (its compile error, or the construct only Python has); None: accepted."""
+    """Which of Terraform's messages ``pattern`` earns (:data:`NOT_COMMON`, :data:`INVALID` or :data:`HANGS`) and,
+    for :data:`INVALID`, what Python found (its compile error, or the construct only Python has); None: accepted."""
     if re2_only(pattern):
         return NOT_COMMON, None
     try:
@@ -133,11 +176,14 @@ def diagnose(pattern: str) -> tuple[str, str | None] | None:
     except re.error as exc:
         return INVALID, str(exc)
     construct = python_only(pattern)
-    return (INVALID, f"{construct}, which only Python has") if construct else None
+    if construct:
+        return INVALID, f"{construct}, which only Python has"
+    return (HANGS, None) if nested_quantifier(pattern) else None
 
 
 def problem(pattern: str) -> str | None:
-    """Terraform's message for ``pattern`` (:data:`NOT_COMMON` or :data:`INVALID`), or None when it is accepted."""
+    """Terraform's message for ``pattern`` (:data:`NOT_COMMON`, :data:`INVALID` or :data:`HANGS`), or None when it is
+    accepted."""
     found = diagnose(pattern)
     return found[0] if found else None
 

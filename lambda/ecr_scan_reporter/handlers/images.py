@@ -133,12 +133,17 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str
 
 def _measured(swept: list[tuple[Continuation | None, SweepSummary]]) -> dict[str, int]:
     """This invocation's counts: a continued sweep's summary also counts its earlier parts, which are taken off."""
-    totals = {metrics.IMAGES_CONSIDERED: 0, metrics.SCANS_STARTED: 0, metrics.SCANS_REFUSED_BY_DAILY_LIMIT: 0}
+    counters = {
+        metrics.IMAGES_CONSIDERED: "considered",
+        metrics.SCANS_STARTED: "scan_started",
+        metrics.SCANS_REFUSED_BY_DAILY_LIMIT: "limit_exceeded",
+        metrics.IMAGES_NOT_SCANNABLE: "not_scannable",
+    }
+    totals = dict.fromkeys(counters, 0)
     for resumed, summary in swept:
         before = resumed.counts if resumed is not None and resumed.part == summary.part else {}
-        totals[metrics.IMAGES_CONSIDERED] += summary.considered - before.get("considered", 0)
-        totals[metrics.SCANS_STARTED] += summary.scan_started - before.get("scan_started", 0)
-        totals[metrics.SCANS_REFUSED_BY_DAILY_LIMIT] += summary.limit_exceeded - before.get("limit_exceeded", 0)
+        for name, counter in counters.items():
+            totals[name] += getattr(summary, counter) - before.get(counter, 0)
     return totals
 
 

@@ -44,7 +44,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_scan_reporter.alerts import suppression_store
-from ecr_scan_reporter.core import aws, ledger, log, metrics, repository_tags, sns_message, teams
+from ecr_scan_reporter.core import aws, ledger, log, metrics, repository_tags, sns_message, teams, teams_store
 from ecr_scan_reporter.core.config import SEVERITIES, ConfigError, Settings
 from ecr_scan_reporter.handlers import emit_metrics, load_settings
 from ecr_scan_reporter.report import exposure, store
@@ -76,7 +76,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         if pk == ledger.SWEEP_MARKERS and key == ledger.BUDGET_STATE:
             budget_state.update(item)
 
-    document, unavailable = _teams(dynamodb, config.ledger_table_name, config.teams_sha256)
+    document, unavailable = _teams(config, dynamodb)
     try:
         ecr = aws.client("ecr")
         team_options, reader = _team_options(ecr, config, document, unavailable)
@@ -207,22 +207,17 @@ def _measured(built: exposure.Report, stored: store.Stored | None) -> list[metri
 # --- teams (issue 19): the report per team --------------------------------------------------------------------------
 
 
-def _teams(dynamodb: Any, table: str, sha256: str | None) -> tuple[teams.TeamsDocument | None, str | None]:
-    """The stored teams (TEAMS_SHA256 set), or none; and, when they are configured but cannot be read, why. The
-    report then goes out as without teams, saying so: one missing view beats no report."""
-    if not sha256:
-        return None, None
+def _teams(config: Settings, dynamodb: Any) -> tuple[teams.TeamsDocument | None, str | None]:
+    """The stored teams (TEAMS_SHA256 set), or none; and, when they are configured but cannot be used, why
+    (core/teams_store.py logs it). The report then goes out as without teams, saying so: one missing view beats no
+    report."""
     try:
-        return teams.load(dynamodb, table, sha256), None
-    except (BotoCoreError, ClientError, teams.TeamsUnavailable) as exc:
-        log.emit(
-            logger,
-            "teams_unavailable",
-            logging.ERROR,
-            error=str(exc),
-            hint="the report goes to the module's topic only, without a section per team",
-        )
+        return teams_store.load(config, _TEAMS_HINT, dynamodb), None
+    except teams_store.TeamsUnavailable as exc:
         return None, str(exc)
+
+
+_TEAMS_HINT = "the report goes to the module's topic only, without a section per team"
 
 
 def _team_options(

@@ -33,6 +33,7 @@ from typing import Any, Protocol
 from ecr_scan_reporter.core import expiry, sns_message
 from ecr_scan_reporter.core.config import SEVERITIES, Settings
 from ecr_scan_reporter.core.ownership import resolve
+from ecr_scan_reporter.core.scannable import recorded_not_scannable
 from ecr_scan_reporter.core.teams import UNOWNED, TeamsDocument, settings_for
 from ecr_scan_reporter.core.thresholds import evaluate_thresholds
 
@@ -197,6 +198,9 @@ class Report:
     sections: tuple[Report, ...] = ()
     #: Why the teams could not be read (the report then has no section per team); None when they could, or none.
     teams_unavailable: str | None = None
+    #: Images the sweep recorded as ones ECR's basic scanning cannot scan (artifacts: core/scannable.py), left out of
+    #: every other count: they are not images to cover.
+    not_scannable: int = 0
 
 
 class _Aggregate:
@@ -344,12 +348,15 @@ def build(
         sections[UNOWNED] = _Aggregate(thresholds, detail_limit)
     owners: dict[tuple[str, str], str] = {}
     covered_cache: dict[tuple[str, str], bool] = {}
-    deleted = 0
+    deleted = not_scannable = 0
 
     for number, record in enumerate(records):
         key = (record.registry_id, record.repository)
         if existing_repositories is not None and key not in existing_repositories:
             deleted += 1
+            continue
+        if recorded_not_scannable(record.scan_status):
+            not_scannable += 1
             continue
         hidden = []
         for finding_id, _ in itertools.chain(record.findings.items(), record.suppressed_findings.items()):
@@ -381,8 +388,13 @@ def build(
         for name, section in sections.items()
     )
     return whole.report(
-        active=active, deleted_records=deleted, sections=parts, teams_unavailable=teams_unavailable, **common
-    )  # type: ignore[arg-type]
+        active=active,
+        deleted_records=deleted,
+        sections=parts,
+        teams_unavailable=teams_unavailable,
+        not_scannable=not_scannable,
+        **common,  # type: ignore[arg-type]
+    )
 
 
 def coverage_state(record: Record, now: datetime, scan_expiry_days: int) -> str:
@@ -425,6 +437,7 @@ def to_document(report: Report, limit: int | None = None, team_limit: int | None
             "suppressions_active": report.suppressions_active,
             "records_of_deleted_repositories": report.deleted_records,
             "oldest_scan": _iso(report.oldest_scan),
+            "not_scannable": report.not_scannable,
         },
         "repositories": cap(report.repositories),
         "repositories_total": len(report.repositories),
@@ -475,6 +488,9 @@ _SECTION_KEYS = ("team", "thresholds", "repositories", "repositories_total", "to
 _SECTION_SUMMARY = ("repositories", "images", "images_in_breach", "breached", "coverage", "findings")
 
 
+_NOT_SCANNABLE = "artifact(s) ECR cannot scan (signatures, attestations, charts, indexes), left out above"
+
+
 def _section_document(section: Report, limit: int | None) -> dict[str, Any]:
     """A team's section of the whole report: its summary, repositories, top findings and images not covered."""
     doc = to_document(section, limit)
@@ -504,6 +520,7 @@ def render_text(report: Report, limit: int | None = 20, team_limit: int | None =
         f"Not covered:      {report.images - report.coverage[FRESH]} image(s): {report.coverage[NEVER_SCANNED]} never"
         f" scanned, {report.coverage[FAILED]} failed, {report.coverage[STALE]} older than"
         f" {report.scan_expiry_days} day(s)",
+        *([f"Not scannable:    {report.not_scannable} {_NOT_SCANNABLE}"] if report.not_scannable else []),
         f"Thresholds:       {_thresholds(report.thresholds)}",
         *(unavailable if report.teams_unavailable else []),
         "",
@@ -597,6 +614,11 @@ def render_html(report: Report, limit: int | None = None) -> str:
         _card("Images", summary["images"], f"in {summary['repositories']} repositories"),
         _card("In breach", summary["images_in_breach"], _breach_summary(report.breached) or "none", "bad"),
         _card("Not covered", doc["not_covered_total"], "never scanned, failed or stale", "warn"),
+        *(
+            [_card("Not scannable", report.not_scannable, "artifacts ECR cannot scan, not counted as images")]
+            if report.not_scannable
+            else []
+        ),
         _card("Findings", summary["findings"], "distinct across the registry"),
         "</div>",
         "<h2>Images in breach by repository</h2>",

@@ -52,8 +52,8 @@ the plan's most important part, not a listing-order prefix.
 **The quota is shared** (:func:`room`, :func:`lower_factors`): the second phase is cut to the room the quota has
 left: ECR's 100,000 scans less :data:`ROOM_MARGIN`, the pushes of the last 24 hours the first phase counted (each
 scanned on push), the scans the sweep started in the last 24 hours (hourly counters) and what the quota's other
-consumers were seen to use when ECR last refused (:func:`other_estimate`, halving every day). Class 3 is cut last, then 4, then 5. A refusal ends the
-invocation's scanning (scanning.ScanQuota): it never loops on refusals.
+consumers were seen to use when ECR last refused (:func:`other_estimate`, halving every day). Class 3 is cut
+last, then 4, then 5. A refusal ends the invocation's scanning (scanning.ScanQuota): it never loops on refusals.
 
 **Headroom** (:func:`headroom`): with the levelling a registry of N images and expiry E is rescanned every
 :func:`interval_days` (E - window / 2 - 1/2 days: due up to the window early, and a sweep takes what falls due

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from ecr_scan_reporter.core.expiry import as_utc, scan_expired
+from ecr_scan_reporter.core.scannable import recorded_not_scannable
 
 # --- scan decisions -----------------------------------------------------------------------------------------------
 #
@@ -39,6 +40,7 @@ class Verdict(StrEnum):
     FAILED_RECENTLY = "failed_recently"
     UNSUPPORTED = "unsupported"
     ARCHIVED = "archived"
+    NOT_SCANNABLE = "not_scannable"  # an artifact ECR's basic scanning cannot scan (core/scannable.py)
 
     @property
     def needs_scan(self) -> bool:
@@ -51,6 +53,7 @@ def decide_scan(state: ScanState, now: datetime, expiry_days: int) -> Verdict:
     - no scan at all: ``never_scanned``, whatever the image's age;
     - IN_PROGRESS / PENDING: ``in_progress`` (never start a second scan);
     - UNSUPPORTED_IMAGE / IMAGE_ARCHIVED: rescanning cannot help;
+    - NOT_SCANNABLE (the ledger's record of an artifact ECR refused, core/scannable.py): never asked again;
     - FAILED: rescan (``expired``) once the failure is older than the expiry, or when ECR reported no time
       for it (ECR's one-scan-per-image-per-day quota bounds that to one retry a day); else ``failed_recently``;
     - any other status (COMPLETE, ACTIVE, ...): ``expired`` when the completion time is older than the expiry
@@ -61,6 +64,8 @@ def decide_scan(state: ScanState, now: datetime, expiry_days: int) -> Verdict:
         return Verdict.NEVER_SCANNED
     if status in _IN_PROGRESS:
         return Verdict.IN_PROGRESS
+    if recorded_not_scannable(status):
+        return Verdict.NOT_SCANNABLE
     if status == "UNSUPPORTED_IMAGE":
         return Verdict.UNSUPPORTED
     if "ARCHIVED" in status:

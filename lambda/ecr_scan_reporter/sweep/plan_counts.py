@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 #: Images left alone for another reason than "fresh" or "in flight", in the order they are shown.
-OTHER = ("failed_recently", "unsupported", "archived", "skipped_filter", "not_found")
+OTHER = ("failed_recently", "unsupported", "archived", "skipped_filter", "not_found", "not_scannable")
 _WORDS = {
     "never_scanned": "never scanned",
     "expired": "expired",
@@ -19,6 +19,7 @@ _WORDS = {
     "archived": "archived",
     "skipped_filter": "left out by --only-pulled-within-days/--max-images",
     "not_found": "gone",
+    "not_scannable": "not scannable (artifacts ECR cannot scan)",
 }
 
 

@@ -47,6 +47,8 @@ class ImageRecord:
     last_pulled_at: datetime | None = None
     image_status: str | None = None
     scan: ScanState | None = None
+    manifest_media_type: str | None = None  # imageManifestMediaType
+    artifact_media_type: str | None = None  # artifactMediaType (core/scannable.py: is it an image ECR can scan?)
 
     @classmethod
     def from_detail(cls, detail: dict[str, Any], listed_scans: bool | None = None) -> ImageRecord:
@@ -70,6 +72,8 @@ class ImageRecord:
             last_pulled_at=detail.get("lastRecordedPullTime"),
             image_status=detail.get("imageStatus"),
             scan=scan,
+            manifest_media_type=detail.get("imageManifestMediaType"),
+            artifact_media_type=detail.get("artifactMediaType"),
         )
 
 

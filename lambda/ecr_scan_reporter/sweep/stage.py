@@ -47,6 +47,7 @@ from ecr_scan_reporter.core import log
 from ecr_scan_reporter.core.config import Settings
 from ecr_scan_reporter.core.expiry import as_utc
 from ecr_scan_reporter.core.ledger import RepositoryLedger
+from ecr_scan_reporter.core.scannable import artifact_reason
 from ecr_scan_reporter.sweep import budget, freshness, registry, scanning
 from ecr_scan_reporter.sweep.registry import ImageRecord
 
@@ -133,6 +134,12 @@ class BudgetRun:
         if image.pushed_at is not None and as_utc(now) - as_utc(image.pushed_at) <= timedelta(days=1):
             self.pushed_1d += 1
 
+    def unseen(self, pushed_at: datetime | None, now: datetime) -> None:
+        """Take an image :meth:`seen` back out of the census: ECR refused it as an artifact it cannot scan."""
+        self.images -= 1
+        if pushed_at is not None and as_utc(now) - as_utc(pushed_at) <= timedelta(days=1):
+            self.pushed_1d -= 1
+
     def scanned(self, digest: str, used: bool, now: datetime, expiry_days: int) -> None:
         """Count an image scanned (or in flight) now in the census: due again a levelled expiry from now."""
         self.tally.add(
@@ -215,6 +222,7 @@ class Candidate:
     priority: int | None = None  # the budget's class (sweep/budget.py), when a budget applies
     due_day: int | None = None
     in_use: bool | None = None
+    pushed_at: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -232,7 +240,7 @@ class SweepSummary:
 
     ``considered`` = ``skipped_filter`` + ``archived`` + ``not_found`` + ``fresh`` + ``in_progress`` +
     ``failed_recently`` + ``unsupported`` + ``scan_started`` + ``limit_exceeded`` + ``quota_exhausted`` +
-    ``deferred``.
+    ``deferred`` + ``not_scannable``.
     """
 
     repository: str
@@ -249,6 +257,7 @@ class SweepSummary:
     archived: int = 0
     quota_exhausted: int = 0
     deferred: int = 0  # due, but left for a later sweep by the budget
+    not_scannable: int = 0  # artifacts ECR's basic scanning cannot scan (core/scannable.py): never asked again
     part: int = 1
     continuation: Continuation | None = None
     # This part only (not carried by continuations): images whose scan the ledger knew, lookups in ECR.
@@ -669,7 +678,12 @@ def _start(
         ledger.record_started(candidate.digest, candidate.tags, candidate.registry_id)
     if outcome is scanning.ScanOutcome.STARTED and run is not None:
         run.started += 1
-    summary.count(outcome.value)
+    if outcome is scanning.ScanOutcome.UNSUPPORTED:  # an artifact: recorded, never asked again, never in a census
+        _not_scannable(candidate, "UnsupportedImageTypeException", summary, ledger)
+        if run is not None and now is not None and candidate.priority is not None:
+            run.unseen(candidate.pushed_at, now)
+    else:
+        summary.count(outcome.value)
     if run is not None and now is not None and options is not None and candidate.priority is not None:
         used = bool(candidate.in_use)
         if outcome in (scanning.ScanOutcome.STARTED, scanning.ScanOutcome.LIMIT_EXCEEDED):
@@ -731,7 +745,7 @@ def _assess(
     """For each image in sweep order: the candidate (None when no scan is needed; the reason is counted in
     ``summary``) and where to resume after it (None: nothing left)."""
     if options.mode == NEWEST:
-        walk = _newest(ecr, repository, registry_id, options, now, continuation, summary, listing_deadline)
+        walk = _newest(ecr, repository, registry_id, options, now, continuation, summary, listing_deadline, ledger)
     else:
         walk = _pages(ecr, repository, registry_id, options, now, continuation, summary)
     for image, resume in walk:
@@ -752,12 +766,19 @@ def _evaluate(
     if freshness.image_archived(image.image_status):
         summary.count("archived")
         return None
+    reason = artifact_reason(image.manifest_media_type, image.artifact_media_type, image.tags)
+    if reason is not None:  # recognised from DescribeImages: ECR is not asked
+        _not_scannable(image, reason, summary, ledger)
+        return None
     try:
         state = _last_scan(ecr, image, now, summary, ledger)
     except registry.ImageNotFound:
         summary.count("not_found")
         return None
     verdict = freshness.decide_scan(state, now, options.expiry_days)
+    if verdict is freshness.Verdict.NOT_SCANNABLE:  # ECR refused it before (the ledger's record, renewed)
+        _not_scannable(image, None, summary, ledger)
+        return None
     if run is not None:
         return _budgeted(repository, image, state, verdict, options, now, summary, run)
     if not verdict.needs_scan:
@@ -798,13 +819,33 @@ def _budgeted(
     if run.spender.take(klass, due_day):
         reason = verdict.value if verdict.needs_scan else "levelling"
         return Candidate(
-            repository, image.registry_id, image.digest, image.tags, reason, state.completed_at, klass, due_day, used
+            repository,
+            image.registry_id,
+            image.digest,
+            image.tags,
+            reason,
+            state.completed_at,
+            klass,
+            due_day,
+            used,
+            image.pushed_at,
         )
     run.tally.add(used=used, never=never, due_day=due_day, age_days=age)
     summary.count("deferred" if verdict.needs_scan else verdict.value)
     if verdict.needs_scan:
         log.emit(logger, "scan_deferred", logging.DEBUG, repository=repository, digest=image.digest, priority=klass)
     return None
+
+
+def _not_scannable(
+    image: ImageRecord | Candidate, reason: str | None, summary: SweepSummary, ledger: RepositoryLedger | None
+) -> None:
+    """Count an image ECR's basic scanning cannot scan (an artifact, core/scannable.py) and record it in the ledger
+    (``reason``: why; None: the ledger already knows why, its record is only kept alive)."""
+    summary.count("not_scannable")
+    if ledger is not None:
+        ledger.record_not_scannable(image.digest, image.tags, reason, image.registry_id)
+    log.emit(logger, "scan_not_possible", logging.DEBUG, repository=summary.repository, digest=image.digest, why=reason)
 
 
 def _last_scan(
@@ -897,10 +938,12 @@ def _newest(
     continuation: Continuation | None,
     summary: SweepSummary,
     deadline: Callable[[], bool] | None = None,
+    ledger: RepositoryLedger | None = None,
 ) -> Iterator[tuple[ImageRecord | None, Position | None]]:
-    """The ``max_images`` newest images that pass the pull filter, newest first, after the continuation's key.
-    Counting (considered, skipped_filter) happens on the first part only: later parts list the same images.
-    ``deadline()`` is asked after every DescribeImages page: True raises :class:`_OutOfTime`."""
+    """The ``max_images`` newest images that pass the pull filter, newest first, after the continuation's key; an
+    artifact DescribeImages shows ECR cannot scan is never one of them (counted and recorded, :func:`_not_scannable`).
+    Counting (considered, skipped_filter, not_scannable) happens on the first part only: later parts list the same
+    images. ``deadline()`` is asked after every DescribeImages page: True raises :class:`_OutOfTime`."""
     after = continuation.after_key if continuation else None
     first_part = after is None
     eligible_count = 0
@@ -913,11 +956,16 @@ def _newest(
             for image in page.images:
                 if first_part:
                     summary.considered += 1
-                if freshness.recently_used(image.pushed_at, image.last_pulled_at, now, options.pulled_within_days):
+                if not freshness.recently_used(image.pushed_at, image.last_pulled_at, now, options.pulled_within_days):
+                    if first_part:
+                        summary.skipped_filter += 1
+                    continue
+                reason = artifact_reason(image.manifest_media_type, image.artifact_media_type, image.tags)
+                if reason is None:
                     eligible_count += 1
                     yield image
                 elif first_part:
-                    summary.skipped_filter += 1
+                    _not_scannable(image, reason, summary, ledger)
 
     top = heapq.nlargest(options.max_images or 0, eligible(), key=_key)
     if first_part:

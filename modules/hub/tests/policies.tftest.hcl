@@ -1,5 +1,6 @@
 # The hub's policies, read from the plan (mocked provider, nothing created): a spoke of the organization may
-# publish and write its own prefix; another account may not; a spoke may not write another spoke's prefix.
+# publish (its publishing roles: tests/publishers.tftest.hcl) and write its own prefix; another account may not; a
+# spoke may not write another spoke's prefix.
 
 mock_provider "aws" {
   source = "./tests/mocks/aws"
@@ -18,11 +19,17 @@ run "organization" {
   # --- the topic ------------------------------------------------------------------------------------------------
   assert {
     condition = one([for s in jsondecode(aws_sns_topic_policy.this.policy).Statement : s if s.Sid == "SpokesPublish"]) == {
-      Sid       = "SpokesPublish", Effect = "Allow", Principal = { AWS = "*" }, Action = "sns:Publish"
-      Resource  = "arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-notifications"
-      Condition = { StringEquals = { "aws:PrincipalOrgID" = ["o-a1b2c3d4e5"] } }
+      Sid      = "SpokesPublish", Effect = "Allow", Principal = { AWS = "*" }, Action = "sns:Publish"
+      Resource = "arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-notifications"
+      Condition = {
+        StringEquals = { "aws:PrincipalOrgID" = ["o-a1b2c3d4e5"] }
+        ArnLike = { "aws:PrincipalArn" = [
+          "arn:aws:iam::*:role/*-eu-west-1-findings", "arn:aws:iam::*:role/*-eu-west-1-report",
+          "arn:aws:iam::*:role/*-us-east-1-findings", "arn:aws:iam::*:role/*-us-east-1-report",
+        ] }
+      }
     }
-    error_message = "A principal of the organization (aws:PrincipalOrgID) may publish to the central topic."
+    error_message = "The spokes' publishing roles (aws:PrincipalArn) of the organization (aws:PrincipalOrgID) may publish to the central topic (tests/publishers.tftest.hcl: who is allowed and refused)."
   }
   assert {
     # Another account: every statement that allows anyone ("*") is conditioned on the organization, the only
@@ -51,16 +58,23 @@ run "organization" {
       {
         StringEquals = { "aws:PrincipalOrgID" = ["o-a1b2c3d4e5"], "kms:ViaService" = ["s3.eu-west-1.amazonaws.com"] }
         StringLike   = { "kms:EncryptionContext:aws:s3:arn" = ["arn:aws:s3:::acme-security-ecr-reports", "arn:aws:s3:::acme-security-ecr-reports/*"] }
+        ArnLike      = { "aws:PrincipalArn" = ["arn:aws:iam::*:role/*-eu-west-1-report", "arn:aws:iam::*:role/*-us-east-1-report"] }
       },
     ]
-    error_message = "Spokes may only encrypt (GenerateDataKey, no Decrypt) with the hub's key, through S3, for the hub's bucket."
+    error_message = "Spokes' report roles may only encrypt (GenerateDataKey, no Decrypt) with the hub's key, through S3, for the hub's bucket."
   }
   assert {
     condition = one([for s in jsondecode(aws_kms_key.this.policy).Statement : [s.Action, s.Condition] if s.Sid == "SpokesPublishThroughSNS"]) == [
       ["kms:Decrypt", "kms:GenerateDataKey"],
-      { StringEquals = { "aws:PrincipalOrgID" = ["o-a1b2c3d4e5"], "kms:ViaService" = ["sns.eu-west-1.amazonaws.com"] } },
+      {
+        StringEquals = { "aws:PrincipalOrgID" = ["o-a1b2c3d4e5"], "kms:ViaService" = ["sns.eu-west-1.amazonaws.com"] }
+        ArnLike = { "aws:PrincipalArn" = [
+          "arn:aws:iam::*:role/*-eu-west-1-findings", "arn:aws:iam::*:role/*-eu-west-1-report",
+          "arn:aws:iam::*:role/*-us-east-1-findings", "arn:aws:iam::*:role/*-us-east-1-report",
+        ] }
+      },
     ]
-    error_message = "Spokes may use the hub's key through SNS only (publishing to the encrypted topic)."
+    error_message = "Spokes' publishing roles may use the hub's key through SNS only (publishing to the encrypted topic)."
   }
   assert {
     condition = alltrue([
@@ -143,21 +157,24 @@ run "organization" {
       EXPECTED_SPOKES           = "111111111111/eu-west-1,111111111111/us-east-1,222222222222/eu-west-1"
       SPOKE_REPORT_PERIOD_HOURS = "168"
       CHAT_TOPIC_ARN            = ""
+      TEAM_NAMES                = ""
+      TEAM_TOPIC_ARN_PREFIX     = ""
       METRICS_NAMESPACE         = "ECRScanReporter"
       LOG_LEVEL                 = "INFO"
     })
-    error_message = "The function gets the topic, the bucket, the expected spokes and their report period."
+    error_message = "The function gets the topic, the bucket, the expected spokes and their report period; no teams."
   }
   assert {
     condition = [for s in jsondecode(aws_iam_role_policy.this.policy).Statement : [s.Sid, s.Action, s.Resource]] == [
       ["ListSpokes", ["s3:ListBucket"], ["arn:aws:s3:::acme-security-ecr-reports"]],
       ["ReadSpokeReports", ["s3:GetObject"], ["arn:aws:s3:::acme-security-ecr-reports/*/latest.json"]],
+      ["ReadPublicationMarkers", ["s3:GetObject"], ["arn:aws:s3:::acme-security-ecr-reports/organization-report/published/*"]],
       ["WriteOrganizationReport", ["s3:PutObject"], ["arn:aws:s3:::acme-security-ecr-reports/organization-report/*"]],
       ["Publish", ["sns:Publish"], ["arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-notifications"]],
       ["UseHubKeyThroughS3AndSNS", ["kms:Decrypt", "kms:GenerateDataKey"], ["arn:aws:kms:eu-west-1:210987654321:key/11111111-2222-3333-4444-555555555555"]],
       ["WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], ["arn:aws:logs:eu-west-1:210987654321:log-group:/aws/lambda/ecr-scan-hub-org-report:*"]],
     ]
-    error_message = "The function reads the spokes' latest reports, writes under organization-report/, publishes, logs; nothing more."
+    error_message = "The function reads the spokes' latest reports and its own publication markers, writes under organization-report/, publishes, logs; nothing more."
   }
   assert {
     condition     = aws_cloudwatch_event_rule.this.schedule_expression == "cron(0 8 ? * MON *)" && aws_iam_role.this.name == "ecr-scan-hub-eu-west-1-org-report"
@@ -170,8 +187,27 @@ run "organization" {
 
   # --- alarms and dashboard ----------------------------------------------------------------------------------------
   assert {
-    condition     = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset(["org_report_errors", "silent_spokes", "org_report_not_stored"]) && alltrue([for a in aws_cloudwatch_metric_alarm.this : a.alarm_actions == toset(["arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-notifications"]) && a.dimensions["FunctionName"] == "ecr-scan-hub-org-report"])
+    condition     = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset(["org_report_errors", "silent_spokes", "org_report_not_stored", "org_report_not_published"]) && alltrue([for a in aws_cloudwatch_metric_alarm.this : a.alarm_actions == toset(["arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-notifications"]) && a.dimensions["FunctionName"] == "ecr-scan-hub-org-report"])
     error_message = "The hub's alarms watch its function and notify the central topic."
+  }
+  assert {
+    # Issue 27: a destination (the central topic, the chat topic, a team's topic) that refused the report.
+    condition = [
+      aws_cloudwatch_metric_alarm.this["org_report_not_published"].alarm_name,
+      aws_cloudwatch_metric_alarm.this["org_report_not_published"].namespace,
+      aws_cloudwatch_metric_alarm.this["org_report_not_published"].metric_name,
+      aws_cloudwatch_metric_alarm.this["org_report_not_published"].statistic,
+      aws_cloudwatch_metric_alarm.this["org_report_not_published"].comparison_operator,
+      aws_cloudwatch_metric_alarm.this["org_report_not_published"].threshold,
+      ] == [
+      "ecr-scan-hub-org-report-not-published", "ECRScanReporter", "OrganizationReportsNotPublished", "Maximum",
+      "GreaterThanThreshold", 0,
+    ]
+    error_message = "A destination that refused the organization report (metric OrganizationReportsNotPublished) raises <prefix>-org-report-not-published."
+  }
+  assert {
+    condition     = strcontains(aws_cloudwatch_dashboard.this[0].dashboard_body, "OrganizationReportsNotPublished")
+    error_message = "The dashboard draws the destinations that refused the report."
   }
   assert {
     condition     = aws_cloudwatch_dashboard.this[0].dashboard_name == "ecr-scan-hub-eu-west-1"
@@ -188,7 +224,7 @@ run "listed_accounts" {
   }
 
   assert {
-    condition     = one([for s in jsondecode(aws_sns_topic_policy.this.policy).Statement : s.Condition if s.Sid == "SpokesPublish"]) == { StringEquals = { "aws:PrincipalAccount" = ["111111111111", "222222222222"] } }
+    condition     = one([for s in jsondecode(aws_sns_topic_policy.this.policy).Statement : s.Condition.StringEquals if s.Sid == "SpokesPublish"]) == { "aws:PrincipalAccount" = ["111111111111", "222222222222"] }
     error_message = "Without an organization, the listed accounts (aws:PrincipalAccount) may publish, no other."
   }
   assert {
@@ -256,4 +292,44 @@ run "subscriptions_and_chat" {
     condition     = aws_lambda_function.this.environment[0].variables.CHAT_TOPIC_ARN == "arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-chat" && contains(one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if s.Sid == "Publish"]), "arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-chat")
     error_message = "With create_chat_topic the function publishes the chat form there."
   }
+}
+
+# Issue 29: each team's own organization-wide report goes to its hub topic, <name_prefix>-<team>: the function gets
+# the names and the topics' prefix (both empty without teams) and may publish to exactly those topics.
+run "team_reports" {
+  command = plan
+  variables {
+    team_names = ["payments", "web"]
+  }
+  assert {
+    condition = [
+      aws_lambda_function.this.environment[0].variables.TEAM_NAMES,
+      aws_lambda_function.this.environment[0].variables.TEAM_TOPIC_ARN_PREFIX,
+    ] == ["payments,web", "arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-"]
+    error_message = "The function gets the teams' names and their topics' prefix."
+  }
+  assert {
+    condition = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : [s.Action, s.Resource] if s.Sid == "PublishTeamReports"]) == [
+      ["sns:Publish"],
+      ["arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-payments", "arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-web"],
+    ]
+    error_message = "The function may publish to exactly the teams' topics (no wildcard)."
+  }
+}
+
+run "bad_team_names_are_refused" {
+  command = plan
+  variables {
+    team_names = ["Payments", "unowned", "web", "web"]
+  }
+  expect_failures = [var.team_names]
+}
+
+run "an_environment_over_lambdas_4_kb_is_refused_at_plan" {
+  command = plan
+  variables {
+    expected_spokes = [for i in range(120) : format("%012d/eu-west-1", i)]
+    team_names      = [for i in range(40) : format("team-%02d-%s", i, join("", [for j in range(30) : "x"]))]
+  }
+  expect_failures = [aws_lambda_function.this]
 }

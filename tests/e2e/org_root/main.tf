@@ -56,7 +56,7 @@ module "spoke_a" {
   report_bucket_name          = "${var.name_prefix}-spoke-${var.region}"
   report_bucket_force_destroy = true
   hub_report_bucket_name      = module.hub.report_bucket_name
-  hub_report_kms_key_arn      = module.hub.kms_key_arn
+  hub_kms_key_arn             = module.hub.kms_key_arn
 }
 
 module "spoke_b" {
@@ -77,7 +77,7 @@ module "spoke_b" {
   report_bucket_name          = "${var.name_prefix}-spoke-${var.region_b}"
   report_bucket_force_destroy = true
   hub_report_bucket_name      = module.hub.report_bucket_name
-  hub_report_kms_key_arn      = module.hub.kms_key_arn
+  hub_kms_key_arn             = module.hub.kms_key_arn
 }
 
 variable "region" {

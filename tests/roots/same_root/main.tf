@@ -29,6 +29,12 @@ variable "give_alarm_topic" {
   default     = true
 }
 
+variable "give_hub" {
+  description = "Be a spoke of a hub created here: its key as hub_kms_key_arn, its topic as sns_topic_arn, its bucket's name as hub_report_bucket_name (with give_sns_topic = false)."
+  type        = bool
+  default     = false
+}
+
 resource "aws_kms_key" "reporter" {
   #checkov:skip=CKV2_AWS_64:a test root that terraform test only plans (never applied); the examples show the key policy
   description             = "ecr-scan-reporter test root"
@@ -47,6 +53,19 @@ resource "aws_sns_topic" "payments" {
   kms_master_key_id = aws_kms_key.reporter.arn
 }
 
+# A hub's key and topic (modules/hub creates them in the security account; unknown at plan time here too).
+resource "aws_kms_key" "hub" {
+  #checkov:skip=CKV2_AWS_64:a test root that terraform test only plans (never applied); modules/hub writes the hub's key policy
+  description             = "ecr-scan-reporter test root: the hub's key"
+  deletion_window_in_days = 7
+  enable_key_rotation     = true
+}
+
+resource "aws_sns_topic" "hub" {
+  name              = "hub-notifications"
+  kms_master_key_id = aws_kms_key.hub.arn
+}
+
 resource "aws_sns_topic" "alarms" {
   name              = "platform-ops-alarms"
   kms_master_key_id = aws_kms_key.reporter.arn
@@ -57,10 +76,15 @@ module "reporter" {
 
   create_topic_kms_key    = !var.give_kms_key
   kms_key_arn             = var.give_kms_key ? aws_kms_key.reporter.arn : null
-  create_sns_topic        = !var.give_sns_topic
-  sns_topic_arn           = var.give_sns_topic ? aws_sns_topic.notifications.arn : null
+  create_sns_topic        = !var.give_sns_topic && !var.give_hub
+  sns_topic_arn           = var.give_hub ? aws_sns_topic.hub.arn : (var.give_sns_topic ? aws_sns_topic.notifications.arn : null)
   alarms_notify_sns_topic = !var.give_alarm_topic
   alarm_topic_arn         = var.give_alarm_topic ? aws_sns_topic.alarms.arn : null
+
+  # A spoke of the hub created here: whether its key is granted, and to whom, is decided when the ARNs are known.
+  allow_external_sns_topic = var.give_hub
+  hub_kms_key_arn          = var.give_hub ? aws_kms_key.hub.arn : null
+  hub_report_bucket_name   = var.give_hub ? "hub-reports-210987654321" : null
 
   # One team on a topic of this root (unknown at plan), one on the topic the module creates for it.
   team_tag_key = "team"

@@ -116,6 +116,8 @@ def test_enhanced_registry_plans_nothing(images: dict[str, str], capsys: Any) ->
         (["plan", "--exclude", "[a-"], "Here: unterminated character set at position 0."),
         (["plan", "--include", "^(?!sandbox/)"], "Here: negative look-ahead, which only Python has."),
         (["scan", "--exclude", "a{,3}"], "argument --exclude: 'a{,3}' uses RE2 syntax that Python's re"),
+        (["plan", "--include", "^([a-z0-9]+-?)+/service$"], "repeats a group that holds a quantifier"),  # issue 27
+        (["scan", "--exclude", "(a|aa)+"], "argument --exclude: '(a|aa)+' repeats a group"),
         (["plan", "--endpoint-url", "http://127.0.0.1:5000", "--localstack"], "not allowed with argument"),
         (["plan", "--expiry-days", "0"], "--expiry-days: must be a whole number from 1 to 365"),
         (["plan", "--expiry-days", "-3"], "--expiry-days"),
@@ -179,7 +181,7 @@ def test_a_value_error_from_the_client_factory_is_a_bad_option_too(
 
 
 def test_an_endpoint_botocore_refuses_exits_2_with_one_line(capsys: Any) -> None:
-    code, out, err = run(capsys, "plan", "--region", "eu-west-1", "--endpoint-url", "http://under_score:5000")
+    code, out, err = run(capsys, "plan", "--region", "eu-west-1", "--ecr-endpoint-url", "http://under_score:5000")
     assert (code, out) == (2, "")
     assert err == "ecr-scan-reporter: error: Invalid endpoint: http://under_score:5000\n"
 
@@ -202,7 +204,7 @@ def test_unreachable_endpoint_exit_1(monkeypatch: pytest.MonkeyPatch, capsys: An
 
     seen = []
     monkeypatch.setattr(aws, "client", lambda service, **kw: seen.append((service, kw)) or Unreachable())
-    code, _, err = run(capsys, "plan", "--endpoint-url", "http://127.0.0.1:9", "--region", "us-east-1")
+    code, _, err = run(capsys, "plan", "--ecr-endpoint-url", "http://127.0.0.1:9", "--region", "us-east-1")
     assert seen == [("ecr", {"region": "us-east-1", "endpoint_url": "http://127.0.0.1:9", "max_attempts": 3})]
     assert code == 1
     assert err.count("\n") == 1

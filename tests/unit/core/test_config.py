@@ -24,6 +24,7 @@ KEY_ARN = "arn:aws:kms:eu-west-1:210987654321:key/1234abcd-12ab-34cd-56ef-123456
 HUB = "arn:aws:securityhub:eu-west-1:123456789012:product/123456789012/default"
 GOV_HUB = HUB.replace("arn:aws:", "arn:aws-us-gov:")
 NOT_HUB = "is not the account's default Security Hub product"
+TEAM_PREFIX = "arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-"
 
 #: Every variable Settings.from_env reads -> (settings field, value with nothing set).
 DEFAULTS: Mapping[str, tuple[str, Any]] = {
@@ -57,6 +58,8 @@ DEFAULTS: Mapping[str, tuple[str, Any]] = {
     "EXPECTED_SPOKES": ("expected_spokes", ()),
     "SPOKE_REPORT_PERIOD_HOURS": ("spoke_report_period_hours", 168),
     "SECURITY_HUB_PRODUCT_ARN": ("security_hub_product_arn", None),
+    "TEAM_NAMES": ("team_names", ()),
+    "TEAM_TOPIC_ARN_PREFIX": ("team_topic_arn_prefix", None),
 }
 
 
@@ -201,6 +204,12 @@ ACCEPTED = [
     ("SPOKE_REPORT_PERIOD_HOURS", "8760", "spoke_report_period_hours", 8760),
     ("SECURITY_HUB_PRODUCT_ARN", f" {HUB} ", "security_hub_product_arn", HUB),
     ("SECURITY_HUB_PRODUCT_ARN", GOV_HUB, "security_hub_product_arn", GOV_HUB),
+    ("TEAM_NAMES", "payments", "team_names", ("payments",)),
+    ("TEAM_NAMES", " payments, web_2 ,0ps-team", "team_names", ("payments", "web_2", "0ps-team")),
+    ("TEAM_NAMES", "a" * 40, "team_names", ("a" * 40,)),
+    ("TEAM_TOPIC_ARN_PREFIX", f" {TEAM_PREFIX} ", "team_topic_arn_prefix", TEAM_PREFIX),
+    ("TEAM_TOPIC_ARN_PREFIX", "arn:aws-us-gov:sns:us-gov-west-1:111111111111:", "team_topic_arn_prefix",
+     "arn:aws-us-gov:sns:us-gov-west-1:111111111111:"),
 ]  # fmt: skip
 
 
@@ -304,6 +313,17 @@ REFUSED = [
     ("SECURITY_HUB_PRODUCT_ARN", HUB.replace("product/123456789012", "product/210987654321"), NOT_HUB),
     ("SECURITY_HUB_PRODUCT_ARN", "arn:aws:securityhub:eu-west-1::product/aws/inspector", NOT_HUB),
     ("SECURITY_HUB_PRODUCT_ARN", f"{HUB}/x", NOT_HUB),
+    ("TEAM_NAMES", "Payments", "not a team name"),  # lower case, as the module's teams
+    ("TEAM_NAMES", "payments,,web", "not a team name (1-40 of a-z 0-9 _ - starting with a letter or digit"),
+    ("TEAM_NAMES", "unowned", "not a team name"),
+    ("TEAM_NAMES", "-ops", "not a team name"),
+    ("TEAM_NAMES", "a" * 41, "not a team name"),
+    ("TEAM_NAMES", "pay ments", "not a team name"),
+    ("TEAM_NAMES", "web,payments,web", "each team once; given more than once: web"),
+    ("TEAM_TOPIC_ARN_PREFIX", "ecr-scan-hub-", "is not the start of an SNS topic ARN"),
+    ("TEAM_TOPIC_ARN_PREFIX", "arn:aws:sqs:eu-west-1:111111111111:ecr-scan-hub-", "is not the start of an SNS topic"),
+    ("TEAM_TOPIC_ARN_PREFIX", f"{TEAM_PREFIX}{'a' * 203}", "the name prefix at most 215"),
+    ("TEAM_TOPIC_ARN_PREFIX", "arn:aws:sns:eu-west-1:111111111111:hub.", "is not the start of an SNS topic ARN"),
 ]  # fmt: skip
 
 
@@ -409,3 +429,22 @@ def test_a_sweep_with_no_environment_set_rescans_a_10_day_old_scan_and_leaves_a_
     assert options == SweepOptions(expiry_days=7, pulled_within_days=None, max_images=None)
     plan = {c.digest: c.reason for c in plan_repository(FakeEcr(images), "app", now=NOW, options=options)}
     assert plan == {digest(1): "expired", digest(4): "never_scanned"}
+
+
+# --- the hub's teams ------------------------------------------------------------------------------------------------
+
+
+def test_the_hubs_team_name_rule_is_the_modules() -> None:
+    from ecr_scan_reporter.core import teams
+
+    assert (config._TEAM_NAME.pattern, config._UNOWNED) == (teams.TEAM_NAME.pattern, teams.UNOWNED)
+
+
+def test_a_teams_topic_is_the_prefix_and_its_name() -> None:
+    settings = Settings.from_env({"TEAM_NAMES": "payments", "TEAM_TOPIC_ARN_PREFIX": TEAM_PREFIX})
+    assert settings.team_topic_arn("payments") == f"{TEAM_PREFIX}payments"
+    assert config.is_sns_arn(settings.team_topic_arn("a" * 40))
+    assert config.is_sns_arn(Settings.from_env({"TEAM_TOPIC_ARN_PREFIX": f"{TEAM_PREFIX}{'a' * 202}"})
+                             .team_topic_arn("b" * 40))  # fmt: skip
+    with pytest.raises(ConfigError, match="TEAM_TOPIC_ARN_PREFIX is not set"):
+        Settings.from_env({"TEAM_NAMES": "payments"}).team_topic_arn("payments")

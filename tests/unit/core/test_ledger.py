@@ -328,7 +328,7 @@ def test_a_record_over_budget_keeps_every_notified_finding_present_as_a_digest_a
     findings = many(400)
     notified = frozenset(findings) | {"CVE-GONE"}
     pending = {f"C{i:03d}": "CRITICAL" for i in range(300)}  # more than a notification lists
-    monkeypatch.setattr(ledger, "ITEM_BUDGET", 20_000)
+    monkeypatch.setattr(ledger.record, "ITEM_BUDGET", 20_000)
     fitted = result(
         record(),
         findings=findings,
@@ -363,7 +363,7 @@ def test_a_record_over_budget_keeps_every_notified_finding_present_as_a_digest_a
 
 def test_when_even_the_digests_do_not_fit_the_least_severe_are_notified_again(monkeypatch: pytest.MonkeyPatch) -> None:
     findings = many(4_000)
-    monkeypatch.setattr(ledger, "ITEM_BUDGET", 16_000)
+    monkeypatch.setattr(ledger.record, "ITEM_BUDGET", 16_000)
     fitted = result(None, findings=findings, notified_findings=frozenset(findings))
     assert ledger.item_size(ledger.to_item(fitted)) <= 16_000
     kept = [i for i in findings if fitted.was_notified(i)]

@@ -232,6 +232,40 @@ def test_images_handler_counts_scans_refused_by_the_daily_limit(
     assert (found[("ScansStarted", fn)], found[("ScansRefusedByDailyLimit", fn)]) == (0, 2)
 
 
+def test_images_handler_counts_the_images_ecr_cannot_scan(
+    queue_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 26: a Helm chart (recognised from DescribeImages) and an artifact ECR refuses are ImagesNotScannable,
+    neither started nor refused by the daily limit."""
+    ecr = aws.client("ecr")
+    ecr.create_repository(repositoryName="team/app")
+    _, chart, refused = (push(ecr, "team/app", i, f"v{i}") for i in (1, 2, 3))
+
+    class WithArtifacts:  # moto leaves artifactMediaType out and scans whatever it is asked to
+        def __getattr__(self, name: str) -> Any:
+            return getattr(ecr, name)
+
+        def describe_images(self, **kwargs: Any) -> Any:
+            response = ecr.describe_images(**kwargs)
+            for detail in response["imageDetails"]:
+                if detail["imageDigest"] == chart:
+                    detail["artifactMediaType"] = "application/vnd.cncf.helm.config.v1+json"
+            return response
+
+        def start_image_scan(self, **kwargs: Any) -> Any:
+            if kwargs["imageId"]["imageDigest"] == refused:
+                raise client_error("UnsupportedImageTypeException", "StartImageScan")
+            return ecr.start_image_scan(**kwargs)
+
+    real = aws.client
+    monkeypatch.setattr(aws, "client", lambda s, **kw: WithArtifacts() if s == "ecr" else real(s, **kw))
+    images.handler(sqs_event([work_body("team/app", registry_id=ACCOUNT)]), FakeContext())
+    fn = (("FunctionName", FakeContext.function_name),)
+    found = handler_metrics(capsys)
+    assert (found[("ImagesConsidered", fn)], found[("ImagesNotScannable", fn)]) == (3, 2)
+    assert (found[("ScansStarted", fn)], found[("ScansRefusedByDailyLimit", fn)]) == (1, 0)
+
+
 def test_findings_handler_counts_notifications_by_type_and_breaches_by_severity(
     moto: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -43,6 +43,20 @@ def test_resolution(repository: str, tags: dict[str, str] | None, owner: str | N
     assert found.dimension == (owner or "unowned")
 
 
+@pytest.mark.parametrize("value", ["Payments", "PAYMENTS", " Payments "])
+def test_a_tag_value_names_its_team_whatever_its_case(value: str) -> None:
+    """Issue 29: team names are lower case; a repository tagged team=Payments belongs to payments, not to nobody."""
+    found = ownership.resolve("misc/thing", {"team": value}, DOC)
+    assert (found.name, found.how, found.note) == ("payments", ownership.BY_TAG, None)
+
+
+def test_a_team_regex_matches_anywhere_in_the_name() -> None:
+    """Test gap: search semantics (re.search, as every repository regex of the module), not re.match."""
+    document = doc(("services", "/service$"), ("legacy", "legacy"))
+    assert ownership.resolve("payments/service", {}, document).name == "services"
+    assert ownership.resolve("team/legacy-api", {}, document).name == "legacy"
+
+
 def test_a_tag_naming_no_team_falls_back_to_the_regexes_with_a_note() -> None:
     found = ownership.resolve("payments/api", {"team": "ghosts"}, DOC)
     assert (found.name, found.how) == ("payments", ownership.BY_REGEX)

@@ -248,7 +248,7 @@ def test_every_scan_restores_the_old_behaviour(inbox: Inbox, scanner: Scanner, m
 def test_an_image_with_very_many_findings_keeps_the_most_severe_within_an_item(
     inbox: Inbox, scanner: Scanner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ledger, "FINDINGS_BUDGET", 15 + 15 + 10)  # map entries: 1 + len(id) + len(severity)
+    monkeypatch.setattr(ledger.record, "FINDINGS_BUDGET", 15 + 15 + 10)  # map entries: 1 + len(id) + len(severity)
     found = {"CVE-L": "LOW", "CVE-C2": "CRITICAL", "CVE-M": "MEDIUM", "CVE-C1": "CRITICAL", "CVE-H": "HIGH"}
     findings.handler(scan_event(scanner, found), None)
     assert stored().findings == {"CVE-C1": "CRITICAL", "CVE-C2": "CRITICAL", "CVE-H": "HIGH"}

@@ -84,6 +84,35 @@ def test_a_second_batch_of_the_same_second_with_a_new_finding_is_notified(
     assert stored().scan_completed_at == datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
 
+def test_a_same_second_batch_arriving_while_the_first_is_publishing_is_retried_not_dropped(
+    inbox: Inbox, reader: Reader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 27: the concurrent half of a same-second burst. While the first batch's claim is live, a second batch
+    of the same image and second (another poller's, carrying another finding) is a batch item failure (retried),
+    never a ``duplicate`` SQS would delete; its finding is notified when it comes back."""
+    reader.by_digest[DIGEST] = [CRIT]
+    first = sqs_batch([finding_event(DIGEST, CRIT.id, "CRITICAL", 0)])
+    second = sqs_batch([finding_event(DIGEST, CRIT2.id, "CRITICAL", 0)])
+    real_publish = stage.sns_message.publish
+    concurrent: list[dict[str, Any]] = []
+
+    def publish(*args: Any, **kwargs: Any) -> str:
+        if not concurrent:  # the first batch's alert is being published: the second batch arrives
+            reader.by_digest[DIGEST] = [CRIT, CRIT2]
+            concurrent.append(findings.handler(second, Context(60_000)))
+        return real_publish(*args, **kwargs)
+
+    monkeypatch.setattr(stage.sns_message, "publish", publish)
+    assert findings.handler(first, Context(60_000)) == {"batchItemFailures": []}
+    assert concurrent == [{"batchItemFailures": [{"itemIdentifier": "m0"}]}]  # retried, not deleted
+    assert [d["new_findings"] for d in inbox()] == [[{"id": CRIT.id, "severity": "CRITICAL"}]]
+
+    assert findings.handler(second, Context(60_000)) == {"batchItemFailures": []}  # SQS redelivers it
+    assert [d["new_findings"] for d in inbox()] == [[{"id": CRIT2.id, "severity": "CRITICAL"}]]
+    assert findings.handler(second, Context(60_000)) == {"batchItemFailures": []}  # an exact redelivery
+    assert inbox() == []
+
+
 # --- item 3: an image with thousands of findings ------------------------------------------------------------------
 
 

@@ -1,7 +1,8 @@
 """handlers.findings with teams (issue 19), against moto: each team's thresholds and settings decide for its
 repositories and its topic receives them; the tag decides before the regexes; an unowned repository goes to the
 module's topic; the module's topic gets every notification or only the unowned ones; a repository that changes
-owner alerts its new owner once; count_only_fixable and alert_on_exploitable; teams that cannot be read."""
+owner alerts its new owner once; count_only_fixable and alert_on_exploitable; teams that cannot be read
+(retried)."""
 
 from __future__ import annotations
 
@@ -268,20 +269,22 @@ def test_alert_on_exploitable_alerts_under_the_thresholds_and_lists_them_first(
     assert doc["findings"][0]["exploit_available"] is True
 
 
-def test_teams_that_cannot_be_read_route_to_the_module_topic_and_say_so(
+def test_teams_that_cannot_be_read_leave_the_result_undecided_and_retried(
     inbox: Inbox, reader: Reader, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Issue 27: never the module's topic as if unowned (the owner would then never hear of it): the invocation
+    fails, nothing is published or recorded, and Lambda retries it (tests/unit/handlers/test_findings_owner.py)."""
     store_teams(monkeypatch, TWO_TEAMS, module_topic="unowned")
     monkeypatch.setenv("TEAMS_SHA256", "0" * 64)  # not the stored version
     load_settings.cache_clear()
     repository("payments/api")
     reader.by_digest[DIGEST] = [HIGH]
-    response = findings.handler(event("payments/api", {"HIGH": 1}), None)
-    assert response["status"] == "notified"
-    assert "team" not in response
-    (doc,) = inbox("module")
-    assert "not the version the function expects" in doc["teams_unavailable"]
-    assert inbox("payments") == []
+    with pytest.raises(routing.OwnerUndecided, match="not the version the function expects") as raised:
+        findings.handler(event("payments/api", {"HIGH": 1}), None)
+    assert (raised.value.reason, raised.value.permanent) == ("teams_unavailable", False)
+    assert inbox("module") == inbox("payments") == []
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    assert ledger.get_record(dynamodb, TABLE, ACCOUNT, "payments/api", DIGEST) is None
 
 
 def test_metrics_by_team() -> None:

@@ -196,6 +196,7 @@ def test_json_document() -> None:
         "suppressions_active": 4,
         "records_of_deleted_repositories": 0,
         "oldest_scan": "2026-11-19T12:00:00Z",  # team/app digest(2): ten days old
+        "not_scannable": 0,  # artifacts ECR cannot scan (issue 26)
     }
     assert doc["thresholds"] == {"CRITICAL": 0, "HIGH": 0, "MEDIUM": None, "LOW": None}
     assert doc["repositories"][0]["repository"] == "team/app"

@@ -76,6 +76,10 @@ def test_statuses_where_a_rescan_cannot_help() -> None:
     old = NOW - timedelta(days=100)
     assert decide_scan(ScanState("UNSUPPORTED_IMAGE", old), NOW, 7) is Verdict.UNSUPPORTED
     assert decide_scan(ScanState("IMAGE_ARCHIVED", old), NOW, 7) is Verdict.ARCHIVED
+    # an artifact ECR refused (issue 26): the ledger's own status, never asked again, whatever its times
+    assert decide_scan(ScanState("NOT_SCANNABLE", None), NOW, 7) is Verdict.NOT_SCANNABLE
+    assert decide_scan(ScanState("NOT_SCANNABLE", old), NOW, 7) is Verdict.NOT_SCANNABLE
+    assert not Verdict.NOT_SCANNABLE.needs_scan
 
 
 def test_enhanced_status_active_is_judged_by_its_completion_time() -> None:

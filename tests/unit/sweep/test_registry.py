@@ -100,6 +100,29 @@ def test_scan_fields_of_describe_images_are_used_without_a_lookup() -> None:
     assert image.tags == ("v1",)
 
 
+def test_the_media_types_of_describe_images_are_read() -> None:
+    """Issue 26: what tells an artifact from an image (core/scannable.py), as ECR's own API model names it (the
+    Stubber refuses a field the model does not have)."""
+    ecr = aws.client("ecr")
+    detail = {
+        "registryId": ACCOUNT,
+        "repositoryName": "charts/app",
+        "imageDigest": digest(1),
+        "imageTags": ["1.2.3"],
+        "imageManifestMediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactMediaType": "application/vnd.cncf.helm.config.v1+json",
+    }
+    with Stubber(ecr) as stub:
+        stub.add_response(
+            "describe_images", {"imageDetails": [detail]}, {"repositoryName": "charts/app", "maxResults": 1000}
+        )
+        [image] = registry.iter_images(ecr, "charts/app")
+    assert image.manifest_media_type == "application/vnd.oci.image.manifest.v1+json"
+    assert image.artifact_media_type == "application/vnd.cncf.helm.config.v1+json"
+    bare = registry.ImageRecord.from_detail({"repositoryName": "app", "imageDigest": digest(2)})
+    assert (bare.manifest_media_type, bare.artifact_media_type) == (None, None)
+
+
 @pytest.mark.usefixtures("moto")
 def test_registry_scan_type() -> None:
     ecr = aws.client("ecr")

@@ -155,7 +155,7 @@ def test_every_kind_of_skip_is_counted_and_balanced() -> None:
         FakeImage(digest(5), scan_status="FAILED", scan_completed_at=old),  # retried
         FakeImage(digest(6), scan_status="UNSUPPORTED_IMAGE", scan_completed_at=old),
         FakeImage(digest(7), image_status="ARCHIVED"),
-        FakeImage(digest(8)),  # start: UnsupportedImageType
+        FakeImage(digest(8)),  # start: UnsupportedImageType (an artifact: not scannable)
         FakeImage(digest(9)),  # start: ImageArchived
         FakeImage(digest(10)),  # start: ImageNotFound (deleted meanwhile)
         FakeImage(digest(11)),  # start: LimitExceeded
@@ -177,11 +177,12 @@ def test_every_kind_of_skip_is_counted_and_balanced() -> None:
         "failed_recently": 1,
         "skipped_filter": 0,
         "limit_exceeded": 1,
-        "unsupported": 2,
+        "unsupported": 1,
         "not_found": 1,
         "archived": 2,
         "quota_exhausted": 0,
         "deferred": 0,
+        "not_scannable": 1,
     }
     assert balanced(summary)
 
@@ -441,6 +442,7 @@ def test_counters_cover_the_summary() -> None:
         "archived",
         "quota_exhausted",
         "deferred",
+        "not_scannable",
     )
     equation = (SweepSummary.__doc__ or "").split("\n\n")[1]
     assert sorted(re.findall(r"``(\w+)``", equation)) == sorted(COUNTERS)

@@ -200,7 +200,7 @@ def test_a_repository_of_unsupported_and_per_image_refused_images_does_not_spend
     errors |= {i.digest: "LimitExceededException" for i in images[30:]}  # ecr_fakes: the per-image message
     quota = scanning.ScanQuota()
     refused = sweep_repository(FakeEcr(images, start_errors=errors), "app", now=NOW, quota=quota)
-    assert (refused.unsupported, refused.limit_exceeded, refused.stopped, quota.exhausted) == (30, 30, None, False)
+    assert (refused.not_scannable, refused.limit_exceeded, refused.stopped, quota.exhausted) == (30, 30, None, False)
     following = FakeEcr(fake_images(3, start=100), repository="app")
     assert sweep_repository(following, "app", now=NOW, quota=quota).scan_started == 3  # the sweep goes on
 
@@ -346,15 +346,15 @@ def test_the_marker_does_not_move_after_a_sweep_stopped_by_the_quota(ddb: Any) -
 
 
 @pytest.mark.parametrize(
-    ("code", "message", "counter"),
+    ("code", "message", "counter", "recorded"),
     [
-        ("LimitExceededException", PER_IMAGE, "limit_exceeded"),
-        ("UnsupportedImageTypeException", "unsupported", "unsupported"),
-        ("LimitExceededException", "The registry's daily quota of 100,000 scans is spent", "quota_exhausted"),
+        ("LimitExceededException", PER_IMAGE, "limit_exceeded", None),
+        ("UnsupportedImageTypeException", "unsupported", "not_scannable", "NOT_SCANNABLE"),  # an artifact (issue 26)
+        ("LimitExceededException", "The registry's daily quota of 100,000 scans is spent", "quota_exhausted", None),
     ],
 )
 def test_an_image_whose_scan_ecr_refused_is_not_recorded_as_started(
-    ddb: Any, code: str, message: str, counter: str
+    ddb: Any, code: str, message: str, counter: str, recorded: str | None
 ) -> None:
     ecr = FakeEcr(fake_images(2))
     real = ecr.start_image_scan
@@ -367,7 +367,8 @@ def test_an_image_whose_scan_ecr_refused_is_not_recorded_as_started(
     ecr.start_image_scan = start_image_scan  # type: ignore[method-assign]
     summary = sweep_repository(ecr, "app", now=NOW, registry_id=ACCOUNT, ledger=part_ledger(ddb))
     assert getattr(summary, counter) == 1
-    assert ledger.get_record(ddb, TABLE, ACCOUNT, "app", digest(0)) is None  # never IN_PROGRESS
+    record = ledger.get_record(ddb, TABLE, ACCOUNT, "app", digest(0))
+    assert (record.scan_status if record else None) == recorded  # never IN_PROGRESS
     started = ledger.get_record(ddb, TABLE, ACCOUNT, "app", digest(1))
     assert started is not None
     assert started.scan_status == "IN_PROGRESS"

@@ -185,7 +185,7 @@ variable "only_images_pulled_within_days" {
 }
 
 variable "daily_scan_budget" {
-  description = "Basic scans a day the sweep may start, registry-wide, spent by priority: never-scanned in-use images, then expired in-use ones, never-scanned, expired, then early rescans that level the load (see docs/budget.md). ECR allows 100,000 a day per registry, scans on push included: the default leaves 10,000 for them. Needs the scan ledger. `null`: no budget (every due image, in repository order, until ECR refuses)."
+  description = "Basic scans a UTC day the sweep may start, registry-wide, whatever the schedule (the day's sweeps share it; a change applies from the next UTC day), spent by priority: never-scanned in-use images, then expired in-use ones (registry-wide before any other class), never-scanned, expired, then early rescans that level the load (see docs/budget.md). ECR allows 100,000 a day per registry, scans on push included: the default leaves 10,000 for them. Needs the scan ledger. `null`: no budget (every due image, in repository order, until ECR refuses)."
   type        = number
   default     = 90000
 

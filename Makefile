@@ -1,5 +1,5 @@
 # ecr-scan-reporter — every command a user, a developer and CI need.
-#   make test      the whole suite (lint, unit, package check, terraform test, example plans, checkov, compliance, e2e)
+#   make test      the whole suite (lint, release-check, unit, package check, terraform test, example plans, checkov, compliance, e2e)
 #   make demo      deploy to local emulators, run one sweep, show the notifications, tear down
 #   make bench     benchmarks (not part of make test)
 SHELL := /bin/bash
@@ -61,7 +61,7 @@ unit: $(STAMP) ## python unit tests (pure + moto in-process)
 include $(wildcard mk/*.mk)
 
 .PHONY: test
-test: lint package-check unit validate tf-test plan-examples security compliance e2e ## the whole suite, as CI runs it
+test: lint package-check release-check unit validate tf-test plan-examples security compliance e2e ## the whole suite, as CI runs it
 
 .PHONY: clean
 clean: ## remove the venv, build files and terraform working directories

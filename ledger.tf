@@ -11,8 +11,9 @@ locals {
 
   # Which function may do what with the ledger: the findings function reads an image's record and writes it
   # (conditional updates only); the images function queries a repository's records and records the scans it
-  # starts, the scan states it learns and its sweep markers (partition config#sweep). The repositories function
-  # reads and writes the sweep markers only (the scan budget's plan: an allowance per repository, the budget state).
+  # starts, the scan states it learns and its sweep markers (partition config#sweep), and reads the scan budget's
+  # plan (config#plan: one BatchGetItem of its chunk and the budget state). The repositories function reads and
+  # writes the sweep markers and the plan only (the scan budget: the allowances in chunk items, the budget state).
   #
   # The config# partitions are configuration, not records: config#suppressions (the accepted risks) is written by
   # Terraform alone. Each writer is denied every write to a config# partition but the ones it owns, whatever an
@@ -30,22 +31,23 @@ locals {
   }
   ledger_config_prefix    = "config#"
   ledger_sweep_markers_pk = "config#sweep"
+  ledger_budget_plan_pk   = "config#plan"
 
   ledger_statements = {
     repositories = [
       {
         Sid       = "PlanScanBudget"
         Effect    = "Allow"
-        Action    = ["dynamodb:Query", "dynamodb:UpdateItem"]
+        Action    = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"]
         Resource  = [local.ledger_table_arn]
-        Condition = { "ForAllValues:StringEquals" = { "dynamodb:LeadingKeys" = [local.ledger_sweep_markers_pk] } }
+        Condition = { "ForAllValues:StringEquals" = { "dynamodb:LeadingKeys" = [local.ledger_sweep_markers_pk, local.ledger_budget_plan_pk] } }
       },
     ]
     images = [
       {
         Sid      = "SweepLedger"
         Effect   = "Allow"
-        Action   = ["dynamodb:Query", "dynamodb:UpdateItem"]
+        Action   = ["dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:UpdateItem"]
         Resource = [local.ledger_table_arn]
       },
       {

@@ -185,7 +185,7 @@ variable "only_images_pulled_within_days" {
 }
 
 variable "daily_scan_budget" {
-  description = "Basic scans a day the sweep may start, registry-wide, spent by priority: never-scanned in-use images, then expired in-use ones, never-scanned, expired, then early rescans that level the load (see docs/budget.md). ECR allows 100,000 a day per registry, scans on push included: the default leaves 10,000 for them. Needs the scan ledger. `null`: no budget (every due image, in repository order, until ECR refuses)."
+  description = "Basic scans a UTC day the sweep may start, registry-wide, whatever the schedule (the day's sweeps share it; a change applies from the next UTC day), spent by priority: never-scanned in-use images, then expired in-use ones (registry-wide before any other class), never-scanned, expired, then early rescans that level the load (see docs/budget.md). ECR allows 100,000 a day per registry, scans on push included: the default leaves 10,000 for them. Needs the scan ledger. `null`: no budget (every due image, in repository order, until ECR refuses)."
   type        = number
   default     = 90000
 
@@ -1144,7 +1144,7 @@ variable "hub_report_prefix" {
 }
 
 variable "enable_security_hub_export" {
-  description = "Export the images in breach to AWS Security Hub (this account and region) as ASFF findings through the account's default product subscription (`BatchImportFindings`, the findings function's only new permission): one finding per image and vulnerability, updated when it changes (the scan ledger keeps what was sent, so an identical rescan imports nothing), RESOLVED/ARCHIVED once the image is within its thresholds again or deleted from ECR (an EventBridge rule for image deletions, and `ecr:DescribeImages` to tell a deleted image from a removed tag). Security Hub must be enabled in the account and region; its cross-region aggregation and delegated administrator then give the organization view. See docs/securityhub.md."
+  description = "Export the images in breach to AWS Security Hub (this account and region) as ASFF findings through the account's default product subscription (`BatchImportFindings`): one finding per image and vulnerability, updated when it changes (the scan ledger keeps what was sent, so an identical rescan imports nothing), archived once the image is within its thresholds again or deleted from ECR, with its workflow set to RESOLVED (`BatchUpdateFindings` on this account's hub, Workflow.Status RESOLVED only; an EventBridge rule for image deletions, and `ecr:DescribeImages` to tell a deleted image from a removed tag). Security Hub must be enabled in the account and region; its cross-region aggregation and delegated administrator then give the organization view. See docs/securityhub.md."
   type        = bool
   default     = false
   nullable    = false

@@ -341,6 +341,23 @@ class Store:
         item = table.get(key)
         return {} if item is None else {"Item": json.loads(json.dumps(item))}
 
+    def _op_BatchGetItem(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Up to 100 keys, ConsistentRead only (the scan budget's plan and state); never leaves keys unprocessed."""
+        wanted = request.pop("RequestItems")
+        self._no_more("BatchGetItem", request, {})
+        responses: dict[str, list[Item]] = {}
+        for name, spec in wanted.items():
+            spec = dict(spec)
+            keys = spec.pop("Keys")
+            self._no_more("BatchGetItem", spec, {"ConsistentRead": None})
+            if name not in self.tables:
+                raise _Refused("ResourceNotFoundException", f"Requested resource not found: table {name}")
+            if not 1 <= len(keys) <= 100:
+                raise _Refused("ValidationException", "BatchGetItem takes 1 to 100 keys")
+            found = [self.tables[name].get(key) for key in keys]
+            responses[name] = [json.loads(json.dumps(item)) for item in found if item is not None]
+        return {"Responses": responses, "UnprocessedKeys": {}}
+
     def _op_UpdateItem(self, request: dict[str, Any]) -> dict[str, Any]:
         table = self._table(request)
         key = request.pop("Key")

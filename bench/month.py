@@ -202,7 +202,7 @@ def budget_sweep(world: World, day: int, state: BudgetState) -> tuple[int, dict[
 
     now = world.sweep_time(day)
     today = int(now // DAY)
-    effective = budget.next_budget(state.configured, state.effective, state.last_spent, state.refused)
+    effective = state.configured  # a UTC day's budget (sweep/budget.py plan_registry: one sweep a day here)
     window = budget.window_seconds(EXPIRY_DAYS)
     items = []
     for i in range(len(world.digest)):

@@ -41,6 +41,19 @@ PREFIX = "demo-esr"
 WIDTH = 100
 
 
+# Printed once the demo succeeded: where a first-time user goes next.
+WHAT_NEXT = "\n".join(
+    [
+        "",
+        " what next ".center(WIDTH, "─"),
+        "  your own root on these emulators: make local-plan ROOT_DIR=../my-root (docs/testing.md#your-own-root)",
+        "  a root to copy: README.md#usage; teams, organization, budget, CLI: docs/teams.md, organization.md, "
+        "budget.md, cli.md",
+        "─" * WIDTH,
+    ]
+)
+
+
 class Demo:
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
@@ -357,7 +370,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, interrupted)
     demo = Demo(workdir)
     try:
-        return demo.run()
+        status = demo.run()
+        if status == 0:
+            print(WHAT_NEXT, flush=True)
+        return status
     except KeyboardInterrupt:
         print("\n!! interrupted: everything was torn down", file=sys.stderr)
         return 130

@@ -11,5 +11,5 @@ e2e: $(STAMP) tf-rc ## end-to-end: deploy on local emulators, real schedule, sca
 	@$(TF_ENV) $(PY) -m pytest tests/e2e -m e2e -q -p no:cacheprovider $(E2E_ARGS)
 
 .PHONY: demo
-demo: $(STAMP) tf-rc ## deploy to local emulators, run one sweep, show the notifications, tear down (~2 min)
+demo: $(STAMP) tf-rc ## deploy to local emulators, run one sweep, show the notifications, tear down (~3 min)
 	@$(TF_ENV) $(PY) demo/run.py --workdir $(BUILD)/demo

@@ -64,16 +64,16 @@ run "ledger_defaults" {
   assert {
     condition = toset(flatten([
       for s in jsondecode(aws_iam_role_policy.this["images"].policy).Statement : s.Action if s.Effect == "Allow" && contains(s.Resource, var.ledger_arn)
-    ])) == toset(["dynamodb:Query", "dynamodb:UpdateItem"])
-    error_message = "The images function may only query a repository's records and update records in the ledger."
+    ])) == toset(["dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:UpdateItem"])
+    error_message = "The images function may only query a repository's records, read the scan budget's plan (BatchGetItem) and update records in the ledger."
   }
   assert {
     condition = [
       for s in jsondecode(aws_iam_role_policy.this["repositories"].policy).Statement : {
         actions = s.Action, keys = s.Condition["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"]
       } if s.Effect == "Allow" && contains(s.Resource, var.ledger_arn)
-    ] == [{ actions = ["dynamodb:Query", "dynamodb:UpdateItem"], keys = ["config#sweep"] }]
-    error_message = "The repositories function may only query and update the sweep markers (config#sweep: the scan budget's plan)."
+    ] == [{ actions = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"], keys = ["config#sweep", "config#plan"] }]
+    error_message = "The repositories function may only read and update the sweep markers and the scan budget's plan (config#sweep, config#plan)."
   }
   assert {
     condition = alltrue([

@@ -143,7 +143,8 @@ run "customer_key_with_a_given_topic" {
 }
 
 # The config# partitions of the ledger are configuration: config#suppressions is written by Terraform only, the
-# sweep markers (config#sweep) by the images function only. No function may write another config# item.
+# sweep markers (config#sweep) by the images and repositories functions, the scan budget's plan (config#plan) by the
+# repositories function only. No function may write another config# item.
 run "functions_cannot_write_the_ledger_configuration" {
   command = plan
 
@@ -175,12 +176,12 @@ run "functions_cannot_write_the_ledger_configuration" {
     condition = alltrue(flatten([
       for key, policy in aws_iam_role_policy.this : [
         for statement in jsondecode(policy.policy).Statement : contains(["images", "findings"], key) || (
-          key == "repositories" && try(statement.Condition == { "ForAllValues:StringEquals" = { "dynamodb:LeadingKeys" = ["config#sweep"] } }, false)
+          key == "repositories" && try(statement.Condition == { "ForAllValues:StringEquals" = { "dynamodb:LeadingKeys" = ["config#sweep", "config#plan"] } }, false)
         )
         if statement.Effect == "Allow" && anytrue([for action in statement.Action : contains(["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], action)])
       ]
     ]))
-    error_message = "Only the images and findings functions may write the ledger at large; the repositories function only the sweep markers (the scan budget's plan); the report function nothing."
+    error_message = "Only the images and findings functions may write the ledger at large; the repositories function only the sweep markers and the scan budget's plan (config#sweep, config#plan); the report function nothing."
   }
   assert {
     condition = alltrue([

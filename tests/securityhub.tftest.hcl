@@ -1,6 +1,7 @@
 # The Security Hub export (securityhub.tf), asserted offline: `terraform test` (make tf-test). Off by default; when
 # on, the findings function gets the account's product subscription in its environment and may import findings
-# there and nowhere else; no other function gets anything.
+# there and nowhere else, and may set the workflow of this account's findings to RESOLVED and change nothing else
+# (BatchUpdateFindings on the account's hub, securityhub:ASFFSyntaxPath conditions); no other function gets anything.
 
 mock_provider "aws" {
   source = "./tests/mocks/aws"
@@ -8,6 +9,7 @@ mock_provider "aws" {
 
 variables {
   product_arn = "arn:aws:securityhub:eu-west-1:123456789012:product/123456789012/default"
+  hub_arn     = "arn:aws:securityhub:eu-west-1:123456789012:hub/default"
 }
 
 run "off_by_default" {
@@ -39,13 +41,38 @@ run "enabled" {
   assert {
     condition = [
       for s in jsondecode(aws_iam_role_policy.this["findings"].policy).Statement : s if anytrue([for a in s.Action : startswith(a, "securityhub:")])
-      ] == [{
+      ] == [
+      {
         Sid      = "ImportSecurityHubFindings"
         Effect   = "Allow"
         Action   = ["securityhub:BatchImportFindings"]
         Resource = [var.product_arn]
-    }]
-    error_message = "The findings function may call BatchImportFindings on the product subscription only, and no other Security Hub action."
+      },
+      {
+        Sid      = "ResolveSecurityHubFindings"
+        Effect   = "Allow"
+        Action   = ["securityhub:BatchUpdateFindings"]
+        Resource = [var.hub_arn]
+        Condition = {
+          StringEquals = { "securityhub:ASFFSyntaxPath/Workflow.Status" = "RESOLVED" }
+          Null = {
+            "securityhub:ASFFSyntaxPath/Confidence"              = "true"
+            "securityhub:ASFFSyntaxPath/Criticality"             = "true"
+            "securityhub:ASFFSyntaxPath/Note.Text"               = "true"
+            "securityhub:ASFFSyntaxPath/Note.UpdatedBy"          = "true"
+            "securityhub:ASFFSyntaxPath/RelatedFindings"         = "true"
+            "securityhub:ASFFSyntaxPath/Severity.Label"          = "true"
+            "securityhub:ASFFSyntaxPath/Severity.Normalized"     = "true"
+            "securityhub:ASFFSyntaxPath/Severity.Product"        = "true"
+            "securityhub:ASFFSyntaxPath/Types"                   = "true"
+            "securityhub:ASFFSyntaxPath/UserDefinedFields.key"   = "true"
+            "securityhub:ASFFSyntaxPath/UserDefinedFields.value" = "true"
+            "securityhub:ASFFSyntaxPath/VerificationState"       = "true"
+          }
+        }
+      },
+    ]
+    error_message = "The findings function may call BatchImportFindings on the product subscription, and BatchUpdateFindings on this account's hub to set Workflow.Status RESOLVED with no other field, and no other Security Hub action."
   }
   assert {
     condition = alltrue([

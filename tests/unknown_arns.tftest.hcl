@@ -38,7 +38,7 @@ run "key_topic_and_alarm_topic_created_in_the_same_root" {
   }
   assert {
     condition     = length(module.reporter.alarm_arns) == 9 && length(module.reporter.function_names) == 4
-    error_message = "The four functions and their nine alarms (the scan budget's, and the teams' owners_undecided, included) must be planned."
+    error_message = "The four functions and their nine alarms (the scan budget's, and the undecided owners' of the root's teams, included) must be planned."
   }
 }
 

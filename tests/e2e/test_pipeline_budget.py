@@ -7,23 +7,26 @@ pushed in this order (DescribeImages lists them so):
 =================  ======================================  ============================================
 images             DescribeImages                          with DAILY_SCAN_BUDGET=2
 =================  ======================================  ============================================
-idle-1 .. idle-4   no ``lastRecordedPullTime``: not in use  the first sweep's even share, listing order;
-                                                           the rest deferred
-used-1, used-2     pulled an hour ago: in use (30 days)     the second sweep: class 1, scanned first
+idle-1 .. idle-4   no ``lastRecordedPullTime``: not in use  the second sweep: class 3, what the in-use
+                                                           images leave of the budget, listing order
+used-1, used-2     pulled an hour ago: in use (30 days)     the first sweep's even share: its first phase
+                                                           (in use) takes them, although listed last
 =================  ======================================  ============================================
 
 moto reports no ``lastRecordedPullTime``; it runs in the suite's process (tests/emulators.py), so the test sets
 the attribute its DescribeImages serializes from (``Image.last_recorded_pull_time``) on the two moto images, for
 the test only (monkeypatch). The deployed repositories function gets ``DAILY_SCAN_BUDGET=2`` through the Lambda
 API for the test (the images function only needs a budget to be set: it spends the allowance the repositories
-function stored), and the registry's budget state is taken out of the ledger for the test, since a budget planned
-once today is kept for the day (sweep/budget.py plan_registry). Both are put back afterwards.
+function stored), and the registry's budget state is taken out of the ledger before each sweep, so each plans a
+new budget day (a day's budget is kept for the day, and its sweeps spend it once between them: sweep/budget.py
+plan_registry). Both are put back afterwards.
 
-The budget plans from the previous sweep's census (docs/budget.md): the first sweep of the new repository has
-none and spends its even share of what the known repositories leave in listing order (idle ones, listed first);
-the second plans from that census and spends the two scans on the in-use images, listed last, deferring the idle
-ones left. The repositories function's EMF lines are then put into CloudWatch as CloudWatch Logs would
-(tests/e2e/emf.py), and the metric the ``in_use_images_stale`` alarm watches is read back through CloudWatch.
+A sweep spends in two phases, the in-use classes registry-wide first (docs/budget.md). The first sweep of the new
+repository has no census and spends its even share of what the known repositories leave, its in-use images first
+although they are listed last; the second plans from that census: what is left of the in-use images (class 1),
+then the idle ones (class 3) in listing order, in the repository's second phase. The repositories function's EMF
+lines are then put into CloudWatch as CloudWatch Logs would (tests/e2e/emf.py), and the metric the
+``in_use_images_stale`` alarm watches is read back through CloudWatch.
 
 Runs after test_pipeline.py (name order) on the same deployment; pauses the schedule while it works, and deletes
 its repository afterwards so the files after it see the seeded registry only.
@@ -53,9 +56,10 @@ USED = ("used-1", "used-2")
 SWEEP_TIMEOUT = 120
 
 
-def _sweep(pipeline: Pipeline) -> dict[str, Any]:
+def _sweep(pipeline: Pipeline) -> list[dict[str, Any]]:
     """One sweep as the schedule starts it; waits for the repositories function to finish, for the images
-    function's ``repository_swept`` line of REPOSITORY and for the work queue to stay drained; returns that line."""
+    function's ``repository_swept`` line of REPOSITORY and for the work queue to stay drained (the second phase's
+    follow-up message included); returns the lines of REPOSITORY (one per phase)."""
     since_ms = int(time.time() * 1000) - 1000
     before = pipeline.invocations("repositories")
     pipeline.invoke_like_schedule()
@@ -79,8 +83,9 @@ def _sweep(pipeline: Pipeline) -> dict[str, Any]:
         return len(stable) >= 3 and all(stable[-3:]), seen
 
     observe.wait_until("the work queue to stay drained", quiet, SWEEP_TIMEOUT)
-    (line,) = swept()
-    return line
+    lines = swept()
+    assert 1 <= len(lines) <= 2, lines  # the in-use phase, and the other classes' when the allowance has some
+    return lines
 
 
 def _set_budget(pipeline: Pipeline, variables: dict[str, str]) -> None:
@@ -131,28 +136,30 @@ def test_a_small_budget_scans_the_in_use_images_first_and_its_figures_reach_clou
         assert {d["imageTags"][0] for d in listed if "lastRecordedPullTime" in d} == set(USED)
 
         _set_budget(pipeline, original | {"DAILY_SCAN_BUDGET": str(BUDGET)})
-        ddb.delete_item(TableName=table, Key=state_key)  # today's plan at 90,000 would be kept for the day
+        ddb.delete_item(TableName=table, Key=state_key)  # a new budget day: today's at 90,000 is kept for the day
 
-        # 1. No census of team/budget yet: its even share of what the known repositories leave, in listing order.
+        # 1. No census of team/budget yet: its even share of what the known repositories leave, the in-use images
+        #    first (the sweep's first phase), although they are listed after the idle ones.
         first = _sweep(pipeline)
-        share = first["scan_started"]
+        share = sum(line["scan_started"] for line in first)
         assert 0 <= share <= BUDGET, first
         after_first = _scanned(pipeline, digests)
-        assert after_first == set(IDLE[:share]), f"the first sweep scans in listing order: {after_first}"
-        assert first["deferred"] == len(IDLE + USED) - share, first
+        assert after_first == set(USED[:share]), f"the first sweep scans the in-use images first: {after_first}"
 
-        # 2. Planned from that census: the budget goes to the in-use, never-scanned images (class 1), listed last.
+        # 2. A new budget day, planned from that census: the in-use images left (class 1), then the idle ones
+        #    (class 3) in listing order, in the repository's second phase.
+        ddb.delete_item(TableName=table, Key=state_key)
         started_ms = int(time.time() * 1000) - 1000
         second = _sweep(pipeline)
         after_second = _scanned(pipeline, digests)
-        assert after_second == set(IDLE[:share]) | set(USED), f"in-use images first: scanned {sorted(after_second)}"
-        assert (second["scan_started"], second["deferred"]) == (BUDGET, len(IDLE) - share), second
+        assert after_second == set(USED) | set(IDLE[:share]), f"in-use images first: scanned {sorted(after_second)}"
+        assert sum(line["scan_started"] for line in second) == BUDGET, second
         started = [
             r
             for r in observe.records(pipeline.logs("images"), "scan_started")
             if r.get("repository") == REPOSITORY and r.get("digest") in (digests[tag] for tag in USED)
         ]
-        assert sorted(r["reason"] for r in started) == ["never_scanned", "never_scanned"], started
+        assert sorted(r["reason"] for r in started) == ["never_scanned", "never_scanned"], started  # both sweeps
 
         planned = [
             r
@@ -165,7 +172,7 @@ def test_a_small_budget_scans_the_in_use_images_first_and_its_figures_reach_clou
         ]
         assert planned, "no scan_budget_planned line for the second sweep"
         assert (planned[-1]["configured"], planned[-1]["budget"]) == (BUDGET, BUDGET), planned[-1]
-        assert planned[-1]["taken"].get("never_scanned_in_use") == len(USED), planned[-1]
+        assert planned[-1]["taken"].get("never_scanned_in_use") == len(USED) - share, planned[-1]
 
         # 3. The second sweep's figures, as CloudWatch Logs would extract them, read back through CloudWatch.
         lines = observe.log_lines(
@@ -177,7 +184,7 @@ def test_a_small_budget_scans_the_in_use_images_first_and_its_figures_reach_clou
         assert figures["ScansPlanned"] == BUDGET, figures
         assert figures["ImagesInUse"] == len(USED), figures  # team/budget's census: the two pulled images
         assert figures["InUseImagesPastExpiryPlusOneDay"] == 0, figures
-        assert figures["ImagesNeverScanned"] == len(IDLE + USED) - share, figures
+        assert figures["ImagesNeverScanned"] == len(IDLE + USED) - share, figures  # the first sweep's census
         cloudwatch = pipeline.client("cloudwatch")
         assert emf.publish(cloudwatch, points) == len(points)
         alarm_arn = pipeline.outputs["alarm_arns"]["in_use_images_stale"]

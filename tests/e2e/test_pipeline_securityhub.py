@@ -1,8 +1,8 @@
 """The Security Hub export, end to end on the deployed pipeline (the test root sets enable_security_hub_export; the
 functions reach Security Hub on moto, ``AWS_ENDPOINT_URL_SECURITYHUB``): one image in breach is imported once, not
-imported again on an identical rescan, and resolved when it is clean; an image of its own repository (deleted
-afterwards, so the files after it see the seeded registry only) exported, then deleted from ECR: the deletion event,
-delivered through the deployed ``ecr_image_deleted`` rule, resolves its finding.
+imported again on an identical rescan, and archived (its workflow resolved) when it is clean; an image of its own
+repository (deleted afterwards, so the files after it see the seeded registry only) exported, then deleted from ECR:
+the deletion event, delivered through the deployed ``ecr_image_deleted`` rule, archives and resolves its finding.
 
 Runs after test_pipeline_ledger.py (name order) on the same deployment, with its helper for later scans of a
 seeded image (moto in the suite's process replaces the result it serves). team/api:1.0 is left as that module
@@ -79,8 +79,9 @@ def test_an_image_in_breach_is_imported_once_not_again_and_resolved_when_clean(p
     assert [r["message"] for r in first] == ["securityhub_exported"], first
     assert first[0]["imported"] >= 1
     stored = hub_findings(pipeline)[finding_id]
-    assert (stored["RecordState"], stored["Workflow"]["Status"]) == ("ACTIVE", "NEW")
-    assert stored["Severity"]["Label"] == "CRITICAL"
+    assert stored["RecordState"] == "ACTIVE"
+    assert "Workflow" not in stored  # never sent (moto stores the finding as sent; Security Hub's default is NEW)
+    assert stored["Severity"]["Label"] == stored["FindingProviderFields"]["Severity"]["Label"] == "CRITICAL"
     assert stored["ProductArn"].endswith(f":product/{pipeline.target.account_id}/default")
     details = stored["Resources"][0]["Details"]["AwsEcrContainerImage"]
     assert (details["RepositoryName"], details["ImageDigest"]) == (image.case.repository, image.digest)
@@ -108,8 +109,24 @@ def test_an_image_in_breach_is_imported_once_not_again_and_resolved_when_clean(p
     assert last["resolved"] >= 1
     assert last["imported"] == 0
     resolved = hub_findings(pipeline)[finding_id]
-    assert (resolved["RecordState"], resolved["Workflow"]["Status"]) == ("ARCHIVED", "RESOLVED")
+    assert resolved["RecordState"] == "ARCHIVED"
+    assert_workflow_resolved(pipeline, resolved, last)
     assert not [r for r in exports(pipeline, image.digest) if r["message"] == "securityhub_export_failed"]
+
+
+def assert_workflow_resolved(pipeline: Pipeline, stored: dict[str, Any], line: dict[str, Any]) -> None:
+    """The archived finding's workflow was set with BatchUpdateFindings; moto has no BatchUpdateFindings (it answers
+    404), which the export reports (``workflow_not_resolved``, ``securityhub_workflow_not_resolved``) without
+    failing: the unit tests hold the workflow to AWS's rules (``tests/unit/securityhub_fakes.py``)."""
+    if line["workflow_not_resolved"]:
+        names = [
+            r.get("error", "")
+            for r in observe.records(pipeline.logs("findings"))
+            if r.get("message") == "securityhub_workflow_not_resolved"
+        ]
+        assert any("404" in name for name in names), names
+    else:
+        assert stored["Workflow"]["Status"] == "RESOLVED"
 
 
 DELETED_REPOSITORY = "team/securityhub-deleted"
@@ -186,7 +203,8 @@ def test_an_image_deleted_from_ecr_has_its_findings_resolved(pipeline: Pipeline)
         (line,) = resolved_lines()
         assert (line["message"], line["resolved"]) == ("securityhub_deleted_resolved", 1), line
         stored = hub_findings(pipeline)[finding_id]
-        assert (stored["RecordState"], stored["Workflow"]["Status"]) == ("ARCHIVED", "RESOLVED")
+        assert stored["RecordState"] == "ARCHIVED"
+        assert_workflow_resolved(pipeline, stored, line)
     finally:
         with contextlib.suppress(ecr.exceptions.RepositoryNotFoundException):
             ecr.delete_repository(repositoryName=DELETED_REPOSITORY, force=True)

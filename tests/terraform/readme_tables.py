@@ -10,6 +10,10 @@ provider constraints, versions.tf), PROVIDERS (the providers the module uses), R
 document holds which table: the inputs and outputs in README.md, the rest in docs/resources.md. Parsing is deliberately
 small: top-level blocks, their ``description`` string and their ``type`` and ``default`` expressions, with
 string-aware bracket matching.
+
+An input the current release (``__version__``) does not have is marked ``UNRELEASED`` at the start of its
+description: the release's inputs are listed in ``docs/releases/<version>-inputs.txt`` (``make release-manifest``
+writes it at release time; ``make release-check`` reads it too). Without that file no input is marked.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ _BLOCK = re.compile(r'^(variable|output)\s+"([^"]+)"\s*\{', re.MULTILINE)
 _RESOURCE = re.compile(r'^(resource|data)\s+"([^"]+)"\s+"([^"]+)"\s*\{', re.MULTILINE)
 _REGISTRY = "https://registry.terraform.io/providers"
 _OPEN, _CLOSE = "([{", ")]}"
+RELEASES = Path("docs/releases")
+UNRELEASED = "**Unreleased:**"
 
 
 @dataclass(frozen=True)
@@ -187,11 +193,28 @@ def _code(text: str) -> str:
     return f"`{_cell(text)}`"
 
 
-def render_inputs(variables: list[Block]) -> str:
+def released_inputs(manifest: Path) -> set[str]:
+    """The input names a release manifest (docs/releases/<version>-inputs.txt) lists: one a line, # comments."""
+    lines = (line.split("#", 1)[0].strip() for line in manifest.read_text().splitlines())
+    return {line for line in lines if line}
+
+
+def current_release(root: Path = ROOT) -> tuple[str, set[str] | None]:
+    """``__version__`` and its manifest's inputs (None when it has no manifest)."""
+    text = (root / "lambda" / "ecr_scan_reporter" / "__init__.py").read_text()
+    found = re.search(r'^__version__ = "([^"]+)"$', text, re.MULTILINE)
+    release = found.group(1) if found else "?"
+    manifest = root / RELEASES / f"{release}-inputs.txt"
+    return release, released_inputs(manifest) if manifest.exists() else None
+
+
+def render_inputs(variables: list[Block], release: str | None = None, released: set[str] | None = None) -> str:
+    """The inputs table; with ``released`` (the inputs of ``release``), the others are marked unreleased."""
     rows = ["| Name | Description | Type | Default |", "|------|-------------|------|---------|"]
     for v in variables:
         default = "required" if v.default is None else _code(v.default)
-        rows.append(f"| `{v.name}` | {_cell(v.description)} | {_code(v.type or 'any')} | {default} |")
+        mark = "" if released is None or v.name in released else f"{UNRELEASED} not in {release}, on main only. "
+        rows.append(f"| `{v.name}` | {mark}{_cell(v.description)} | {_code(v.type or 'any')} | {default} |")
     return "\n".join(rows)
 
 
@@ -275,11 +298,12 @@ def render_resources(found: list[Resource], providers: dict[str, tuple[str, str 
 def tables(root: Path = ROOT) -> dict[str, str]:
     version, providers = requirements(root)
     found = resources(root)
+    release, released = current_release(root)
     return {
         "requirements": render_requirements(version, providers),
         "providers": render_providers(providers, found),
         "resources": render_resources(found, providers),
-        "inputs": render_inputs(parse(root / "variables.tf", "variable")),
+        "inputs": render_inputs(parse(root / "variables.tf", "variable"), release, released),
         "outputs": render_outputs(parse(root / "outputs.tf", "output")),
     }
 

@@ -48,3 +48,19 @@ def test_the_scan_budgets_month_is_rendered_from_its_committed_results() -> None
     assert readme.month_table(month) in text, "docs/benchmarks.md: month table stale: python -m bench.readme"
     assert all(t["status"] != "FAIL" for t in month["targets"]), "bench/month_results.json has a failed target"
     assert f"measured at `{month['git']['commit'][:7]}`" in text
+
+
+def test_the_scan_budgets_plan_is_rendered_from_its_committed_results() -> None:
+    from bench import plan_scale
+
+    results = json.loads((ROOT / "bench" / "plan_results.json").read_text())
+    text = DOCUMENT.read_text()
+    assert plan_scale.markdown(results) in text, (
+        "docs/benchmarks.md: plan table stale: python -m bench.plan_scale --markdown"
+    )
+    assert all(t["status"] == "PASS" for t in results["targets"]), results["targets"]
+    assert (
+        f"Measured at `{results['git']['commit'][:7]}`, Python 3.11 on 2 shared cores (`bench/plan_results.json`"
+        in text
+    )
+    assert {s["repositories"] for s in results["scenarios"]} == {100_000}

@@ -60,12 +60,17 @@ def test_only_the_usage_sections_first_block_is_taken() -> None:
         plan_examples.usage_snippet("## Usage\n\nno block\n\n## Next\n\n```hcl\nx\n```\n")
 
 
-def test_undeclared_resources_get_stand_ins_and_unknown_types_are_refused() -> None:
-    assert 'resource "aws_kms_key" "reporter"' in plan_examples.stand_ins("kms_key_arn = aws_kms_key.reporter.arn")
+def test_undeclared_resources_are_named_so_an_incomplete_snippet_fails() -> None:
+    assert plan_examples.undeclared("kms_key_arn = aws_kms_key.reporter.arn") == ["aws_kms_key.reporter"]
     declared = 'resource "aws_kms_key" "reporter" {}\nkms_key_arn = aws_kms_key.reporter.arn'
-    assert plan_examples.stand_ins(declared) == ""
-    with pytest.raises(plan_examples.SnippetError, match="aws_s3_bucket"):
-        plan_examples.stand_ins("bucket = aws_s3_bucket.reports.id")
+    assert plan_examples.undeclared(declared) == []
+
+
+def test_an_incomplete_snippet_is_refused(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(README.replace("{source}", "acme/ecr-scan-reporter/aws"))
+    with pytest.raises(plan_examples.SnippetError, match=r"aws_kms_key\.reporter without declaring it"):
+        plan_examples.readme_root(readme, tmp_path / "root")
 
 
 def test_the_readmes_snippet_becomes_a_root_calling_this_checkout(tmp_path: Path) -> None:
@@ -74,7 +79,11 @@ def test_the_readmes_snippet_becomes_a_root_calling_this_checkout(tmp_path: Path
     text = main.read_text()
     module_path = (directory / text.split('source = "', 1)[1].split('"', 1)[0]).resolve()
     assert module_path == plan_examples.ROOT
-    assert 'provider "aws" {}' in text
+    # Exactly the README's snippet: only the source differs.
+    snippet = plan_examples.usage_snippet((plan_examples.ROOT / "README.md").read_text())
+    source = snippet.split('source = "', 1)[1].split('"', 1)[0]
+    relative = text.split('source = "', 1)[1].split('"', 1)[0]
+    assert text == snippet.replace(f'source = "{source}"', f'source = "{relative}"')
 
 
 # --- examples/organization: the spoke is planned against the outputs of the hub's plan -----------------------------

@@ -1,7 +1,8 @@
 """The version is set in one place (``__version__``) and everything that shows it agrees.
 
 ``lambda/pyproject.toml`` reads it (dynamic version), the README's ``?ref=v<version>`` advice and the CHANGELOG's
-newest release name it. A release: set ``__version__``, rename CHANGELOG's Unreleased section, tag ``v<version>``.
+newest release name it. A release (docs/releasing.md): set ``__version__``, rename CHANGELOG's Unreleased section,
+``make release-manifest``, ``make docs``; ``make release-check`` checks the rest.
 """
 
 from __future__ import annotations

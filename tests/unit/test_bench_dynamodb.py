@@ -68,6 +68,26 @@ def script(client: Any) -> list[Any]:
     seen.append((again.entry(digest(2)), again.complete_at, again.mark_complete()))
     seen.append(ledger.RepositoryLedger(client, TABLE, "team/app", ACCOUNT, T0, TTL).entry(digest(2)))
     seen.append(ledger.RepositoryLedger(client, TABLE, "team/app", ACCOUNT, T0, TTL).complete_at)
+    # the scan budget: the plan's chunks, the state and its counters, what a part of a budgeted sweep reads
+    seen.append(ledger.budget_view(client, TABLE, 7))  # nothing planned yet
+    seen.append(ledger.write_plan_chunks(client, TABLE, "p1", {7: '{"a": 1}', 9: '{"b": 2}'}))
+    ledger.write_budget_state(client, TABLE, {"state": '{"day": 1}'}, {"p1_at.1": 12.5}, {"spent.1": 3})
+    ledger.write_budget_state(client, TABLE, {}, None, {"spent.1": 2, "pushes.p1": 40}, remove=["p1_at.1"])
+    seen.append(ledger.budget_state(client, TABLE))
+    seen.append(ledger.budget_view(client, TABLE, 7))
+    seen.append(ledger.budget_view(client, TABLE, 8))  # a chunk the plan did not write
+    seen.append(sorted(ledger.plan_chunks(client, TABLE)))
+    seen.append(
+        (
+            ledger.set_budget_once(client, TABLE, "phase2.p1", "x"),
+            ledger.set_budget_once(client, TABLE, "phase2.p1", "y"),
+        )
+    )
+    seen.append(ledger.budget_state(client, TABLE))  # the first value holds
+    part.record_census('{"day": 1}', '{"day": 1, "spent": 2, "refused": 0}')
+    marker = ledger.RepositoryLedger(client, TABLE, "team/app", ACCOUNT, T0, TTL)
+    marker.load()
+    seen.append(marker.spend)
     # every record as stored
     seen.append([ledger.get_record(client, TABLE, ACCOUNT, "team/app", digest(n)) for n in range(1, 8)])
     seen.append(list(ledger.query_repository(client, TABLE, ACCOUNT, "team/app")))

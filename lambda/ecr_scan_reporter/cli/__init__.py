@@ -9,7 +9,7 @@
                                        the exposure report, from the scan ledger (reads only)
     ecr-scan-reporter suppressions (--table NAME | --file PATH) [--output text|json]
                                        which repositories of the registry each suppression covers (reads only)
-    ecr-scan-reporter route REPOSITORY [REPOSITORY...] --table NAME [--output text|json]
+    ecr-scan-reporter route (REPOSITORY... | --all) (--table NAME | --function NAME) [--output text|json]
                                        who owns each repository (teams), which thresholds and notify settings
                                        apply and which topics its notifications go to (reads only)
 
@@ -51,6 +51,7 @@ from ecr_scan_reporter.cli.common import (
     _one_line,
     _Parser,
     _Refused,
+    _resolve_endpoints,
 )
 from ecr_scan_reporter.core import log, teams
 
@@ -89,13 +90,16 @@ def _main(argv: Sequence[str] | None) -> int:
         log.setup("INFO")
         logging.getLogger("ecr_scan_reporter").setLevel(logging.DEBUG)  # the decisions; botocore stays quiet
     try:
+        deprecation = _resolve_endpoints(args)
+        if deprecation:
+            print(deprecation, file=sys.stderr)
         if args.command == "report":
             return report._report(args, sys.stdout)
         if args.command == "suppressions":
             return suppressions._suppressions(args, sys.stdout)
         if args.command == "route":
             return route._route(args, sys.stdout)
-        return sweep._run(args, _client(args, "ecr", args.endpoint_url), sys.stdout)
+        return sweep._run(args, _client(args, "ecr"), sys.stdout)
     except _Refused as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2

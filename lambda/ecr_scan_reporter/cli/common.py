@@ -103,13 +103,34 @@ def _selection() -> argparse.ArgumentParser:
     return parent
 
 
-def _connection(endpoint_help: str) -> argparse.ArgumentParser:
+#: The services whose endpoint a flag sets (``--ecr-endpoint-url``, ``--dynamodb-endpoint-url``), by display name.
+ENDPOINT_SERVICES = {"ecr": "ECR", "dynamodb": "DynamoDB", "lambda": "Lambda"}
+
+
+def _connection(old_endpoint_service: str) -> argparse.ArgumentParser:
+    """--region, one endpoint flag per service, --localstack, -v. ``old_endpoint_service``: what the deprecated
+    ``--endpoint-url`` meant for this subcommand ("ecr", or "dynamodb" for report), which it keeps meaning."""
     parent = _Parser(add_help=False)
     parent.add_argument(
         "--region", type=_region, default=None, help="AWS region (default: the standard AWS configuration)"
     )
+    for service, name in ENDPOINT_SERVICES.items():
+        parent.add_argument(
+            f"--{service}-endpoint-url",
+            type=_endpoint_url,
+            default=None,
+            metavar="URL",
+            help=f"{name}'s endpoint (e.g. an emulator; default: the standard one, AWS_ENDPOINT_URL_{service.upper()})",
+        )
     where = parent.add_mutually_exclusive_group()
-    where.add_argument("--endpoint-url", type=_endpoint_url, default=None, metavar="URL", help=endpoint_help)
+    where.add_argument(
+        "--endpoint-url",
+        type=_endpoint_url,
+        default=None,
+        metavar="URL",
+        help=f"deprecated: {ENDPOINT_SERVICES[old_endpoint_service]}'s endpoint here; use "
+        f"--{old_endpoint_service}-endpoint-url",
+    )
     where.add_argument(
         "--localstack",
         action="store_true",
@@ -117,12 +138,36 @@ def _connection(endpoint_help: str) -> argparse.ArgumentParser:
         "AWS_ENDPOINT_URL (pip install 'ecr-scan-reporter[localstack]')",
     )
     parent.add_argument("-v", "--verbose", action="store_true", help=_VERBOSE_HELP)
+    parent.set_defaults(old_endpoint_service=old_endpoint_service)
     return parent
 
 
-def _client(args: argparse.Namespace, service: str, endpoint_url: str | None = None) -> Any:
-    """The client for ``service``: from localstack-client with --localstack, else aws.client (``endpoint_url``,
-    else the standard endpoint). A region or endpoint botocore refuses is a bad option."""
+def _resolve_endpoints(args: argparse.Namespace) -> str | None:
+    """Fold the deprecated ``--endpoint-url`` into its service's flag; refuse contradictions (status 2). The
+    deprecation message to print, if any."""
+    given = [f"--{service}-endpoint-url" for service in ENDPOINT_SERVICES if getattr(args, f"{service}_endpoint_url")]
+    if args.localstack and given:
+        raise _Refused(f"--localstack takes every endpoint from localstack-client: not with {', '.join(given)}")
+    if not args.endpoint_url:
+        return None
+    service = args.old_endpoint_service
+    flag = f"--{service}-endpoint-url"
+    if flag in given:
+        raise _Refused(
+            f"--endpoint-url (deprecated) and {flag} both set {ENDPOINT_SERVICES[service]}'s endpoint: give {flag}"
+        )
+    setattr(args, f"{service}_endpoint_url", args.endpoint_url)
+    return (
+        f"{PROG}: warning: --endpoint-url is deprecated: here it is {ENDPOINT_SERVICES[service]}'s endpoint; "
+        f"use {flag} (" + ", ".join(f"--{s}-endpoint-url: {n}'s" for s, n in ENDPOINT_SERVICES.items()) + ")"
+    )
+
+
+def _client(args: argparse.Namespace, service: str) -> Any:
+    """The client for ``service``: from localstack-client with --localstack, else aws.client (its
+    ``--<service>-endpoint-url``, else the standard endpoint). A region or endpoint botocore refuses is a bad
+    option."""
+    endpoint_url = getattr(args, f"{service}_endpoint_url", None)
     try:
         if args.localstack:
             return aws.localstack_client(service, region=args.region, max_attempts=CLI_MAX_ATTEMPTS)

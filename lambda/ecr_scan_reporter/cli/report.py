@@ -14,7 +14,7 @@ from ecr_scan_reporter.report import exposure
 
 
 def _add_report_parser(commands: Any) -> None:
-    connection = _connection("DynamoDB endpoint (e.g. an emulator)")
+    connection = _connection("dynamodb")
     sub = commands.add_parser(
         "report", parents=[connection], help="the exposure report, from the scan ledger (reads only)"
     )
@@ -42,7 +42,7 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
     except ConfigError as exc:
         print(f"{PROG} report: error: {exc}", file=sys.stderr)
         return 2
-    dynamodb = _client(args, "dynamodb", args.endpoint_url)
+    dynamodb = _client(args, "dynamodb")
     built = exposure.build(
         ledger.scan_records(dynamodb, args.table),
         datetime.now(UTC),

@@ -1,5 +1,7 @@
 """``route`` (issue 19): who owns each repository, which settings apply to it and where its notifications go
-(reads only)."""
+(reads only). ``route --all`` (issue 29): every repository of the registry, one line each, the unowned ones and
+the tags naming no team flagged. The module's settings come from the deployed findings function's environment
+(``--function``: its thresholds, notify settings, topic and ledger table), or from the options."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Any, TextIO
 
 from botocore.exceptions import ClientError
 
-from ecr_scan_reporter.cli.common import PROG, _client, _connection, _Refused, _whole
+from ecr_scan_reporter.cli.common import PROG, _client, _connection, _Refused, _table, _whole
 from ecr_scan_reporter.core import ownership, repository_tags, teams
 from ecr_scan_reporter.core.config import (
     NOTIFY_ON_CHOICES,
@@ -21,6 +23,8 @@ from ecr_scan_reporter.core.config import (
     parse_thresholds,
 )
 from ecr_scan_reporter.sweep import registry
+
+_UNSET: Any = object()  # --renotify-after-days not given (None is "never")
 
 
 def _renotify(value: str) -> int | None:
@@ -42,30 +46,81 @@ def _topic(value: str) -> str:
 
 
 def _add_route_parser(commands: Any) -> None:
-    connection = _connection("ECR endpoint (e.g. an emulator); the table's is the standard one")
+    connection = _connection("ecr")
     sub = commands.add_parser(
         "route",
         parents=[connection],
         help="who owns each repository, which thresholds apply, where its notifications go (reads only)",
     )
-    sub.add_argument("repositories", nargs="+", metavar="REPOSITORY")
+    sub.add_argument("repositories", nargs="*", metavar="REPOSITORY")
+    sub.add_argument("--all", action="store_true", help="every repository of the registry, one line each")
     sub.add_argument(
-        "--table", required=True, metavar="NAME", help="the scan ledger (output ledger_table_name): the stored teams"
+        "--table", default=None, metavar="NAME", help="the scan ledger (output ledger_table_name): the stored teams"
+    )
+    sub.add_argument(
+        "--function",
+        default=None,
+        metavar="NAME",
+        help="the module's findings function (output function_names.findings): the module's settings and its "
+        "ledger table are read from its environment (lambda:GetFunctionConfiguration) instead of the options below",
     )
     sub.add_argument("--output", choices=("text", "json"), default="text")
-    module = sub.add_argument_group("the module's own settings (what a repository no team owns gets)")
+    module = sub.add_argument_group(
+        "the module's own settings (what a repository no team owns gets), without --function"
+    )
     module.add_argument(
         "--thresholds",
         default=None,
         metavar="JSON",
         help='the module\'s severity_thresholds (default {"CRITICAL": 0, "HIGH": 0})',
     )
-    module.add_argument("--notify-on", choices=NOTIFY_ON_CHOICES, default="new_findings")
+    module.add_argument("--notify-on", choices=NOTIFY_ON_CHOICES, default=None, help="default new_findings")
     module.add_argument(
-        "--renotify-after-days", type=_renotify, default=30, metavar="N|never", help="1-365 or never (default 30)"
+        "--renotify-after-days",
+        type=_renotify,
+        default=_UNSET,
+        metavar="N|never",
+        help="1-365 or never (default 30)",
     )
-    module.add_argument("--notify-on-resolved", type=_boolean, default=True, metavar="true|false")
+    module.add_argument("--notify-on-resolved", type=_boolean, default=None, metavar="true|false")
     module.add_argument("--topic", type=_topic, default=None, metavar="ARN", help="the module's topic (sns_topic_arn)")
+
+
+_MODULE_OPTIONS = ("thresholds", "notify_on", "renotify_after_days", "notify_on_resolved", "topic")
+
+
+def _module_settings(args: argparse.Namespace) -> tuple[Settings, str, str]:
+    """The module's settings, where they come from ("options" or "function NAME") and the ledger table."""
+    given = [f"--{name.replace('_', '-')}" for name in _MODULE_OPTIONS if getattr(args, name) not in (None, _UNSET)]
+    if args.function is not None:
+        if given:
+            raise _Refused(f"--function reads the module's settings from the function: not with {', '.join(given)}")
+        configuration = _client(args, "lambda").get_function_configuration(FunctionName=args.function)
+        environment = configuration.get("Environment", {}).get("Variables", {})
+        try:
+            deployed = Settings.from_env(environment)
+        except ConfigError as exc:
+            raise _Refused(f"function {args.function}'s environment: {exc}") from None
+        table = args.table or deployed.ledger_table_name
+        if table is None:
+            raise _Refused(f"function {args.function} has no LEDGER_TABLE_NAME: give --table NAME")
+        return deployed, f"function {args.function}", table
+    if args.table is None:
+        raise _Refused(
+            "give --table NAME (output ledger_table_name) or --function NAME (output function_names.findings)"
+        )
+    try:
+        thresholds = parse_thresholds(args.thresholds, "--thresholds")
+    except ConfigError as exc:
+        raise _Refused(str(exc)) from None
+    module = Settings(
+        severity_thresholds=thresholds,
+        notify_on=args.notify_on or "new_findings",
+        renotify_after_days=30 if args.renotify_after_days is _UNSET else args.renotify_after_days,
+        notify_on_resolved=True if args.notify_on_resolved is None else args.notify_on_resolved,
+        sns_topic_arn=args.topic,
+    )
+    return module, "options", args.table
 
 
 _ROUTED_SETTINGS = ("severity_thresholds", "notify_on", "renotify_after_days", "notify_on_resolved")
@@ -74,41 +129,80 @@ _ROUTED_SETTINGS = ("severity_thresholds", "notify_on", "renotify_after_days", "
 def _route(args: argparse.Namespace, out: TextIO) -> int:
     """Each repository's owner (core/ownership.py, over the stored teams and the repository's ECR tags), the
     settings its images are evaluated with (teams.settings_for) and the topics its notifications go to."""
-    try:
-        thresholds = parse_thresholds(args.thresholds, "--thresholds")
-    except ConfigError as exc:
-        raise _Refused(str(exc)) from None
-    module = Settings(
-        severity_thresholds=thresholds,
-        notify_on=args.notify_on,
-        renotify_after_days=args.renotify_after_days,
-        notify_on_resolved=args.notify_on_resolved,
-        sns_topic_arn=args.topic,
-    )
-    stored = teams.read(_client(args, "dynamodb"), args.table)
+    if args.all and args.repositories:
+        raise _Refused("route takes REPOSITORY names or --all, not both")
+    if not args.all and not args.repositories:
+        raise _Refused("route: name one or more REPOSITORY, or --all (every repository of the registry)")
+    module, source, table = _module_settings(args)
+    stored = teams.read(_client(args, "dynamodb"), table)
     if stored is None:
         print(
-            f"{PROG}: no teams in {args.table} (the module stores none while its teams input is empty): every "
+            f"{PROG}: no teams in {table} (the module stores none while its teams input is empty): every "
             "repository has the module's settings",
             file=sys.stderr,
         )
     document = stored or teams.NO_TEAMS
-    ecr = _client(args, "ecr", args.endpoint_url) if document.tag_key is not None else None
+    ecr = _client(args, "ecr") if document.tag_key is not None or args.all else None
     reader = repository_tags.TagReader()
-    routes = [_route_one(ecr, reader, name, document, module) for name in args.repositories]
+    names = sorted(repo.name for repo in registry.iter_repositories(ecr)) if args.all else args.repositories
+    routes = [_route_one(ecr if document.tag_key else None, reader, name, document, module) for name in names]
     if args.output == "json":
         doc = {
             "teams_document": stored is not None,
             "tag_key": document.tag_key,
             "module_topic": document.module_topic,
+            "module_settings_from": source,
             "repositories": routes,
         }
+        if args.all:
+            doc["counts"] = _counts(routes)
         json.dump(doc, out, indent=2)
         out.write("\n")
+    elif args.all:
+        _print_all(routes, module, source, out)
     else:
         for route in routes:
             _print_route(route, module.sns_topic_arn, out)
     return 0
+
+
+def _counts(routes: list[dict[str, Any]]) -> dict[str, int]:
+    return {
+        "repositories": len(routes),
+        "by_tag": sum(1 for r in routes if r["how"] == ownership.BY_TAG),
+        "by_repository_regex": sum(1 for r in routes if r["how"] == ownership.BY_REGEX),
+        "unowned": sum(1 for r in routes if "unowned" in r["flags"]),
+        "tag_names_no_team": sum(1 for r in routes if "tag_names_no_team" in r["flags"]),
+    }
+
+
+def _thresholds(thresholds: Any) -> str:
+    return ", ".join(f"{s} > {thresholds[s]}" if thresholds.get(s) is not None else f"{s} ignored" for s in SEVERITIES)
+
+
+def _print_all(routes: list[dict[str, Any]], module: Settings, source: str, out: TextIO) -> None:
+    """One line a repository: owner, why, the thresholds its images are judged by, flags; then the counts."""
+    topic = module.sns_topic_arn or "not named (--topic ARN or --function)"
+    out.write(f"module settings ({source}): {_thresholds(module.severity_thresholds)}; topic {topic}\n")
+    rows = []
+    for route in routes:
+        if route["how"] == ownership.BY_TAG:
+            why = f"tag {route['tag']}"
+        elif route["how"] == ownership.BY_REGEX:
+            why = f"repository_regex {route['repository_regex']!r}"
+        else:
+            why = "no team's tag or repository_regex"
+        thresholds = route["settings"]["severity_thresholds"]
+        compact = " ".join(f"{s[0]}>{thresholds[s]}" for s in SEVERITIES if thresholds[s] is not None) or "none"
+        flags = ["UNOWNED"] if "unowned" in route["flags"] else []
+        flags += [note for note in route["notes"] if "names no team" in note or "does not exist" in note]
+        rows.append([route["repository"], route["team"] or "-", why, compact, "; ".join(flags)])
+    _table(["REPOSITORY", "OWNER", "WHY", "THRESHOLDS", "FLAGS"], rows, out)
+    counts = _counts(routes)
+    out.write(
+        f"{counts['repositories']} repositories: {counts['by_tag']} owned by tag, {counts['by_repository_regex']} "
+        f"by repository_regex, {counts['unowned']} unowned; {counts['tag_names_no_team']} tag naming no team\n"
+    )
 
 
 def _route_one(
@@ -129,6 +223,9 @@ def _route_one(
     applied = teams.settings_for(module, owner.team)
     team = owner.team
     topics = ownership.topics(owner, document, module.sns_topic_arn)
+    flags = [] if team is not None else ["unowned"]
+    if tags is not None and document.tag_key is not None and document.tag_key in tags and owner.how != ownership.BY_TAG:
+        flags.append("tag_names_no_team")
     return {
         "repository": name,
         "team": owner.name,
@@ -148,6 +245,7 @@ def _route_one(
         "topics": topics,
         "module_topic": team is None or document.module_topic == "all",
         "chat_topic": team.chat_topic_arn if team else None,
+        "flags": flags,
     }
 
 

@@ -17,7 +17,7 @@ from ecr_scan_reporter.core.config import ConfigError
 
 
 def _add_suppressions_parser(commands: Any) -> None:
-    connection = _connection("ECR endpoint (e.g. an emulator); the table's is the standard one")
+    connection = _connection("ecr")
     sub = commands.add_parser(
         "suppressions",
         parents=[_selection(), connection],
@@ -51,7 +51,7 @@ def _suppressions(args: argparse.Namespace, out: TextIO) -> int:
                 file=sys.stderr,
             )
         entries = stored or ()
-    ecr = _client(args, "ecr", args.endpoint_url)
+    ecr = _client(args, "ecr")
     names = [repo.name for repo in _select(ecr, args.include, args.exclude)[0]]
     found = coverage.coverage(suppressions.scopes(entries, datetime.now(UTC).date()), names)
     if args.output == "json":

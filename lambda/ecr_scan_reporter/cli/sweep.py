@@ -61,10 +61,10 @@ def _add_sweep_parsers(commands: Any) -> None:
         default=None,
         metavar="NAME",
         help="the scan ledger (output ledger_table_name): read the images' last scans from it, and with scan "
-        "record what is learned and started; its endpoint is the standard one (AWS_ENDPOINT_URL_DYNAMODB)",
+        "record what is learned and started; its endpoint: --dynamodb-endpoint-url, else the standard one",
     )
     common.add_argument("--output", choices=("table", "json"), default="table")
-    parents = [_selection(), common, _connection("ECR endpoint (e.g. an emulator)")]
+    parents = [_selection(), common, _connection("ecr")]
     plan = commands.add_parser("plan", parents=parents, help="list the images a sweep would scan, and why")
     plan.add_argument(
         "--budget",

@@ -60,11 +60,11 @@ ImagesPastExpiryInUse             in-use images whose scan is ``scan_expiry_days
 ImagesPastExpiryNotInUse          ... not in use
 InUseImagesPastExpiryPlusOneDay   in-use images unscanned for ``scan_expiry_days`` + 1 day (the alarm)
 ImagesNeverScanned                images never scanned
-ScanBudget / ScansPlanned         today's budget (after refusals) and what the plan takes of it
-ScansSpent / ScansRefusedByQuota  scans the last sweep started; 1 when ECR refused it for the registry quota
-ScansNeededPerDay                 images / expiry: what keeping this registry fresh takes
+ScanBudget / ScansPlanned         the day's budget and what this sweep's plan takes of what is left of it
+ScansSpent / ScansRefusedByQuota  scans the last sweep day started; 1 when ECR refused it for the registry quota
+ScansNeededPerDay                 images / the levelled rescan interval: what keeping this registry fresh takes
 QuotaNeededPercent                (needed + pushes a day) / 100,000 (Percent)
-AffordableExpiryDays              the shortest expiry the quota can keep at this size and push rate
+AffordableExpiryDays              the shortest expiry the configured budget keeps at this size and push rate
 ImagesPushedLastDay               images pushed within a day of their repository's last sweep
 ================================  ==========================================================================
 """

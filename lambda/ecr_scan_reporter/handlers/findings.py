@@ -14,20 +14,30 @@ failures (retried, then dead-lettered). Each invocation ends with one emit_metri
 With ``SECURITY_HUB_PRODUCT_ARN`` (and the ledger), every complete result the stage evaluated and recorded is then
 exported to Security Hub (``securityhub/export.py``: the findings in breach, updated on change, resolved when
 gone). An export never costs the alert: it runs after the notification was published and confirmed; a failure is
-logged (``securityhub_export_failed``) and counted (``SecurityHubExportFailures``). For a scan event a failure a
-retry can help (throttling, a 5xx, the network) then raises, after the metrics: Lambda's retry finds the result
-recorded and its claim confirmed (``duplicate``: nothing published again) and exports again. A batch never raises
-for it (its messages were reported): the image's next result exports the difference again.
+logged (``securityhub_export_failed``) and counted (``SecurityHubExportFailures``, as is an image whose archived
+findings' workflow could not be set). For a scan event a failure a retry can help (throttling, a 5xx, the network)
+then raises, after the metrics: Lambda's retry finds the result recorded and its claim confirmed (``duplicate``:
+nothing published again) and exports again. A batch never raises for it (its messages were reported): the image's
+next result exports the difference again.
+
+The export keeps :data:`export.DEADLINE_RESERVE_MS` of the invocation in hand: with less left it starts no call,
+records what Security Hub took and hands the rest over as the findings function hands over work (not a failure,
+logged ``securityhub_export_deferred``): a scan or deletion event raises after the metrics (Lambda's retry exports
+the rest: ``duplicate`` for the alert), a batch lists the messages of the images not exported among its
+``batchItemFailures`` (SQS delivers them again: the stage answers ``not_news``, the export sends the rest).
 
 With the export, an ``ECR Image Action`` DELETE event (``securityhub/deletion.py``) resolves what was exported for
 the deleted image (``export.resolve_deleted``), answered ``{"status": "resolved" | "not_exported" |
-"image_remains" | "failed" | "ignored" | "rejected", ...}``; its failures are logged, counted and raised the same way.
+"image_remains" | "failed" | "deferred" | "ignored" | "rejected", ...}``; its failures are logged, counted and raised
+the same way.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,42 +57,64 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     remaining = remaining if callable(remaining) else None
     tally = stage.Tally()
     batch = isinstance(event, dict) and isinstance(event.get("Records"), list)
-    failed: list[export.ExportFailed] = []
+    exports = _Exports(out_of_time=lambda: callable(remaining) and remaining() < export.DEADLINE_RESERVE_MS)
+    messages: dict[tuple[str, str, str, str], list[str]] = {}
     if batch:
-        response = _finding_events(event["Records"], config, remaining, tally)
+        response = _finding_events(event["Records"], config, remaining, tally, messages)
     elif deletion.is_image_action(event):
-        response = _image_deleted(event, config, failed)
+        response = _image_deleted(event, config, exports)
     else:
         try:
             response = _scan_event(event, config, remaining, tally)
         except routing.OwnerUndecided:
             emit_metrics(context, config, _measured(tally))  # OwnersUndecided: counted before Lambda retries
             raise
-    failed += _export_to_security_hub(config, tally)
-    exported = metrics.counts({metrics.SECURITY_HUB_EXPORT_FAILURES: len(failed)}) if failed else []
-    emit_metrics(context, config, _measured(tally) + exported)
-    retry = [exc for exc in failed if exc.retryable]
-    if retry and not batch:
+    _export_to_security_hub(config, tally, exports)
+    failures = len(exports.failed) + exports.workflow_not_resolved
+    counted = metrics.counts({metrics.SECURITY_HUB_EXPORT_FAILURES: failures}) if failures else []
+    emit_metrics(context, config, _measured(tally) + counted)
+    if batch:  # the images not exported in time: their messages come again
+        listed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+        later = [m for key in exports.handed_over for m in messages.get(key, []) if m not in listed]
+        response["batchItemFailures"] += [{"itemIdentifier": m} for m in dict.fromkeys(later)]
+        return response
+    retry = [exc for exc in exports.failed if exc.retryable] + exports.deferred
+    if retry:
         raise retry[0]  # the alert went out and is recorded: Lambda's retry only exports again
     return response
 
 
-def _export_to_security_hub(config: Settings, tally: stage.Tally) -> list[export.ExportFailed]:
-    """Export each evaluated result (see the module docstring); the failures, each logged."""
+@dataclass
+class _Exports:
+    """What the invocation's Security Hub exports came to: the failures (each logged), the images handed over
+    (out of time: by (region, registry, repository, digest)) and why, the images whose workflow was not set."""
+
+    out_of_time: Callable[[], bool]
+    failed: list[export.ExportFailed] = field(default_factory=list)
+    deferred: list[export.OutOfTime] = field(default_factory=list)
+    handed_over: list[tuple[str, str, str, str]] = field(default_factory=list)
+    workflow_not_resolved: int = 0
+
+
+def _export_to_security_hub(config: Settings, tally: stage.Tally, exports: _Exports) -> None:
+    """Export each evaluated result (see the module docstring) until time runs short; the rest is handed over."""
     if not config.security_hub_product_arn or not config.ledger_table_name or not tally.evaluated:
-        return []
+        return
     product = config.security_hub_product_arn
     client = aws.client("securityhub", region=product.split(":")[3])
     dynamodb = aws.client("dynamodb")
-    failed: list[export.ExportFailed] = []
     for response, observed in tally.evaluated:
         result = observed.result
+        key = (result.region, result.registry_id, result.repository, result.image_digest)
+        if exports.deferred:  # out of time: the images after it are the next invocation's too
+            exports.handed_over.append(key)
+            continue
         image = asff.Image(
             result.registry_id, result.repository, result.image_digest, result.region, tuple(result.image_tags), product
         )
         findings = observed.section.findings if observed.section is not None else ()
         try:
-            export.export_image(
+            exported = export.export_image(
                 client,
                 dynamodb,
                 config.ledger_table_name,
@@ -92,9 +124,13 @@ def _export_to_security_hub(config: Settings, tally: stage.Tally) -> list[export
                 observed.exploitable,
                 datetime.now(UTC),
                 result.scan_completed_at,
+                exports.out_of_time,
             )
+        except export.OutOfTime as exc:
+            exports.deferred.append(exc)
+            exports.handed_over.append(key)
         except export.ExportFailed as exc:
-            failed.append(exc)
+            exports.failed.append(exc)
             log.emit(
                 logger,
                 "securityhub_export_failed",
@@ -106,11 +142,12 @@ def _export_to_security_hub(config: Settings, tally: stage.Tally) -> list[export
                 registry_id=result.registry_id,
                 image_digest=result.image_digest,
             )
-    return failed
+        else:
+            exports.workflow_not_resolved += 1 if exported.get("workflow_not_resolved") else 0
 
 
-def _image_deleted(event: Any, config: Settings, failed: list[export.ExportFailed]) -> dict[str, Any]:
-    """An image deleted from ECR: resolve what was exported for it; a failure is logged and added to ``failed``.
+def _image_deleted(event: Any, config: Settings, exports: _Exports) -> dict[str, Any]:
+    """An image deleted from ECR: resolve what was exported for it; a failure is logged and added to ``exports``.
     Without the export an image action is none of this function's business (no rule sends it): ignored unread."""
     if not config.security_hub_product_arn or not config.ledger_table_name:
         reason = "an ECR Image Action, but the Security Hub export is off (no SECURITY_HUB_PRODUCT_ARN or ledger)"
@@ -132,16 +169,20 @@ def _image_deleted(event: Any, config: Settings, failed: list[export.ExportFaile
     product = config.security_hub_product_arn
     image = asff.Image(deleted.registry_id, deleted.repository, deleted.image_digest, deleted.region, (), product)
     try:
-        return export.resolve_deleted(
+        resolved = export.resolve_deleted(
             aws.client("securityhub", region=product.split(":")[3]),
             aws.client("ecr"),
             aws.client("dynamodb"),
             config.ledger_table_name,
             image,
             datetime.now(UTC),
+            exports.out_of_time,
         )
+    except export.OutOfTime as exc:
+        exports.deferred.append(exc)
+        return {"status": "deferred", "reason": str(exc), **fields}
     except export.ExportFailed as exc:
-        failed.append(exc)
+        exports.failed.append(exc)
         log.emit(
             logger,
             "securityhub_export_failed",
@@ -153,6 +194,8 @@ def _image_deleted(event: Any, config: Settings, failed: list[export.ExportFaile
             **fields,
         )
         return {"status": "failed", "reason": str(exc), **fields}
+    exports.workflow_not_resolved += 1 if resolved.get("workflow_not_resolved") else 0
+    return resolved
 
 
 def _measured(tally: stage.Tally) -> list[metrics.Metric]:
@@ -206,9 +249,14 @@ def _scan_event(event: Any, config: Settings, remaining: stage.Remaining, tally:
 
 
 def _finding_events(
-    records: list[Any], config: Settings, remaining: stage.Remaining, tally: stage.Tally
+    records: list[Any],
+    config: Settings,
+    remaining: stage.Remaining,
+    tally: stage.Tally,
+    messages: dict[tuple[str, str, str, str], list[str]],
 ) -> dict[str, Any]:
-    """Parse each message; a malformed one is a batch item failure (retried, then dead-lettered: a person sees it)."""
+    """Parse each message; a malformed one is a batch item failure (retried, then dead-lettered: a person sees it).
+    ``messages`` gets the message ids of each image (for the export to hand an image over)."""
     parsed: list[tuple[str, events.FindingEvent]] = []
     failures: list[dict[str, str]] = []
     rejected = ignored = 0
@@ -227,6 +275,8 @@ def _finding_events(
             else:
                 rejected += 1
                 failures += [{"itemIdentifier": message_id}] if message_id else []
+    for message_id, parsed_event in parsed:
+        messages.setdefault(parsed_event.image_key, []).extend([message_id] if message_id else [])
     report = stage.report_finding_events(parsed, config, tally, remaining)
     log.emit(
         logger,

@@ -2,11 +2,21 @@
 vulnerability, and what the export remembers of them (the ledger's ``securityhub_findings``).
 
 A finding's ``Id`` is stable, ``<registry>/<repository>@<digest>/<vulnerability id>``, so importing it again
-updates it in Security Hub. Its content digest (:func:`content_digest`) leaves out the times and the workflow: an
-identical rescan gives the same digests and the same :func:`fingerprint`, and nothing is imported again.
-A finding no longer in breach (fixed, suppressed, below the thresholds, or the image clean) is sent in its
-resolved form (:func:`resolved`: ``Workflow.Status`` RESOLVED, ``RecordState`` ARCHIVED) from what the ledger
-kept of it (its severity and first import time), since its details are gone.
+updates it in Security Hub. Its content digest (:func:`content_digest`) leaves out the times, the record state and
+the top-level copies of what ``FindingProviderFields`` says: an identical rescan gives the same digests and the same
+:func:`fingerprint`, and nothing is imported again.
+
+The forms follow AWS's ``BatchImportFindings`` reference: a provider sets severity and types through
+``FindingProviderFields`` (a new finding carries them at the top level as well; an update never does: the
+top-level fields are the customer's, ``BatchUpdateFindings``), and never sends ``Workflow`` (a new finding's is
+NEW; ``BatchImportFindings`` cannot change it afterwards). A finding no longer in breach (fixed, suppressed, below
+the thresholds, the image clean or deleted) is sent in its archived form (:func:`resolved`: ``RecordState``
+ARCHIVED) from what the ledger kept of it (its severity and first import time), since its details are gone; its
+workflow is set to RESOLVED apart, with ``BatchUpdateFindings`` (``export.py``).
+
+Every field is bounded (:data:`TITLE_MAX` and the others: AWS's documented limits, :data:`FIELD_MAX` where AWS
+documents none, the image's tags by :data:`TAGS_MAX_BYTES`) so that any finding, whatever the scanner and ECR
+report, stays well within Security Hub's 240 KB a finding.
 
 No AWS SDK import: this module renders dicts; ``export.py`` sends them.
 """
@@ -17,7 +27,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ecr_scan_reporter.core.finding_types import SEVERITY_ORDER, Finding
@@ -25,12 +35,33 @@ from ecr_scan_reporter.core.finding_types import SEVERITY_ORDER, Finding
 SCHEMA_VERSION = "2018-10-08"
 FINDING_TYPE = "Software and Configuration Checks/Vulnerabilities/CVE"
 GENERATOR = {"basic": "ecr-scan-reporter/ecr-basic-scan", "enhanced": "ecr-scan-reporter/inspector2"}
-#: ASFF's limits: Title 256 characters, Description 1024, SourceUrl and ids 512 (the API refuses longer).
-TITLE_MAX, DESCRIPTION_MAX, ID_MAX = 256, 1024, 512
+#: ASFF's documented limits (API reference: AwsSecurityFinding, Recommendation, FindingProviderSeverity): Title 256
+#: characters, Description 1024, Id 512, Remediation.Recommendation.Text 512, Severity.Original 64.
+TITLE_MAX, DESCRIPTION_MAX, ID_MAX, TEXT_MAX, ORIGINAL_MAX = 256, 1024, 512, 512, 64
+#: Any other string (package names and versions, URLs, the image's registry, repository, digest and region, the
+#: vulnerability id): AWS documents no limit; 512 characters, as its ids.
+FIELD_MAX = 512
+#: The image's tags: the first ones, each whole, while their JSON takes at most this many bytes (ECR allows 1,000
+#: tags of 300 characters: unbounded, 306 KB, and the finding is refused).
+TAGS_MAX_BYTES = 16 * 1024
 #: ECR's UNDEFINED has no ASFF label; Security Hub's lowest is INFORMATIONAL.
 LABELS = {"CRITICAL": "CRITICAL", "HIGH": "HIGH", "MEDIUM": "MEDIUM", "LOW": "LOW", "INFORMATIONAL": "INFORMATIONAL"}
 DIGEST_CHARS = 16
-_VOLATILE = ("CreatedAt", "UpdatedAt", "FirstObservedAt", "LastObservedAt", "Workflow", "RecordState")
+#: How long the ledger remembers an archived finding (Security Hub ages a finding out 90 days after its last update):
+#: back in breach within it, the finding is reopened with an update; later, it is imported as new.
+ARCHIVED_MEMORY = timedelta(days=90)
+#: Left out of a finding's content digest: the times, the state, and the top-level copies of FindingProviderFields
+#: (a new finding has them, an update does not: the same content either way).
+_NOT_CONTENT = (
+    "CreatedAt",
+    "UpdatedAt",
+    "FirstObservedAt",
+    "LastObservedAt",
+    "Workflow",
+    "RecordState",
+    "Severity",
+    "Types",
+)
 
 
 @dataclass(frozen=True)
@@ -64,22 +95,41 @@ class Image:
 
 @dataclass(frozen=True)
 class Exported:
-    """What the ledger keeps of one exported finding: its severity label, content digest and first import."""
+    """What the ledger keeps of one exported finding: its severity label, content digest and first import, and
+    when it was archived (None: active). An archived finding is remembered for :data:`ARCHIVED_MEMORY`: it is still
+    in Security Hub, so one back in breach is an update (reopened), not a new finding."""
 
     severity: str
     digest: str
     first_at: datetime
+    archived_at: datetime | None = None
 
     def encode(self) -> str:
-        return f"{self.severity} {self.digest} {int(self.first_at.timestamp())}"
+        text = f"{self.severity} {self.digest} {int(self.first_at.timestamp())}"
+        return text if self.archived_at is None else f"{text} {int(self.archived_at.timestamp())}"
 
     @classmethod
     def decode(cls, text: str) -> Exported | None:
         """None for an entry this version cannot read (it is then imported again, never silently dropped)."""
         parts = text.split(" ")
-        if len(parts) != 3 or parts[0] not in LABELS.values() or not parts[2].isdigit():
+        if len(parts) not in (3, 4) or parts[0] not in LABELS.values() or not all(p.isdigit() for p in parts[2:]):
             return None
-        return cls(parts[0], parts[1], datetime.fromtimestamp(int(parts[2]), UTC))
+        archived = datetime.fromtimestamp(int(parts[3]), UTC) if len(parts) == 4 else None
+        return cls(parts[0], parts[1], datetime.fromtimestamp(int(parts[2]), UTC), archived)
+
+    def archived(self, at: datetime) -> Exported:
+        return Exported(self.severity, self.digest, self.first_at, at)
+
+    def in_security_hub(self, now: datetime) -> bool:
+        """Whether Security Hub still has the finding: active, or archived less than :data:`ARCHIVED_MEMORY` ago."""
+        return self.archived_at is None or now - self.archived_at < ARCHIVED_MEMORY
+
+
+def active(entries: Mapping[str, str]) -> dict[str, Exported | None]:
+    """The ledger's entries of findings exported and not archived (one this version cannot read counts as
+    exported), by vulnerability id, in their order."""
+    decoded = {k: Exported.decode(v) for k, v in entries.items()}
+    return {k: e for k, e in decoded.items() if e is None or e.archived_at is None}
 
 
 def label(severity: str) -> str:
@@ -105,24 +155,28 @@ def finding(
     first_at: datetime | None = None,
     observed_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """One active ASFF finding (``first_at``: when it was first imported, default ``now``; ``observed_at``: the
-    scan's completion)."""
+    """One active ASFF finding. ``first_at``: when it was first imported, for a finding exported before: the body
+    is then an update, whose severity and types are in ``FindingProviderFields`` only; without it the finding is new
+    (first import ``now``) and carries them at the top level too. ``observed_at``: the scan's completion."""
     first = _time(first_at or now)
-    package = found.package_name or "an unnamed package"
-    version = f" {found.package_version}" if found.package_version else ""
-    fix = f" Fixed in {found.fixed_in}." if found.fixed_in else ""
+    package = _text(found.package_name) or "an unnamed package"
+    version = f" {_text(found.package_version)}" if found.package_version else ""
+    fixed_in = _text(found.fixed_in)
+    fix = f" Fixed in {fixed_in}." if fixed_in else ""
     scanner = "Amazon Inspector (ECR enhanced scanning)" if found.origin != "basic" else "ECR basic scanning"
+    repository, digest = _text(image.repository), _text(image.digest)
+    tags = _tags(image.tags)
     description = (
-        f"{found.id} ({found.severity}) affects {package}{version} in the image {image.repository}@{image.digest}"
-        f"{' (tags: ' + ', '.join(image.tags) + ')' if image.tags else ''}, reported by {scanner}.{fix}"
+        f"{_text(found.id)} ({_text(found.severity, ORIGINAL_MAX)}) affects {package}{version} in the image "
+        f"{repository}@{digest}{' (tags: ' + ', '.join(tags) + ')' if tags else ''}, reported by {scanner}.{fix}"
     )
-    vulnerability: dict[str, Any] = {"Id": found.id}
+    vulnerability: dict[str, Any] = {"Id": _text(found.id)}
     package_entry = {
         k: v
         for k, v in (
-            ("Name", found.package_name),
-            ("Version", found.package_version),
-            ("FixedInVersion", found.fixed_in),
+            ("Name", _text(found.package_name)),
+            ("Version", _text(found.package_version)),
+            ("FixedInVersion", fixed_in),
         )
         if v
     }
@@ -138,72 +192,86 @@ def finding(
         vulnerability["FixAvailable"] = "YES" if found.fix_available else "NO"
     elif found.fixed_in:
         vulnerability["FixAvailable"] = "YES"
-    if found.url:
-        vulnerability["ReferenceUrls"] = [found.url[:ID_MAX]]
+    url = _text(found.url)
+    if url:
+        vulnerability["ReferenceUrls"] = [url]
+    severity = {"Label": label(found.severity), "Original": _text(found.severity, ORIGINAL_MAX)}
     body: dict[str, Any] = {
         "SchemaVersion": SCHEMA_VERSION,
         "Id": image.finding_id(found.id),
         "ProductArn": image.product_arn,
         "GeneratorId": GENERATOR["basic" if found.origin == "basic" else "enhanced"],
         "AwsAccountId": image.account,
-        "Types": [FINDING_TYPE],
         "CreatedAt": first,
         "UpdatedAt": _time(now),
         "FirstObservedAt": first,
         "LastObservedAt": _time(observed_at or now),
-        "Severity": {"Label": label(found.severity), "Original": found.severity},
-        "Title": f"{found.id} in {package} ({image.repository})"[:TITLE_MAX],
+        "FindingProviderFields": {"Severity": severity, "Types": [FINDING_TYPE]},
+        "Title": f"{_text(found.id)} in {package} ({repository})"[:TITLE_MAX],
         "Description": description[:DESCRIPTION_MAX],
-        "Resources": [_resource(image)],
+        "Resources": [_resource(image, tags)],
         "Vulnerabilities": [vulnerability],
-        "Workflow": {"Status": "NEW"},
         "RecordState": "ACTIVE",
     }
-    if found.url:
-        body["SourceUrl"] = found.url[:ID_MAX]
-    if found.fixed_in:
-        body["Remediation"] = {"Recommendation": {"Text": f"Update {package} to {found.fixed_in}."[:512]}}
+    if first_at is None:  # a new finding: the top-level fields too (Security Hub's required ones)
+        body["Severity"], body["Types"] = dict(severity), [FINDING_TYPE]
+    if url:
+        body["SourceUrl"] = url
+    if fixed_in:
+        body["Remediation"] = {"Recommendation": {"Text": f"Update {package} to {fixed_in}."[:TEXT_MAX]}}
     return body
 
 
 def resolved(
     image: Image, vulnerability_id: str, kept: Exported | None, now: datetime, deleted: bool = False
 ) -> dict[str, Any]:
-    """The resolved form of a finding no longer in breach (``deleted``: the image was deleted from ECR), from what
-    the ledger kept of it."""
+    """The archived form of a finding no longer in breach (``deleted``: the image was deleted from ECR), from what
+    the ledger kept of it: an update (``RecordState`` ARCHIVED, its severity in ``FindingProviderFields``; left as
+    it is when the entry cannot be read). Its workflow is not in it: ``BatchUpdateFindings`` sets it (``export.py``)."""
     first = _time(kept.first_at if kept is not None else now)
+    vulnerability, repository = _text(vulnerability_id), _text(image.repository)
+    where = f"the image {repository}@{_text(image.digest)}"
     if deleted:
-        title = f"{vulnerability_id}: image deleted ({image.repository})"
-        why = f"{vulnerability_id} is resolved: the image {image.repository}@{image.digest} was deleted from ECR."
+        title = f"{vulnerability}: image deleted ({repository})"
+        why = f"{vulnerability} is resolved: {where} was deleted from ECR."
     else:
-        title = f"{vulnerability_id} no longer in breach ({image.repository})"
+        title = f"{vulnerability} no longer in breach ({repository})"
         why = (
-            f"{vulnerability_id} is no longer in breach in the image {image.repository}@{image.digest}: fixed, "
-            "accepted (suppressed) or within the thresholds at the latest scan."
+            f"{vulnerability} is no longer in breach in {where}: fixed, accepted (suppressed) or within the "
+            "thresholds at the latest scan."
         )
+    provider: dict[str, Any] = {"Types": [FINDING_TYPE]}
+    if kept is not None:
+        provider = {"Severity": {"Label": kept.severity}, **provider}
     return {
         "SchemaVersion": SCHEMA_VERSION,
         "Id": image.finding_id(vulnerability_id),
         "ProductArn": image.product_arn,
         "GeneratorId": GENERATOR["basic"],
         "AwsAccountId": image.account,
-        "Types": [FINDING_TYPE],
         "CreatedAt": first,
         "UpdatedAt": _time(now),
         "FirstObservedAt": first,
-        "Severity": {"Label": kept.severity if kept is not None else "INFORMATIONAL"},
+        "FindingProviderFields": provider,
         "Title": title[:TITLE_MAX],
         "Description": why[:DESCRIPTION_MAX],
-        "Resources": [_resource(image)],
-        "Vulnerabilities": [{"Id": vulnerability_id}],
-        "Workflow": {"Status": "RESOLVED"},
+        "Resources": [_resource(image, _tags(image.tags))],
+        "Vulnerabilities": [{"Id": vulnerability}],
         "RecordState": "ARCHIVED",
     }
 
 
+def as_new(body: Mapping[str, Any]) -> dict[str, Any]:
+    """``body`` with the top-level attributes Security Hub requires of a new finding (``Severity``, ``Types``), from
+    its ``FindingProviderFields``: for an update Security Hub refused because the finding is no longer there."""
+    provider = body.get("FindingProviderFields") or {}
+    severity = provider.get("Severity") or {"Label": "INFORMATIONAL"}
+    return {**body, "Severity": dict(severity), "Types": list(provider.get("Types") or [FINDING_TYPE])}
+
+
 def content_digest(body: Mapping[str, Any]) -> str:
-    """The digest of what a finding says (times and workflow left out)."""
-    content = {k: v for k, v in body.items() if k not in _VOLATILE}
+    """The digest of what a finding says (times, state and top-level copies of FindingProviderFields left out)."""
+    content = {k: v for k, v in body.items() if k not in _NOT_CONTENT}
     text = json.dumps(content, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:DIGEST_CHARS]
 
@@ -214,21 +282,39 @@ def fingerprint(digests: Mapping[str, str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _resource(image: Image) -> dict[str, Any]:
+def _resource(image: Image, tags: list[str]) -> dict[str, Any]:
     details: dict[str, Any] = {
-        "RegistryId": image.registry_id,
-        "RepositoryName": image.repository,
-        "ImageDigest": image.digest,
+        "RegistryId": _text(image.registry_id),
+        "RepositoryName": _text(image.repository),
+        "ImageDigest": _text(image.digest),
     }
-    if image.tags:
-        details["ImageTags"] = list(image.tags)
+    if tags:
+        details["ImageTags"] = tags
     return {
         "Type": "AwsEcrContainerImage",
         "Id": image.resource_arn[:ID_MAX],
         "Partition": image.partition,
-        "Region": image.region,
+        "Region": _text(image.region),
         "Details": {"AwsEcrContainerImage": details},
     }
+
+
+def _text(value: str | None, limit: int = FIELD_MAX) -> str:
+    """``value`` cut to ``limit`` characters ("" for None)."""
+    return (value or "")[:limit]
+
+
+def _tags(tags: Iterable[str]) -> list[str]:
+    """The first tags, each whole (cut to :data:`FIELD_MAX`), while their JSON fits :data:`TAGS_MAX_BYTES`."""
+    kept: list[str] = []
+    size = 0
+    for tag in tags:
+        tag = _text(tag)
+        size += len(json.dumps(tag)) + 1
+        if size > TAGS_MAX_BYTES:
+            break
+        kept.append(tag)
+    return kept
 
 
 def _time(value: datetime) -> str:

@@ -90,10 +90,11 @@ def parse(event: Any) -> ImageDeleted:
 
 
 def resolved_bodies(image: asff.Image, record: ledger.LedgerRecord, now: datetime) -> list[dict[str, Any]]:
-    """The resolved form (RESOLVED/ARCHIVED) of every finding the record says is exported for a deleted image."""
+    """The archived form of every finding the record says is exported (and not archived yet) for a deleted image,
+    in the record's order (its workflow: ``export.resolve_workflow``)."""
     return [
-        asff.resolved(image, vulnerability_id, asff.Exported.decode(entry), now, deleted=True)
-        for vulnerability_id, entry in record.securityhub_findings.items()
+        asff.resolved(image, vulnerability_id, entry, now, deleted=True)
+        for vulnerability_id, entry in asff.active(record.securityhub_findings).items()
     ]
 
 

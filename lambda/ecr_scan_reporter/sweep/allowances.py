@@ -1,16 +1,20 @@
 """The repositories stage's part of the scan budget: read the sweep markers, plan the day (sweep/budget.py, pure),
-store each repository's allowance and the registry's budget state, and say what the registry looks like.
+store the plan's allowances and the registry's budget state, and say what the registry looks like.
 
-One paginated Query of the ``config#sweep`` partition (one item per repository), one UpdateItem per selected
-repository (its allowance) and one for the budget state. A marker whose census, spend or state cannot be read is
-logged (``sweep_marker_unreadable``) and its repository planned as one without a census: one bad item never costs
-the whole plan.
+Reads: the budget state item (one GetItem: the day's budget, the plan in force, the counters the images stage adds
+to), the ``config#sweep`` markers (one paginated Query: a census and a spend per repository) and, for a second
+plan of the same day, the plan in force (one paginated Query of ``config#plan``). Writes: the plan's allowances in
+at most :data:`budget.PLAN_CHUNKS` chunk items (one UpdateItem each, about one per 100 repositories at ECR's
+100,000: not one per repository) and the state (one UpdateItem). A marker whose census, spend or state cannot be
+read is logged (``sweep_marker_unreadable``) and its repository planned as one without a census: one bad item
+never costs the whole plan.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,36 +42,60 @@ def plan_day(
     expiry_days: int,
     now: datetime,
 ) -> Planned:
-    """Plan today's budget for the ``selected`` (registry id, repository) pairs and store the allowances."""
+    """Plan today's budget for the ``selected`` (registry id, repository) pairs and store the plan."""
     keys = [ledger.partition_key(registry_id, name) for registry_id, name in selected]
-    wanted = set(keys)
+    wanted = {key: key for key in keys}  # the markers' keys are kept as these strings: one copy of each
+    today = budget.day_of(now)
+    item = ledger.budget_state(client, table) or {}
+    state: budget.State | None = None
+    try:
+        text = item.get("state")
+        state = budget.State.from_json(text) if isinstance(text, str) and text else None
+    except (ValueError, TypeError, KeyError) as exc:  # json.JSONDecodeError is a ValueError
+        log.emit(logger, "sweep_marker_unreadable", logging.ERROR, marker=ledger.BUDGET_STATE, error=str(exc))
+    counters = budget.Counters({name: value for name, value in item.items() if "." in name})
     censuses: dict[str, budget.Census] = {}
     spends: dict[str, budget.Spend] = {}
-    state: budget.State | None = None
+    # The spends matter to a later plan of the same day (the allowances still being spent) and, without the day's
+    # counters (a state older than them), for the day before's figures; otherwise they are only checked.
+    keep_spends = state is None or state.day == today or not counters.has(budget.SPENT, state.day)
+    seen = budget.Seen(expiry_days)
     for marker in ledger.sweep_markers(client, table):
+        key = wanted.get(marker.key)
+        if key is None:
+            continue  # only the selected repositories count (a repository excluded since, or deleted, does not)
         try:
-            if marker.key == ledger.BUDGET_STATE:
-                state = budget.State.from_json(marker.state) if marker.state else None
-                continue
-            if marker.key not in wanted:
-                continue
-            if marker.census:
-                censuses[marker.key] = budget.Census.from_json(marker.census)
-            if marker.spend:
-                spends[marker.key] = budget.Spend.from_json(marker.spend)
-        except (ValueError, TypeError, KeyError) as exc:  # json.JSONDecodeError is a ValueError
-            log.emit(logger, "sweep_marker_unreadable", logging.ERROR, marker=marker.key, error=str(exc))
-            censuses.pop(marker.key, None)
-    today = budget.day_of(now)
-    planned = budget.plan_registry(censuses, spends, keys, configured, state, today, expiry_days)
-    writes = 0
-    for key in keys:
-        allowance = planned.allowances[key]
-        ledger.write_sweep_marker(client, table, key, **{ledger.ALLOWANCE: json.dumps(allowance.to_json())})
-        writes += 1
-    seen = budget.staleness(censuses.values(), expiry_days)
+            census = budget.Census.from_json(marker.census) if marker.census else None
+            spend = budget.Spend.from_json(marker.spend) if marker.spend else None
+        except (ValueError, TypeError, KeyError) as exc:
+            log.emit(logger, "sweep_marker_unreadable", logging.ERROR, marker=key, error=str(exc))
+            continue  # planned as a repository without a census
+        if census is not None:
+            seen.add(census)  # the staleness, summed as the markers come: no repository's ages are kept
+            censuses[key] = budget.Census(census.day, budget.Tally(census.tally.due), census.images, 0)
+        if spend is not None and keep_spends:
+            spends[key] = spend
+    current = {}
+    if state is not None and state.day == today:
+        current = _plan_in_force(client, table, state, spends, wanted)
+    plan_id = f"{today}.{int(now.timestamp() * 1000):x}.{secrets.token_hex(3)}"
+    planned = budget.plan_registry(
+        censuses,
+        spends,
+        keys,
+        configured,
+        state,
+        today,
+        expiry_days,
+        plan_id=plan_id,
+        now=now.timestamp(),
+        counters=counters,
+        current=current,
+    )
+    writes = ledger.write_plan_chunks(client, table, plan_id, budget.chunked(planned.allowances))
+    staleness = seen.result(configured)
     document = budget.staleness_document(
-        seen,
+        staleness,
         budget=planned.state.effective,
         configured=configured,
         planned=sum(a.total for a in planned.allowances.values()),
@@ -75,8 +103,15 @@ def plan_day(
         refused=bool(planned.last_refused),
         at=now.isoformat().replace("+00:00", "Z"),
     )
-    ledger.write_sweep_marker(
-        client, table, ledger.BUDGET_STATE, state=planned.state.to_json(), **{ledger.STALENESS: json.dumps(document)}
+    keep_days = range(today - budget.OTHER_DAYS - 1, today + 2)
+    hour = int(now.timestamp() // budget.HOUR)
+    previous = [state.plan] if state is not None and state.plan else []
+    ledger.write_budget_state(
+        client,
+        table,
+        {"state": planned.state.to_json(), ledger.STALENESS: json.dumps(document)},
+        add={budget.counter(budget.EXPECTED, today): planned.fresh},
+        remove=counters.stale(keep_days, [plan_id, *previous], range(hour - 48, hour + 2)),
     )
     writes += 1
     log.emit(
@@ -84,15 +119,45 @@ def plan_day(
         "scan_budget_planned",
         budget=planned.state.effective,
         configured=configured,
+        plan=plan_id,
+        left=planned.left,
         amount=planned.plan.amount,
         taken={budget.CLASS_NAMES[k]: v for k, v in planned.plan.taken.items()},
         due={budget.CLASS_NAMES[k]: v for k, v in planned.plan.due.items()},
         repositories_without_census=planned.unknown,
+        repositories_kept=planned.kept,
         last_spent=planned.last_spent,
         last_refused=planned.last_refused,
-        headroom=seen.headroom.sentence(),
+        headroom=staleness.headroom.sentence(),
+        writes=writes,
     )
-    return Planned(planned, seen, writes)
+    return Planned(planned, staleness, writes)
+
+
+def _plan_in_force(
+    client: Any, table: str, state: budget.State, spends: dict[str, budget.Spend], wanted: dict[str, str]
+) -> dict[str, budget.Allowance]:
+    """The allowances of the plan in force that the selected repositories have not finished (a later plan of the
+    same day keeps those; the finished ones are planned again from what is left, so they are not even read)."""
+    out: dict[str, budget.Allowance] = {}
+    for plan, text in ledger.plan_chunks(client, table):
+        if plan != state.plan or not text:
+            continue  # a chunk an earlier plan wrote and the one in force did not: its repositories are gone
+        try:
+            entries = json.loads(text)
+            if not isinstance(entries, dict):
+                raise ValueError("a plan chunk must be an object")
+            for text_key, entry in entries.items():
+                key = wanted.get(text_key)
+                if key is None:
+                    continue  # not selected any more
+                spend = spends.get(key)
+                if spend is not None and spend.done and isinstance(entry, dict) and spend.plan == entry.get("plan"):
+                    continue
+                out[key] = budget.Allowance.from_json(entry)
+        except (ValueError, TypeError) as exc:
+            log.emit(logger, "plan_chunk_unreadable", logging.ERROR, plan=plan, error=str(exc))
+    return out
 
 
 def measured(planned: Planned) -> list[metrics.Metric]:

@@ -35,6 +35,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from itertools import islice
@@ -97,8 +98,10 @@ class SweepOptions:
 @dataclass
 class BudgetRun:
     """One repository's part of a budgeted sweep (sweep/budget.py): the allowance being spent (``spender``), the
-    census of the repository so far (``tally``, ``images``, ``pushed_1d``), the registry-quota refusals, and the
-    sweep day the allowance was planned for (``today``). Carried across parts by the continuation."""
+    census of the repository so far (``tally``, ``images``, ``pushed_1d``), the registry-quota refusals, the sweep
+    day the allowance was planned for (``today``), its plan (``plan``) and the phase of the sweep (``phase``: 1 the
+    in-use classes, 2 the rest, 0 no phases: a plan or an allowance of nothing). Carried across parts by the
+    continuation. ``started``: the scans this part started (not carried)."""
 
     spender: budget.Spender
     today: int
@@ -107,6 +110,9 @@ class BudgetRun:
     pushed_1d: int = 0
     refused: int = 0
     collect: list[budget.Item] | None = None  # the CLI's plan: every schedulable image, for budget.select
+    phase: int = 0
+    plan: str = ""
+    started: int = 0
 
     def classify(
         self, image: ImageRecord, state: freshness.ScanState, never: bool, now: datetime, options: Any
@@ -141,7 +147,7 @@ class BudgetRun:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        doc: dict[str, Any] = {
             "today": self.today,
             "spent": self.spender.spent,
             "ties": {str(k): v for k, v in sorted(self.spender.ties.items())},
@@ -150,13 +156,23 @@ class BudgetRun:
             "pushed_1d": self.pushed_1d,
             "refused": self.refused,
         }
+        if self.plan:
+            doc.update(
+                plan=self.plan, phase=self.phase, taken={str(k): v for k, v in sorted(self.spender.taken.items())}
+            )
+        return doc
 
     def resume(self, data: Mapping[str, Any]) -> None:
-        """Take over an earlier part's state (validated by :meth:`Continuation.from_json`)."""
-        if data.get("today") != self.today:
-            return  # planned for another day: this part spends today's allowance from scratch
-        self.spender.spent = data["spent"]
-        self.spender.ties = {int(k): v for k, v in data["ties"].items()}
+        """Take over an earlier part's state (validated by :meth:`Continuation.from_json`): its census, and its
+        spending unless another delivery recorded more (the spender then starts from that)."""
+        if data.get("today") != self.today or data.get("plan", "") != self.plan:
+            return  # planned for another day or plan: this part spends its allowance from scratch
+        if data.get("phase", self.phase) != self.phase:
+            return
+        if data["spent"] >= self.spender.spent:
+            self.spender.spent = data["spent"]
+            self.spender.ties = {int(k): v for k, v in data["ties"].items()}
+            self.spender.taken = {int(k): v for k, v in (data.get("taken") or {}).items()}
         self.tally = budget.Tally.from_json(data["tally"])
         self.images, self.pushed_1d, self.refused = data["images"], data["pushed_1d"], data["refused"]
 
@@ -166,8 +182,27 @@ class BudgetRun:
             separators=(",", ":"),
         )
 
-    def spend(self) -> str:
-        return json.dumps({"day": self.today, "spent": self.spender.spent, "refused": self.refused})
+    def spend(self, *, complete: bool, refused: bool) -> budget.Spend:
+        """The spend to record after this part: ``complete`` (the listing went through the whole repository) ends
+        the in-use phase (the repository goes on to the second when its allowance takes lower classes) or the
+        allowance; ``refused`` (ECR refused the registry's quota) ends the allowance."""
+        allowance = self.spender.allowance
+        phase, done = self.phase, refused
+        if complete and not refused:
+            more = (
+                self.phase == 1 and allowance is not None and allowance.lower and self.spender.spent < allowance.total
+            )
+            phase, done = (2, False) if more else (self.phase, True)
+        return budget.Spend(
+            self.today,
+            self.spender.spent,
+            self.refused,
+            self.plan,
+            max(1, phase),
+            done,
+            dict(self.spender.ties),
+            dict(self.spender.taken),
+        )
 
     @property
     def mode(self) -> str:
@@ -320,11 +355,14 @@ def _budget_state(data: Any) -> dict[str, Any] | None:
     for name in ("today", "spent", "images", "pushed_1d", "refused"):
         if type(data.get(name)) is not int or data[name] < 0:
             raise ValueError(f"budget.{name} must be a non-negative whole number, got {_short(data.get(name))}")
-    ties = data.get("ties")
-    if not isinstance(ties, dict) or any(
-        k not in {str(c) for c in budget.CLASSES} or type(v) is not int or v < 0 for k, v in ties.items()
-    ):
-        raise ValueError("budget.ties must map classes 1-5 to non-negative whole numbers")
+    for name in ("ties", "taken"):
+        counts = data.get(name, {}) if name == "taken" else data.get(name)
+        if not isinstance(counts, dict) or any(
+            k not in {str(c) for c in budget.CLASSES} or type(v) is not int or v < 0 for k, v in counts.items()
+        ):
+            raise ValueError(f"budget.{name} must map classes 1-5 to non-negative whole numbers")
+    if not isinstance(data.get("plan", ""), str) or data.get("phase", 0) not in (0, 1, 2):
+        raise ValueError("budget.plan must be a string and budget.phase 0, 1 or 2")
     try:
         budget.Tally.from_json(data.get("tally"))
     except ValueError as exc:
@@ -409,19 +447,52 @@ def send_work_items(
     *,
     attempts: int = 3,
     sleep: Callable[[float], None] = time.sleep,
+    delay_seconds: int = 0,
+    workers: int = 1,
 ) -> tuple[int, list[FailedSend]]:
     """Send ``items`` with SendMessageBatch (10 per call), retrying failed entries up to ``attempts`` times in
-    all. Streams ``items``; returns (number sent, entries that still failed). Never raises for a failed send:
-    the caller decides what a failure means once everything else has been sent."""
-    sent, failed = 0, []
-    iterator = iter(items)
+    all; ``delay_seconds`` (0-900) keeps them from being delivered before then. Streams ``items`` (with
+    ``workers`` > 1: takes them all, and sends from that many threads, each a contiguous share of the batches, so
+    the calls' latencies overlap); returns (number sent, entries that still failed). Never raises for a failed
+    send: the caller decides what a failure means once everything else has been sent."""
+    if workers > 1:
+        batches = list(_batches(iter(items)))
+        share = -(-len(batches) // workers)
+        groups = [batches[i : i + share] for i in range(0, len(batches), share)] if batches else []
+        with ThreadPoolExecutor(max_workers=max(1, len(groups))) as pool:
+            results = list(
+                pool.map(
+                    lambda group: _send_batches(sqs, queue_url, iter(group), attempts, sleep, delay_seconds), groups
+                )
+            )
+        return sum(sent for sent, _ in results), [failure for _, failures in results for failure in failures]
+    return _send_batches(sqs, queue_url, _batches(iter(items)), attempts, sleep, delay_seconds)
+
+
+def _batches(iterator: Iterator[WorkItem]) -> Iterator[list[WorkItem]]:
     while batch := list(islice(iterator, SQS_BATCH)):
+        yield batch
+
+
+def _send_batches(
+    sqs: Any,
+    queue_url: str,
+    batches: Iterator[list[WorkItem]],
+    attempts: int,
+    sleep: Callable[[float], None],
+    delay_seconds: int,
+) -> tuple[int, list[FailedSend]]:
+    sent, failed = 0, []
+    for batch in batches:
         pending = {str(i): item for i, item in enumerate(batch)}
         errors: dict[str, tuple[str, str]] = {}
         for attempt in range(attempts):
             if attempt:
                 sleep(0.05 * 2**attempt)
             entries = [{"Id": key, "MessageBody": item.to_body()} for key, item in pending.items()]
+            if delay_seconds > 0:
+                for entry in entries:
+                    entry["DelaySeconds"] = delay_seconds
             try:
                 response = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
             except (ClientError, BotoCoreError) as exc:
@@ -575,9 +646,12 @@ def sweep_repository(
             break
     if ledger is not None and summary.continuation is None and summary.stopped is None:
         ledger.mark_complete()
-    if ledger is not None and run is not None and summary.continuation is None and summary.stopped != HANDED_OVER:
-        spend = json.dumps({"day": run.today, "spent": summary.scan_started, "refused": run.refused})
-        ledger.record_census(run.census() if summary.stopped is None else None, spend)
+    if ledger is not None and run is not None and summary.stopped != HANDED_OVER:
+        # After every part (a later delivery of the same work resumes from it): the spend; after a sweep through
+        # the whole repository, the census too.
+        complete = summary.continuation is None and summary.stopped is None
+        spend = run.spend(complete=complete, refused=summary.stopped == QUOTA_EXHAUSTED)
+        ledger.record_census(run.census() if complete else None, spend.to_json())
     return summary
 
 
@@ -602,6 +676,8 @@ def _start(
     outcome = attempt.outcome
     if outcome is scanning.ScanOutcome.STARTED and ledger is not None:
         ledger.record_started(candidate.digest, candidate.tags, candidate.registry_id)
+    if outcome is scanning.ScanOutcome.STARTED and run is not None:
+        run.started += 1
     if outcome is scanning.ScanOutcome.UNSUPPORTED:  # an artifact: recorded, never asked again, never in a census
         _not_scannable(candidate, "UnsupportedImageTypeException", summary, ledger)
         if run is not None and now is not None and candidate.priority is not None:

@@ -181,7 +181,7 @@ def test_a_value_error_from_the_client_factory_is_a_bad_option_too(
 
 
 def test_an_endpoint_botocore_refuses_exits_2_with_one_line(capsys: Any) -> None:
-    code, out, err = run(capsys, "plan", "--region", "eu-west-1", "--endpoint-url", "http://under_score:5000")
+    code, out, err = run(capsys, "plan", "--region", "eu-west-1", "--ecr-endpoint-url", "http://under_score:5000")
     assert (code, out) == (2, "")
     assert err == "ecr-scan-reporter: error: Invalid endpoint: http://under_score:5000\n"
 
@@ -204,7 +204,7 @@ def test_unreachable_endpoint_exit_1(monkeypatch: pytest.MonkeyPatch, capsys: An
 
     seen = []
     monkeypatch.setattr(aws, "client", lambda service, **kw: seen.append((service, kw)) or Unreachable())
-    code, _, err = run(capsys, "plan", "--endpoint-url", "http://127.0.0.1:9", "--region", "us-east-1")
+    code, _, err = run(capsys, "plan", "--ecr-endpoint-url", "http://127.0.0.1:9", "--region", "us-east-1")
     assert seen == [("ecr", {"region": "us-east-1", "endpoint_url": "http://127.0.0.1:9", "max_attempts": 3})]
     assert code == 1
     assert err.count("\n") == 1

@@ -179,8 +179,6 @@ def test_an_invalid_stored_document_is_an_error(moto: None, capsys: Any) -> None
 @pytest.mark.parametrize(
     ("argv", "option"),
     [
-        (["route", "--table", "t"], "REPOSITORY"),
-        (["route", "x"], "--table"),
         (["route", "x", "--table", "t", "--topic", "arn:aws:sqs:eu-west-1:123456789012:q"], "--topic"),
         (["route", "x", "--table", "t", "--renotify-after-days", "0"], "--renotify-after-days"),
         (["route", "x", "--table", "t", "--notify-on-resolved", "yes"], "--notify-on-resolved"),
@@ -255,3 +253,123 @@ def test_report_has_a_section_per_team_when_the_module_stores_teams(world: None,
     assert [r["repository"] for r in sections["tools"]["repositories"]] == ["payments/legacy"]  # its tag
     assert sections["tools"]["summary"]["images_in_breach"] == 0  # HIGH is ignored by the tools team
     assert [r["repository"] for r in doc["unowned"]["repositories"]] == ["misc/web"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["route", "--table", TABLE], "name one or more REPOSITORY, or --all"),
+        (["route", "x", "--all", "--table", TABLE], "REPOSITORY names or --all, not both"),
+        (["route", "x"], "--table NAME (output ledger_table_name) or --function NAME"),
+        (["route", "--all", "--function", "esr-findings", "--thresholds", "{}"], "--function reads the module"),
+    ],
+)
+def test_what_to_route_and_from_where_exit_2(moto: None, argv: list[str], message: str, capsys: Any) -> None:
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert message in err
+
+
+FINDINGS_FUNCTION = "esr-findings"
+
+
+def _findings_function(environment: dict[str, str]) -> None:
+    """The module's findings function as deployed: only its environment matters here."""
+    iam = boto3.client("iam", region_name=REGION)
+    role = iam.create_role(RoleName="esr-findings", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    boto3.client("lambda", region_name=REGION).create_function(
+        FunctionName=FINDINGS_FUNCTION,
+        Runtime="python3.12",
+        Role=role,
+        Handler="ecr_scan_reporter.handlers.findings.handler",
+        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+        Environment={"Variables": environment},
+    )
+
+
+def _all(capsys: pytest.CaptureFixture[str], *extra: str) -> dict[str, Any]:
+    code, out, err = run(capsys, "route", "--all", "--output", "json", *extra)
+    assert (code, err) == (0, ""), err
+    return json.loads(out)
+
+
+def test_all_lists_every_repository_with_its_owner_and_flags_the_unowned_and_unknown_tags(
+    world: None, capsys: Any
+) -> None:
+    found = _all(capsys, "--table", TABLE, "--topic", MODULE_TOPIC)
+    by_name = {r["repository"]: r for r in found["repositories"]}
+    assert sorted(by_name) == ["misc/cli", "misc/web", "payments/api", "payments/legacy"]
+    assert {name: (r["team"], r["how"], r["flags"]) for name, r in by_name.items()} == {
+        "misc/cli": (None, "nobody", ["unowned"]),
+        "misc/web": (None, "nobody", ["unowned", "tag_names_no_team"]),
+        "payments/api": ("payments", "repository_regex", []),
+        "payments/legacy": ("tools", "tag", []),
+    }
+    assert found["counts"] == {
+        "repositories": 4,
+        "by_tag": 1,
+        "by_repository_regex": 1,
+        "unowned": 2,
+        "tag_names_no_team": 1,
+    }
+    assert found["module_settings_from"] == "options"
+
+
+def test_all_text_is_one_line_a_repository_and_the_counts(world: None, capsys: Any) -> None:
+    code, out, err = run(capsys, "route", "--all", "--table", TABLE)
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0].startswith("module settings (options): CRITICAL > 0, HIGH > 0, MEDIUM ignored, LOW ignored")
+    assert lines[1].split() == ["REPOSITORY", "OWNER", "WHY", "THRESHOLDS", "FLAGS"]
+    rows = {line.split()[0]: line for line in lines[2:6]}
+    assert "UNOWNED" in rows["misc/cli"]
+    assert "UNOWNED; tag team='ghost' names no team" in rows["misc/web"]
+    assert "tag team=tools" in rows["payments/legacy"]
+    assert "repository_regex '^payments/'" in rows["payments/api"]
+    assert lines[6] == ("4 repositories: 1 owned by tag, 1 by repository_regex, 2 unowned; 1 tag naming no team")
+
+
+def test_all_reads_the_deployed_settings_from_the_findings_function(world: None, capsys: Any) -> None:
+    _findings_function(
+        {
+            "LEDGER_TABLE_NAME": TABLE,
+            "SNS_TOPIC_ARN": MODULE_TOPIC,
+            "SEVERITY_THRESHOLDS": '{"CRITICAL": 1, "HIGH": 3}',
+            "NOTIFY_ON": "every_scan",
+            "NOTIFY_ON_RESOLVED": "false",
+            "RENOTIFY_AFTER_DAYS": "never",
+        }
+    )
+    found = _all(capsys, "--function", FINDINGS_FUNCTION)  # no --table: the function's LEDGER_TABLE_NAME
+    assert found["module_settings_from"] == f"function {FINDINGS_FUNCTION}"
+    by_name = {r["repository"]: r for r in found["repositories"]}
+    unowned = by_name["misc/cli"]
+    assert unowned["settings"] == {
+        "severity_thresholds": {"CRITICAL": 1, "HIGH": 3, "MEDIUM": None, "LOW": None},
+        "notify_on": "every_scan",
+        "renotify_after_days": None,
+        "notify_on_resolved": False,
+        "count_only_fixable": False,
+        "alert_on_exploitable": False,
+    }
+    assert unowned["topics"] == [MODULE_TOPIC]
+    assert by_name["payments/legacy"]["topics"] == [TOOLS_TOPIC, MODULE_TOPIC]
+    # One repository by name reads the same deployed settings.
+    code, out, err = run(capsys, "route", "misc/cli", "--function", FINDINGS_FUNCTION, "--output", "json")
+    assert (code, err) == (0, "")
+    assert json.loads(out)["repositories"][0]["settings"] == unowned["settings"]
+
+
+def test_all_with_a_function_that_does_not_exist_is_an_error(world: None, capsys: Any) -> None:
+    code, _, err = run(capsys, "route", "--all", "--function", "nope")
+    assert code == 1
+    assert "nope" in err
+
+
+def test_docs_show_route_all(world: None, capsys: Any) -> None:
+    """docs/cli.md's sample of route --all is what the command prints for the registry above (topics aside)."""
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "cli.md").read_text()
+    code, out, _ = run(capsys, "route", "--all", "--table", TABLE, "--topic", MODULE_TOPIC)
+    assert code == 0
+    for line in out.splitlines():
+        assert line.replace(ACCOUNT, "123456789012").replace(REGION, "eu-west-1") in docs, line

@@ -27,7 +27,7 @@ from securityhub.test_export import (
     ENHANCED,
     NOW,
     PRODUCT,
-    Counting,
+    AwsSecurityHub,
     Refusing,
     _failing_securityhub,
     cve,
@@ -37,6 +37,7 @@ from securityhub.test_export import (
     hub,
     hub_findings,
     in_hub,
+    later,
     valid_request,
 )
 
@@ -109,12 +110,12 @@ def test_the_resolved_form_of_a_deleted_image() -> None:
     )
     bodies = deletion.resolved_bodies(image, record, NOW)
     valid_request(bodies)
-    assert [(b["Id"], b["Workflow"], b["RecordState"]) for b in bodies] == [
-        (image.finding_id("CVE-1"), {"Status": "RESOLVED"}, "ARCHIVED"),
-        (image.finding_id("CVE-2"), {"Status": "RESOLVED"}, "ARCHIVED"),  # unreadable entry: resolved all the same
-    ]
+    assert [(b["Id"], b["RecordState"], "Workflow" in b) for b in bodies] == [
+        (image.finding_id("CVE-1"), "ARCHIVED", False),
+        (image.finding_id("CVE-2"), "ARCHIVED", False),  # unreadable entry: archived all the same
+    ]  # the workflow: BatchUpdateFindings, after the import
     assert "deleted from ECR" in bodies[0]["Description"]
-    assert bodies[0]["Severity"] == {"Label": "HIGH"}
+    assert bodies[0]["FindingProviderFields"]["Severity"] == {"Label": "HIGH"}
 
 
 # --- export.resolve_deleted against moto -------------------------------------------------------------------------
@@ -124,7 +125,7 @@ def ecr() -> Any:
     return boto3.client("ecr", region_name=REGION)
 
 
-def exported(hub: Counting, digest: str, found: list[Any]) -> asff.Image:
+def exported(hub: AwsSecurityHub, digest: str, found: list[Any]) -> asff.Image:
     """The image's record as the findings stage writes it, then exported: ``found`` is in Security Hub."""
     written = ledger.result_record(
         None,
@@ -146,43 +147,48 @@ def exported(hub: Counting, digest: str, found: list[Any]) -> asff.Image:
     )
     assert ledger.put_record(dynamodb(), TABLE, written, None) is not None
     image = asff.Image(ACCOUNT, "team/app", digest, REGION, ("1.0",), PRODUCT)
-    assert export.export_image(hub, dynamodb(), TABLE, image, found, None, (), NOW)["status"] == "exported"
+    assert export.export_image(hub, dynamodb(), TABLE, image, found, None, (), later())["status"] == "exported"
     return image
 
 
-def test_a_deleted_image_has_its_findings_resolved_and_its_record_cleared(hub: Counting) -> None:
+def test_a_deleted_image_has_its_findings_resolved_and_its_record_cleared(hub: AwsSecurityHub) -> None:
     ecr().create_repository(repositoryName="team/app")
     image = exported(hub, DIGEST, [BASIC, ENHANCED])
     assert {f["RecordState"] for f in in_hub(hub).values()} == {"ACTIVE"}
 
-    response = export.resolve_deleted(hub, ecr(), dynamodb(), TABLE, image, NOW)
+    response = export.resolve_deleted(hub, ecr(), dynamodb(), TABLE, image, later())
     assert (response["status"], response["resolved"], response["calls"]) == ("resolved", 2, 1)
     stored = in_hub(hub)
     assert set(stored) == {image.finding_id(BASIC.id), image.finding_id(ENHANCED.id)}
     assert {(f["RecordState"], f["Workflow"]["Status"]) for f in stored.values()} == {("ARCHIVED", "RESOLVED")}
     assert stored[image.finding_id(BASIC.id)]["Severity"]["Label"] == "CRITICAL"
+    assert (hub.refused, hub.updates) == ([], [2])
     saved = ledger.get_record(dynamodb(), TABLE, ACCOUNT, "team/app", DIGEST)
     assert saved is not None
-    assert (saved.securityhub_sha256, dict(saved.securityhub_findings)) == (asff.fingerprint({}), {})
+    assert saved.securityhub_sha256 == asff.fingerprint({})  # nothing exported...
+    assert asff.active(saved.securityhub_findings) == {}
+    remembered = {k: asff.Exported.decode(v) for k, v in saved.securityhub_findings.items()}
+    assert {k: e.archived_at is not None for k, e in remembered.items() if e} == {BASIC.id: True, ENHANCED.id: True}
 
     calls = list(hub.calls)
-    assert export.resolve_deleted(hub, ecr(), dynamodb(), TABLE, image, NOW)["status"] == "not_exported"  # again
+    assert export.resolve_deleted(hub, ecr(), dynamodb(), TABLE, image, later())["status"] == "not_exported"  # again
     assert hub.calls == calls
 
 
-def test_250_findings_of_a_deleted_image_take_three_calls(hub: Counting) -> None:
+def test_250_findings_of_a_deleted_image_take_three_calls(hub: AwsSecurityHub) -> None:
     image = exported(hub, DIGEST, [cve(i) for i in range(250)])  # no repository in ECR any more: gone too
-    response = export.resolve_deleted(hub, ecr(), dynamodb(), TABLE, image, NOW)
+    response = export.resolve_deleted(hub, ecr(), dynamodb(), TABLE, image, later())
     assert (response["resolved"], response["calls"], hub.calls) == (250, 3, [100, 100, 50, 100, 100, 50])
+    assert hub.updates == [100, 100, 50]  # each call's archived findings resolved after it
 
 
-def test_a_tag_deleted_while_the_digest_remains_changes_nothing(hub: Counting) -> None:
+def test_a_tag_deleted_while_the_digest_remains_changes_nothing(hub: AwsSecurityHub) -> None:
     ecr().create_repository(repositoryName="team/app")
     digest = push(ecr(), "team/app", 1, tag="1.0")
     image = exported(hub, digest, [BASIC])
     calls = list(hub.calls)
 
-    assert export.resolve_deleted(hub, ecr(), dynamodb(), TABLE, image, NOW)["status"] == "image_remains"
+    assert export.resolve_deleted(hub, ecr(), dynamodb(), TABLE, image, later())["status"] == "image_remains"
     assert hub.calls == calls
     assert {f["RecordState"] for f in in_hub(hub).values()} == {"ACTIVE"}
     saved = ledger.get_record(dynamodb(), TABLE, ACCOUNT, "team/app", digest)
@@ -190,17 +196,17 @@ def test_a_tag_deleted_while_the_digest_remains_changes_nothing(hub: Counting) -
     assert set(saved.securityhub_findings) == {BASIC.id}
 
 
-def test_an_image_never_exported_costs_no_call(hub: Counting) -> None:
+def test_an_image_never_exported_costs_no_call(hub: AwsSecurityHub) -> None:
     class NoCalls:
         def __getattr__(self, name: str) -> Any:
             raise AssertionError(f"{name} called")
 
     image = asff.Image(ACCOUNT, "team/app", DIGEST, REGION, (), PRODUCT)
-    assert export.resolve_deleted(NoCalls(), NoCalls(), dynamodb(), TABLE, image, NOW)["status"] == "not_exported"
+    assert export.resolve_deleted(NoCalls(), NoCalls(), dynamodb(), TABLE, image, later())["status"] == "not_exported"
 
 
 @pytest.mark.parametrize(("code", "retryable"), [("ThrottlingException", True), ("AccessDeniedException", False)])
-def test_ecr_errors_raise_export_failed_and_resolve_nothing(hub: Counting, code: str, retryable: bool) -> None:
+def test_ecr_errors_raise_export_failed_and_resolve_nothing(hub: AwsSecurityHub, code: str, retryable: bool) -> None:
     image = exported(hub, DIGEST, [BASIC])
 
     class Failing:
@@ -208,15 +214,15 @@ def test_ecr_errors_raise_export_failed_and_resolve_nothing(hub: Counting, code:
             raise export.ClientError({"Error": {"Code": code, "Message": "no"}}, "DescribeImages")
 
     with pytest.raises(export.ExportFailed, match=code) as raised:
-        export.resolve_deleted(hub, Failing(), dynamodb(), TABLE, image, NOW)
+        export.resolve_deleted(hub, Failing(), dynamodb(), TABLE, image, later())
     assert raised.value.retryable is retryable
     assert {f["RecordState"] for f in in_hub(hub).values()} == {"ACTIVE"}
 
 
-def test_a_refused_resolution_records_nothing(hub: Counting) -> None:
+def test_a_refused_resolution_records_nothing(hub: AwsSecurityHub) -> None:
     image = exported(hub, DIGEST, [BASIC])
     with pytest.raises(export.ExportFailed):
-        export.resolve_deleted(Refusing({image.finding_id(BASIC.id)}, 2), ecr(), dynamodb(), TABLE, image, NOW)
+        export.resolve_deleted(Refusing({image.finding_id(BASIC.id)}, 2), ecr(), dynamodb(), TABLE, image, later())
     saved = ledger.get_record(dynamodb(), TABLE, ACCOUNT, "team/app", DIGEST)
     assert saved is not None
     assert set(saved.securityhub_findings) == {BASIC.id}  # the next delivery of the event sends them again

@@ -275,24 +275,41 @@ def test_a_spender_never_exceeds_its_total() -> None:
 # --- the quota shared with others, the headroom ----------------------------------------------------------------
 
 
-def test_next_budget_after_refusals_is_what_got_through_then_grows_back() -> None:
-    assert budget.next_budget(90_000, None, 0, refused=False) == 90_000
-    assert budget.next_budget(90_000, 90_000, 40_000, refused=True) == 40_000
-    assert budget.next_budget(90_000, 40_000, 40_000, refused=False) == 62_500
-    assert budget.next_budget(90_000, 62_500, 1, refused=False) == 85_000
-    assert budget.next_budget(90_000, 85_000, 1, refused=False) == 90_000
-    assert budget.next_budget(90_000, 90_000, 0, refused=True) == 1  # refused at once: try one, never loop
+def test_headroom_counts_the_levelling_and_advises_what_the_budget_keeps() -> None:
+    # 300,000 images at 7 days: rescans due up to 1.75 days early, taken the day they fall due: every 5.625 days.
+    room = budget.headroom(300_000, 7, 0, 90_000)
+    assert budget.interval_days(7) == 5.625
+    assert room.needed_per_day == 53_334  # not 300,000 / 7 = 42,858
+    assert round(room.quota_percent) == 53
+    assert room.affordable_expiry_days == 5  # 300,000 / 4.25 = 70,589 <= 0.9 x 90,000
+    assert room.sentence().startswith("at 300,000 images and 7 days expiry you need 53,334 scans a day")
+    assert "the budget (90,000 a day) keeps an expiry of 5 days" in room.sentence()
+    # 1,000,000 images and 3,000 pushes a day: the quota less the pushes (97,000) would advise 11 days; the
+    # configured budget keeps 14 (13 days: 86,957 a day, more than 0.9 x 90,000).
+    tight = budget.headroom(1_000_000, 7, 3_000, 90_000)
+    assert tight.affordable_expiry_days == 14
+    assert budget.scans_per_day(1_000_000, 13) == 86_957
+    assert budget.scans_per_day(1_000_000, 14) == 80_000 <= 0.9 * 90_000
+    # A budget above what the quota leaves after the pushes spends only that.
+    assert budget.headroom(1_000_000, 7, 50_000, 90_000).spendable == 50_000
+    # Nothing to spend: no expiry is kept; an empty registry keeps any.
+    assert budget.headroom(10, 7, 100_000, 90_000).affordable_expiry_days is None
+    assert "keeps no expiry at all" in budget.headroom(10, 7, 100_000, 90_000).sentence()
+    assert budget.headroom(0, 7, 0, 90_000).affordable_expiry_days == 1
+    # One sweep a day rescans an image at most daily, whatever the expiry.
+    assert budget.interval_days(1) == 1.0
 
 
-def test_headroom_matches_the_issues_figures() -> None:
-    room = budget.headroom(300_000, 7, 0)
-    assert room.needed_per_day == 42_858
-    assert round(room.quota_percent) == 43
-    assert "you need 42,858 scans a day" in room.sentence()
-    tight = budget.headroom(1_000_000, 7, 3_000)
-    assert tight.quota_percent > 100
-    assert tight.affordable_expiry_days == 11
-    assert "affords an expiry of 11 days" in tight.sentence()
+def test_the_advice_holds_over_a_levelled_year() -> None:
+    """The expiry the advice gives, applied day after day at the levelled amount (the budget's own rule): no day
+    needs more than the budget can spend, at any registry size."""
+    for images in (10_000, 300_000, 1_000_000, 3_000_000):
+        spendable = 90_000
+        expiry = budget.budget_keeps(images, spendable)
+        assert expiry is not None
+        assert budget.scans_per_day(images, expiry) <= spendable
+        if expiry > 1:
+            assert budget.scans_per_day(images, expiry - 1) > budget.ADVICE_LOAD * spendable  # the shortest
 
 
 def test_percentile_nearest_rank() -> None:
@@ -318,15 +335,206 @@ def test_plan_registry_splits_what_is_left_between_repositories_without_a_census
         census.add(used=True, never=True, due_day=TODAY, age_days=None)
     censuses = {"r#known": budget.Census(TODAY - 1, census, 4, 0)}
     spends = {"r#known": budget.Spend(TODAY - 1, 10, 0)}
-    planned = budget.plan_registry(censuses, spends, ["r#known", "r#new1", "r#new2"], 20, None, TODAY, 7)
+    planned = budget.plan_registry(
+        censuses, spends, ["r#known", "r#new1", "r#new2"], 20, None, TODAY, 7, plan_id="p1", now=100.0
+    )
     assert planned.allowances["r#known"].total == 4
+    assert planned.allowances["r#known"].counts == {1: 4}
     assert planned.allowances["r#new1"].total == planned.allowances["r#new2"].total == 8  # (20 - 4) / 2
     assert planned.allowances["r#new1"].cuts == {1: (None, 0), 2: (None, 0), 3: (None, 0), 4: (None, 0)}
-    assert planned.state == budget.State(TODAY, 20)
+    assert {a.plan for a in planned.allowances.values()} == {"p1"}
+    assert (planned.state.day, planned.state.effective, planned.state.plan) == (TODAY, 20, "p1")
+    assert planned.state.lower == {"3": 0, "4": 0, "5": 0, "u": 16}
     assert (planned.last_spent, planned.last_refused) == (10, False)
+    assert (planned.fresh, planned.kept, planned.left) == (3, 0, 20)
     # Planned again the same day (a second schedule run): the day's budget is kept, not grown or cut again.
     again = budget.plan_registry(censuses, spends, ["r#known"], 20, budget.State(TODAY, 7), TODAY, 7)
     assert again.state.effective == 7
+
+
+def _four_in_use() -> dict[str, budget.Census]:
+    tally = Tally()
+    for _ in range(4):
+        tally.add(used=True, never=True, due_day=TODAY, age_days=None)
+    return {"r#a": budget.Census(TODAY - 1, tally, 4, 0), "r#b": budget.Census(TODAY - 1, tally, 4, 0)}
+
+
+def test_a_later_plan_of_the_day_plans_what_is_left() -> None:
+    """The day's budget is 10; its first plan gave r#a and r#b 4 each. By the second plan r#a has spent its 4 and
+    is done, r#b has spent 1 and is still going: r#b keeps its allowance (3 more may start), and r#a is planned
+    from what is left: 10 - 5 started - 3 outstanding = 2."""
+    censuses = _four_in_use()
+    first = budget.plan_registry(censuses, {}, ["r#a", "r#b"], 10, None, TODAY, 7, plan_id="p1", now=1.0)
+    assert [first.allowances[r].total for r in ("r#a", "r#b")] == [4, 4]
+    spends = {
+        "r#a": budget.Spend(TODAY, 4, 0, "p1", 2, True),
+        "r#b": budget.Spend(TODAY, 1, 0, "p1", 1, False),
+    }
+    counters = budget.Counters({budget.counter(budget.SPENT, TODAY): 5})
+    second = budget.plan_registry(
+        censuses,
+        spends,
+        ["r#a", "r#b"],
+        10,
+        first.state,
+        TODAY,
+        7,
+        plan_id="p2",
+        now=2.0,
+        counters=counters,
+        current=first.allowances,
+    )
+    assert second.allowances["r#b"] == first.allowances["r#b"]  # kept as it was, its plan id with it
+    assert (second.kept, second.fresh, second.left) == (1, 1, 2)
+    assert second.allowances["r#a"].total == 2
+    assert second.allowances["r#a"].plan == "p2"
+    # Nothing left: the day's budget is spent or promised.
+    counters = budget.Counters({budget.counter(budget.SPENT, TODAY): 10})
+    third = budget.plan_registry(
+        censuses,
+        {"r#a": spends["r#a"]},
+        ["r#a", "r#b"],
+        10,
+        first.state,
+        TODAY,
+        7,
+        plan_id="p3",
+        counters=counters,
+        current=first.allowances,
+    )
+    assert third.left == 0
+    assert third.allowances["r#a"].total == 0
+
+
+def test_a_new_day_plans_the_configured_budget_and_the_day_befores_figures() -> None:
+    """Whatever the last day's refusals: the configured budget (changed: applied now). The day before's figures
+    come from its counters, the other consumers' estimate from the pushes its first phase counted."""
+    yesterday = budget.State(TODAY - 1, 50, "p0", 0.0)
+    counters = budget.Counters(
+        {
+            budget.counter(budget.SPENT, TODAY - 1): 30_000,
+            budget.counter(budget.REFUSED, TODAY - 1): 2,
+            budget.counter(budget.PUSHES, "p0"): 53_000,
+        }
+    )
+    planned = budget.plan_registry({}, {}, ["r#a"], 90_000, yesterday, TODAY, 7, plan_id="p1", counters=counters)
+    assert planned.state.effective == 90_000
+    assert (planned.last_spent, planned.last_refused) == (30_000, True)
+    assert planned.state.other == {TODAY - 1: 17_000}  # 100,000 - 53,000 pushed - 30,000 started
+    assert budget.other_estimate(planned.state.other, TODAY) == 17_000
+    assert budget.other_estimate(planned.state.other, TODAY + 1) == 8_500  # halving every day
+    assert budget.other_estimate(planned.state.other, TODAY + budget.OTHER_DAYS) == 0  # forgotten
+    # Without counters (a state or markers written before them): the markers' spends of the state's day.
+    spends = {"r#a": budget.Spend(TODAY - 1, 3, 1), "r#b": budget.Spend(TODAY - 1, 2, 0)}
+    old = budget.plan_registry({}, spends, ["r#a", "r#b"], 9, budget.State(TODAY - 1, 1), TODAY, 7)
+    assert (old.state.effective, old.last_spent, old.last_refused) == (9, 5, True)
+    assert old.state.other == {}  # no pushes counted: nothing to estimate from
+
+
+def test_the_gate_holds_the_lower_classes_until_every_in_use_phase_is_through() -> None:
+    state = budget.State(TODAY, 10, "p1", NOW.timestamp())
+    allowance = Allowance(TODAY, 5, {3: (None, 0)}, "p1")
+    now = NOW.timestamp() + 60
+    waiting = budget.Counters({budget.counter(budget.EXPECTED, TODAY): 3, budget.counter(budget.DONE, TODAY): 2})
+    assert budget.gate(state, waiting, allowance, now) is None
+    done = budget.Counters({budget.counter(budget.EXPECTED, TODAY): 3, budget.counter(budget.DONE, TODAY): 3})
+    assert budget.gate(state, done, allowance, now) == "in_use_done"
+    refused = budget.Counters({**waiting.values, budget.counter(budget.REFUSED, TODAY): 1})
+    assert budget.gate(state, refused, allowance, now) == "refused"
+    stalled_at = NOW.timestamp() + budget.GATE_STALL_SECONDS
+    assert budget.gate(state, waiting, allowance, stalled_at - 1) is None
+    assert budget.gate(state, waiting, allowance, stalled_at) == "stalled"
+    progressing = budget.Counters({**waiting.values, budget.counter(budget.PROGRESS, TODAY): stalled_at - 10})
+    assert budget.gate(state, progressing, allowance, stalled_at) is None  # a repository got through lately
+    assert budget.gate(state, waiting, Allowance(TODAY - 1, 5, {3: (None, 0)}, "p0"), now) == "another_day"
+
+
+def test_the_second_phase_is_cut_to_the_room_class_3_last() -> None:
+    state = budget.State(TODAY, 90_000, "p1", 0.0, lower={"3": 10_000, "u": 2_000, "4": 30_000, "5": 20_000})
+    now = NOW.timestamp()
+    hour = int(now // budget.HOUR)
+    counters = budget.Counters(
+        {
+            budget.counter(budget.PUSHES, "p1"): 53_000,
+            budget.counter(budget.HOURLY, hour): 6_000,  # today's in-use phase
+            budget.counter(budget.HOURLY, hour - 23): 4_000,  # yesterday's sweep, still in ECR's rolling window
+            budget.counter(budget.HOURLY, hour - 25): 80_000,  # out of it
+        }
+    )
+    room = budget.room(state, counters, now)
+    assert room == 100_000 - budget.ROOM_MARGIN - 53_000 - 10_000  # 36,000
+    factors = budget.lower_factors(state, room)
+    assert factors == {"3": 1.0, "u": 1.0, "4": 0.8, "5": 0.0}
+    assert budget.lower_factors(state, 10**6) == {"3": 1.0, "u": 1.0, "4": 1.0, "5": 1.0}
+    known = Allowance(TODAY, 40, {2: (None, 0), 4: (None, 0), 5: (TODAY + 2, 3)}, "p1", {2: 5, 4: 25, 5: 10})
+    caps, limit = budget.second_phase(known, factors, "r#a", 5)
+    assert caps == {3: 0, 4: 20, 5: 0}
+    assert limit is None
+    unknown = Allowance(TODAY, 9, {k: (None, 0) for k in (1, 2, 3, 4)}, "p1")
+    half = {"3": 1.0, "u": 0.5, "4": 1.0, "5": 1.0}
+    caps, limit = budget.second_phase(unknown, half, "r#new", 1)
+    assert caps is None
+    assert limit in (1 + 4, 1 + 5)
+    assert budget.second_phase(known, budget.lower_factors(state, 10**6), "r#a", 5) == (None, None)
+    # Rounding by hash: over many repositories the kept share is the factor, no repository always loses.
+    kept = sum(budget._scaled(0.3, 1, f"p1:r#{i}:4") for i in range(10_000))
+    assert 2_700 < kept < 3_300
+
+
+def test_a_spender_by_phase_cap_and_limit() -> None:
+    allowance = Allowance(TODAY, 6, {1: (None, 0), 3: (None, 0), 4: (TODAY, 1)}, "p1", {1: 2, 3: 3, 4: 1})
+    first = Spender(allowance, classes=budget.IN_USE_CLASSES)
+    assert [first.take(3, TODAY), first.take(1, TODAY), first.take(1, TODAY)] == [False, True, True]
+    second = Spender(allowance, first.spent, first.ties, caps={3: 1, 4: 1, 5: 0}, taken=first.taken)
+    assert [second.take(3, TODAY), second.take(3, TODAY), second.take(4, TODAY), second.take(4, TODAY)] == [
+        True,
+        False,
+        True,
+        False,
+    ]
+    assert (second.spent, second.taken) == (4, {1: 2, 3: 1, 4: 1})
+    limited = Spender(allowance, limit=1)
+    assert [limited.take(1, TODAY), limited.take(1, TODAY)] == [True, False]
+
+
+def test_a_turn_resumes_what_another_delivery_recorded() -> None:
+    allowance = Allowance(TODAY, 6, {1: (None, 0)}, "p1")
+    assert budget.turn(allowance, None) == budget.Turn(1)
+    assert budget.turn(allowance, budget.Spend(TODAY, 3, 0, "p0", 2, True)) == budget.Turn(1)  # another plan's
+    assert budget.turn(allowance, budget.Spend(TODAY, 3, 0)) == budget.Turn(1)  # before plan ids
+    recorded = budget.Spend(TODAY, 3, 0, "p1", 2, False, {1: 1}, {1: 3})
+    assert budget.turn(allowance, recorded) == budget.Turn(2, 3, {1: 1}, {1: 3})
+    carried = budget.Turn(1, 5)
+    assert budget.turn(allowance, recorded, carried) == carried  # the continuation got further
+    assert budget.turn(allowance, recorded, budget.Turn(1, 2)).spent == 3  # another delivery got further
+    done = budget.Spend(TODAY, 6, 0, "p1", 2, True)
+    assert budget.turn(allowance, done, carried).done
+
+
+def test_spend_state_and_chunks_round_trip_and_read_their_older_forms() -> None:
+    spend = budget.Spend(TODAY, 3, 1, "p1", 2, True, {4: 1}, {1: 2, 4: 1})
+    assert budget.Spend.from_json(spend.to_json()) == spend
+    assert budget.Spend.from_json('{"day": 5, "spent": 2, "refused": 0}') == budget.Spend(5, 2, 0)
+    for bad in ('{"day": 5, "spent": 2}', '{"day": 5, "spent": 2, "refused": 0, "phase": 3}', "[]"):
+        with pytest.raises(ValueError, match="spend"):
+            budget.Spend.from_json(bad)
+    state = budget.State(TODAY, 9, "p1", 12.5, budget.Last(TODAY - 1, 4, True), {TODAY - 1: 7}, {"3": 1, "u": 2})
+    assert budget.State.from_json(state.to_json()) == state
+    assert budget.State.from_json('{"day": 3, "effective": 4}') == budget.State(3, 4)
+    allowances = {
+        f"123456789012#team/r{i}": Allowance(TODAY, i, {1: (None, 0), 3: (TODAY, 2)}, "p1", {1: i}) for i in range(50)
+    }
+    chunks = dict(budget.chunked(allowances, chunks=8))
+    assert 1 < len(chunks) <= 8
+    back: dict[str, Allowance] = {}
+    for text in chunks.values():
+        back.update(budget.unchunked(text))
+    assert back == allowances
+    assert all(budget.chunk_of(k, 8) == n for n, text in chunks.items() for k in budget.unchunked(text))
+    counters = budget.Counters(
+        {"spent.5": 1, "spent.9": 2, "pushes.p0": 3, "pushes.p1": 4, "spent_h.100": 1, "spent_h.150": 1, "state": "x"}
+    )
+    assert counters.stale(range(8, 10), ["p1"], range(140, 160)) == ["pushes.p0", "spent.5", "spent_h.100"]
 
 
 def test_staleness_counts_ages_the_alarm_and_the_headroom() -> None:

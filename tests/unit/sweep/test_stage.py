@@ -446,3 +446,156 @@ def test_counters_cover_the_summary() -> None:
     )
     equation = (SweepSummary.__doc__ or "").split("\n\n")[1]
     assert sorted(re.findall(r"``(\w+)``", equation)) == sorted(COUNTERS)
+
+
+# --- a budgeted sweep: the phases and the spend recorded after every part (sweep/budget.py) ---------------------
+
+
+class Marker:
+    """The part of a repository's ledger a budgeted sweep writes: its census and spend (the records are not read:
+    the fake ECR lists every image's scan)."""
+
+    def __init__(self) -> None:
+        self.complete_at = None
+        self.written: list[tuple[str | None, str]] = []
+
+    def entry(self, digest: str, registry_id: str | None = None) -> None:
+        return None
+
+    def mark_complete(self) -> bool:
+        return True
+
+    def record_started(self, *args: object) -> bool:
+        return True
+
+    def record_state(self, *args: object) -> bool:
+        return True
+
+    def record_census(self, census: str | None, spend: str) -> bool:
+        self.written.append((census, spend))
+        return True
+
+
+def _budgeted_ecr() -> FakeEcr:
+    """Three idle never-scanned images listed first, then two pulled (in use) never-scanned ones."""
+    images = fake_images(3) + fake_images(2, start=10, pulled_at=NOW - DAY)
+    return FakeEcr(images, repository=REPO, scan_fields=True)
+
+
+def test_a_budgeted_sweep_takes_the_in_use_classes_first_then_the_rest_in_its_second_phase() -> None:
+    from ecr_scan_reporter.sweep import budget as plan
+    from ecr_scan_reporter.sweep.stage import BudgetRun
+
+    today = plan.day_of(NOW)
+    allowance = plan.Allowance(today, 3, {1: (None, 0), 3: (None, 0)}, "p1", {1: 2, 3: 1})
+    ecr, marker = _budgeted_ecr(), Marker()
+    first = BudgetRun(plan.Spender(allowance, classes=plan.IN_USE_CLASSES), today, phase=1, plan="p1")
+    summary = sweep_repository(ecr, REPO, now=NOW, ledger=marker, run=first)  # type: ignore[arg-type]
+    assert ecr.started == [digest(10), digest(11)]  # listed last, taken first
+    assert (summary.scan_started, summary.deferred, first.started) == (2, 3, 2)
+    census, text = marker.written[-1]
+    spend = plan.Spend.from_json(text)
+    assert (spend.plan, spend.phase, spend.done, spend.spent, dict(spend.taken)) == ("p1", 2, False, 2, {1: 2})
+    assert plan.Census.from_json(census or "").images == 5  # a sweep through the whole repository
+
+    turn = plan.turn(allowance, spend)
+    second = BudgetRun(
+        plan.Spender(allowance, turn.spent, dict(turn.ties), taken=dict(turn.taken)), today, phase=2, plan="p1"
+    )
+    sweep_repository(ecr, REPO, now=NOW, ledger=marker, run=second)  # type: ignore[arg-type]
+    assert ecr.started == [digest(10), digest(11), digest(0)]
+    spend = plan.Spend.from_json(marker.written[-1][1])
+    assert (spend.phase, spend.done, spend.spent) == (2, True, 3)
+    assert plan.turn(allowance, spend).done  # another delivery of this work starts nothing
+
+
+def test_a_budgeted_part_records_its_spend_and_carries_it_to_the_next() -> None:
+    """A part that runs out of time records its spend (not done) and hands its phase, plan and counts on in the
+    continuation; the next part resumes from them."""
+    from ecr_scan_reporter.sweep import budget as plan
+    from ecr_scan_reporter.sweep.stage import BudgetRun
+
+    today = plan.day_of(NOW)
+    allowance = plan.Allowance(today, 5, {1: (None, 0), 3: (None, 0)}, "p1", {1: 2, 3: 3})
+    ecr, marker = _budgeted_ecr(), Marker()
+    ecr.resumable = True
+    run = BudgetRun(plan.Spender(allowance), today, phase=2, plan="p1")
+    part = sweep_repository(ecr, REPO, now=NOW, ledger=marker, run=run, remaining=budget(2), reserve_seconds=20)  # type: ignore[arg-type]
+    assert part.continuation is not None
+    n = len(ecr.started)
+    assert 0 < n < 5
+    carried = part.continuation.to_json()["budget"]
+    assert (carried["plan"], carried["phase"], carried["spent"], carried["taken"]) == ("p1", 2, n, {"3": n})
+    census, text = marker.written[-1]
+    assert census is None  # not through the whole repository yet
+    assert plan.Spend.from_json(text) == plan.Spend(today, n, 0, "p1", 2, False, {}, {3: n})
+    resumed = Continuation.from_json(json.loads(json.dumps(part.continuation.to_json())))
+    again = BudgetRun(plan.Spender(allowance), today, phase=2, plan="p1")
+    sweep_repository(ecr, REPO, now=NOW, ledger=marker, run=again, continuation=resumed)  # type: ignore[arg-type]
+    assert sorted(ecr.started) == sorted(digest(n) for n in (0, 1, 2, 10, 11))
+    assert plan.Spend.from_json(marker.written[-1][1]).done
+
+
+def test_a_continuations_budget_is_validated() -> None:
+    base = {"today": 1, "spent": 0, "ties": {}, "tally": {}, "images": 0, "pushed_1d": 0, "refused": 0}
+    for bad, message in (
+        ({**base, "phase": 3}, "phase"),
+        ({**base, "plan": 7}, "plan"),
+        ({**base, "taken": {"9": 1}}, "taken"),
+        ({**base, "ties": None}, "ties"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            Continuation.from_json({"mode": "pages", "part": 2, "budget": bad})
+    ok = Continuation.from_json({"mode": "pages", "part": 2, "budget": {**base, "plan": "p", "phase": 1}})
+    assert ok.budget is not None
+
+
+def test_work_sent_later_carries_its_delay() -> None:
+    from ecr_scan_reporter.sweep.stage import send_work_items
+
+    class Sqs:
+        def __init__(self) -> None:
+            self.entries: list[dict[str, object]] = []
+
+        def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, object]]) -> dict[str, object]:
+            self.entries += Entries
+            return {"Successful": [{"Id": e["Id"]} for e in Entries], "Failed": []}
+
+    sqs = Sqs()
+    assert send_work_items(sqs, "url", [WorkItem("a")], delay_seconds=30) == (1, [])
+    assert send_work_items(sqs, "url", [WorkItem("b")]) == (1, [])
+    assert [e.get("DelaySeconds") for e in sqs.entries] == [30, None]
+
+
+def test_work_sent_from_threads_is_sent_once_each_ten_a_call() -> None:
+    import threading
+
+    from ecr_scan_reporter.sweep.stage import send_work_items
+
+    class Sqs:
+        def __init__(self) -> None:
+            self.lock = threading.Lock()
+            self.bodies: list[str] = []
+            self.sizes: list[int] = []
+            self.threads: set[int] = set()
+
+        def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> dict[str, object]:
+            with self.lock:
+                self.threads.add(threading.get_ident())
+                self.sizes.append(len(Entries))
+                failing = [e for e in Entries if json.loads(e["MessageBody"])["repository"] == "r-0017"]
+                self.bodies += [e["MessageBody"] for e in Entries if e not in failing]
+            failed = [{"Id": e["Id"], "SenderFault": True, "Code": "Bad", "Message": "no"} for e in failing]
+            return {"Successful": [{"Id": e["Id"]} for e in Entries if e not in failing], "Failed": failed}
+
+    sqs = Sqs()
+    items = [WorkItem(f"r-{i:04d}") for i in range(2_345)]
+    sent, failed = send_work_items(sqs, "url", items, workers=4, sleep=lambda _: None)
+    assert sent == 2_344
+    assert [(f.item.repository, f.code) for f in failed] == [("r-0017", "Bad")]
+    assert sorted(json.loads(b)["repository"] for b in sqs.bodies) == [
+        i.repository for i in items if i.repository != "r-0017"
+    ]
+    assert max(sqs.sizes) == 10
+    assert sum(sqs.sizes) == 2_345 + 2  # the failing entry tried three times in all
+    assert len(sqs.threads) > 1

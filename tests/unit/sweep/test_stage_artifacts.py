@@ -4,7 +4,6 @@ scan ledger so that digest is never asked again, counted as not scannable, and n
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -76,7 +75,9 @@ def budgeted_sweep(ddb: Any, ecr: FakeEcr, now: datetime, configured: int) -> Sw
     allowances.plan_day(ddb, TABLE, [(ACCOUNT, "app")], configured=configured, expiry_days=7, now=now)
     records = ledger.RepositoryLedger(ddb, TABLE, "app", ACCOUNT, now, ledger.expires_at(now, 7))
     records.load()
-    allowance = budget.Allowance.from_json(json.loads(records.allowance or ""))
+    key = ledger.partition_key(ACCOUNT, "app")
+    _, _, chunk = ledger.budget_view(ddb, TABLE, budget.chunk_of(key))  # the plan's chunk holding app's allowance
+    allowance = budget.unchunked(chunk or "")[key]
     run = BudgetRun(budget.Spender(allowance), allowance.day)
     summary = sweep_repository(
         ecr, "app", now=now, registry_id=ACCOUNT, ledger=records, quota=scanning.ScanQuota(), run=run

@@ -16,6 +16,9 @@ The modules, by what they hold (none imports this package, and none imports one 
 - ``writes.py``: the conditional writes (``put_record``, ``confirm_notified``, ``record_exported``,
   ``record_scan_started``, ``record_scan_state``, ``record_not_scannable``);
 - ``repository.py``: one repository's records as a sweep sees them (``RepositoryLedger``);
+- ``budget_plan.py``: the scan budget's plan (chunk items of ``config#plan``) and the budget state's counters
+  (``write_plan_chunks``, ``plan_chunks``, ``budget_state``, ``budget_view``, ``write_budget_state``,
+  ``set_budget_once``);
 - ``expressions.py``: the UpdateItem expressions the writers build.
 
 Callers use the package: ``from ecr_scan_reporter.core import ledger; ledger.put_record(...)``. A name is read where it
@@ -24,7 +27,16 @@ is defined: to change a constant (a test's ``monkeypatch``), set it on its modul
 
 from __future__ import annotations
 
-from ecr_scan_reporter.core.ledger.config_keys import CONFIG_PREFIX, SWEEP_MARKERS
+from ecr_scan_reporter.core.ledger.budget_plan import (
+    budget_state,
+    budget_view,
+    plan_chunk_key,
+    plan_chunks,
+    set_budget_once,
+    write_budget_state,
+    write_plan_chunks,
+)
+from ecr_scan_reporter.core.ledger.config_keys import CONFIG_PREFIX, PLAN_PARTITION, SWEEP_MARKERS
 from ecr_scan_reporter.core.ledger.markers import (
     ALLOWANCE,
     BUDGET_STATE,
@@ -84,6 +96,7 @@ __all__ = [
     "ITEM_BUDGET",
     "MIN_TTL_DAYS",
     "PENDING_NEW_MAX",
+    "PLAN_PARTITION",
     "SECURITYHUB_TRACKED_MAX",
     "SOURCES",
     "SPEND",
@@ -93,6 +106,8 @@ __all__ = [
     "RepositoryLedger",
     "ScanEntry",
     "SweepMarker",
+    "budget_state",
+    "budget_view",
     "confirm_notified",
     "expires_at",
     "finding_digest",
@@ -102,6 +117,8 @@ __all__ = [
     "item_key",
     "item_size",
     "partition_key",
+    "plan_chunk_key",
+    "plan_chunks",
     "put_record",
     "query_repository",
     "query_scan_entries",
@@ -111,8 +128,11 @@ __all__ = [
     "record_scan_state",
     "result_record",
     "scan_records",
+    "set_budget_once",
     "sweep_markers",
     "to_attributes",
     "to_item",
+    "write_budget_state",
+    "write_plan_chunks",
     "write_sweep_marker",
 ]

@@ -8,3 +8,6 @@ CONFIG_PREFIX = "config#"
 #: Partition of the sweep markers: one item per repository (range key ``<registry_id>#<repository>``) whose
 #: ``complete_at`` is the start of the last part of the last sweep that went through the whole repository.
 SWEEP_MARKERS = "config#sweep"
+#: Partition of the scan budget's plan: its allowances in chunk items (range key ``chunk#NNNN``), each with ``plan``
+#: (the id of the plan that wrote it) and ``allowances`` (JSON: marker key -> allowance); see ``budget_plan.py``.
+PLAN_PARTITION = "config#plan"

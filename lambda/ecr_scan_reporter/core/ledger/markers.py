@@ -16,8 +16,9 @@ from ecr_scan_reporter.core.ledger.expressions import _Update
 from ecr_scan_reporter.core.ledger.record import _s, _time
 
 #: The marker's attributes for the scan budget (sweep/budget.py), each a JSON string: ``census`` (the images stage's
-#: counts of the repository after a sweep through it), ``spend`` (that sweep's scans and refusals) and ``allowance``
-#: (the repositories stage's share of the day's budget). ``budget`` is the range key of the registry's budget state.
+#: counts of the repository after a sweep through it) and ``spend`` (what it spent of its allowance, under the plan's
+#: id); ``allowance`` is the older place of the allowance (read, no longer written: the plan is ``budget_plan.py``'s).
+#: ``budget`` is the range key of the registry's budget state (its counters: sweep/budget.py Counters).
 CENSUS, SPEND, ALLOWANCE = "census", "spend", "allowance"
 BUDGET_STATE = "budget"
 #: The budget state item's attribute the exposure report reads: the registry's staleness as the repositories stage

@@ -45,6 +45,7 @@ class RepositoryLedger:
         self._entries: dict[str, ScanEntry] | None = None
         self.complete_at: datetime | None = None
         self.allowance: str | None = None  # the marker's budget allowance (JSON), written by the repositories stage
+        self.spend: str | None = None  # the marker's spend (JSON): what the repository spent of its allowance
         self.queries = 0  # Query pages read
         self.writes = 0
 
@@ -71,6 +72,7 @@ class RepositoryLedger:
             ).get("Items", [])
             self.complete_at = _time(marker[0], "complete_at") if marker else None
             self.allowance = _s(marker[0], ALLOWANCE) if marker else None
+            self.spend = _s(marker[0], SPEND) if marker else None
         return self._entries.get(digest)
 
     def load(self, registry_id: str | None = None) -> None:

@@ -18,15 +18,17 @@ locals {
   hub_key = var.hub_kms_key_arn == null ? null : split(":", var.hub_kms_key_arn)
 
   # The topics this deployment publishes to without creating them: the notification topic (sns_topic_arn), the chat
-  # topic (chat_topic_arn) and the teams' own (sns_topic_arn). One of them in the hub key's account and region is a
-  # topic of the hub's (its central topic, its chat topic, a team's topic it holds), encrypted with the hub's key: no
-  # input says otherwise, and SNS needs the key in the topic's own region. The topics the module creates are never
-  # the hub's, even in a spoke that runs in the hub's account and region.
-  given_topic_arns = concat(
+  # topic (chat_topic_arn) and the teams' own (sns_topic_arn, chat_topic_arn: modules/hub's spoke_teams). One of them
+  # in the hub key's account and region is a topic of the hub's (its central topic, its chat topic, a team's topic or
+  # chat topic it holds), encrypted with the hub's key: no input says otherwise, and SNS needs the key in the topic's
+  # own region. The topics the module creates are never the hub's, even in a spoke that runs in the hub's account
+  # and region (a team sharing the module's topic, create_team_topics, adds nothing).
+  given_topic_arns = distinct(concat(
     var.create_sns_topic || var.sns_topic_arn == null ? [] : [var.sns_topic_arn],
     var.create_chat_topic || var.chat_topic_arn == null ? [] : [var.chat_topic_arn],
-    [for team in local.teams : team.topic_arn if !team.create_topic],
-  )
+    [for team in local.teams : team.topic_arn if !team.create_topic && !team.shares_module_topic],
+    [for team in local.teams : team.chat_topic_arn if team.given_chat_topic],
+  ))
   hub_topic_arns = local.hub_key == null ? [] : [
     for arn in local.given_topic_arns : arn if try(split(":", arn)[3] == local.hub_key[3] && split(":", arn)[4] == local.hub_key[4], false)
   ]

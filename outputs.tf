@@ -126,8 +126,15 @@ output "publisher_role_arns" {
 }
 
 output "team_topic_arns" {
-  description = "The topic each team's alerts and reports go to, by team name: the topic the module created for it (`<name_prefix>-<name>`), or the team's `sns_topic_arn`. Empty without `teams` (and with `create = false`)."
+  description = "The topic each team's alerts and reports go to, by team name: the topic the module created for it (`<name_prefix>-<name>`), the team's `sns_topic_arn`, or, for a team without a topic of its own (`create_team_topics`), the module's topic. Empty without `teams` (and with `create = false`)."
   # Built from the names (known at plan time); available once the topics exist.
   value      = local.team_topic_arns
   depends_on = [aws_sns_topic.team]
+}
+
+output "team_chat_topic_arns" {
+  description = "The chat topic of each team that has one, by team name: the topic the module created for it (`create_chat_topic`: `<name_prefix>-<name>-chat`) or its `chat_topic_arn`; ready for `aws_chatbot_slack_channel_configuration`'s `sns_topic_arns` (in an organization, connect the hub's team chat topics once instead: modules/hub's `team_chat_topic_arns`). Empty without such teams (and with `create = false`)."
+  # Built from the names (known at plan time); available once the topics exist.
+  value      = local.team_chat_topic_arns
+  depends_on = [aws_sns_topic.team_chat]
 }

@@ -1,24 +1,38 @@
 # Teams (issue 19): who owns a repository and where its alerts go. Per team: a topic the module creates (unless the
-# team gives sns_topic_arn), an optional chat topic, the team's subscriptions, and one item of the scan ledger table
+# team gives sns_topic_arn, or create_team_topics says not: a spoke of an organization hub by default), an optional
+# chat topic (created, or chat_topic_arn given), the team's subscriptions, and one item of the scan ledger table
 # holding every team's document (like the suppressions, alerts.tf: 50 teams do not fit Lambda's 4 KB environment;
 # the findings and report functions carry its SHA-256, TEAMS_SHA256, so a change reaches warm functions at once).
 # The functions resolve the owner (tag first, then the first regex in list order, else nobody) and publish; what the
 # document holds is docs/teams.md's contract with lambda/ecr_scan_reporter/core/teams.py.
 
 locals {
+  # Whether a team without sns_topic_arn gets a topic of its own (create_team_topics): by default yes, except in
+  # the spoke of a central topic (an organization hub's), whose teams' alerts then share the module's topic with
+  # the message attribute `team`, unless the team is given the hub's team topic (modules/hub: spoke_teams).
+  create_team_topics = coalesce(var.create_team_topics, var.create_sns_topic || !var.allow_external_sns_topic)
+
   # var.teams is `any` (variables.tf refuses unknown keys and bad values): each team normalised here. A key's
   # presence is what the plan can always know (an sns_topic_arn created in the same configuration is unknown):
-  # it decides whether the module creates the team's topic.
+  # it decides whether the module creates the team's topic (sns_topic_arn) and chat topic (chat_topic_arn).
   teams = [
     for team in var.teams : {
       name             = team.name
       repository_regex = lookup(team, "repository_regex", null) == "" ? null : lookup(team, "repository_regex", null)
-      create_topic     = !contains(keys(team), "sns_topic_arn")
+      create_topic     = !contains(keys(team), "sns_topic_arn") && local.create_team_topics
+      # A team with neither sns_topic_arn nor a topic of its own (create_team_topics) publishes to the module's.
+      shares_module_topic = !contains(keys(team), "sns_topic_arn") && !local.create_team_topics
       # Built from the name when the module creates it, so the functions' environment and policies are known at
       # plan time (as for the module's topic).
-      topic_arn            = contains(keys(team), "sns_topic_arn") ? team.sns_topic_arn : "arn:${local.partition}:sns:${local.region}:${local.account_id}:${var.name_prefix}-${team.name}"
-      create_chat_topic    = lookup(team, "create_chat_topic", null) == null ? false : tobool(team.create_chat_topic)
-      chat_topic_arn       = (lookup(team, "create_chat_topic", null) == null ? false : tobool(team.create_chat_topic)) ? "arn:${local.partition}:sns:${local.region}:${local.account_id}:${var.name_prefix}-${team.name}-chat" : null
+      topic_arn = (contains(keys(team), "sns_topic_arn") ? team.sns_topic_arn :
+        local.create_team_topics ? "arn:${local.partition}:sns:${local.region}:${local.account_id}:${var.name_prefix}-${team.name}" : local.topic_policy_arn
+      )
+      create_chat_topic = lookup(team, "create_chat_topic", null) == null ? false : tobool(team.create_chat_topic)
+      # Given (an organization hub's team chat topic: the module creates none), created, or none.
+      given_chat_topic = contains(keys(team), "chat_topic_arn")
+      chat_topic_arn = (contains(keys(team), "chat_topic_arn") ? team.chat_topic_arn :
+        (lookup(team, "create_chat_topic", null) == null ? false : tobool(team.create_chat_topic)) ? "arn:${local.partition}:sns:${local.region}:${local.account_id}:${var.name_prefix}-${team.name}-chat" : null
+      )
       count_only_fixable   = lookup(team, "count_only_fixable", null) == null ? false : tobool(team.count_only_fixable)
       alert_on_exploitable = lookup(team, "alert_on_exploitable", null) == null ? false : tobool(team.alert_on_exploitable)
       email_subscriptions  = lookup(team, "email_subscriptions", null) == null ? [] : distinct(team.email_subscriptions)
@@ -67,10 +81,11 @@ locals {
   teams_sha256 = length(local.teams) == 0 ? "" : sha256(local.teams_document)
   teams_key    = { pk = "config#teams", digest = "document" }
 
-  # Every topic a team's alerts (and reports) may go to: the findings and report functions publish there.
+  # Every topic a team's alerts (and reports) may go to: the findings and report functions publish there (a team
+  # sharing the module's topic adds nothing: the functions' own policies have it).
   team_publish_arns = concat(
-    [for team in local.teams : team.topic_arn],
-    [for team in local.teams : team.chat_topic_arn if team.create_chat_topic],
+    [for team in local.teams : team.topic_arn if !team.shares_module_topic],
+    [for team in local.teams : team.chat_topic_arn if team.create_chat_topic || team.given_chat_topic],
   )
   # The team topics the module creates, for the customer key's grants (iam.tf: kms_encrypted_arns).
   team_created_topic_arns = concat(
@@ -81,11 +96,20 @@ locals {
   # The team_topic_arns output and the subscriptions' topics: known at plan time (what depends on a created topic
   # depends on aws_sns_topic.team as well).
   team_topic_arns = { for team in local.teams : team.name => team.topic_arn if var.create }
+  # The team_chat_topic_arns output: the teams with a chat topic, created or given.
+  team_chat_topic_arns = { for team in local.teams : team.name => team.chat_topic_arn if var.create && (team.create_chat_topic || team.given_chat_topic) }
 
-  # team sns_topic_arn split like main.tf's given_arns, for the preconditions below.
-  team_given_arns = {
-    for team in local.teams : team.name => split(":", team.topic_arn) if !team.create_topic
-  }
+  # The teams' given sns_topic_arn and chat_topic_arn, split like main.tf's given_arns, for the preconditions
+  # below (keyed "<team>" and "<team> chat_topic_arn", as the messages name them).
+  team_given_arns = merge(
+    { for team in local.teams : team.name => split(":", team.topic_arn) if !team.create_topic && !team.shares_module_topic },
+    { for team in local.teams : "${team.name} chat_topic_arn" => split(":", team.chat_topic_arn) if team.given_chat_topic },
+  )
+  # The teams that share the module's topic (no topic of their own: create_team_topics) yet ask for subscriptions
+  # here: they would subscribe to every team's alerts, on the central topic: refused below.
+  teams_subscribing_without_topic = [
+    for team in local.teams : team.name if team.shares_module_topic && (length(team.email_subscriptions) > 0 || length(team.subscriptions) > 0)
+  ]
 
   # What the findings and report functions may do for teams, besides their own policies (iam.tf). Nothing without
   # teams; the tag reads only with team_tag_key.
@@ -144,12 +168,16 @@ resource "aws_dynamodb_table_item" "teams" {
     }
     # A condition on an ARN still unknown (created in the same configuration) is checked when applying.
     precondition {
+      condition     = length(local.teams_subscribing_without_topic) == 0
+      error_message = "Team(s) ${join(", ", local.teams_subscribing_without_topic)} have subscriptions but no topic of their own here: this deployment publishes to a central topic (create_sns_topic = false, allow_external_sns_topic = true), so by default it creates no per-team topics (create_team_topics). Subscribe the team once, on the organization hub (modules/hub's teams), and give the spokes the hub's spoke_teams output; or give the team an sns_topic_arn; or set create_team_topics = true for a topic per team in this account and region."
+    }
+    precondition {
       condition     = alltrue([for name, parts in local.team_given_arns : try(parts[1] == local.partition, false)])
-      error_message = "The sns_topic_arn of team(s) ${join(", ", [for name, parts in local.team_given_arns : name if !try(parts[1] == local.partition, false)])} is in another partition than this deployment (${local.deployment}): a topic of another partition can never be published to (not even with allow_external_sns_topic)."
+      error_message = "The sns_topic_arn (or chat_topic_arn) of team(s) ${join(", ", [for name, parts in local.team_given_arns : name if !try(parts[1] == local.partition, false)])} is in another partition than this deployment (${local.deployment}): a topic of another partition can never be published to (not even with allow_external_sns_topic)."
     }
     precondition {
       condition     = var.allow_external_sns_topic || alltrue([for name, parts in local.team_given_arns : try(parts[3] == local.region && parts[4] == local.account_id, false)])
-      error_message = "The sns_topic_arn of team(s) ${join(", ", [for name, parts in local.team_given_arns : "${name} (${join(":", parts)})" if !try(parts[3] == local.region && parts[4] == local.account_id, false)])} is in another account or region than this deployment (${local.deployment}): give a topic of this region and account, or, for a topic in another account or region on purpose, set allow_external_sns_topic = true (its owner must let the publishing roles, output publisher_role_arns, publish)."
+      error_message = "The sns_topic_arn (or chat_topic_arn) of team(s) ${join(", ", [for name, parts in local.team_given_arns : "${name} (${join(":", parts)})" if !try(parts[3] == local.region && parts[4] == local.account_id, false)])} is in another account or region than this deployment (${local.deployment}): give a topic of this region and account, or, for a topic in another account or region on purpose, set allow_external_sns_topic = true (its owner must let the publishing roles, output publisher_role_arns, publish)."
     }
   }
 }
@@ -204,7 +232,7 @@ resource "aws_sns_topic_policy" "team_chat" {
 
 resource "aws_sns_topic_subscription" "team_email" {
   for_each = var.create ? merge([
-    for team in local.teams : { for email in team.email_subscriptions : "${team.name}/${email}" => { team = team.name, endpoint = email } }
+    for team in local.teams : { for email in team.email_subscriptions : "${team.name}/${email}" => { team = team.name, endpoint = email } } if !team.shares_module_topic
   ]...) : {}
 
   topic_arn = local.team_topic_arns[each.value.team]
@@ -216,7 +244,7 @@ resource "aws_sns_topic_subscription" "team_email" {
 
 resource "aws_sns_topic_subscription" "team" {
   for_each = var.create ? merge([
-    for team in local.teams : { for name, subscription in team.subscriptions : "${team.name}/${name}" => merge(subscription, { team = team.name }) }
+    for team in local.teams : { for name, subscription in team.subscriptions : "${team.name}/${name}" => merge(subscription, { team = team.name }) } if !team.shares_module_topic
   ]...) : {}
 
   topic_arn             = local.team_topic_arns[each.value.team]

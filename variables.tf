@@ -785,7 +785,7 @@ variable "report_bucket_force_destroy" {
 # --- teams: who owns a repository, and where its alerts go (issue 19; teams.tf, docs/teams.md) ---------------------
 
 variable "teams" {
-  description = "The teams that own repositories, in order: each gets the alerts of its repositories, with its own thresholds, on its own topic. A repository belongs to the team its `team_tag_key` tag names, else to the first team whose `repository_regex` matches, else to nobody (the module's own settings and topic). Each team is an object: `name` (required, unique: 1-40 characters of lower-case letters, digits, `-` and `_`, starting with a letter or digit; `unowned` is reserved), `repository_regex` (syntax and search semantics as `repository_include_regex`), the settings `severity_thresholds`, `notify_on`, `renotify_after_days` (`null`: never remind) and `notify_on_resolved` (each as the module's input of that name, which it defaults to when left out), `sns_topic_arn` (an existing topic; left out, the module creates `<name_prefix>-<name>`, output `team_topic_arns`), `email_subscriptions` and `subscriptions` (as the module's, on the team's topic), `create_chat_topic` (a `<name_prefix>-<name>-chat` topic in the chat format), `count_only_fixable` and `alert_on_exploitable` (default `false`). Any other key is refused. See docs/teams.md."
+  description = "The teams that own repositories, in order: each gets the alerts of its repositories, with its own thresholds, on its own topic. A repository belongs to the team its `team_tag_key` tag names, else to the first team whose `repository_regex` matches, else to nobody (the module's own settings and topic). Each team is an object: `name` (required, unique: 1-40 characters of lower-case letters, digits, `-` and `_`, starting with a letter or digit; `unowned` is reserved), `repository_regex` (syntax and search semantics as `repository_include_regex`), the settings `severity_thresholds`, `notify_on`, `renotify_after_days` (`null`: never remind) and `notify_on_resolved` (each as the module's input of that name, which it defaults to when left out), `sns_topic_arn` (an existing topic, such as an organization hub's team topic, output `spoke_teams` of modules/hub; left out, the module creates `<name_prefix>-<name>`, output `team_topic_arns`, unless `create_team_topics` says otherwise), `email_subscriptions` and `subscriptions` (as the module's, on the team's topic), `create_chat_topic` (a `<name_prefix>-<name>-chat` topic in the chat format) or `chat_topic_arn` (an existing topic for the chat form, such as an organization hub's team chat topic: the module then creates none), `count_only_fixable` and `alert_on_exploitable` (default `false`). Any other key is refused. See docs/teams.md."
   # `any`, not a list of objects: an object type silently drops a misspelt attribute ("severity_threshold"), and
   # optional() cannot tell a renotify_after_days left out (the module's) from one set to null (never). The shape and
   # the keys are checked below instead.
@@ -800,12 +800,12 @@ variable "teams" {
 
   validation {
     condition = try(alltrue([
-      for team in var.teams : length(setsubtract(keys(team), ["name", "repository_regex", "severity_thresholds", "notify_on", "renotify_after_days", "notify_on_resolved", "sns_topic_arn", "email_subscriptions", "subscriptions", "create_chat_topic", "count_only_fixable", "alert_on_exploitable"])) == 0
+      for team in var.teams : length(setsubtract(keys(team), ["name", "repository_regex", "severity_thresholds", "notify_on", "renotify_after_days", "notify_on_resolved", "sns_topic_arn", "email_subscriptions", "subscriptions", "create_chat_topic", "chat_topic_arn", "count_only_fixable", "alert_on_exploitable"])) == 0
     ]), true)
     error_message = "Unknown key(s) in teams: ${try(join("; ", [
-      for i, team in var.teams : "teams[${i}] (${try(tostring(team.name), "no name")}): ${join(", ", sort(setsubtract(keys(team), ["name", "repository_regex", "severity_thresholds", "notify_on", "renotify_after_days", "notify_on_resolved", "sns_topic_arn", "email_subscriptions", "subscriptions", "create_chat_topic", "count_only_fixable", "alert_on_exploitable"])))}"
-      if length(setsubtract(keys(team), ["name", "repository_regex", "severity_thresholds", "notify_on", "renotify_after_days", "notify_on_resolved", "sns_topic_arn", "email_subscriptions", "subscriptions", "create_chat_topic", "count_only_fixable", "alert_on_exploitable"])) > 0
-    ]), "-")}. A team accepts name, repository_regex, severity_thresholds, notify_on, renotify_after_days, notify_on_resolved, sns_topic_arn, email_subscriptions, subscriptions, create_chat_topic, count_only_fixable and alert_on_exploitable."
+      for i, team in var.teams : "teams[${i}] (${try(tostring(team.name), "no name")}): ${join(", ", sort(setsubtract(keys(team), ["name", "repository_regex", "severity_thresholds", "notify_on", "renotify_after_days", "notify_on_resolved", "sns_topic_arn", "email_subscriptions", "subscriptions", "create_chat_topic", "chat_topic_arn", "count_only_fixable", "alert_on_exploitable"])))}"
+      if length(setsubtract(keys(team), ["name", "repository_regex", "severity_thresholds", "notify_on", "renotify_after_days", "notify_on_resolved", "sns_topic_arn", "email_subscriptions", "subscriptions", "create_chat_topic", "chat_topic_arn", "count_only_fixable", "alert_on_exploitable"])) > 0
+    ]), "-")}. A team accepts name, repository_regex, severity_thresholds, notify_on, renotify_after_days, notify_on_resolved, sns_topic_arn, email_subscriptions, subscriptions, create_chat_topic, chat_topic_arn, count_only_fixable and alert_on_exploitable."
   }
 
   validation {
@@ -966,6 +966,17 @@ variable "teams" {
   }
 
   validation {
+    # As sns_topic_arn: the key's presence decides that the module creates no chat topic for the team.
+    condition = alltrue([
+      for team in var.teams : !can(keys(team)) || try(!contains(keys(team), "chat_topic_arn") || (can(regex("^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", team.chat_topic_arn)) && !(lookup(team, "create_chat_topic", null) == null ? false : tobool(team.create_chat_topic))), false)
+    ])
+    error_message = "A team's chat_topic_arn must be a standard (not FIFO) SNS topic ARN such as arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-payments-chat (an organization hub's output team_chat_topic_arns), and comes without create_chat_topic = true: give the team's existing chat topic or let the module create one, not both; leave the key out (null is refused) when the team has no chat channel. Refused: ${try(join(", ", [
+      for i, team in var.teams : "teams[${i}] (${try(tostring(team.name), "no name")})"
+      if can(keys(team)) && !try(!contains(keys(team), "chat_topic_arn") || (can(regex("^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", team.chat_topic_arn)) && !(lookup(team, "create_chat_topic", null) == null ? false : tobool(team.create_chat_topic))), false)
+    ]), "-")}."
+  }
+
+  validation {
     condition = alltrue([
       for team in var.teams : !can(keys(team)) || try(lookup(team, "email_subscriptions", null) == null ? true : alltrue([for email in team.email_subscriptions : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", email))]), false)
     ])
@@ -1082,6 +1093,12 @@ variable "module_topic_notifications" {
     condition     = contains(["all", "unowned"], var.module_topic_notifications)
     error_message = "module_topic_notifications must be \"all\" or \"unowned\"."
   }
+}
+
+variable "create_team_topics" {
+  description = "Whether the module creates the topic `<name_prefix>-<name>` of each team that gives no `sns_topic_arn`. `null` (the default): yes, unless this deployment is the spoke of a central topic (`create_sns_topic = false` with `allow_external_sns_topic = true`, such as an organization hub's): a spoke creates no per-team topics unless asked, and a team without `sns_topic_arn` then gets its alerts on the module's topic, with the message attribute `team` (give the team the hub's topic instead: modules/hub's output `spoke_teams`). `true`: always create them; `false`: never (a team without `sns_topic_arn` uses the module's topic, and may have no subscriptions here). See docs/teams.md."
+  type        = bool
+  default     = null
 }
 
 variable "hub_report_bucket_name" {

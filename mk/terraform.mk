@@ -1,17 +1,19 @@
 # Terraform targets, included by the Makefile (uses its BUILD, ROOT, VENV, PY, PYTHON and STAMP).
-#   make validate     terraform fmt -check, and validate the module, modules/hub and both examples
+#   make validate     terraform fmt -check, and validate the module, modules/hub and the examples
 #   make tf-test      terraform test of the module and of modules/hub (offline: mocked AWS provider), README tables
-#   make plan-examples plan both examples and the README's Usage snippet from an empty state (emulators, no -target)
+#   make plan-examples plan the examples and the README's Usage snippet from an empty state (emulators, no -target)
 #   make compliance   terraform-compliance gate on examples/complete planned against the local emulators,
 #                     or on your own plan: make compliance PLAN=path/to/plan.json
-#   make plan         plan an example with your AWS credentials (EXAMPLE=complete|multi-region|organization, VARS=, WORKSPACE=)
+#   make plan         plan an example with your AWS credentials (EXAMPLE=complete|multi-region|organization/hub|organization/spoke, VARS=, WORKSPACE=)
 #   make docs         render the tables (README: inputs, outputs; docs/resources.md: the rest) from the .tf files
 # Generated files live in .build/: the CLI config, Terraform's data directories (no .terraform/ in the source
 # tree), plans and the compliance work directory.
 
 TF_BUILD    := $(BUILD)/terraform
 TF_RC       := $(BUILD)/terraform.rc
-TF_EXAMPLES := complete multi-region organization
+# examples/organization is two configurations, as an organization keeps them: hub/ (the security account) and
+# spoke/ (every workload account, a workspace per region, reading the hub's outputs).
+TF_EXAMPLES := complete multi-region organization/hub organization/spoke
 
 # Providers come from a local filesystem mirror when there is one (no registry access): TF_PLUGIN_MIRROR=<dir>,
 # else the first of these holding hashicorp/aws. Without one, plain `terraform init` from the registry, with a
@@ -50,17 +52,17 @@ else
 	@echo "==> no local provider mirror found ($(TF_MIRROR_DIRS)); terraform init uses the registry"
 endif
 
-# tf-init-module, tf-init-hub (modules/hub), tf-init-complete, tf-init-multi-region
+# tf-init-module, tf-init-hub (modules/hub), tf-init-complete, tf-init-multi-region, tf-init-organization/hub, ...
 TF_INIT_TARGETS := $(addprefix tf-init-,module hub $(TF_EXAMPLES))
 .PHONY: $(TF_INIT_TARGETS)
 $(TF_INIT_TARGETS): tf-init-%: tf-rc
 	@$(call tf,$*,$(call tf_dir,$*)) init -input=false -no-color >/dev/null
 
 .PHONY: init
-init: $(TF_INIT_TARGETS) ## terraform init the module, modules/hub and both examples (data directories under .build/)
+init: $(TF_INIT_TARGETS) ## terraform init the module, modules/hub and the examples (data directories under .build/)
 
 .PHONY: validate
-validate: init ## terraform fmt -check, and validate the module, modules/hub and both examples
+validate: init ## terraform fmt -check, and validate the module, modules/hub and the examples
 	@$(TF_ENV) terraform fmt -check -diff $(ROOT)
 	@$(TF_ENV) terraform fmt -check -diff -recursive $(ROOT)/examples $(ROOT)/tests $(ROOT)/modules
 	@for name in module hub $(TF_EXAMPLES); do \
@@ -99,11 +101,11 @@ else
 	@$(PY) -m pytest tests/compliance -q
 endif
 
-# A first plan, as a user runs it: both examples and the README's Usage snippet (its source mapped to this
+# A first plan, as a user runs it: the examples and the README's Usage snippet (its source mapped to this
 # checkout), from no state and with no -target, on moto + ministack (started and stopped by PID by the script).
 # Their KMS keys are created in the same plan, so this is where a count depending on an unknown ARN fails.
 .PHONY: plan-examples
-plan-examples: $(STAMP) tf-rc ## plan both examples and the README's Usage snippet from an empty state (emulators)
+plan-examples: $(STAMP) tf-rc ## plan the examples and the README's Usage snippet from an empty state (emulators)
 	@$(TF_ENV) $(PY) tests/terraform/plan_examples.py --work $(TF_BUILD)/plan-examples
 
 EXAMPLE ?= complete
@@ -112,10 +114,10 @@ ifeq ($(filter $(EXAMPLE),$(TF_EXAMPLES)),)
 $(error EXAMPLE=$(EXAMPLE): must be one of $(TF_EXAMPLES))
 endif
 endif
-TF_PLAN_OUT := $(TF_BUILD)/$(EXAMPLE)
+TF_PLAN_OUT := $(TF_BUILD)/$(subst /,-,$(EXAMPLE))
 
 .PHONY: plan
-plan: tf-init-$(EXAMPLE) ## plan an example with your AWS credentials: EXAMPLE=complete|multi-region|organization VARS='-var ...' WORKSPACE=
+plan: tf-init-$(EXAMPLE) ## plan an example with your AWS credentials: EXAMPLE=complete|multi-region|organization/hub|organization/spoke VARS='-var ...' WORKSPACE=
 	@$(if $(WORKSPACE),$(call tf,$(EXAMPLE),$(call tf_dir,$(EXAMPLE))) workspace select -or-create $(WORKSPACE))
 	@$(call tf,$(EXAMPLE),$(call tf_dir,$(EXAMPLE))) plan -input=false $(VARS) -out=$(TF_PLAN_OUT).tfplan
 	@$(call tf,$(EXAMPLE),$(call tf_dir,$(EXAMPLE))) show -json $(TF_PLAN_OUT).tfplan >$(TF_PLAN_OUT).plan.json

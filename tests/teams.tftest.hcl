@@ -127,6 +127,10 @@ run "three_teams" {
     condition     = output.team_topic_arns == { payments = var.payments_topic, tools = var.tools_topic, platform = var.platform_topic }
     error_message = "team_topic_arns names the topic each team's alerts go to."
   }
+  assert {
+    condition     = output.team_chat_topic_arns == { payments = var.payments_chat }
+    error_message = "team_chat_topic_arns names the chat topic of each team that has one (for aws_chatbot_slack_channel_configuration)."
+  }
 
   # The item and the document the functions read (docs/teams.md).
   assert {
@@ -372,6 +376,184 @@ run "environment_size_with_50_teams" {
     condition     = length(aws_lambda_function.this["findings"].environment[0].variables.TEAMS_SHA256) == 64 && length(aws_sns_topic.team) == 50 && length(aws_sns_topic.team_chat) == 50
     error_message = "The 50 teams take one SHA-256 in the environment; each gets its topic and chat topic."
   }
+}
+
+# --- a spoke of an organization hub (modules/hub): the teams defined once, on the hub -----------------------------------
+
+# What modules/hub's output spoke_teams gives each spoke: every team with the hub's team topic and chat topic. The
+# spoke creates no team topic and no chat topic; its functions publish to the hub's, and the security team's view
+# is the hub's central topic (the module's topic, module_topic_notifications = "all").
+run "spoke_publishes_to_the_hubs_team_topics" {
+  command = plan
+
+  variables {
+    create_sns_topic         = false
+    sns_topic_arn            = "arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-notifications"
+    allow_external_sns_topic = true
+    create_alarms            = false
+    teams = [
+      {
+        name                = "payments"
+        repository_regex    = "^payments/"
+        severity_thresholds = { critical = 0, high = 0 }
+        sns_topic_arn       = "arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-payments"
+        chat_topic_arn      = "arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-payments-chat"
+      },
+      { name = "tools", repository_regex = "^tools/", sns_topic_arn = "arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-tools" },
+    ]
+  }
+
+  assert {
+    condition = (
+      length(aws_sns_topic.team) == 0 && length(aws_sns_topic_policy.team) == 0 && length(aws_sns_topic.team_chat) == 0 &&
+      length(aws_sns_topic_subscription.team) == 0 && length(aws_sns_topic_subscription.team_email) == 0
+    )
+    error_message = "A team given its topic and chat topic (the hub's) gets no topic, chat topic or subscription in the spoke."
+  }
+  assert {
+    condition = [for team in jsondecode(jsondecode(aws_dynamodb_table_item.teams[0].item).document.S).teams : [team.name, team.topic_arn, team.chat_topic_arn]] == [
+      ["payments", "arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-payments", "arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-payments-chat"],
+      ["tools", "arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-tools", null],
+    ]
+    error_message = "The document names the hub's team topic and chat topic: the functions publish the alert and its chat form there."
+  }
+  assert {
+    condition = alltrue([
+      for key in ["findings", "report"] : contains(jsondecode(aws_iam_role_policy.this[key].policy).Statement, {
+        Sid      = "NotifyTeams"
+        Effect   = "Allow"
+        Action   = ["sns:Publish"]
+        Resource = ["arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-payments", "arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-tools", "arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-payments-chat"]
+      })
+    ])
+    error_message = "The findings and report functions may publish to the hub's team topics and the given chat topic."
+  }
+  assert {
+    condition = (
+      output.team_topic_arns == { payments = "arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-payments", tools = "arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-tools" } &&
+      output.team_chat_topic_arns == { payments = "arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-payments-chat" } &&
+      output.sns_topic_arn == "arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-notifications"
+    )
+    error_message = "The outputs name the hub's topics the spoke publishes to."
+  }
+}
+
+# The same spoke given teams without the hub's topics (the hub's teams value instead of its spoke_teams): no topic
+# per team and account-region (15 teams in 12 spokes would be 180 topics); their alerts share the module's topic,
+# the hub's central one, with the attribute team.
+run "spoke_creates_no_team_topics_unless_asked" {
+  command = plan
+
+  variables {
+    create_sns_topic         = false
+    sns_topic_arn            = "arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-notifications"
+    allow_external_sns_topic = true
+    create_alarms            = false
+    teams                    = [{ name = "payments", repository_regex = "^payments/" }, { name = "tools", repository_regex = "^tools/", create_chat_topic = true }]
+  }
+
+  assert {
+    condition     = length(aws_sns_topic.team) == 0 && length(aws_sns_topic_policy.team) == 0
+    error_message = "A spoke of a central topic creates no team topic unless asked (create_team_topics)."
+  }
+  assert {
+    condition     = keys(aws_sns_topic.team_chat) == ["tools"] && output.team_chat_topic_arns == { tools = "arn:aws:sns:eu-west-1:123456789012:ecr-scan-reporter-tools-chat" }
+    error_message = "A chat topic a team asks for (create_chat_topic) is still created."
+  }
+  assert {
+    condition = (
+      [for team in jsondecode(jsondecode(aws_dynamodb_table_item.teams[0].item).document.S).teams : team.topic_arn] == ["arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-notifications", "arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-notifications"] &&
+      output.team_topic_arns == { payments = "arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-notifications", tools = "arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-notifications" }
+    )
+    error_message = "A team without a topic publishes to the module's topic (the hub's central topic), where the attribute team tells it."
+  }
+  assert {
+    condition = alltrue([
+      for key in ["findings", "report"] : contains(jsondecode(aws_iam_role_policy.this[key].policy).Statement, {
+        Sid      = "NotifyTeams"
+        Effect   = "Allow"
+        Action   = ["sns:Publish"]
+        Resource = ["arn:aws:sns:eu-west-1:123456789012:ecr-scan-reporter-tools-chat"]
+      })
+    ])
+    error_message = "The teams' statement names only what the functions' own policies lack: the created chat topic."
+  }
+}
+
+run "spoke_creates_team_topics_when_asked" {
+  command = plan
+
+  variables {
+    create_sns_topic         = false
+    sns_topic_arn            = "arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-notifications"
+    allow_external_sns_topic = true
+    create_alarms            = false
+    create_team_topics       = true
+    teams                    = [{ name = "payments", repository_regex = "^payments/", email_subscriptions = ["payments@example.com"] }]
+  }
+
+  assert {
+    condition     = keys(aws_sns_topic.team) == ["payments"] && output.team_topic_arns == { payments = var.payments_topic } && aws_sns_topic_subscription.team_email["payments/payments@example.com"].topic_arn == var.payments_topic
+    error_message = "create_team_topics = true: the spoke creates the team's topic, and its subscriptions go there."
+  }
+}
+
+run "one_account_creates_no_team_topics_when_told" {
+  command = plan
+
+  variables {
+    create_team_topics = false
+    teams              = [{ name = "payments", repository_regex = "^payments/" }]
+  }
+
+  assert {
+    condition     = length(aws_sns_topic.team) == 0 && output.team_topic_arns == { payments = "arn:aws:sns:eu-west-1:123456789012:ecr-scan-reporter-notifications" }
+    error_message = "create_team_topics = false: the team's alerts go to the module's own topic."
+  }
+}
+
+run "spoke_team_subscriptions_without_a_topic_refused" {
+  command = plan
+  variables {
+    create_sns_topic         = false
+    sns_topic_arn            = "arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-notifications"
+    allow_external_sns_topic = true
+    create_alarms            = false
+    teams                    = [{ name = "payments", repository_regex = "^payments/", email_subscriptions = ["payments@example.com"] }]
+  }
+  expect_failures = [aws_dynamodb_table_item.teams]
+}
+
+run "team_chat_topic_of_another_account_refused" {
+  command = plan
+  variables {
+    teams = [{ name = "payments", repository_regex = "^payments/", chat_topic_arn = "arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-payments-chat" }]
+  }
+  expect_failures = [aws_dynamodb_table_item.teams]
+}
+
+run "bad_team_chat_topic_arn_not_an_sns_arn" {
+  command = plan
+  variables {
+    teams = [{ name = "payments", repository_regex = "^payments/", chat_topic_arn = "arn:aws:sqs:eu-west-1:123456789012:payments" }]
+  }
+  expect_failures = [var.teams]
+}
+
+run "bad_team_chat_topic_arn_fifo" {
+  command = plan
+  variables {
+    teams = [{ name = "payments", repository_regex = "^payments/", chat_topic_arn = "arn:aws:sns:eu-west-1:123456789012:payments-chat.fifo" }]
+  }
+  expect_failures = [var.teams]
+}
+
+run "bad_team_chat_topic_arn_with_create_chat_topic" {
+  command = plan
+  variables {
+    teams = [{ name = "payments", repository_regex = "^payments/", create_chat_topic = true, chat_topic_arn = "arn:aws:sns:eu-west-1:123456789012:payments-chat" }]
+  }
+  expect_failures = [var.teams]
 }
 
 # --- a topic of another account or region: the module's rule for sns_topic_arn ---------------------------------------

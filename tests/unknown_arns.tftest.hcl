@@ -103,6 +103,10 @@ run "team_topic_created_in_the_same_root" {
     condition     = keys(module.reporter.team_topic_arns) == ["payments", "tools"] && module.reporter.team_topic_arns["tools"] == "arn:aws:sns:eu-west-1:123456789012:ecr-scan-reporter-tools"
     error_message = "Both teams are planned; the created topic's ARN is known at plan time."
   }
+  assert {
+    condition     = keys(module.reporter.team_chat_topic_arns) == ["payments"] && length(module.reporter.team_chat_topic_arns) == 1
+    error_message = "A chat_topic_arn created in the same root is planned: the team's chat topic is named, none is created."
+  }
 }
 
 # A spoke of a hub created in the same root (examples/organization): the hub's key (hub_kms_key_arn) and its topic

@@ -177,6 +177,8 @@ module "ecr_scan_reporter" {
   team_tag_key               = "team"
   team_tag_cache_seconds     = 300 # a changed tag takes effect within five minutes
   module_topic_notifications = "all"
+  # null: a topic per team here; a spoke of an organization hub creates none unless true (docs/organization.md).
+  create_team_topics = null
   teams = [
     {
       name                 = "team-a"

@@ -24,7 +24,7 @@ locals {
 
   # The teams' topics, <name_prefix>-<team> in the hub's account and region: the function publishes each team's
   # report there, and may publish to exactly those topics.
-  team_names            = var.team_names
+  team_names            = [for team in local.teams : team.name] # teams.tf: the organization's teams
   team_topic_arn_prefix = "arn:${local.partition}:sns:${local.region}:${local.account_id}:${var.name_prefix}-"
   team_topic_arns       = [for name in local.team_names : "${local.team_topic_arn_prefix}${name}"]
   application_log_level = { DEBUG = "DEBUG", INFO = "INFO", WARNING = "WARN", ERROR = "ERROR" }[var.log_level]

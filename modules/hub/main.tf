@@ -1,5 +1,6 @@
 # The organization hub (docs/organization.md), for the security account: the central topic and its key, which
 # only the spokes' publishing roles may publish to (and encrypt with, through SNS; the report roles through S3 too);
+# teams.tf: the teams' topics (one per team for every spoke, the same publishers) and the spoke_teams output;
 # bucket.tf: the central report bucket; function.tf: the organization report; alarms.tf: the hub's alarms and
 # dashboard.
 
@@ -51,6 +52,11 @@ locals {
     flatten([for region in var.spoke_regions : [for function in ["findings", "report"] : "arn:${local.partition}:iam::*:role/*-${region}-${function}"]]),
     var.additional_publisher_arns,
   )
+  # Who may publish to the hub's topics, the central one and every team's (teams.tf): one condition for all.
+  spokes_publish_condition = {
+    StringEquals = local.spoke_principals
+    ArnLike      = { "aws:PrincipalArn" = local.publisher_arn_patterns }
+  }
 }
 
 # --- the key: the topic's and the bucket's -------------------------------------------------------------------
@@ -135,10 +141,7 @@ resource "aws_sns_topic_policy" "this" {
         Principal = { AWS = "*" }
         Action    = "sns:Publish"
         Resource  = local.arns.topic
-        Condition = {
-          StringEquals = local.spoke_principals
-          ArnLike      = { "aws:PrincipalArn" = local.publisher_arn_patterns }
-        }
+        Condition = local.spokes_publish_condition
       },
       {
         Sid       = "HubAlarmsPublish"

@@ -68,18 +68,6 @@ variable "expected_spokes" {
   }
 }
 
-variable "team_names" {
-  description = "The organization's teams by name (each as the root module's team names: 1-40 of lower-case letters, digits, `-` and `_`, starting with a letter or digit; `unowned` is reserved; each once): the organization report has a section per team across accounts and regions and sends each team its own organization-wide report on the hub's topic `<name_prefix>-<name>` (the topic itself is not created here). `[]`: no teams."
-  type        = list(string)
-  default     = []
-  nullable    = false
-
-  validation {
-    condition     = alltrue([for name in var.team_names : can(regex("^[a-z0-9][a-z0-9_-]{0,39}$", name)) && name != "unowned"]) && length(distinct(var.team_names)) == length(var.team_names)
-    error_message = "Each team_names entry must be a team's name (1-40 of lower-case letters, digits, hyphens and underscores, starting with a letter or digit; not \"unowned\"), each once. Refused: ${join(", ", [for name in var.team_names : jsonencode(name) if !can(regex("^[a-z0-9][a-z0-9_-]{0,39}$", name)) || name == "unowned"])}${length(distinct(var.team_names)) == length(var.team_names) ? "" : " (and a name given more than once)"}."
-  }
-}
-
 variable "spoke_report_period_hours" {
   description = "How often the spokes report, in hours (their `report_schedule_expression`; the module's default is weekly: 168). A spoke whose latest report is older than twice this is silent."
   type        = number
@@ -195,6 +183,24 @@ variable "create_chat_topic" {
   type        = bool
   default     = false
   nullable    = false
+}
+
+variable "teams" {
+  description = "The organization's teams, defined once: each gets ONE topic here, `<name_prefix>-<name>` (under the hub's key; the spokes may publish to it, as to the central topic), with its `email_subscriptions` and `subscriptions` (as the root module's: e-mail, SQS, HTTPS, Lambda...), and with `create_chat_topic` a `<name_prefix>-<name>-chat` topic for its chat channel (Amazon Q Developer in chat applications: one chat configuration per team, on output `team_chat_topic_arns`). A team is the root module's team object (docs/teams.md: `name`, `repository_regex`, `severity_thresholds`, `notify_on`, `renotify_after_days`, `notify_on_resolved`, `count_only_fixable`, `alert_on_exploitable`, `email_subscriptions`, `subscriptions`, `create_chat_topic`), checked here with the root module's own rules; `sns_topic_arn` and `chat_topic_arn` are refused (the hub creates the topics). Output `spoke_teams` is the same list with each team's `sns_topic_arn` and `chat_topic_arn` set to the hub's (and without the subscriptions): every spoke's `teams`. The organization report also sends each team its own organization-wide report on its topic."
+  # `any`, as the root module's teams (see there): the shape and the keys are checked below and by module.team_rules.
+  type     = any
+  default  = []
+  nullable = false
+
+  validation {
+    condition     = can([for team in var.teams : keys(team)]) && !can(keys(var.teams)) && !can(tostring(var.teams))
+    error_message = "teams must be a list of team objects, such as [{ name = \"payments\", repository_regex = \"^payments/\", email_subscriptions = [\"payments-oncall@example.com\"] }]."
+  }
+
+  validation {
+    condition     = alltrue([for team in var.teams : !can(keys(team)) || !anytrue([for key in ["sns_topic_arn", "chat_topic_arn"] : contains(keys(team), key)])])
+    error_message = "A team of the hub takes no sns_topic_arn or chat_topic_arn: the hub creates each team's topic <name_prefix>-<name> (and, with create_chat_topic, <name_prefix>-<name>-chat), and output spoke_teams hands them to the spokes. Refused: ${try(join(", ", [for i, team in var.teams : "teams[${i}] (${try(tostring(team.name), "no name")})" if can(keys(team)) && anytrue([for key in ["sns_topic_arn", "chat_topic_arn"] : contains(keys(team), key)])]), "-")}."
+  }
 }
 
 variable "create_alarms" {

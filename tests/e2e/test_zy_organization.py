@@ -1,6 +1,8 @@
 """The organization end to end: a hub (modules/hub) and two spokes in two regions of the emulators (one account:
 the regions stand for the accounts), applied from tests/e2e/org_root. It shows that a spoke's alert reaches the
-hub's topic from another region; that both spokes' reports land under their own <account>/<region>/ prefixes;
+hub's topic from another region; that one team defined on the hub gets its alerts from both spokes on its one
+channel (one subscription, on its one topic on the hub) while the security team's view (the central topic) gets
+them too; that both spokes' reports land under their own <account>/<region>/ prefixes;
 that the organization report counts both and names a configured third spoke that never reported; and that a
 spoke whose hub write is refused still stores its own report and logs the refusal.
 
@@ -56,15 +58,19 @@ class Organization:
         return dict(payload)
 
     def hub_messages(self, want: int, timeout: float = 30) -> list[dict[str, Any]]:
+        return self.messages(self.hub_queue, want, "the hub's topic", timeout)
+
+    def messages(self, queue: str, want: int, what: str, timeout: float = 30) -> list[dict[str, Any]]:
+        """``want`` messages (SNS envelopes) from ``queue`` (in the hub's region), received and deleted."""
         sqs, seen = self.client("sqs"), []
 
         def arrived() -> tuple[bool, str]:
-            for message in sqs.receive_message(QueueUrl=self.hub_queue, MaxNumberOfMessages=10).get("Messages", []):
+            for message in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
                 seen.append(json.loads(message["Body"]))
-                sqs.delete_message(QueueUrl=self.hub_queue, ReceiptHandle=message["ReceiptHandle"])
+                sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
             return len(seen) >= want, f"{len(seen)} messages"
 
-        observe.wait_until(f"{want} message(s) on the hub's topic", arrived, timeout, 1)
+        observe.wait_until(f"{want} message(s) on {what}", arrived, timeout, 1)
         return seen
 
     def hub_keys(self, prefix: str = "") -> list[str]:
@@ -118,6 +124,55 @@ def test_a_spokes_alert_from_another_region_reaches_the_hubs_topic(organization:
     doc = json.loads(envelope["Message"])
     assert (doc["repository"], doc["region"], doc["image_digest"]) == ("team/org-app", region, digest)
     assert envelope["TopicArn"] == org.outputs["hub"]["topic_arn"]
+
+
+def test_one_teams_alerts_from_two_spokes_reach_its_one_channel_and_the_security_teams_view(
+    organization: Organization,
+) -> None:
+    org, account = organization, organization.target.account_id
+    central, team_topic = org.outputs["hub"]["topic_arn"], org.outputs["hub"]["team_topic_arns"]["payments"]
+    channel = org.outputs["payments_channel_url"]
+    # The team's one topic is the hub's, with one subscription: its channel. The spokes were given it.
+    subscribed = org.client("sns").list_subscriptions_by_topic(TopicArn=team_topic)["Subscriptions"]
+    endpoints = [(s["Protocol"], s["Endpoint"].rsplit(":", 1)[1]) for s in subscribed]
+    assert endpoints == [("sqs", f"{PREFIX}-payments-channel")]
+    for region, spoke in ((org.region_a, "spoke_a"), (SECOND_REGION, "spoke_b")):
+        assert org.outputs[spoke]["team_topic_arns"] == {"payments": team_topic}
+        topics = [t["TopicArn"] for t in org.client("sns", region).list_topics()["Topics"]]
+        assert not [t for t in topics if t.endswith(f":{PREFIX}-payments")], f"{spoke} created a team topic: {topics}"
+
+    # One image in breach in a payments repository of each spoke.
+    now = datetime.now(UTC).replace(microsecond=0)
+    sent = {}
+    for region, spoke in ((org.region_a, "spoke_a"), (SECOND_REGION, "spoke_b")):
+        seeder = org.target.seeder(region)
+        seeder.create_repository("payments/org-api")
+        digest = seeder.put_image("payments/org-api", "v1", seed=f"organization-payments-{region}")
+        seeder.set_past_scan("payments/org-api", digest, "v1", ScanReport("COMPLETE", now, {"CRITICAL": 1}))
+        event = bridge.scan_event(account=account, region=region, repository="payments/org-api", digest=digest,
+                                  tags=["v1"], status="COMPLETE", counts={"CRITICAL": 1}, time=now)  # fmt: skip
+        org.invoke(region, org.outputs[spoke]["function_names"]["findings"], event)
+        sent[region] = digest
+
+    def alerts(envelopes: list[dict[str, Any]], topic: str) -> dict[str, str]:
+        """region -> digest of the payments alerts among ``envelopes``, each checked to come from ``topic``."""
+        found = {}
+        for envelope in envelopes:
+            attributes = {name: value["Value"] for name, value in envelope["MessageAttributes"].items()}
+            if attributes["event_type"] != "threshold_breached":
+                continue
+            assert (envelope["TopicArn"], attributes.get("team")) == (topic, "payments"), envelope
+            doc = json.loads(envelope["Message"])
+            assert (doc["repository"], doc["team"]) == ("payments/org-api", "payments")
+            found[doc["region"]] = doc["image_digest"]
+        return found
+
+    # The team's one channel receives both spokes' alerts, once each, from its one topic.
+    on_channel = org.messages(channel, 2, "the payments team's channel")
+    assert alerts(on_channel, team_topic) == sent
+    assert len(on_channel) == 2, on_channel
+    # The security team's view, the central topic, receives both too.
+    assert alerts(org.hub_messages(2), central) == sent
 
 
 def test_both_reports_land_under_their_prefixes_and_the_org_report_names_the_silent_third(

@@ -7,7 +7,9 @@ every ARN at plan time), nor can a plan that applies the key first (``-target``)
 would: ``terraform init`` and ``terraform plan``, no state, no ``-target``, against moto + ministack on 127.0.0.1
 (started here and stopped by PID whatever happens).
 
-The roots: ``examples/complete``, ``examples/multi-region`` and a root generated from the README's first ``hcl``
+The roots: ``examples/complete``, ``examples/multi-region``, the organization's two configurations
+(``examples/organization/hub``, then ``examples/organization/spoke`` reading the hub's outputs from a state written
+from the hub's plan: :func:`state_from_plan`) and a root generated from the README's first ``hcl``
 block under "## Usage", exactly what users copy: only its ``source`` (a ``git::`` URL with any ``?ref=``, a GitHub
 shorthand or a registry address of ecr-scan-reporter) is mapped to this checkout; nothing is added (a resource it
 refers to without declaring it fails the generation: the snippet must be complete as written). The README's
@@ -29,13 +31,21 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from emulators import Emulators  # noqa: E402 - tests/emulators.py, found through the path set above
 
-EXAMPLES = ("complete", "multi-region", "organization")
+EXAMPLES = ("complete", "multi-region", "organization/hub", "organization/spoke")
+# The spoke of examples/organization reads the hub's outputs (terraform_remote_state, its variable hub_state): it
+# is planned against a state holding the outputs of the hub's plan.
+READS_HUB = {"organization/spoke": "organization/hub"}
+
+# Stand-ins for outputs a first plan of the hub cannot know (by the output's leaf name): the key is created in the
+# same plan. {region} and {account} are those of the hub's topic.
+OUTPUT_STAND_INS = {"kms_key_arn": "arn:aws:kms:{region}:{account}:key/00000000-0000-0000-0000-000000000000"}
 
 # Where users get the module from: git (any host, any ?ref=), GitHub shorthand, a registry address.
 MODULE_SOURCE = re.compile(
@@ -104,21 +114,95 @@ def readme_root(readme: Path, directory: Path) -> Path:
     return main
 
 
+def state_from_plan(plan: dict[str, Any]) -> dict[str, Any]:
+    """A state (version 4) holding the outputs of ``plan`` (``terraform show -json``): what a configuration reading
+    them with ``terraform_remote_state`` sees once the planned configuration is applied. An output the plan cannot
+    know gets its stand-in (:data:`OUTPUT_STAND_INS`); any other unknown output raises :class:`SnippetError`."""
+    changes = plan.get("output_changes", {})
+    arns = [v for v in _leaves(changes) if isinstance(v, str) and v.startswith("arn:") and v.count(":") >= 5]
+    if not arns:
+        raise SnippetError("the plan's outputs name no ARN: no region or account for the stand-ins")
+    _, _, _, region, account, *_ = arns[0].split(":")
+    outputs = {}
+    for name, change in changes.items():
+        value = _known(change.get("after"), change.get("after_unknown", False), name, region, account)
+        outputs[name] = {"value": value, "type": _cty_type(value)}
+    return {
+        "version": 4,
+        "terraform_version": plan.get("terraform_version", "1.11.0"),
+        "serial": 1,
+        "lineage": "plan-examples",
+        "outputs": outputs,
+        "resources": [],
+    }
+
+
+def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _leaves(item)]
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in _leaves(item)]
+    return [value]
+
+
+def _known(after: Any, unknown: Any, path: str, region: str, account: str) -> Any:
+    if unknown is True:
+        leaf = path.rsplit(".", 1)[-1]
+        if leaf not in OUTPUT_STAND_INS:
+            raise SnippetError(f"output {path} is unknown in the plan: add a stand-in for {leaf} to OUTPUT_STAND_INS")
+        return OUTPUT_STAND_INS[leaf].format(region=region, account=account)
+    if isinstance(after, dict) or isinstance(unknown, dict):
+        after, unknown = after or {}, unknown if isinstance(unknown, dict) else {}
+        return {k: _known(after.get(k), unknown.get(k, False), f"{path}.{k}", region, account) for k in after | unknown}
+    if isinstance(after, list):
+        unknowns = unknown if isinstance(unknown, list) else [False] * len(after)
+        pairs = enumerate(zip(after, unknowns, strict=True))
+        return [_known(item, u, f"{path}[{i}]", region, account) for i, (item, u) in pairs]
+    return after
+
+
+def _cty_type(value: Any) -> Any:
+    """The type Terraform records with an output in its state (cty's JSON form)."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, dict):
+        return ["object", {k: _cty_type(v) for k, v in value.items()}]
+    if isinstance(value, list):
+        return ["tuple", [_cty_type(v) for v in value]]
+    return "dynamic"
+
+
 @dataclass(frozen=True)
 class Root:
     name: str
     directory: Path
 
+    @property
+    def file_name(self) -> str:
+        return self.name.replace("/", "-")
 
-def plan(root: Root, work: Path, env: dict[str, str]) -> str:
+
+def plan(root: Root, work: Path, env: dict[str, str], variables: tuple[str, ...] = ()) -> str:
     """terraform init + plan of ``root`` from an empty state; the plan's summary line. Raises on failure."""
-    run_env = env | {"TF_IN_AUTOMATION": "1", "TF_DATA_DIR": str(work / "data" / root.name)}
-    log = work / f"{root.name}.log"
-    state = work / f"{root.name}.tfstate"  # never written: planning only, from no state
+    run_env = env | {"TF_IN_AUTOMATION": "1", "TF_DATA_DIR": str(work / "data" / root.file_name)}
+    log = work / f"{root.file_name}.log"
+    state = work / f"{root.file_name}.tfstate"  # never written: planning only, from no state
     state.unlink(missing_ok=True)
     steps = [
         ["init", "-input=false", "-no-color"],
-        ["plan", "-input=false", "-no-color", "-lock=false", f"-state={state}", f"-out={work / root.name}.tfplan"],
+        [
+            "plan",
+            "-input=false",
+            "-no-color",
+            "-lock=false",
+            f"-state={state}",
+            f"-out={work / root.file_name}.tfplan",
+            *variables,
+        ],
     ]
     output = ""
     for step in steps:
@@ -142,10 +226,10 @@ def gate(root: Root, work: Path, env: dict[str, str]) -> str:
     """The README's compliance gate on ``root``'s plan (written by :func:`plan`): terraform show -json, then
     terraform-compliance with the features of the module's directory (.terraform/modules/modules.json, label
     ``ecr_scan_reporter``). Raises on a failed feature."""
-    run_env = env | {"TF_IN_AUTOMATION": "1", "TF_DATA_DIR": str(work / "data" / root.name)}
-    plan_json = work / f"{root.name}.plan.json"
+    run_env = env | {"TF_IN_AUTOMATION": "1", "TF_DATA_DIR": str(work / "data" / root.file_name)}
+    plan_json = work / f"{root.file_name}.plan.json"
     shown = subprocess.run(
-        ["terraform", f"-chdir={root.directory}", "show", "-json", f"{work / root.name}.tfplan"],
+        ["terraform", f"-chdir={root.directory}", "show", "-json", f"{work / root.file_name}.tfplan"],
         env=run_env,
         capture_output=True,
         text=True,
@@ -155,7 +239,7 @@ def gate(root: Root, work: Path, env: dict[str, str]) -> str:
     if shown.returncode != 0:
         raise RuntimeError(f"{root.name}: terraform show -json failed:\n{_tail(shown.stderr)}")
     plan_json.write_text(shown.stdout)
-    modules = json.loads((work / "data" / root.name / "modules" / "modules.json").read_text())["Modules"]
+    modules = json.loads((work / "data" / root.file_name / "modules" / "modules.json").read_text())["Modules"]
     module_dir = next(m["Dir"] for m in modules if m["Key"] == "ecr_scan_reporter")
     features = (root.directory / module_dir / "tests" / "compliance" / "features").resolve()
     compliance = Path(sys.executable).parent / "terraform-compliance"
@@ -167,7 +251,7 @@ def gate(root: Root, work: Path, env: dict[str, str]) -> str:
         timeout=900,
         check=False,
     )
-    (work / f"{root.name}.compliance.log").write_text(proc.stdout + proc.stderr)
+    (work / f"{root.file_name}.compliance.log").write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         raise RuntimeError(
             f"{root.name}: the compliance gate failed on its first plan:\n{_tail(proc.stdout + proc.stderr)}"
@@ -203,6 +287,23 @@ def plan_outside(readme: Path, env: dict[str, str]) -> str:
         return next(line for line in output.splitlines() if "Plan:" in line)
 
 
+def hub_state_variable(hub: Root, work: Path, env: dict[str, str]) -> tuple[str, ...]:
+    """``-var hub_state=...`` for a configuration reading ``hub``'s outputs: a local state written from the hub's
+    plan (planned just before)."""
+    run_env = env | {"TF_IN_AUTOMATION": "1", "TF_DATA_DIR": str(work / "data" / hub.file_name)}
+    shown = subprocess.run(
+        ["terraform", f"-chdir={hub.directory}", "show", "-json", str(work / f"{hub.file_name}.tfplan")],
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    path = work / f"{hub.file_name}.outputs.tfstate"
+    path.write_text(json.dumps(state_from_plan(json.loads(shown.stdout)), indent=2))
+    return ("-var", f'hub_state={{ backend = "local", config = {{ path = {json.dumps(str(path))} }} }}')
+
+
 def _tail(text: str, lines: int = 40) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
@@ -221,12 +322,16 @@ def main(argv: list[str] | None = None) -> int:
     failures = []
     with Emulators(work / "emulators") as emulators:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | emulators.env
+        by_name = {root.name: root for root in roots}
         for root in roots:
             try:
-                print(f"{root.name}: {plan(root, work, env)}", flush=True)
+                variables = (
+                    hub_state_variable(by_name[READS_HUB[root.name]], work, env) if root.name in READS_HUB else ()
+                )
+                print(f"{root.name}: {plan(root, work, env, variables)}", flush=True)
                 if root.name == "readme-usage":
                     print(f"{root.name}: {gate(root, work, env)}", flush=True)
-            except RuntimeError as error:
+            except (RuntimeError, SnippetError, subprocess.CalledProcessError) as error:
                 failures.append(str(error))
                 print(error, file=sys.stderr, flush=True)
     try:

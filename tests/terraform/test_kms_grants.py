@@ -147,7 +147,8 @@ def test_every_role_can_use_the_key_for_exactly_what_it_uses(planned: Planned) -
 
 def test_a_spokes_roles_can_use_every_key_for_exactly_what_they_use(planned_spoke: Planned) -> None:
     """The class of issue 27: every (role, key, service) the plan shows a use of has its grant, the hub's key through
-    SNS (the hub's topic, chat topic and a team's topic of the hub's) and through S3 (the hub's bucket) included."""
+    SNS (the hub's topic, chat topic and a team's topic and chat topic of the hub's) and through S3 (the hub's
+    bucket) included."""
     document, key_arn, ctx = planned_spoke
     assert plan_kms.keys(document) == {key_arn, hub_key_arn(ctx)}
     problems = _problems(document, ctx)
@@ -164,6 +165,7 @@ def test_the_spoke_plan_puts_the_hubs_topics_and_bucket_under_the_hubs_key(plann
         'aws_sns_topic.hub["hub-notifications"]',
         'aws_sns_topic.hub["hub-chat"]',
         'aws_sns_topic.hub["hub-platform"]',
+        'aws_sns_topic.hub["hub-platform-chat"]',
         "aws_s3_bucket_server_side_encryption_configuration.hub[0]",
     }
     uses = {
@@ -176,8 +178,10 @@ def test_the_spoke_plan_puts_the_hubs_topics_and_bucket_under_the_hubs_key(plann
         ("findings", "sns", 'aws_sns_topic.hub["hub-notifications"]'),
         ("findings", "sns", 'aws_sns_topic.hub["hub-chat"]'),
         ("findings", "sns", 'aws_sns_topic.hub["hub-platform"]'),
+        ("findings", "sns", 'aws_sns_topic.hub["hub-platform-chat"]'),
         ("report", "sns", 'aws_sns_topic.hub["hub-notifications"]'),
         ("report", "sns", 'aws_sns_topic.hub["hub-platform"]'),
+        ("report", "sns", 'aws_sns_topic.hub["hub-platform-chat"]'),
         ("report", "s3", "aws_s3_bucket_server_side_encryption_configuration.hub[0]"),
     }
 

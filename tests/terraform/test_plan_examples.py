@@ -84,3 +84,63 @@ def test_the_readmes_snippet_becomes_a_root_calling_this_checkout(tmp_path: Path
     source = snippet.split('source = "', 1)[1].split('"', 1)[0]
     relative = text.split('source = "', 1)[1].split('"', 1)[0]
     assert text == snippet.replace(f'source = "{source}"', f'source = "{relative}"')
+
+
+# --- examples/organization: the spoke is planned against the outputs of the hub's plan -----------------------------
+
+HUB_PLAN = {
+    "terraform_version": "1.11.4",
+    "output_changes": {
+        "spoke_inputs": {
+            "after": {
+                "topic_arn": "arn:aws:sns:eu-west-1:210987654321:ecr-scan-hub-notifications",
+                "spoke_teams": [
+                    {"name": "platform", "renotify_after_days": None, "severity_thresholds": {"critical": 0}}
+                ],
+            },
+            "after_unknown": {"kms_key_arn": True, "spoke_teams": [{"severity_thresholds": {}}]},
+        },
+        "function_name": {"after": "ecr-scan-hub-org-report", "after_unknown": False},
+    },
+}
+
+
+def test_the_spoke_reads_the_outputs_of_the_hubs_plan_with_a_stand_in_for_the_key() -> None:
+    state = plan_examples.state_from_plan(HUB_PLAN)
+    inputs = state["outputs"]["spoke_inputs"]["value"]
+    assert inputs["kms_key_arn"] == "arn:aws:kms:eu-west-1:210987654321:key/00000000-0000-0000-0000-000000000000"
+    assert inputs["spoke_teams"] == [
+        {"name": "platform", "renotify_after_days": None, "severity_thresholds": {"critical": 0}}
+    ]
+    assert state["outputs"]["function_name"] == {"value": "ecr-scan-hub-org-report", "type": "string"}
+    assert state["version"] == 4
+    assert state["outputs"]["spoke_inputs"]["type"][1]["spoke_teams"] == [
+        "tuple",
+        [
+            [
+                "object",
+                {
+                    "name": "string",
+                    "renotify_after_days": "dynamic",
+                    "severity_thresholds": ["object", {"critical": "number"}],
+                },
+            ]
+        ],
+    ]
+
+
+def test_an_unknown_output_without_a_stand_in_is_refused() -> None:
+    plan = {
+        "output_changes": {
+            "a": {"after": {"topic_arn": "arn:aws:sns:eu-west-1:210987654321:t"}, "after_unknown": {"bucket_arn": True}}
+        }
+    }
+    with pytest.raises(plan_examples.SnippetError, match=r"a\.bucket_arn is unknown"):
+        plan_examples.state_from_plan(plan)
+
+
+def test_the_organization_is_planned_hub_first() -> None:
+    assert plan_examples.EXAMPLES.index("organization/hub") < plan_examples.EXAMPLES.index("organization/spoke")
+    assert plan_examples.READS_HUB == {"organization/spoke": "organization/hub"}
+    for name in plan_examples.EXAMPLES:
+        assert (plan_examples.ROOT / "examples" / name / "main.tf").is_file(), name

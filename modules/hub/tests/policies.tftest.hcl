@@ -299,7 +299,7 @@ run "subscriptions_and_chat" {
 run "team_reports" {
   command = plan
   variables {
-    team_names = ["payments", "web"]
+    teams = [{ name = "payments", repository_regex = "^payments/" }, { name = "web", repository_regex = "^web/" }]
   }
   assert {
     condition = [
@@ -317,19 +317,13 @@ run "team_reports" {
   }
 }
 
-run "bad_team_names_are_refused" {
-  command = plan
-  variables {
-    team_names = ["Payments", "unowned", "web", "web"]
-  }
-  expect_failures = [var.team_names]
-}
+# A bad team name is refused with the root module's rule: tests/refused, run by tests/terraform/test_hub_team_rules.py.
 
 run "an_environment_over_lambdas_4_kb_is_refused_at_plan" {
   command = plan
   variables {
     expected_spokes = [for i in range(120) : format("%012d/eu-west-1", i)]
-    team_names      = [for i in range(40) : format("team-%02d-%s", i, join("", [for j in range(30) : "x"]))]
+    teams           = [for i in range(40) : { name = format("team-%02d-%s", i, join("", [for j in range(30) : "x"])), repository_regex = "^t${i}/" }]
   }
   expect_failures = [aws_lambda_function.this]
 }

@@ -5,8 +5,11 @@ Feature: The module's IAM policies grant named actions only
   least-privilege: role policies cannot carry tags. Your own policies are not judged here.
   No policy allows a wildcard action ("*", "sqs:*", "ecr:Describe*"): each permission is spelled out.
   A policy the plan cannot show fails the check: the module builds its policies from names, so the only
-  unknown part can be kms_key_arn, a key created in the same plan; create the key first
-  (terraform apply -target=<the key's address>), then plan again and gate that plan.
+  unknown part can be a key created in the same plan: your kms_key_arn, or, with an organization hub
+  (modules/hub) planned in the same root as its spokes, the hub's key (hub_kms_key_arn; the hub's topics are
+  named, hence known). Create the key first (terraform apply -target=<the key's address>, the hub's:
+  -target=module.<hub>.aws_kms_key.this), then plan again and gate that plan; or keep the hub in a configuration
+  of its own (examples/organization), whose outputs the spokes read as known values.
 
   Scenario Outline: The module's role policies allow no wildcard action
     Given I have aws_iam_role_policy defined
@@ -18,5 +21,5 @@ Feature: The module's IAM policies grant named actions only
     And its value must not match the ".*\*" regex
 
     Examples:
-      | policy                                  | if this fails: "does not have policy property"                                                                   |
-      | the functions' least-privilege policies | kms_key_arn is a key this plan creates, so the policy is unknown: terraform apply -target=<the key's address> first, then plan again |
+      | policy                                  | if this fails: "does not have policy property" |
+      | the functions' least-privilege policies | a key this plan creates (kms_key_arn, or an organization hub's key, hub_kms_key_arn, when the hub is in the same root) makes the policy unknown: terraform apply -target=<the key's address> first, then plan again (the hub's key: -target=module.<hub>.aws_kms_key.this; or plan the hub in a configuration of its own, examples/organization) |

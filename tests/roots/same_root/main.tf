@@ -53,6 +53,12 @@ resource "aws_sns_topic" "payments" {
   kms_master_key_id = aws_kms_key.reporter.arn
 }
 
+# Its chat topic, given as the team's chat_topic_arn (as an organization hub's would be).
+resource "aws_sns_topic" "payments_chat" {
+  name              = "payments-security-chat"
+  kms_master_key_id = aws_kms_key.reporter.arn
+}
+
 # A hub's key and topic (modules/hub creates them in the security account; unknown at plan time here too).
 resource "aws_kms_key" "hub" {
   #checkov:skip=CKV2_AWS_64:a test root that terraform test only plans (never applied); modules/hub writes the hub's key policy
@@ -86,12 +92,15 @@ module "reporter" {
   hub_kms_key_arn          = var.give_hub ? aws_kms_key.hub.arn : null
   hub_report_bucket_name   = var.give_hub ? "hub-reports-210987654321" : null
 
-  # One team on a topic of this root (unknown at plan), one on the topic the module creates for it.
-  team_tag_key = "team"
+  # One team on a topic of this root (unknown at plan), one on the topic the module creates for it (a spoke of the
+  # hub creates team topics only when asked: create_team_topics).
+  create_team_topics = var.give_hub ? true : null
+  team_tag_key       = "team"
   teams = [
     {
-      name          = "payments"
-      sns_topic_arn = aws_sns_topic.payments.arn
+      name           = "payments"
+      sns_topic_arn  = aws_sns_topic.payments.arn
+      chat_topic_arn = aws_sns_topic.payments_chat.arn
       # An endpoint unknown at plan time too (as a queue created here would be), without a queue to create.
       subscriptions = { audit = { protocol = "sqs", endpoint = replace(aws_sns_topic.payments.arn, ":sns:", ":sqs:") } }
     },

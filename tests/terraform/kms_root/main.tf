@@ -37,7 +37,7 @@ locals {
   hub = var.hub_kms_key_arn != null
   # The hub's topics, by name; their ARNs built from the names (known at plan time, as the hub module's outputs are
   # when the hub is applied first).
-  hub_topics = local.hub ? toset(["hub-notifications", "hub-chat", "hub-platform"]) : toset([])
+  hub_topics = local.hub ? toset(["hub-notifications", "hub-chat", "hub-platform", "hub-platform-chat"]) : toset([])
   hub_sns    = "arn:aws:sns:${lookup(data.aws_region.current, "region", lookup(data.aws_region.current, "name", null))}:${data.aws_caller_identity.current.account_id}"
   hub_bucket = "kms-grants-hub-reports"
 }
@@ -100,13 +100,15 @@ module "ecr_scan_reporter" {
   tracing_mode               = "Active"
   suppressions               = [{ vulnerability_id = "CVE-2024-1234", expires = "2099-01-01", reason = "not reachable" }]
   # The teams' topics and chat topics are under the key too; their publishers are the findings and report roles.
-  # A spoke's team may publish to a topic of the hub's (platform).
-  team_tag_key = "team"
+  # A spoke's team may publish to a topic and chat topic of the hub's (platform, as modules/hub's spoke_teams gives
+  # it); the others get topics of their own here, which a spoke of a central topic creates only when asked.
+  create_team_topics = true
+  team_tag_key       = "team"
   teams = [
     for team in [
       { name = "payments", repository_regex = "^payments/", create_chat_topic = true, email_subscriptions = ["payments@example.com"] },
       { name = "tools", repository_regex = "^tools/" },
-      { name = "platform", repository_regex = "^platform/", sns_topic_arn = "${local.hub_sns}:hub-platform" },
+      { name = "platform", repository_regex = "^platform/", sns_topic_arn = "${local.hub_sns}:hub-platform", chat_topic_arn = "${local.hub_sns}:hub-platform-chat" },
     ] : team if local.hub || team.name != "platform"
   ]
 

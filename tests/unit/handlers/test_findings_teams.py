@@ -345,3 +345,45 @@ def test_a_teams_reminders_follow_its_renotify_after_days(
     never = findings.handler(event("tools/cli", {"HIGH": 1}, day=1), None)
     assert (reminded["status"], reminded["event_type"]) == ("notified", "reminder")
     assert (never["status"], never["reason"]) == ("not_news", "already_notified")  # the module's: never
+
+
+def test_a_spoke_publishes_a_teams_alert_and_chat_form_to_the_hubs_topics_in_another_region(
+    inbox: Inbox, reader: Reader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A spoke of an organization hub (modules/hub's spoke_teams): the team's topic and chat topic are the hub's,
+    in the hub's region; the module's topic is the hub's central one. The alert reaches the team's topic and the
+    central topic, its chat form the team's chat topic, each in the hub's region."""
+    hub = "us-east-1"
+    sns, sqs = boto3.client("sns", region_name=hub), boto3.client("sqs", region_name=hub)
+    hub_topics = {
+        name: sns.create_topic(Name=f"ecr-scan-hub-{name}")["TopicArn"]
+        for name in ("notifications", "payments", "payments-chat")
+    }
+    queues = {}
+    for name, arn in hub_topics.items():
+        queue = sqs.create_queue(QueueName=f"hub-{name}")["QueueUrl"]
+        qarn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=qarn, Attributes={"RawMessageDelivery": "true"})
+        queues[name] = queue
+    monkeypatch.setenv("SNS_TOPIC_ARN", hub_topics["notifications"])
+    payments = team("payments", "^pay") | {
+        "topic_arn": hub_topics["payments"],
+        "chat_topic_arn": hub_topics["payments-chat"],
+    }
+    store_teams(monkeypatch, [payments])
+    repository("payments/api")
+    reader.by_digest[DIGEST] = [HIGH]
+
+    response = findings.handler(event("payments/api", {"HIGH": 1}), None)
+
+    def bodies(name: str) -> list[str]:
+        return [
+            m["Body"] for m in sqs.receive_message(QueueUrl=queues[name], MaxNumberOfMessages=10).get("Messages", [])
+        ]
+
+    assert (response["status"], response["team"]) == ("notified", "payments")
+    assert [json.loads(body)["team"] for body in bodies("payments")] == ["payments"]
+    assert [json.loads(body)["team"] for body in bodies("notifications")] == ["payments"]  # the security team's view
+    (chat,) = bodies("payments-chat")
+    assert "payments/api" in chat
+    assert inbox("module") == inbox("payments") == []  # nothing in the spoke's own region

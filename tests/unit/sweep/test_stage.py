@@ -578,13 +578,21 @@ def test_work_sent_from_threads_is_sent_once_each_ten_a_call() -> None:
             self.bodies: list[str] = []
             self.sizes: list[int] = []
             self.threads: set[int] = set()
+            #: The first call waits (5 s at most) for a call from another thread, so a fast fake cannot let one
+            #: worker take every batch before the others start; single-threaded sending still fails below.
+            self.second_thread = threading.Event()
 
         def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> dict[str, object]:
             with self.lock:
+                first = not self.sizes
                 self.threads.add(threading.get_ident())
+                if len(self.threads) > 1:
+                    self.second_thread.set()
                 self.sizes.append(len(Entries))
                 failing = [e for e in Entries if json.loads(e["MessageBody"])["repository"] == "r-0017"]
                 self.bodies += [e["MessageBody"] for e in Entries if e not in failing]
+            if first:
+                self.second_thread.wait(timeout=5)
             failed = [{"Id": e["Id"], "SenderFault": True, "Code": "Bad", "Message": "no"} for e in failing]
             return {"Successful": [{"Id": e["Id"]} for e in Entries if e not in failing], "Failed": failed}
 

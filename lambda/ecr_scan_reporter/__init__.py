@@ -1,3 +1,3 @@
 """ecr_scan_reporter: keep Amazon ECR image scans fresh and report findings over thresholds."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
